@@ -1,0 +1,37 @@
+// udalloc formats: the DRM formats and modifiers udalloc knows, with their codes and geometry.
+
+import { parseArgs } from 'node:util';
+import { FORMATS } from '../constraints/formats.js';
+import { MODIFIERS, modifierHex, shortModifierName } from '../constraints/modifiers.js';
+
+export function formatsCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write('usage: udalloc formats [--json]\n');
+    return 0;
+  }
+  const formats = FORMATS.map((f) => ({
+    name: f.name,
+    fourcc: `0x${f.fourcc.toString(16).padStart(8, '0')}`,
+    code: f.code,
+    planes: f.planes.map((p) => p.cpp),
+    hsub: f.hsub,
+    vsub: f.vsub,
+  }));
+  const modifiers = MODIFIERS.map((m) => ({
+    name: m.name,
+    short: shortModifierName(m),
+    value: modifierHex(m.value),
+    layout: m.layout.kind === 'opaque' ? `opaque: ${m.layout.why}` : m.layout.kind,
+  }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ formats, modifiers })}\n`);
+    return 0;
+  }
+  const out = ['formats (name, fourcc, bytes per pixel per plane, chroma subsampling):'];
+  for (const f of formats) out.push(`  ${f.name.padEnd(15)} ${f.fourcc} '${f.code}'  planes ${f.planes.join('/')}  ${f.hsub}x${f.vsub}`);
+  out.push('', 'modifiers (name, short name, value, layout model):');
+  for (const m of modifiers) out.push(`  ${m.name.padEnd(48)} ${m.short.padEnd(26)} ${m.value}  ${m.layout}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,78 @@
+// Rendering of negotiation results: the --json shapes (stable, for scripts) and human text.
+
+import { modifierHex, shortModifierName } from '../constraints/modifiers.js';
+import { formatAddress, formatBytes } from '../constraints/units.js';
+import type { Atom, Negotiation, Placement } from '../solver/index.js';
+import { atomLabel } from '../solver/index.js';
+
+export function planJson(p: Placement): Record<string, unknown> {
+  return {
+    heap: p.heap.name,
+    format: p.format.name,
+    fourcc: `0x${p.format.fourcc.toString(16).padStart(8, '0')}`,
+    modifier: shortModifierName(p.modifier),
+    modifierValue: modifierHex(p.modifier.value),
+    size: p.size,
+    count: p.count,
+    alignment: p.alignment,
+    planes: p.planes.map((pl) => ({ offset: pl.offset, pitch: pl.pitch, size: pl.size })),
+    rank: p.rank,
+  };
+}
+
+export function atomJson(a: Atom): Record<string, unknown> {
+  return {
+    ...(a.device !== undefined ? { device: a.device } : {}),
+    ...(a.heap !== undefined ? { heap: a.heap } : {}),
+    ...(a.request ? { request: true } : {}),
+    ...(a.format !== undefined ? { format: a.format } : {}),
+    constraint: a.constraint,
+    value: a.value,
+    source: a.source,
+  };
+}
+
+export function negotiationJson(result: Negotiation): Record<string, unknown> {
+  if (result.ok) return { plan: planJson(result.plan), alternatives: result.alternatives.map(planJson), rationale: result.rationale };
+  const c = result.conflict;
+  return { conflict: { atoms: c.atoms.map(atomJson), core: c.core.map(atomJson), fixes: c.fixes } };
+}
+
+function describePlan(p: Placement): string {
+  return `${p.format.name} ${shortModifierName(p.modifier)} in ${p.heap.name} (${p.heap.kind}), ${p.count} x ${formatBytes(p.size)}`;
+}
+
+function valueText(a: Atom): string {
+  if (Array.isArray(a.value)) return a.value.join(', ');
+  if (a.constraint === 'capacity' || a.constraint === 'maxSize' || a.constraint === 'alignment' || a.constraint === 'sizeAlign') return formatBytes(a.value as number);
+  return String(a.value);
+}
+
+export function negotiationText(result: Negotiation): string {
+  const lines: string[] = [];
+  if (result.ok) {
+    const p = result.plan;
+    lines.push(`plan: ${describePlan(p)}`);
+    lines.push(`  format    ${p.format.name} (fourcc 0x${p.format.fourcc.toString(16).padStart(8, '0')})`);
+    lines.push(`  modifier  ${shortModifierName(p.modifier)} (${modifierHex(p.modifier.value)})`);
+    lines.push(`  heap      ${p.heap.name}: ${p.heap.kind}${p.heap.base !== undefined ? ` at ${formatAddress(p.heap.base)}` : ''}, ${formatBytes(p.heap.size)}`);
+    lines.push(`  size      ${p.size} bytes per buffer (${formatBytes(p.size)}), base alignment ${formatBytes(p.alignment)}`);
+    p.planes.forEach((pl, i) => lines.push(`  plane ${i}   offset ${pl.offset}  pitch ${pl.pitch}  rows ${pl.rows}  size ${pl.size}`));
+    lines.push('why:');
+    for (const r of result.rationale) lines.push(`  ${r}`);
+    if (result.alternatives.length > 0) {
+      lines.push('alternatives, best first:');
+      result.alternatives.forEach((a, i) => lines.push(`  ${i + 1}. ${describePlan(a)}`));
+    }
+    return lines.join('\n');
+  }
+  const c = result.conflict;
+  lines.push('conflict: no plan satisfies every device');
+  lines.push('these constraints cannot all hold together:');
+  for (const a of c.core) lines.push(`  ${atomLabel(a)} = ${valueText(a)}    (${a.source})`);
+  lines.push('changing all of these would make a plan possible:');
+  for (const a of c.atoms) lines.push(`  ${atomLabel(a)} = ${valueText(a)}    (${a.source})`);
+  lines.push('fixes:');
+  for (const f of c.fixes) lines.push(`  - ${f}`);
+  return lines.join('\n');
+}

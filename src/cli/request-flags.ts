@@ -1,0 +1,50 @@
+// Request fields given as command-line flags (--devices, --size, --format, --cpu, --count, --protected).
+
+import { InputError } from '../errors.js';
+import type { RequestFields } from '../constraints/load.js';
+import type { CpuAccess } from '../constraints/model.js';
+
+export const requestOptions = {
+  request: { type: 'string' },
+  devices: { type: 'string' },
+  size: { type: 'string' },
+  format: { type: 'string' },
+  cpu: { type: 'string' },
+  count: { type: 'string' },
+  protected: { type: 'boolean' },
+} as const;
+
+export const requestHelp = `request (a file, flags, or both; flags win):
+  --request FILE        YAML or JSON request
+  --devices A,B         devices sharing the buffer
+  --size WxH            width and height in pixels, e.g. 1920x1080
+  --format F1,F2        acceptable formats, best first
+  --cpu MODE            none | read | write | readwrite (default none)
+  --count N             number of buffers (default 1)
+  --protected           allocate protected (secure) memory`;
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function integer(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new InputError(`--${flag} ${JSON.stringify(value)}: must be a positive whole number`, flag, value);
+  return Number(value);
+}
+
+export function requestFieldsFromFlags(values: { [K in keyof typeof requestOptions]?: string | boolean }): RequestFields {
+  const fields: RequestFields = {};
+  if (typeof values.size === 'string') {
+    const m = /^\s*(\d+)\s*[xX]\s*(\d+)\s*$/.exec(values.size);
+    if (!m) throw new InputError(`--size ${JSON.stringify(values.size)}: expected WIDTHxHEIGHT, e.g. 1920x1080`, 'size', values.size);
+    fields.width = Number(m[1]);
+    fields.height = Number(m[2]);
+  }
+  fields.devices = list(values.devices as string | undefined);
+  fields.formats = list(values.format as string | undefined);
+  if (typeof values.cpu === 'string') fields.cpu = values.cpu as CpuAccess; // the schema checks the value
+  fields.count = integer('count', values.count as string | undefined);
+  if (values.protected === true) fields.protected = true;
+  return fields;
+}

@@ -1,0 +1,111 @@
+// DRM pixel formats, named and numbered as include/uapi/drm/drm_fourcc.h names them.
+// Per-plane geometry follows drivers/gpu/drm/drm_fourcc.c (drm_format_info): cpp is bytes per
+// pixel of that plane, hsub/vsub the chroma subsampling that applies to planes 1 and 2.
+// The fourcc values are checked against the system's drm_fourcc.h by test/constraints/fourcc-header.test.ts.
+
+export interface PlaneInfo {
+  /** Bytes per pixel in this plane (per chroma sample for subsampled planes). */
+  readonly cpp: number;
+}
+
+export interface FormatInfo {
+  readonly name: string;
+  /** The 4 ASCII characters of fourcc_code(a, b, c, d). */
+  readonly code: string;
+  /** fourcc_code(): little-endian packing of the 4 characters. */
+  readonly fourcc: number;
+  readonly planes: readonly PlaneInfo[];
+  /** Horizontal and vertical chroma subsampling (1 for RGB and 4:4:4). */
+  readonly hsub: number;
+  readonly vsub: number;
+  readonly yuv: boolean;
+  /** Bits of storage per pixel summed over planes, for display. */
+  readonly bitsPerPixel: number;
+}
+
+function fourccOf(code: string): number {
+  return (
+    (code.charCodeAt(0) | (code.charCodeAt(1) << 8) | (code.charCodeAt(2) << 16) | (code.charCodeAt(3) << 24)) >>> 0
+  );
+}
+
+function fmt(name: string, code: string, cpp: number[], hsub = 1, vsub = 1, yuv = false): FormatInfo {
+  const planes = cpp.map((c) => ({ cpp: c }));
+  const bits = cpp.reduce((sum, c, i) => sum + (i === 0 ? c * 8 : (c * 8) / (hsub * vsub)), 0);
+  return { name, code, fourcc: fourccOf(code), planes, hsub, vsub, yuv, bitsPerPixel: bits };
+}
+
+/** Known formats, roughly in order of how often they are used. */
+export const FORMATS: readonly FormatInfo[] = [
+  // 32-bit RGB
+  fmt('XRGB8888', 'XR24', [4]),
+  fmt('ARGB8888', 'AR24', [4]),
+  fmt('XBGR8888', 'XB24', [4]),
+  fmt('ABGR8888', 'AB24', [4]),
+  fmt('RGBX8888', 'RX24', [4]),
+  fmt('RGBA8888', 'RA24', [4]),
+  fmt('BGRX8888', 'BX24', [4]),
+  fmt('BGRA8888', 'BA24', [4]),
+  fmt('XRGB2101010', 'XR30', [4]),
+  fmt('ARGB2101010', 'AR30', [4]),
+  fmt('XBGR2101010', 'XB30', [4]),
+  fmt('ABGR2101010', 'AB30', [4]),
+  // 64-bit half-float RGB (HDR)
+  fmt('XRGB16161616F', 'XR4H', [8]),
+  fmt('ARGB16161616F', 'AR4H', [8]),
+  fmt('XBGR16161616F', 'XB4H', [8]),
+  fmt('ABGR16161616F', 'AB4H', [8]),
+  // 24- and 16-bit RGB
+  fmt('RGB888', 'RG24', [3]),
+  fmt('BGR888', 'BG24', [3]),
+  fmt('RGB565', 'RG16', [2]),
+  fmt('BGR565', 'BG16', [2]),
+  fmt('XRGB1555', 'XR15', [2]),
+  fmt('ARGB1555', 'AR15', [2]),
+  fmt('XRGB4444', 'XR12', [2]),
+  fmt('ARGB4444', 'AR12', [2]),
+  // single and dual channel
+  fmt('C8', 'C8  ', [1]),
+  fmt('R8', 'R8  ', [1]),
+  fmt('R16', 'R16 ', [2]),
+  fmt('RG88', 'RG88', [2]),
+  fmt('GR88', 'GR88', [2]),
+  // 2-plane YUV (semi-planar)
+  fmt('NV12', 'NV12', [1, 2], 2, 2, true),
+  fmt('NV21', 'NV21', [1, 2], 2, 2, true),
+  fmt('NV16', 'NV16', [1, 2], 2, 1, true),
+  fmt('NV61', 'NV61', [1, 2], 2, 1, true),
+  fmt('NV24', 'NV24', [1, 2], 1, 1, true),
+  fmt('NV42', 'NV42', [1, 2], 1, 1, true),
+  fmt('P010', 'P010', [2, 4], 2, 2, true),
+  fmt('P012', 'P012', [2, 4], 2, 2, true),
+  fmt('P016', 'P016', [2, 4], 2, 2, true),
+  fmt('P210', 'P210', [2, 4], 2, 1, true),
+  // 3-plane YUV (planar)
+  fmt('YUV420', 'YU12', [1, 1, 1], 2, 2, true),
+  fmt('YVU420', 'YV12', [1, 1, 1], 2, 2, true),
+  fmt('YUV422', 'YU16', [1, 1, 1], 2, 1, true),
+  fmt('YVU422', 'YV16', [1, 1, 1], 2, 1, true),
+  fmt('YUV444', 'YU24', [1, 1, 1], 1, 1, true),
+  fmt('YVU444', 'YV24', [1, 1, 1], 1, 1, true),
+  // packed YUV: one plane; hsub says the width must be even
+  fmt('YUYV', 'YUYV', [2], 2, 1, true),
+  fmt('YVYU', 'YVYU', [2], 2, 1, true),
+  fmt('UYVY', 'UYVY', [2], 2, 1, true),
+  fmt('VYUY', 'VYUY', [2], 2, 1, true),
+  fmt('AYUV', 'AYUV', [4], 1, 1, true),
+  fmt('XYUV8888', 'XYUV', [4], 1, 1, true),
+  fmt('Y210', 'Y210', [4], 2, 1, true),
+  fmt('Y410', 'Y410', [4], 1, 1, true),
+];
+
+const byName = new Map<string, FormatInfo>(FORMATS.map((f) => [f.name.toUpperCase(), f]));
+
+/** Looks a format up by its drm_fourcc.h name, with or without the DRM_FORMAT_ prefix, any case. */
+export function findFormat(name: string): FormatInfo | undefined {
+  return byName.get(name.trim().toUpperCase().replace(/^DRM_FORMAT_/, ''));
+}
+
+export function formatNames(): string[] {
+  return FORMATS.map((f) => f.name);
+}

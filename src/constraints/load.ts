@@ -1,0 +1,337 @@
+// Reading profiles and requests: YAML or JSON text -> validated model objects. Every error names
+// the file, line, field path and offending value; every constraint keeps a source string so a
+// conflict explanation can say where it came from.
+
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { InputError, showValue } from '../errors.js';
+import { checked } from '../util/int.js';
+import { didYouMean } from '../util/suggest.js';
+import { findFormat, formatNames, type FormatInfo } from './formats.js';
+import { MODIFIERS, modifierAppliesTo, shortModifierName } from './modifiers.js';
+import {
+  PAGE_SIZE,
+  SCARCITY,
+  type CpuAccess,
+  type Device,
+  type FormatRule,
+  type Heap,
+  type HeapKind,
+  type Platform,
+  type Request,
+} from './model.js';
+import { profileSchema, requestSchema, type RawProfile, type RawRequest } from './schema.js';
+
+type PathKey = string | number;
+
+/** A parsed YAML/JSON document that can say on which line any field path sits. */
+class SourceDocument {
+  private readonly lines = new LineCounter();
+  readonly doc: Document;
+
+  constructor(
+    text: string,
+    readonly origin: string,
+  ) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+    const first = this.doc.errors[0];
+    if (first) {
+      const { line } = this.lines.linePos(first.pos[0]);
+      throw new InputError(`${origin}:${line}: not valid YAML or JSON: ${first.message.split('\n')[0]}`, undefined, undefined, `${origin}:${line}`);
+    }
+  }
+
+  data(): unknown {
+    return this.doc.toJS({ maxAliasCount: 50 });
+  }
+
+  lineOf(path: readonly PathKey[]): number | undefined {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = this.doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return this.lines.linePos(node.range[0]).line;
+    }
+    return undefined;
+  }
+
+  /** "file:line path" for a field that was written; "file (default for path)" for one that was not. */
+  source(path: readonly PathKey[], written = true): string {
+    const field = pathText(path);
+    if (!written) return `${this.origin} (default: ${field} not set)`;
+    const line = this.lineOf(path);
+    return line === undefined ? `${this.origin} ${field}` : `${this.origin}:${line} ${field}`;
+  }
+}
+
+export function pathText(path: readonly PathKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? key : `.${key}`;
+  }
+  return out || '(top level)';
+}
+
+function valueAt(data: unknown, path: readonly PathKey[]): unknown {
+  let cur = data;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PathKey, unknown>)[key];
+  }
+  return cur;
+}
+
+function validate<S extends z.ZodType>(schema: S, data: unknown, src: SourceDocument, what: string): z.output<S> {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InputError(`${src.origin}: a ${what} must be a mapping of fields, got ${showValue(data)}`);
+  }
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const messages = result.error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
+    const line = src.lineOf(path);
+    const value = valueAt(data, path);
+    const where = line === undefined ? src.origin : `${src.origin}:${line}`;
+    const shown = issue.code === 'unrecognized_keys' ? '' : ` = ${showValue(value)}`;
+    return { text: `${where}: ${what} field ${pathText(path)}${shown}: ${issue.message}`, path, value };
+  });
+  const more = result.error.issues.length > 5 ? `\n(${result.error.issues.length - 5} more errors)` : '';
+  const first = messages[0]!;
+  throw new InputError(messages.map((m) => m.text).join('\n') + more, pathText(first.path), first.value);
+}
+
+function fail(src: SourceDocument, path: PathKey[], message: string, value: unknown): never {
+  const line = src.lineOf(path);
+  throw new InputError(`${line === undefined ? src.origin : `${src.origin}:${line}`}: ${pathText(path)} = ${showValue(value)}: ${message}`, pathText(path), value);
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new InputError(`cannot read ${what} ${file}: ${code}`, what, file);
+  }
+}
+
+// ---------------------------------------------------------------- platform
+
+interface HeapDefaults {
+  contiguous: boolean;
+  cpuAccess: boolean;
+  secure: boolean;
+  maxAlign: number;
+}
+
+/** What each heap kind guarantees when the profile does not say otherwise. */
+const HEAP_DEFAULTS: Record<HeapKind, HeapDefaults> = {
+  // drivers/dma-buf/heaps/system_heap.c: scattered pages, order 8/4/0 chunks.
+  system: { contiguous: false, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE },
+  // alloc_pages() of one high-order block, at most MAX_PAGE_ORDER (10) pages.
+  'system-contig': { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE << 10 },
+  // drivers/dma-buf/heaps/cma_heap.c + mm/cma.c: alignment grows with size up to CONFIG_CMA_ALIGNMENT.
+  cma: { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE << 8 },
+  // gen_pool carveouts hand out page-granular first-fit blocks.
+  carveout: { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE },
+  // Protected (TrustZone/TEE) pools: contiguous, not mappable by the normal world.
+  secure: { contiguous: true, cpuAccess: false, secure: true, maxAlign: PAGE_SIZE },
+};
+
+function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceDocument): Heap {
+  const d = HEAP_DEFAULTS[raw.kind];
+  const path = ['heaps', index];
+  let end = Infinity;
+  if (raw.base !== undefined) {
+    end = raw.base + raw.size;
+    if (!Number.isSafeInteger(end)) fail(src, [...path, 'size'], 'base + size is beyond 2^53', raw.size);
+    if (raw.limit !== undefined && end > raw.limit) fail(src, [...path, 'limit'], `the pool ends at 0x${end.toString(16)}, above its limit`, raw.limit);
+  } else if (raw.limit !== undefined) {
+    end = raw.limit;
+  } else if (raw.kind === 'system') {
+    end = raw.size; // RAM starts near 0 on most machines; the system heap is not contiguous anyway.
+  }
+  if (raw.kind === 'secure' && raw.cpuAccess === true) fail(src, [...path, 'cpuAccess'], 'a secure heap cannot be CPU-mappable', raw.cpuAccess);
+  if (raw.alignOrder !== undefined && raw.kind !== 'cma') fail(src, [...path, 'alignOrder'], 'only CMA heaps have an alignment order', raw.alignOrder);
+  const alignOrder = raw.kind === 'cma' ? (raw.alignOrder ?? 8) : undefined;
+  const maxAlign = raw.maxAlign ?? (alignOrder !== undefined ? PAGE_SIZE << alignOrder : d.maxAlign);
+  return {
+    name: raw.name,
+    kind: raw.kind,
+    base: raw.base,
+    size: raw.size,
+    end,
+    contiguous: raw.contiguous ?? d.contiguous,
+    cpuAccess: raw.cpuAccess ?? d.cpuAccess,
+    secure: d.secure,
+    cached: raw.cached ?? true,
+    maxAlign,
+    alignOrder,
+    maxBuffer: raw.kind === 'system-contig' ? Math.min(raw.size, PAGE_SIZE << 10) : raw.size,
+    scarcity: SCARCITY[raw.kind],
+    source: src.source(path),
+  };
+}
+
+function buildFormatRule(
+  formatKey: string,
+  raw: NonNullable<RawProfile['devices'][number]['formats'][string]> | null,
+  path: PathKey[],
+  src: SourceDocument,
+): FormatRule {
+  const format = findFormat(formatKey);
+  if (!format) fail(src, path, `unknown format${didYouMean(formatKey, formatNames())}; run "udalloc formats" for the list`, formatKey);
+  const linear = MODIFIERS[0]!;
+  const modifiers = raw?.modifiers ?? [linear];
+  modifiers.forEach((m, i) => {
+    if (!modifierAppliesTo(m, format)) fail(src, [...path, 'modifiers', i], `modifier ${shortModifierName(m)} is not defined for ${format.name}`, m.name);
+    if (modifiers.indexOf(m) !== i) fail(src, [...path, 'modifiers', i], 'listed twice', m.name);
+  });
+  return {
+    format,
+    modifiers,
+    pitchAlign: raw?.pitchAlign ?? 1,
+    heightAlign: raw?.heightAlign ?? 1,
+    offsetAlign: raw?.offsetAlign ?? 1,
+    maxWidth: raw?.maxWidth,
+    maxHeight: raw?.maxHeight,
+    source: src.source(path),
+  };
+}
+
+function buildDevice(raw: RawProfile['devices'][number], index: number, heapNames: string[], src: SourceDocument): Device {
+  const path: PathKey[] = ['devices', index];
+  for (const field of ['heaps', 'preferredHeaps'] as const) {
+    raw[field]?.forEach((h, i) => {
+      if (!heapNames.includes(h)) fail(src, [...path, field, i], `no heap of that name in this platform${didYouMean(h, heapNames)}`, h);
+    });
+  }
+  const formats = new Map<string, FormatRule>();
+  for (const [key, rule] of Object.entries(raw.formats)) {
+    const f = buildFormatRule(key, rule, [...path, 'formats', key], src);
+    if (formats.has(f.format.name)) fail(src, [...path, 'formats', key], `${f.format.name} is listed twice`, key);
+    formats.set(f.format.name, f);
+  }
+  const sources: Record<string, string> = {};
+  for (const field of ['iommu', 'dmaBits', 'heaps', 'preferredHeaps', 'alignment', 'sizeAlign', 'maxSize', 'coherent', 'protected', 'formats']) {
+    sources[field] = src.source([...path, field], field in raw);
+  }
+  return {
+    name: raw.name,
+    iommu: raw.iommu ?? false,
+    dmaBits: raw.dmaBits,
+    heaps: raw.heaps,
+    preferredHeaps: raw.preferredHeaps ?? [],
+    alignment: raw.alignment ?? PAGE_SIZE,
+    sizeAlign: raw.sizeAlign ?? 1,
+    maxSize: raw.maxSize,
+    coherent: raw.coherent ?? false,
+    protected: raw.protected ?? 'optional',
+    formats,
+    sources,
+  };
+}
+
+function uniqueNames(items: { name: string }[], what: 'heaps' | 'devices', src: SourceDocument): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.name)) fail(src, [what, i, 'name'], `two ${what} are named ${item.name}`, item.name);
+    seen.add(item.name);
+  });
+}
+
+/** Parses a platform profile from YAML or JSON text. `origin` names it in messages (a file path). */
+export function parsePlatform(text: string, origin = 'profile'): Platform {
+  const src = new SourceDocument(text, origin);
+  const raw = validate(profileSchema, src.data(), src, 'profile');
+  uniqueNames(raw.heaps, 'heaps', src);
+  uniqueNames(raw.devices, 'devices', src);
+  const heaps = raw.heaps.map((h, i) => buildHeap(h, i, src));
+  const heapNames = heaps.map((h) => h.name);
+  const devices = raw.devices.map((d, i) => buildDevice(d, i, heapNames, src));
+  return { name: raw.name ?? origin, heaps, devices, origin };
+}
+
+export function loadPlatform(file: string): Platform {
+  return parsePlatform(readText(file, 'platform profile'), file);
+}
+
+// ---------------------------------------------------------------- request
+
+export interface RequestFields {
+  width?: number;
+  height?: number;
+  formats?: string[];
+  devices?: string[];
+  cpu?: CpuAccess;
+  protected?: boolean;
+  count?: number;
+}
+
+/** The command-line flag that sets each request field, for sources of values given as flags. */
+const FLAG_OF: Record<string, string> = { width: '--size', height: '--size', formats: '--format', devices: '--devices', cpu: '--cpu', protected: '--protected', count: '--count' };
+
+function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, written: Set<string>, overridden: Set<string>): Request {
+  const known = platform.devices.map((d) => d.name);
+  raw.devices.forEach((name, i) => {
+    if (!known.includes(name)) fail(src, ['devices', i], `no device of that name in platform ${platform.name}${didYouMean(name, known)}`, name);
+    if (raw.devices.indexOf(name) !== i) fail(src, ['devices', i], 'listed twice', name);
+  });
+  const formats: FormatInfo[] = [];
+  raw.formats.forEach((f, i) => {
+    if (formats.includes(f)) fail(src, ['formats', i], `${f.name} is listed twice`, f.name);
+    formats.push(f);
+  });
+  const sources: Record<string, string> = {};
+  for (const field of ['width', 'height', 'formats', 'devices', 'cpu', 'protected', 'count']) {
+    sources[field] = overridden.has(field) ? `${FLAG_OF[field]} ${field}` : src.source([field], written.has(field));
+  }
+  return { width: raw.width, height: raw.height, formats, devices: raw.devices, cpu: raw.cpu, protected: raw.protected, count: raw.count, sources };
+}
+
+/**
+ * Parses a request from YAML/JSON text (may be empty) with `overrides` (command-line flags or API
+ * fields) taking precedence, and checks it against the platform (device names).
+ */
+export function parseRequest(text: string, platform: Platform, origin = 'request', overrides: RequestFields = {}): Request {
+  const src = new SourceDocument(text.trim() === '' ? '{}' : text, origin);
+  const data = src.data();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InputError(`${origin}: a request must be a mapping of fields, got ${showValue(data)}`);
+  }
+  const merged: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  const overridden = new Set<string>();
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    merged[k] = v;
+    overridden.add(k);
+  }
+  const raw = validate(requestSchema, merged, src, 'request');
+  return buildRequest(raw, platform, src, new Set(Object.keys(merged)), overridden);
+}
+
+export function loadRequest(file: string | undefined, platform: Platform, overrides: RequestFields = {}): Request {
+  if (file === undefined) return parseRequest('', platform, 'request flags', overrides);
+  return parseRequest(readText(file, 'request'), platform, file, overrides);
+}
+
+/** Builds a request from an API object (no file). */
+export function makeRequest(platform: Platform, fields: RequestFields): Request {
+  return parseRequest('', platform, 'request', fields);
+}
+
+/** Total pixels x bytes must stay an exact integer; used before any layout arithmetic. */
+export function checkRequestMagnitude(request: Request): void {
+  for (const f of request.formats) {
+    const maxCpp = Math.max(...f.planes.map((p) => p.cpp));
+    const bytes = request.width * request.height * maxCpp * f.planes.length * request.count;
+    try {
+      checked('width x height x bytes per pixel x count', bytes);
+    } catch {
+      throw new InputError(
+        `request: ${request.width}x${request.height} ${f.name} x ${request.count} buffers needs more than 2^53 bytes`,
+        'width',
+        request.width,
+      );
+    }
+  }
+}

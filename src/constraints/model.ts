@@ -1,0 +1,100 @@
+// The vocabulary of ../shared/DESIGN.md as types: heaps, devices with constraint sets, requests.
+// Values here are validated and normalised (sizes in bytes, formats resolved to table entries);
+// src/constraints/schema.ts turns untrusted YAML/JSON into these.
+
+import type { FormatInfo } from './formats.js';
+import type { ModifierInfo } from './modifiers.js';
+
+export const PAGE_SIZE = 4096;
+
+export type HeapKind = 'system' | 'system-contig' | 'cma' | 'carveout' | 'secure';
+
+/** Where a value came from, so a conflict can point at it: "boards/x.yaml:12 devices[0].dmaBits". */
+export type Source = string;
+
+export interface Heap {
+  readonly name: string;
+  readonly kind: HeapKind;
+  /** Physical base address, when the pool sits at a fixed place (CMA, carveout). */
+  readonly base: number | undefined;
+  /** Capacity in bytes (RAM size for the system heap). */
+  readonly size: number;
+  /** Highest physical address + 1 that any buffer of this heap can occupy (Infinity when unknown). */
+  readonly end: number;
+  readonly contiguous: boolean;
+  readonly cpuAccess: boolean;
+  readonly secure: boolean;
+  readonly cached: boolean;
+  /** Largest physical base alignment the heap can guarantee, in bytes. */
+  readonly maxAlign: number;
+  /** For CMA: alignment is PAGE << min(get_order(size), alignOrder) (CONFIG_CMA_ALIGNMENT, mm/cma.c). */
+  readonly alignOrder: number | undefined;
+  /** Largest single buffer the heap can hand out (system-contig: MAX_PAGE_ORDER pages). */
+  readonly maxBuffer: number;
+  /** Scarcity rank: lower is more plentiful and preferred (system < system-contig < cma < carveout < secure). */
+  readonly scarcity: number;
+  readonly source: Source;
+}
+
+export interface FormatRule {
+  readonly format: FormatInfo;
+  /** Supported modifiers, best first. */
+  readonly modifiers: readonly ModifierInfo[];
+  readonly pitchAlign: number;
+  readonly heightAlign: number;
+  readonly offsetAlign: number;
+  readonly maxWidth: number | undefined;
+  readonly maxHeight: number | undefined;
+  readonly source: Source;
+}
+
+export type ProtectedNeed = 'required' | 'forbidden' | 'optional';
+
+export interface Device {
+  readonly name: string;
+  readonly iommu: boolean;
+  readonly dmaBits: number | undefined;
+  /** Hard: the only heaps this device can reach (device-tree memory-region links). */
+  readonly heaps: readonly string[] | undefined;
+  /** Soft: heaps this device prefers, best first. */
+  readonly preferredHeaps: readonly string[];
+  readonly alignment: number;
+  readonly sizeAlign: number;
+  readonly maxSize: number | undefined;
+  readonly coherent: boolean;
+  readonly protected: ProtectedNeed;
+  /** Formats in the device's order of preference. */
+  readonly formats: ReadonlyMap<string, FormatRule>;
+  /** Source of each constraint field (iommu, dmaBits, heaps, alignment, ...). */
+  readonly sources: Readonly<Record<string, Source>>;
+}
+
+export interface Platform {
+  readonly name: string;
+  readonly heaps: readonly Heap[];
+  readonly devices: readonly Device[];
+  /** Where the platform was read from (file path), for messages. */
+  readonly origin: string;
+}
+
+export type CpuAccess = 'none' | 'read' | 'write' | 'readwrite';
+
+export interface Request {
+  readonly width: number;
+  readonly height: number;
+  /** Acceptable formats, best first. */
+  readonly formats: readonly FormatInfo[];
+  readonly devices: readonly string[];
+  readonly cpu: CpuAccess;
+  readonly protected: boolean;
+  readonly count: number;
+  readonly sources: Readonly<Record<string, Source>>;
+}
+
+export const SCARCITY: Readonly<Record<HeapKind, number>> = {
+  system: 0,
+  'system-contig': 1,
+  cma: 2,
+  carveout: 3,
+  secure: 4,
+};

@@ -1,0 +1,112 @@
+// Constraint atoms: every restriction that takes part in a negotiation, as one removable unit tied
+// to its owner (a device, the request or a heap) and its source. The solver works on a set of
+// active atoms; conflict explanation switches atoms off to find minimal sets.
+
+import type { Device, Platform, Request } from '../constraints/model.js';
+import { PAGE_SIZE } from '../constraints/model.js';
+import { shortModifierName } from '../constraints/modifiers.js';
+
+export type AtomConstraint =
+  | 'formats'
+  | 'modifiers'
+  | 'pitchAlign'
+  | 'heightAlign'
+  | 'offsetAlign'
+  | 'maxWidth'
+  | 'maxHeight'
+  | 'iommu'
+  | 'dmaBits'
+  | 'alignment'
+  | 'heaps'
+  | 'sizeAlign'
+  | 'maxSize'
+  | 'protected'
+  | 'cpu'
+  | 'capacity';
+
+export interface Atom {
+  readonly id: number;
+  /** Device name, when the atom belongs to a device. */
+  readonly device?: string;
+  /** Heap name, when the atom belongs to a heap (capacity). */
+  readonly heap?: string;
+  /** True when the atom belongs to the request. */
+  readonly request?: boolean;
+  /** Format the atom is about (per-format rules). */
+  readonly format?: string;
+  readonly constraint: AtomConstraint;
+  readonly value: string | number | boolean | readonly string[];
+  readonly source: string;
+}
+
+/** Atoms in the order explanations should try to keep them (hardware facts first, easy fixes last). */
+const KEEP_ORDER: readonly AtomConstraint[] = [
+  'iommu',
+  'dmaBits',
+  'alignment',
+  'heaps',
+  'protected',
+  'maxWidth',
+  'maxHeight',
+  'maxSize',
+  'pitchAlign',
+  'heightAlign',
+  'offsetAlign',
+  'sizeAlign',
+  'modifiers',
+  'formats',
+  'cpu',
+  'capacity',
+];
+
+function deviceAtoms(device: Device, push: (a: Omit<Atom, 'id'>) => void): void {
+  const d = device.name;
+  const s = device.sources;
+  push({ device: d, constraint: 'formats', value: [...device.formats.keys()], source: s['formats']! });
+  for (const rule of device.formats.values()) {
+    const format = rule.format.name;
+    push({ device: d, format, constraint: 'modifiers', value: rule.modifiers.map(shortModifierName), source: rule.source });
+    if (rule.pitchAlign > 1) push({ device: d, format, constraint: 'pitchAlign', value: rule.pitchAlign, source: rule.source });
+    if (rule.heightAlign > 1) push({ device: d, format, constraint: 'heightAlign', value: rule.heightAlign, source: rule.source });
+    if (rule.offsetAlign > 1) push({ device: d, format, constraint: 'offsetAlign', value: rule.offsetAlign, source: rule.source });
+    if (rule.maxWidth !== undefined) push({ device: d, format, constraint: 'maxWidth', value: rule.maxWidth, source: rule.source });
+    if (rule.maxHeight !== undefined) push({ device: d, format, constraint: 'maxHeight', value: rule.maxHeight, source: rule.source });
+  }
+  if (!device.iommu) {
+    push({ device: d, constraint: 'iommu', value: false, source: s['iommu']! });
+    // Without an IOMMU the device sees physical addresses: its DMA mask and base alignment apply to them.
+    if (device.dmaBits !== undefined && device.dmaBits < 53) push({ device: d, constraint: 'dmaBits', value: device.dmaBits, source: s['dmaBits']! });
+    if (device.alignment > PAGE_SIZE) push({ device: d, constraint: 'alignment', value: device.alignment, source: s['alignment']! });
+  }
+  if (device.heaps) push({ device: d, constraint: 'heaps', value: device.heaps, source: s['heaps']! });
+  if (device.sizeAlign > 1) push({ device: d, constraint: 'sizeAlign', value: device.sizeAlign, source: s['sizeAlign']! });
+  if (device.maxSize !== undefined) push({ device: d, constraint: 'maxSize', value: device.maxSize, source: s['maxSize']! });
+  if (device.protected !== 'optional') push({ device: d, constraint: 'protected', value: device.protected, source: s['protected']! });
+}
+
+/** Every atom of a negotiation, sorted so that explanations blame the most changeable ones. */
+export function atomize(platform: Platform, request: Request): Atom[] {
+  const atoms: Omit<Atom, 'id'>[] = [];
+  const push = (a: Omit<Atom, 'id'>): void => void atoms.push(a);
+  for (const name of request.devices) deviceAtoms(platform.devices.find((d) => d.name === name)!, push);
+  push({ request: true, constraint: 'formats', value: request.formats.map((f) => f.name), source: request.sources['formats']! });
+  if (request.cpu !== 'none') push({ request: true, constraint: 'cpu', value: request.cpu, source: request.sources['cpu']! });
+  // Protected buffers live only in secure heaps, and unprotected ones never do: both are atoms so
+  // that relaxing one only ever widens the choice of heaps.
+  push({ request: true, constraint: 'protected', value: request.protected, source: request.sources['protected']! });
+  for (const heap of platform.heaps) push({ heap: heap.name, constraint: 'capacity', value: heap.size, source: heap.source });
+  const rank = (a: Omit<Atom, 'id'>): number => KEEP_ORDER.indexOf(a.constraint);
+  // Among pools, blame the most plentiful one last-kept: growing CMA is the usual fix, not a carveout.
+  const scarcity = (a: Omit<Atom, 'id'>): number => -(platform.heaps.find((h) => h.name === a.heap)?.scarcity ?? 0);
+  return atoms
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => rank(x.a) - rank(y.a) || scarcity(x.a) - scarcity(y.a) || x.i - y.i)
+    .map(({ a }, id) => ({ ...a, id }));
+}
+
+/** "display.dmaBits", "camera.NV12.pitchAlign", "request.cpu", "heap linux,cma capacity". */
+export function atomLabel(atom: Atom): string {
+  if (atom.heap !== undefined) return `heap ${atom.heap} ${atom.constraint}`;
+  const owner = atom.request ? 'request' : atom.device!;
+  return atom.format ? `${owner}.${atom.format}.${atom.constraint}` : `${owner}.${atom.constraint}`;
+}

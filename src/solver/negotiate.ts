@@ -1,0 +1,100 @@
+// The solver's entry point: request + platform -> best plan with ranked alternatives, or a
+// conflict with its minimal correction set, core and fixes. Pure and deterministic; results for
+// static capacities are memoised by request fingerprint.
+
+import type { Platform, Request } from '../constraints/model.js';
+import { checkRequestMagnitude } from '../constraints/load.js';
+import { shortModifierName } from '../constraints/modifiers.js';
+import { formatAddress } from '../constraints/units.js';
+import { atomize, type Atom } from './atoms.js';
+import { minimalCore, minimalCorrection } from './explain.js';
+import { suggestFixes } from './fixes.js';
+import { compile } from './problem.js';
+import { search, type CapacityOf, type Placement } from './solve.js';
+
+export interface Conflict {
+  /** Minimal correction set: change all of these and a plan exists. */
+  readonly atoms: readonly Atom[];
+  /** Minimal conflicting subset: these cannot all hold together. */
+  readonly core: readonly Atom[];
+  readonly fixes: readonly string[];
+}
+
+export type Negotiation =
+  | { readonly ok: true; readonly plan: Placement; readonly alternatives: readonly Placement[]; readonly rationale: readonly string[] }
+  | { readonly ok: false; readonly conflict: Conflict };
+
+export interface NegotiateOptions {
+  /** How many ranked alternatives to return besides the best plan (default 8). */
+  readonly alternatives?: number;
+  /** Bytes each heap can offer now; default: its whole capacity. Results with it are not memoised. */
+  readonly capacityOf?: CapacityOf;
+}
+
+const wholeCapacity: CapacityOf = (heap) => heap.size;
+
+function rationale(platform: Platform, request: Request, plan: Placement): string[] {
+  return request.devices.map((name) => {
+    const d = platform.devices.find((x) => x.name === name)!;
+    const rule = d.formats.get(plan.format.name);
+    const parts: string[] = [];
+    if (rule) {
+      const choice = rule.modifiers.indexOf(plan.modifier) + 1;
+      parts.push(`${plan.format.name} ${shortModifierName(plan.modifier)} is its modifier choice #${choice}`);
+      if (rule.pitchAlign > 1) parts.push(`pitch ${plan.planes[0]!.pitch} is a multiple of ${rule.pitchAlign}`);
+    } else {
+      parts.push(`does not restrict ${plan.format.name}`);
+    }
+    if (d.iommu) parts.push(`IOMMU maps any pages of ${plan.heap.name}`);
+    else {
+      parts.push(`no IOMMU: ${plan.heap.name} is contiguous`);
+      if (d.dmaBits !== undefined) parts.push(`ends at ${formatAddress(plan.heap.end)} <= 2^${d.dmaBits}`);
+      if (d.alignment > 4096) parts.push(`base aligned to ${plan.alignment} (needs ${d.alignment})`);
+    }
+    if (d.heaps) parts.push(`${plan.heap.name} is one of its heaps`);
+    return `${name}: ${parts.join('; ')}`;
+  });
+}
+
+function solveFresh(platform: Platform, request: Request, options: NegotiateOptions): Negotiation {
+  checkRequestMagnitude(request);
+  const capacityOf = options.capacityOf ?? wholeCapacity;
+  const atoms = atomize(platform, request);
+  const limit = 1 + (options.alternatives ?? 8);
+  const plans = search(platform, compile(platform, request, atoms), { limit, capacityOf });
+  if (plans.length > 0) {
+    const [plan, ...alternatives] = plans as [Placement, ...Placement[]];
+    return { ok: true, plan, alternatives, rationale: rationale(platform, request, plan) };
+  }
+  const feasible = (active: (a: Atom) => boolean): boolean => search(platform, compile(platform, request, atoms, active), { limit: 1, capacityOf }).length > 0;
+  const correction = minimalCorrection(atoms, feasible);
+  const core = minimalCore(atoms, feasible, correction);
+  const removed = new Set(correction.map((a) => a.id));
+  const relaxed = search(platform, compile(platform, request, atoms, (a) => !removed.has(a.id)), { limit: 1, capacityOf })[0];
+  return { ok: false, conflict: { atoms: correction, core, fixes: suggestFixes(correction, core, relaxed, platform, request) } };
+}
+
+function fingerprint(request: Request, options: NegotiateOptions): string {
+  return [request.width, request.height, request.formats.map((f) => f.name).join(','), request.devices.join(','), request.cpu, request.protected, request.count, options.alternatives ?? 8].join('|');
+}
+
+const memo = new WeakMap<Platform, Map<string, Negotiation>>();
+const memoByRequest = new WeakMap<Request, { key: string; platform: Platform; result: Negotiation }>();
+
+/** Negotiates a plan. Deterministic; repeated requests on the same platform are answered from a memo. */
+export function negotiate(platform: Platform, request: Request, options: NegotiateOptions = {}): Negotiation {
+  if (options.capacityOf) return solveFresh(platform, request, options);
+  const alternativesKey = String(options.alternatives ?? 8);
+  const cached = memoByRequest.get(request);
+  if (cached && cached.platform === platform && cached.key === alternativesKey) return cached.result;
+  let table = memo.get(platform);
+  if (!table) memo.set(platform, (table = new Map()));
+  const key = fingerprint(request, options);
+  let result = table.get(key);
+  if (!result) {
+    result = solveFresh(platform, request, options);
+    table.set(key, result);
+  }
+  memoByRequest.set(request, { key: alternativesKey, platform, result });
+  return result;
+}

@@ -1,0 +1,147 @@
+// Compiles the active atoms of a negotiation into one merged problem: candidate formats and
+// modifiers in joint preference order with their merged layout rules, and the requirements a heap
+// must meet. Inactive atoms are ignored, which is how conflict explanation relaxes constraints.
+
+import { FORMATS, type FormatInfo } from '../constraints/formats.js';
+import { anyOf, intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
+import type { Device, Platform, Request } from '../constraints/model.js';
+import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
+import type { Atom } from './atoms.js';
+import type { LayoutRules } from './layout.js';
+
+export interface ModifierCandidate {
+  readonly modifier: ModifierInfo;
+  /** Sum over devices of the modifier's position in their lists: 0 is everyone's first choice. */
+  readonly rank: number;
+}
+
+export interface FormatCandidate {
+  readonly format: FormatInfo;
+  readonly rank: number;
+  readonly modifiers: readonly ModifierCandidate[];
+  readonly rules: LayoutRules;
+  readonly maxWidth: number;
+  readonly maxHeight: number;
+}
+
+export interface HeapRequirements {
+  readonly contiguous: boolean;
+  /** Exclusive upper bound of physical addresses every non-IOMMU device can reach. */
+  readonly dmaLimit: number;
+  /** Physical base alignment required by non-IOMMU devices. */
+  readonly physAlign: number;
+  /** Heaps every device can reach, or undefined for no restriction. */
+  readonly reachable: readonly string[] | undefined;
+  readonly maxSize: number;
+  /** Only secure heaps (a protected buffer). */
+  readonly needSecure: boolean;
+  /** No secure heaps (an unprotected buffer, or a device that cannot use protected memory). */
+  readonly forbidSecure: boolean;
+  readonly needCpu: boolean;
+  /** Heaps whose capacity counts (capacity atoms active). */
+  readonly capacityLimited: ReadonlySet<string>;
+}
+
+export interface Problem {
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+  readonly candidates: readonly FormatCandidate[];
+  readonly heap: HeapRequirements;
+  /** Soft preference: best position of each heap in the devices' preferredHeaps lists. */
+  readonly preferredHeapRank: ReadonlyMap<string, number>;
+}
+
+/** Active atoms grouped for lookup: owner -> constraint -> atom. */
+class ActiveAtoms {
+  private readonly byKey = new Map<string, Atom>();
+  constructor(atoms: readonly Atom[], active: (atom: Atom) => boolean) {
+    for (const a of atoms) if (active(a)) this.byKey.set(ActiveAtoms.key(a.device ?? a.heap ?? 'request', a.constraint, a.format, a.request), a);
+  }
+  private static key(owner: string, constraint: string, format?: string, request?: boolean): string {
+    return `${request ? 'R' : 'D'}\u0000${owner}\u0000${constraint}\u0000${format ?? ''}`;
+  }
+  device(device: string, constraint: Atom['constraint'], format?: string): boolean {
+    return this.byKey.has(ActiveAtoms.key(device, constraint, format));
+  }
+  request(constraint: Atom['constraint']): boolean {
+    return this.byKey.has(ActiveAtoms.key('request', constraint, undefined, true));
+  }
+  heap(heap: string): boolean {
+    return this.byKey.has(ActiveAtoms.key(heap, 'capacity'));
+  }
+}
+
+function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], on: ActiveAtoms): FormatCandidate | undefined {
+  const name = format.name;
+  const rules = devices.flatMap((d) => {
+    const rule = d.formats.get(name);
+    return rule ? [{ device: d, rule }] : [];
+  });
+  const lists = rules.filter(({ device }) => on.device(device.name, 'modifiers', name)).map(({ rule }) => rule.modifiers);
+  // A format nobody restricts may use any modifier (LINEAR first): relaxing an atom only ever adds options.
+  const common = intersectOrdered(lists) ?? MODIFIERS;
+  const modifiers = common
+    .filter((m) => modifierAppliesTo(m, format) && m.layout.kind !== 'opaque')
+    .map((modifier) => ({ modifier, rank: lists.reduce((sum, list) => sum + list.indexOf(modifier), 0) }))
+    .sort((a, b) => a.rank - b.rank);
+  if (modifiers.length === 0) return undefined;
+  const active = (c: Atom['constraint']) => rules.filter(({ device }) => on.device(device.name, c, name)).map(({ rule }) => rule);
+  return {
+    format,
+    rank,
+    modifiers,
+    rules: {
+      pitchAlign: mergeAlignments(active('pitchAlign').map((r) => r.pitchAlign)),
+      heightAlign: mergeAlignments(active('heightAlign').map((r) => r.heightAlign)),
+      offsetAlign: mergeAlignments(active('offsetAlign').map((r) => r.offsetAlign)),
+      sizeAlign: mergeAlignments(devices.filter((d) => on.device(d.name, 'sizeAlign')).map((d) => d.sizeAlign)),
+    },
+    maxWidth: mergeLimits(active('maxWidth').map((r) => r.maxWidth)),
+    maxHeight: mergeLimits(active('maxHeight').map((r) => r.maxHeight)),
+  };
+}
+
+export function compile(platform: Platform, request: Request, atoms: readonly Atom[], active: (atom: Atom) => boolean = () => true): Problem {
+  const on = new ActiveAtoms(atoms, active);
+  const devices = request.devices.map((n) => platform.devices.find((d) => d.name === n)!);
+
+  // Formats: the request's list when its atom is active, else every known format (request's first).
+  const base = on.request('formats') ? request.formats : [...request.formats, ...FORMATS.filter((f) => !request.formats.includes(f))];
+  const candidates: FormatCandidate[] = [];
+  base.forEach((format, rank) => {
+    if (!devices.every((d) => !on.device(d.name, 'formats') || d.formats.has(format.name))) return;
+    const c = formatCandidate(format, rank, devices, on);
+    if (c) candidates.push(c);
+  });
+
+  const physical = devices.filter((d) => on.device(d.name, 'iommu'));
+  const needSecure = (request.protected && on.request('protected')) || devices.some((d) => d.protected === 'required' && on.device(d.name, 'protected'));
+  const forbidSecure =
+    (!request.protected && on.request('protected')) || devices.some((d) => d.protected === 'forbidden' && on.device(d.name, 'protected'));
+  const reachableLists = devices.filter((d) => d.heaps && on.device(d.name, 'heaps')).map((d) => d.heaps!);
+
+  const preferredHeapRank = new Map<string, number>();
+  for (const d of devices) {
+    d.preferredHeaps.forEach((h, i) => preferredHeapRank.set(h, Math.min(preferredHeapRank.get(h) ?? Infinity, i)));
+  }
+
+  return {
+    width: request.width,
+    height: request.height,
+    count: request.count,
+    candidates,
+    heap: {
+      contiguous: anyOf(physical.map(() => true)),
+      dmaLimit: mergeLimits(physical.filter((d) => d.dmaBits !== undefined && on.device(d.name, 'dmaBits')).map((d) => 2 ** d.dmaBits!)),
+      physAlign: mergeAlignments(physical.filter((d) => on.device(d.name, 'alignment')).map((d) => d.alignment)),
+      reachable: intersectOrdered(reachableLists),
+      maxSize: mergeLimits(devices.filter((d) => on.device(d.name, 'maxSize')).map((d) => d.maxSize)),
+      needSecure,
+      forbidSecure,
+      needCpu: on.request('cpu'),
+      capacityLimited: new Set(platform.heaps.filter((h) => on.heap(h.name)).map((h) => h.name)),
+    },
+    preferredHeapRank,
+  };
+}

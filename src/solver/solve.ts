@@ -1,0 +1,113 @@
+// The search: walks (format, modifier) candidates in joint preference order, lays each out,
+// and keeps every heap that meets the merged requirements. Plans are ranked lexicographically by
+// (format preference, modifier preference, heap preference, heap scarcity, size).
+
+import type { FormatInfo } from '../constraints/formats.js';
+import { PAGE_SIZE, type Heap, type Platform } from '../constraints/model.js';
+import type { ModifierInfo } from '../constraints/modifiers.js';
+import { getOrder } from '../util/int.js';
+import { computeLayout, type PlaneLayout } from './layout.js';
+import type { HeapRequirements, Problem } from './problem.js';
+
+export interface Placement {
+  readonly heap: Heap;
+  readonly format: FormatInfo;
+  readonly modifier: ModifierInfo;
+  readonly planes: readonly PlaneLayout[];
+  /** Bytes per buffer as allocated (page and sizeAlign rounded, padded for alignment on CMA). */
+  readonly size: number;
+  /** Bytes the planes use, before rounding. */
+  readonly used: number;
+  /** Physical base alignment the heap guarantees for a buffer of this size. */
+  readonly alignment: number;
+  readonly count: number;
+  /** Lexicographic rank; lower is better. */
+  readonly rank: readonly number[];
+}
+
+/** Physical base alignment a heap guarantees for one buffer of `size` bytes. */
+export function guaranteedAlignment(heap: Heap, size: number): number {
+  // mm/cma.c via cma_heap.c: align = min(get_order(size), CONFIG_CMA_ALIGNMENT) pages orders.
+  if (heap.alignOrder !== undefined) return PAGE_SIZE * 2 ** Math.min(getOrder(size), heap.alignOrder);
+  return heap.maxAlign;
+}
+
+/**
+ * The size to ask the heap for so that it guarantees `align`: on CMA a larger request gets a larger
+ * order alignment, so padding the size buys alignment. Returns undefined when no size can.
+ */
+export function sizeForAlignment(heap: Heap, size: number, align: number): number | undefined {
+  if (guaranteedAlignment(heap, size) % align === 0) return size;
+  if (heap.alignOrder === undefined) return undefined;
+  for (let order = getOrder(size); order <= heap.alignOrder; order++) {
+    if ((PAGE_SIZE * 2 ** order) % align === 0) return Math.max(size, PAGE_SIZE * 2 ** order);
+  }
+  return undefined;
+}
+
+/** Capacity in bytes a heap offers to this negotiation (free space when the caller knows it). */
+export type CapacityOf = (heap: Heap) => number;
+
+/** Why a heap cannot hold the buffers, or undefined when it can; also returns the padded size. */
+export function checkHeap(heap: Heap, size: number, count: number, req: HeapRequirements, capacityOf: CapacityOf): { size: number } | { reason: string } {
+  if (req.reachable && !req.reachable.includes(heap.name)) return { reason: 'not reachable by every device' };
+  if (req.contiguous && !heap.contiguous) return { reason: 'not physically contiguous' };
+  if (heap.end > req.dmaLimit) return { reason: 'extends above the DMA limit' };
+  if (req.needSecure && !heap.secure) return { reason: 'not a secure heap' };
+  if (req.forbidSecure && heap.secure) return { reason: 'secure heaps hold only protected buffers' };
+  if (req.needCpu && !heap.cpuAccess) return { reason: 'not CPU-mappable' };
+  const padded = sizeForAlignment(heap, size, req.physAlign);
+  if (padded === undefined) return { reason: `cannot guarantee ${req.physAlign}-byte alignment` };
+  if (padded > req.maxSize) return { reason: 'buffer larger than a device accepts' };
+  if (req.capacityLimited.has(heap.name)) {
+    if (padded > heap.maxBuffer) return { reason: 'buffer larger than the heap hands out' };
+    if (padded * count > capacityOf(heap)) return { reason: 'not enough capacity' };
+  }
+  return { size: padded };
+}
+
+export interface SearchOptions {
+  /** Stop after this many plans (best first). */
+  readonly limit: number;
+  readonly capacityOf: CapacityOf;
+}
+
+export function search(platform: Platform, problem: Problem, options: SearchOptions): Placement[] {
+  const found: Placement[] = [];
+  for (const candidate of problem.candidates) {
+    if (problem.width > candidate.maxWidth || problem.height > candidate.maxHeight) continue;
+    for (const { modifier, rank: modifierRank } of candidate.modifiers) {
+      const layout = computeLayout(candidate.format, modifier, problem.width, problem.height, candidate.rules);
+      if (!layout) continue;
+      const group: Placement[] = [];
+      for (const [heapIndex, heap] of platform.heaps.entries()) {
+        const fit = checkHeap(heap, layout.size, problem.count, problem.heap, options.capacityOf);
+        if (!('size' in fit)) continue;
+        group.push({
+          heap,
+          format: candidate.format,
+          modifier,
+          planes: layout.planes,
+          size: fit.size,
+          used: layout.used,
+          alignment: guaranteedAlignment(heap, fit.size),
+          count: problem.count,
+          rank: [candidate.rank, modifierRank, problem.preferredHeapRank.get(heap.name) ?? 1000, heap.scarcity, fit.size, heapIndex],
+        });
+      }
+      group.sort((a, b) => compareRank(a.rank, b.rank));
+      found.push(...group);
+      // Candidates come in rank order, so once enough plans are in hand the rest can only rank lower.
+      if (found.length >= options.limit) return found.slice(0, options.limit);
+    }
+  }
+  return found;
+}
+
+export function compareRank(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

@@ -1,0 +1,51 @@
+// An independent statement of every constraint, device by device, used to check plans (by the
+// property tests' brute-force oracle and by callers who build plans themselves). It deliberately
+// does not reuse the solver's merged problem: it re-reads each device's own rules.
+
+import type { Platform, Request } from '../constraints/model.js';
+import { PAGE_SIZE } from '../constraints/model.js';
+import { shortModifierName } from '../constraints/modifiers.js';
+import { guaranteedAlignment, type Placement } from './solve.js';
+
+/** Every violated constraint, as "device: what"; empty when the plan satisfies everything. */
+export function violations(platform: Platform, request: Request, plan: Placement): string[] {
+  const out: string[] = [];
+  const { heap, format, modifier, planes, size } = plan;
+  if (!request.formats.includes(format)) out.push(`request: ${format.name} not accepted`);
+  if (size % PAGE_SIZE !== 0) out.push(`size ${size} not page aligned`);
+  if (request.protected !== heap.secure) out.push(`request: protected=${request.protected} but heap ${heap.name} secure=${heap.secure}`);
+  if (request.cpu !== 'none' && !heap.cpuAccess) out.push(`request: cpu ${request.cpu} but heap ${heap.name} not mappable`);
+  if (size * plan.count > heap.size) out.push(`heap ${heap.name}: ${plan.count} x ${size} exceeds ${heap.size}`);
+  if (size > heap.maxBuffer) out.push(`heap ${heap.name}: buffer ${size} larger than ${heap.maxBuffer}`);
+  const last = planes[planes.length - 1]!;
+  if (last.offset + last.size > size) out.push('planes overrun the buffer');
+  for (const name of request.devices) {
+    const d = platform.devices.find((x) => x.name === name)!;
+    const rule = d.formats.get(format.name);
+    if (!rule) {
+      out.push(`${name}: format ${format.name} unsupported`);
+      continue;
+    }
+    if (!rule.modifiers.includes(modifier)) out.push(`${name}: modifier ${shortModifierName(modifier)} unsupported for ${format.name}`);
+    if (rule.maxWidth !== undefined && request.width > rule.maxWidth) out.push(`${name}: width ${request.width} > ${rule.maxWidth}`);
+    if (rule.maxHeight !== undefined && request.height > rule.maxHeight) out.push(`${name}: height ${request.height} > ${rule.maxHeight}`);
+    planes.forEach((p, i) => {
+      if (p.pitch % rule.pitchAlign !== 0) out.push(`${name}: plane ${i} pitch ${p.pitch} not a multiple of ${rule.pitchAlign}`);
+      if (p.offset % rule.offsetAlign !== 0) out.push(`${name}: plane ${i} offset ${p.offset} not a multiple of ${rule.offsetAlign}`);
+      const subsample = i === 0 ? 1 : format.vsub;
+      const minRows = Math.ceil(Math.ceil(request.height / rule.heightAlign) * rule.heightAlign / subsample);
+      if (p.rows < minRows) out.push(`${name}: plane ${i} has ${p.rows} rows, needs ${minRows}`);
+    });
+    if (size % d.sizeAlign !== 0) out.push(`${name}: size ${size} not a multiple of ${d.sizeAlign}`);
+    if (d.maxSize !== undefined && size > d.maxSize) out.push(`${name}: size ${size} > max ${d.maxSize}`);
+    if (d.heaps && !d.heaps.includes(heap.name)) out.push(`${name}: cannot reach heap ${heap.name}`);
+    if (d.protected === 'required' && !heap.secure) out.push(`${name}: needs protected memory`);
+    if (d.protected === 'forbidden' && heap.secure) out.push(`${name}: cannot use protected memory`);
+    if (!d.iommu) {
+      if (!heap.contiguous) out.push(`${name}: no IOMMU, heap ${heap.name} not contiguous`);
+      if (d.dmaBits !== undefined && heap.end > 2 ** d.dmaBits) out.push(`${name}: heap ${heap.name} ends above 2^${d.dmaBits}`);
+      if (guaranteedAlignment(heap, size) % d.alignment !== 0) out.push(`${name}: base alignment ${guaranteedAlignment(heap, size)} not a multiple of ${d.alignment}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+// Exact integer arithmetic for sizes and addresses. Every result is checked to stay a safe
+// integer (< 2^53): a buffer or address beyond that is an input error, never a rounded number.
+
+export class OverflowError extends RangeError {
+  constructor(readonly what: string, readonly value: number) {
+    super(`${what} is ${value > Number.MAX_SAFE_INTEGER ? 'larger than 2^53 bytes' : `not a valid size (${value})`}`);
+    this.name = 'OverflowError';
+  }
+}
+
+export function checked(what: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new OverflowError(what, value);
+  return value;
+}
+
+export function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/** Least common multiple of positive integers; alignments merge this way. */
+export function lcm(a: number, b: number): number {
+  return checked('alignment (least common multiple)', (a / gcd(a, b)) * b);
+}
+
+export function lcmAll(values: Iterable<number>): number {
+  let acc = 1;
+  for (const v of values) acc = lcm(acc, v);
+  return acc;
+}
+
+/** Rounds value up to a multiple of align (any positive integer, not only powers of two). */
+export function alignUp(value: number, align: number, what = 'size'): number {
+  const rem = value % align;
+  return checked(what, rem === 0 ? value : value + (align - rem));
+}
+
+export function ceilDiv(a: number, b: number): number {
+  return Math.ceil(a / b);
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0 && 2 ** Math.floor(Math.log2(n)) === n;
+}
+
+/** Linux get_order(): the smallest order such that PAGE_SIZE << order >= size. */
+export function getOrder(size: number, pageSize = 4096): number {
+  let order = 0;
+  while (pageSize * 2 ** order < size) order++;
+  return order;
+}

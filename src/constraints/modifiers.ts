@@ -93,10 +93,15 @@ const shortNames = new Map<ModifierInfo, string>();
 for (const m of MODIFIERS) {
   byName.set(m.name.toUpperCase(), m);
   byValue.set(m.value, m);
-  // Short aliases, as people write them in profiles: LINEAR, Y_TILED, SAND128, AFBC_16x16 ...
-  const short = m.name.replace(/^(DRM_FORMAT_MOD_|I915_FORMAT_MOD_)(BROADCOM_|ARM_|VIVANTE_|NVIDIA_|SAMSUNG_|QCOM_|ALLWINNER_)?/, '');
+  // Short names, as people write them in profiles: LINEAR, Y_TILED, BROADCOM_SAND128 ...
+  const short = m.name.replace(/^(DRM_FORMAT_MOD_|I915_FORMAT_MOD_)/, '');
   shortNames.set(m, short);
   byName.set(short.toUpperCase(), m);
+}
+// ... and without the vendor where that stays unambiguous: SAND128, AFBC_16x16, VC4_T_TILED.
+for (const m of MODIFIERS) {
+  const bare = shortNames.get(m)!.replace(/^(BROADCOM|ARM|VIVANTE|NVIDIA|SAMSUNG|QCOM|ALLWINNER)_/, '').toUpperCase();
+  if (!byName.has(bare) && !['TILED', 'COMPRESSED', 'TILED2', 'TILED3'].includes(bare)) byName.set(bare, m);
 }
 
 /** Finds a modifier by its drm_fourcc.h name, a short alias (LINEAR, Y_TILED, SAND128) or a hex value. */

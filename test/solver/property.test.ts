@@ -1,0 +1,197 @@
+// Property tests: on small random platforms, the solver agrees with a brute-force oracle that
+// tries every (format, modifier, heap, padded size) and checks each device's rules one by one.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parsePlatform, makeRequest } from '../../src/constraints/load.js';
+import { FORMATS } from '../../src/constraints/formats.js';
+import { MODIFIERS, modifierAppliesTo } from '../../src/constraints/modifiers.js';
+import { PAGE_SIZE, type Platform, type Request } from '../../src/constraints/model.js';
+import { atomize, type Atom } from '../../src/solver/atoms.js';
+import { computeLayout } from '../../src/solver/layout.js';
+import { negotiate } from '../../src/solver/negotiate.js';
+import { compile } from '../../src/solver/problem.js';
+import { compareRank, guaranteedAlignment, search, type Placement } from '../../src/solver/solve.js';
+import { violations } from '../../src/solver/verify.js';
+import { lcmAll } from '../../src/util/int.js';
+
+const FORMAT_POOL = ['XRGB8888', 'NV12', 'RGB565', 'YUYV', 'YUV420'];
+const MODIFIER_POOL = ['LINEAR', 'Y_TILED', 'X_TILED', 'AFBC_16x16', 'VIVANTE_TILED'];
+const MiB = 1 << 20;
+
+const heapArb = fc.record({
+  kind: fc.constantFrom('system', 'cma', 'cma', 'carveout', 'secure', 'system-contig'),
+  size: fc.constantFrom(4 * MiB, 16 * MiB, 64 * MiB, 256 * MiB),
+  base: fc.constantFrom(0x10000000, 0x80000000, 0x1_0000_0000, 0x8_0000_0000),
+});
+
+const ruleArb = fc.record({
+  modifiers: fc.uniqueArray(fc.constantFrom(...MODIFIER_POOL), { minLength: 1, maxLength: 3 }),
+  pitchAlign: fc.constantFrom(1, 16, 64, 256, 48),
+  heightAlign: fc.constantFrom(1, 2, 16),
+  offsetAlign: fc.constantFrom(1, 4096),
+  maxWidth: fc.option(fc.constantFrom(640, 2048, 4096), { nil: undefined }),
+});
+
+function deviceArb(heapCount: number) {
+  return fc.record({
+    iommu: fc.boolean(),
+    dmaBits: fc.option(fc.constantFrom(32, 34, 40), { nil: undefined }),
+    alignment: fc.constantFrom(4096, 4096, 65536, 1 << 20, 1 << 21),
+    heaps: fc.option(fc.uniqueArray(fc.integer({ min: 0, max: heapCount - 1 }), { minLength: 1, maxLength: heapCount }), { nil: undefined }),
+    preferredHeaps: fc.uniqueArray(fc.integer({ min: 0, max: heapCount - 1 }), { maxLength: 2 }),
+    sizeAlign: fc.constantFrom(1, 1, 8192, 1 << 20),
+    maxSize: fc.option(fc.constantFrom(2 * MiB, 8 * MiB), { nil: undefined }),
+    protected: fc.constantFrom('optional', 'optional', 'optional', 'optional', 'required', 'forbidden'),
+    formats: fc.uniqueArray(fc.tuple(fc.constantFrom(...FORMAT_POOL), ruleArb), { minLength: 1, maxLength: 4, selector: ([f]) => f }),
+  });
+}
+
+const scenarioArb = fc.integer({ min: 1, max: 4 }).chain((heapCount) =>
+  fc.record({
+    heaps: fc.array(heapArb, { minLength: heapCount, maxLength: heapCount }),
+    devices: fc.array(deviceArb(heapCount), { minLength: 1, maxLength: 3 }),
+    width: fc.integer({ min: 1, max: 2500 }),
+    height: fc.integer({ min: 1, max: 1500 }),
+    formats: fc.uniqueArray(fc.constantFrom(...FORMAT_POOL), { minLength: 1, maxLength: 3 }),
+    cpu: fc.constantFrom('none', 'none', 'write'),
+    protected: fc.constantFrom(false, false, false, true),
+    count: fc.integer({ min: 1, max: 4 }),
+    /** Which devices take part (bit mask; at least the first). */
+    participants: fc.integer({ min: 0, max: 7 }),
+  }),
+);
+
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** Builds the scenario through the real profile loader, dropping modifiers a format cannot take. */
+function build(s: Scenario): { platform: Platform; request: Request } {
+  const heapName = (i: number) => `h${i}`;
+  const profile = {
+    name: 'random',
+    heaps: s.heaps.map((h, i) => ({ name: heapName(i), kind: h.kind, size: h.size, ...(h.kind === 'system' ? {} : { base: h.base }) })),
+    devices: s.devices.map((d, i) => ({
+      name: `d${i}`,
+      iommu: d.iommu,
+      ...(d.dmaBits !== undefined ? { dmaBits: d.dmaBits } : {}),
+      alignment: d.alignment,
+      ...(d.heaps ? { heaps: d.heaps.map(heapName) } : {}),
+      preferredHeaps: d.preferredHeaps.map(heapName),
+      sizeAlign: d.sizeAlign,
+      ...(d.maxSize !== undefined ? { maxSize: d.maxSize } : {}),
+      protected: d.protected,
+      formats: Object.fromEntries(
+        d.formats.map(([f, r]) => {
+          const format = FORMATS.find((x) => x.name === f)!;
+          const mods = r.modifiers.filter((m) => modifierAppliesTo(MODIFIERS.find((x) => x.name.endsWith(m))!, format));
+          return [f, { ...r, modifiers: mods.length > 0 ? mods : ['LINEAR'], ...(r.maxWidth === undefined ? { maxWidth: undefined } : {}) }];
+        }),
+      ),
+    })),
+  };
+  const platform = parsePlatform(JSON.stringify(profile), 'random.json');
+  const request = makeRequest(platform, {
+    width: s.width,
+    height: s.height,
+    formats: s.formats,
+    devices: platform.devices.filter((_, i) => i === 0 || (s.participants & (1 << i)) !== 0).map((d) => d.name),
+    cpu: s.cpu as Request['cpu'],
+    protected: s.protected,
+    count: s.count,
+  });
+  return { platform, request };
+}
+
+/** Brute force: every format, every modelled modifier, every heap, every power-of-two padding. */
+function oracle(platform: Platform, request: Request): Placement | undefined {
+  const devices = request.devices.map((n) => platform.devices.find((d) => d.name === n)!);
+  const preferred = (heap: string) => Math.min(1000, ...devices.map((d) => (d.preferredHeaps.includes(heap) ? d.preferredHeaps.indexOf(heap) : 1000)));
+  let best: Placement | undefined;
+  request.formats.forEach((format, formatRank) => {
+    const rules = devices.map((d) => d.formats.get(format.name)).filter((r) => r !== undefined);
+    const layoutRules = {
+      pitchAlign: lcmAll(rules.map((r) => r.pitchAlign)),
+      heightAlign: lcmAll(rules.map((r) => r.heightAlign)),
+      offsetAlign: lcmAll(rules.map((r) => r.offsetAlign)),
+      sizeAlign: lcmAll(devices.map((d) => d.sizeAlign)),
+    };
+    for (const modifier of MODIFIERS) {
+      if (!modifierAppliesTo(modifier, format)) continue;
+      const layout = computeLayout(format, modifier, request.width, request.height, layoutRules);
+      if (!layout) continue;
+      const modifierRank = rules.reduce((sum, r) => sum + r.modifiers.indexOf(modifier), 0);
+      platform.heaps.forEach((heap, heapIndex) => {
+        for (let order = 0; order <= 12; order++) {
+          const size = Math.max(layout.size, PAGE_SIZE * 2 ** order);
+          if (size % layoutRules.sizeAlign !== 0) continue;
+          const plan: Placement = {
+            heap, format, modifier, planes: layout.planes, size, used: layout.used, count: request.count,
+            alignment: guaranteedAlignment(heap, size),
+            rank: [formatRank, modifierRank, preferred(heap.name), heap.scarcity, size, heapIndex],
+          };
+          if (violations(platform, request, plan).length > 0) continue;
+          if (!best || compareRank(plan.rank, best.rank) < 0) best = plan;
+          break; // larger paddings of the same choice only rank lower
+        }
+      });
+    }
+  });
+  return best;
+}
+
+function feasibleWith(platform: Platform, request: Request, atoms: Atom[], active: (a: Atom) => boolean): boolean {
+  return search(platform, compile(platform, request, atoms, active), { limit: 1, capacityOf: (h) => h.size }).length > 0;
+}
+
+describe('solver against a brute-force oracle', () => {
+  it('every plan satisfies every device; a plan exists iff the oracle finds one, never worse', () => {
+    let plans = 0;
+    let conflicts = 0;
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const { platform, request } = build(s);
+        const result = negotiate(platform, request);
+        const best = oracle(platform, request);
+        if (result.ok) {
+          plans++;
+          for (const p of [result.plan, ...result.alternatives]) expect(violations(platform, request, p)).toEqual([]);
+          expect(best).toBeDefined();
+          expect(compareRank(result.plan.rank, best!.rank)).toBeLessThanOrEqual(0);
+          for (let i = 1; i < result.alternatives.length; i++) expect(compareRank(result.alternatives[i - 1]!.rank, result.alternatives[i]!.rank)).toBeLessThanOrEqual(0);
+        } else {
+          conflicts++;
+          expect(best).toBeUndefined();
+        }
+      }),
+      { numRuns: 400, seed: 20261123 },
+    );
+    // The generator must exercise both outcomes, or the property says little.
+    expect(plans).toBeGreaterThan(40);
+    expect(conflicts).toBeGreaterThan(40);
+  });
+
+  it('every conflict is minimal: removing it all makes a plan, removing all but any one does not; the core is a minimal conflict', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const { platform, request } = build(s);
+        const result = negotiate(platform, request);
+        if (result.ok) return;
+        checked++;
+        const atoms = atomize(platform, request);
+        const correction = new Set(result.conflict.atoms.map((a) => a.id));
+        expect(correction.size).toBeGreaterThan(0);
+        expect(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id))).toBe(true);
+        for (const kept of correction) {
+          expect(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id) || a.id === kept)).toBe(false);
+        }
+        const core = new Set(result.conflict.core.map((a) => a.id));
+        expect(feasibleWith(platform, request, atoms, (a) => core.has(a.id))).toBe(false);
+        for (const dropped of core) expect(feasibleWith(platform, request, atoms, (a) => core.has(a.id) && a.id !== dropped)).toBe(true);
+        expect(result.conflict.fixes.length).toBeGreaterThanOrEqual(result.conflict.atoms.length);
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+    expect(checked).toBeGreaterThan(30);
+  });
+});

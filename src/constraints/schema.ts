@@ -7,7 +7,8 @@ import { findModifier, modifierNames } from './modifiers.js';
 import { parseByteCount } from './units.js';
 import { didYouMean } from '../util/suggest.js';
 
-const bytes = z.union([z.number(), z.string()]).transform((input, ctx) => {
+// z.unknown() so that NaN, booleans and the like reach parseByteCount and get its precise message.
+const bytes = z.unknown().transform((input, ctx) => {
   const parsed = parseByteCount(input);
   if ('error' in parsed) {
     ctx.addIssue({ code: 'custom', message: parsed.error });

@@ -1,0 +1,39 @@
+// The format and modifier tables checked against the system's drm_fourcc.h (libdrm-dev, installed
+// by .ci/run): a C program prints each value from the header's own macros.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FORMATS } from '../../src/constraints/formats.js';
+import { MODIFIERS } from '../../src/constraints/modifiers.js';
+
+const HEADER = '/usr/include/libdrm/drm_fourcc.h';
+const dir = mkdtempSync(join(tmpdir(), 'udalloc-fourcc-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Modifiers whose header spelling is a macro call rather than our table name. */
+const MACRO: Record<string, string> = {
+  DRM_FORMAT_MOD_ARM_AFBC_16x16: 'DRM_FORMAT_MOD_ARM_AFBC(AFBC_FORMAT_MOD_BLOCK_SIZE_16x16)',
+  DRM_FORMAT_MOD_ARM_AFBC_16x16_YTR_SPARSE: 'DRM_FORMAT_MOD_ARM_AFBC(AFBC_FORMAT_MOD_BLOCK_SIZE_16x16|AFBC_FORMAT_MOD_YTR|AFBC_FORMAT_MOD_SPARSE)',
+  DRM_FORMAT_MOD_ARM_AFBC_16x16_YTR_SPARSE_SPLIT: 'DRM_FORMAT_MOD_ARM_AFBC(AFBC_FORMAT_MOD_BLOCK_SIZE_16x16|AFBC_FORMAT_MOD_YTR|AFBC_FORMAT_MOD_SPARSE|AFBC_FORMAT_MOD_SPLIT)',
+};
+
+function headerValues(): Map<string, bigint> {
+  const lines = [
+    ...FORMATS.map((f) => `P("${f.name}", DRM_FORMAT_${f.name});`),
+    ...MODIFIERS.map((m) => `P("${m.name}", ${MACRO[m.name] ?? m.name});`),
+  ];
+  const source = `#include <stdio.h>\n#include <stdint.h>\n#include <libdrm/drm_fourcc.h>\n#define P(n, v) printf("%s %llu\\n", n, (unsigned long long)(v))\nint main(void) {\n${lines.join('\n')}\nreturn 0; }\n`;
+  writeFileSync(join(dir, 'fourcc.c'), source);
+  execFileSync('cc', ['-o', join(dir, 'fourcc'), join(dir, 'fourcc.c')]);
+  const out = execFileSync(join(dir, 'fourcc'), { encoding: 'utf8' });
+  return new Map(out.trim().split('\n').map((l) => [l.split(' ')[0]!, BigInt(l.split(' ')[1]!)]));
+}
+
+describe(`tables match ${HEADER}`, () => {
+  const values = headerValues();
+  it.each(FORMATS.map((f) => [f.name, f.fourcc] as const))('format %s', (name, fourcc) => expect(BigInt(fourcc)).toBe(values.get(name)));
+  it.each(MODIFIERS.map((m) => [m.name, m.value] as const))('modifier %s', (name, value) => expect(value).toBe(values.get(name)));
+});

@@ -1,0 +1,139 @@
+// Profiles and requests from untrusted text: every error names the field, its value and the line.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { loadPlatform, parsePlatform, parseRequest } from '../../src/constraints/load.js';
+import { parseByteCount } from '../../src/constraints/units.js';
+
+const example = readFileSync('boards/example.yaml', 'utf8');
+const platform = loadPlatform('boards/example.yaml');
+
+function inputError(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return err as InputError;
+  }
+  throw new Error('expected an InputError');
+}
+
+const minimal = (heap: string, device = '{ name: d, formats: { NV12: {} } }') => `heaps:\n  - ${heap}\ndevices:\n  - ${device}\n`;
+
+describe('sizes and addresses', () => {
+  it.each([
+    [4096, 4096],
+    ['256MiB', 256 * 2 ** 20],
+    ['4GiB', 4 * 2 ** 30],
+    ['4G', 4 * 2 ** 30],
+    ['64K', 65536],
+    ['0x38000000', 0x38000000],
+    [' 12 KiB ', 12288],
+  ])('%s -> %d', (input, bytes) => expect(parseByteCount(input)).toEqual({ value: bytes }));
+
+  it.each([
+    [-1, /negative/],
+    [Number.NaN, /finite/],
+    [1.5, /whole/],
+    [2 ** 60, /2\^53/],
+    ['256MB', /KiB, MiB or GiB/],
+    ['lots', /not a size/],
+    ['99999999999T', /2\^53/],
+    [true, /number of bytes/],
+  ])('%s is rejected', (input, message) => {
+    const r = parseByteCount(input);
+    expect('error' in r && r.error).toMatch(message);
+  });
+});
+
+describe('platform profiles', () => {
+  it('reads the example board with sources pointing at lines', () => {
+    expect(platform.heaps.map((h) => [h.name, h.kind, h.size])).toEqual([
+      ['system', 'system', 4 * 2 ** 30],
+      ['linux,cma', 'cma', 256 * 2 ** 20],
+      ['vpu-carve', 'carveout', 64 * 2 ** 20],
+      ['secure', 'secure', 32 * 2 ** 20],
+    ]);
+    const display = platform.devices.find((d) => d.name === 'display')!;
+    expect(display.sources['dmaBits']).toBe('boards/example.yaml:12 devices[0].dmaBits');
+    expect(platform.heaps[1]!.end).toBe(0x38000000 + 256 * 2 ** 20);
+  });
+
+  it('malformed YAML names the line', () => {
+    const e = inputError(() => parsePlatform('heaps:\n  - { name: system\ndevices: []\n', 'bad.yaml'));
+    expect(e.message).toMatch(/^bad\.yaml:\d+: not valid YAML or JSON/);
+  });
+
+  it('a wrong type names the field path, value and line', () => {
+    const text = example.replace('dmaBits: 32           #', 'dmaBits: "lots"       #');
+    const e = inputError(() => parsePlatform(text, 'ex.yaml'));
+    expect(e.message).toContain('ex.yaml:12: profile field devices[0].dmaBits = "lots"');
+    expect(e.field).toBe('devices[0].dmaBits');
+  });
+
+  it.each([
+    ['negative size', minimal('{ name: s, kind: system, size: -4096 }'), /heaps\[0\]\.size = -4096: must not be negative/],
+    ['NaN size', minimal('{ name: s, kind: system, size: .nan }'), /heaps\[0\]\.size = NaN: must be a finite number of bytes/],
+    ['huge size', minimal('{ name: s, kind: system, size: 99999999PiB }'), /heaps\[0\]\.size = "99999999PiB": is not a size/],
+    ['zero size', minimal('{ name: s, kind: cma, size: 0 }'), /heaps\[0\]\.size = 0: must be greater than 0/],
+    ['unknown heap kind', minimal('{ name: s, kind: ion, size: 4096 }'), /heaps\[0\]\.kind = "ion"/],
+    ['unknown field', minimal('{ name: s, kind: system, size: 4096, colour: red }'), /heaps\[0\].*colour/],
+    ['no heaps', 'heaps: []\ndevices:\n  - { name: d, formats: { NV12: {} } }\n', /heaps = \[\]: must list at least one heap/],
+    ['no devices', 'heaps:\n  - { name: s, kind: system, size: 4096 }\ndevices: []\n', /devices = \[\]: must list at least one device/],
+    ['no formats', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: {} }'), /devices\[0\]\.formats = \{\}: must list at least one format/],
+    ['unknown format', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV2: {} } }'), /devices\[0\]\.formats\.NV2 = "NV2": unknown format \(did you mean NV12\?\)/],
+    ['unknown modifier', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV12: { modifiers: [LINAER] } } }'), /unknown modifier \(did you mean LINEAR\?\)/],
+    ['modifier for the wrong format', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV12: { modifiers: [AFBC_16x16] } } }'), /not defined for NV12/],
+    ['unknown heap link', minimal('{ name: cma0, kind: cma, size: 4096 }', '{ name: d, heaps: [cma], formats: { NV12: {} } }'), /devices\[0\]\.heaps\[0\] = "cma": no heap of that name in this platform \(did you mean cma0\?\)/],
+    ['duplicate device', 'heaps:\n  - { name: s, kind: system, size: 4096 }\ndevices:\n  - { name: d, formats: { NV12: {} } }\n  - { name: d, formats: { NV12: {} } }\n', /two devices are named d/],
+    ['dmaBits out of range', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, dmaBits: 99, formats: { NV12: {} } }'), /dmaBits = 99/],
+    ['a mappable secure heap', minimal('{ name: s, kind: secure, size: 4096, cpuAccess: true }'), /cannot be CPU-mappable/],
+    ['base + size beyond 2^53', minimal('{ name: s, kind: cma, base: 0x1fffffffffffff, size: 1GiB }'), /beyond 2\^53/],
+    ['a top-level list', '- 1\n- 2\n', /must be a mapping/],
+  ])('%s', (_, text, message) => {
+    expect(inputError(() => parsePlatform(text, 'p.yaml')).message).toMatch(message);
+  });
+
+  it('JSON profiles work too', () => {
+    const p = parsePlatform(JSON.stringify({ heaps: [{ name: 's', kind: 'system', size: '1GiB' }], devices: [{ name: 'd', iommu: true, formats: { NV12: null } }] }), 'p.json');
+    expect(p.devices[0]!.formats.get('NV12')!.modifiers.map((m) => m.name)).toEqual(['DRM_FORMAT_MOD_LINEAR']);
+  });
+
+  it('a missing file is an input error naming it', () => {
+    expect(inputError(() => loadPlatform('/nonexistent/board.yaml')).message).toMatch(/cannot read platform profile \/nonexistent\/board\.yaml: ENOENT/);
+  });
+});
+
+describe('requests', () => {
+  const req = (text: string) => parseRequest(text, platform, 'r.yaml');
+
+  it('reads the example request with defaults', () => {
+    const r = req(readFileSync('examples/camera-display.yaml', 'utf8'));
+    expect([r.width, r.height, r.formats.map((f) => f.name), r.devices, r.cpu, r.protected, r.count]).toEqual([1920, 1080, ['NV12', 'XRGB8888'], ['camera', 'display'], 'none', false, 3]);
+    expect(parseRequest('width: 2\nheight: 2\nformats: [nv12]\ndevices: [camera]\n', platform).cpu).toBe('none');
+  });
+
+  it.each([
+    ['unknown device', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camra]\n', /devices\[0\] = "camra": no device of that name in platform example-board \(did you mean camera\?\)/],
+    ['unknown format', 'width: 64\nheight: 64\nformats: [NV13]\ndevices: [camera]\n', /formats\[0\] = "NV13": unknown format \(did you mean NV12\?\)/],
+    ['empty formats', 'width: 64\nheight: 64\nformats: []\ndevices: [camera]\n', /formats = \[\]: must list at least one format/],
+    ['empty devices', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: []\n', /devices = \[\]: must list at least one device/],
+    ['negative width', 'width: -1\nheight: 64\nformats: [NV12]\ndevices: [camera]\n', /r\.yaml:1: request field width = -1: must be at least 1/],
+    ['NaN height', 'width: 64\nheight: .nan\nformats: [NV12]\ndevices: [camera]\n', /height/],
+    ['absurd width', 'width: 100000000\nheight: 64\nformats: [NV12]\ndevices: [camera]\n', /width = 100000000: is larger than 1048576 pixels/],
+    ['bad cpu', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncpu: all\n', /cpu = "all"/],
+    ['duplicate device', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera, camera]\n', /devices\[1\] = "camera": listed twice/],
+    ['count 0', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncount: 0\n', /count = 0: must be at least 1/],
+    ['missing width', 'height: 64\nformats: [NV12]\ndevices: [camera]\n', /width = nothing/],
+  ])('%s', (_, text, message) => {
+    expect(inputError(() => req(text)).message).toMatch(message);
+  });
+
+  it('flags override the file and are named as the source', () => {
+    const r = parseRequest('width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\n', platform, 'r.yaml', { count: 5, devices: ['display'] });
+    expect([r.count, r.devices]).toEqual([5, ['display']]);
+    expect(r.sources['devices']).toBe('--devices devices');
+    expect(r.sources['width']).toBe('r.yaml:1 width');
+  });
+});

@@ -59,13 +59,14 @@ function rationale(platform: Platform, request: Request, plan: Placement): strin
 function solveFresh(platform: Platform, request: Request, options: NegotiateOptions): Negotiation {
   checkRequestMagnitude(request);
   const capacityOf = options.capacityOf ?? wholeCapacity;
-  const atoms = atomize(platform, request);
   const limit = 1 + (options.alternatives ?? 8);
-  const plans = search(platform, compile(platform, request, atoms), { limit, capacityOf });
+  const plans = search(platform, compile(platform, request), { limit, capacityOf });
   if (plans.length > 0) {
     const [plan, ...alternatives] = plans as [Placement, ...Placement[]];
     return { ok: true, plan, alternatives, rationale: rationale(platform, request, plan) };
   }
+  // No plan: only now build the atoms and search relaxations of them.
+  const atoms = atomize(platform, request);
   const feasible = (active: (a: Atom) => boolean): boolean => search(platform, compile(platform, request, atoms, active), { limit: 1, capacityOf }).length > 0;
   const correction = minimalCorrection(atoms, feasible);
   const core = minimalCore(atoms, feasible, correction);
@@ -78,6 +79,8 @@ function fingerprint(request: Request, options: NegotiateOptions): string {
   return [request.width, request.height, request.formats.map((f) => f.name).join(','), request.devices.join(','), request.cpu, request.protected, request.count, options.alternatives ?? 8].join('|');
 }
 
+/** Results kept per platform; the oldest are evicted so a long-running process stays bounded. */
+const MEMO_ENTRIES = 4096;
 const memo = new WeakMap<Platform, Map<string, Negotiation>>();
 const memoByRequest = new WeakMap<Request, { key: string; platform: Platform; result: Negotiation }>();
 
@@ -93,6 +96,7 @@ export function negotiate(platform: Platform, request: Request, options: Negotia
   let result = table.get(key);
   if (!result) {
     result = solveFresh(platform, request, options);
+    if (table.size >= MEMO_ENTRIES) table.delete(table.keys().next().value!);
     table.set(key, result);
   }
   memoByRequest.set(request, { key: alternativesKey, platform, result });

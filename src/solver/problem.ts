@@ -46,33 +46,44 @@ export interface Problem {
   readonly width: number;
   readonly height: number;
   readonly count: number;
-  readonly candidates: readonly FormatCandidate[];
+  /** Computed lazily, best first: the search usually stops after the first few formats. */
+  readonly candidates: Iterable<FormatCandidate>;
   readonly heap: HeapRequirements;
   /** Soft preference: best position of each heap in the devices' preferredHeaps lists. */
   readonly preferredHeapRank: ReadonlyMap<string, number>;
 }
 
-/** Active atoms grouped for lookup: owner -> constraint -> atom. */
-class ActiveAtoms {
-  private readonly byKey = new Map<string, Atom>();
+/** Which atoms are switched on. Callers check that the underlying constraint exists; this only filters. */
+interface ActiveSet {
+  device(device: string, constraint: Atom['constraint'], format?: string): boolean;
+  request(constraint: Atom['constraint']): boolean;
+  heap(heap: string): boolean;
+}
+
+/** The normal negotiation: every constraint holds, no atoms need to be built. */
+const ALL_ACTIVE: ActiveSet = { device: () => true, request: () => true, heap: () => true };
+
+/** A subset of atoms, for conflict explanation. */
+class ActiveAtoms implements ActiveSet {
+  private readonly keys = new Set<string>();
   constructor(atoms: readonly Atom[], active: (atom: Atom) => boolean) {
-    for (const a of atoms) if (active(a)) this.byKey.set(ActiveAtoms.key(a.device ?? a.heap ?? 'request', a.constraint, a.format, a.request), a);
+    for (const a of atoms) if (active(a)) this.keys.add(ActiveAtoms.key(a.device ?? a.heap ?? '', a.constraint, a.format, a.request));
   }
   private static key(owner: string, constraint: string, format?: string, request?: boolean): string {
     return `${request ? 'R' : 'D'}\u0000${owner}\u0000${constraint}\u0000${format ?? ''}`;
   }
   device(device: string, constraint: Atom['constraint'], format?: string): boolean {
-    return this.byKey.has(ActiveAtoms.key(device, constraint, format));
+    return this.keys.has(ActiveAtoms.key(device, constraint, format));
   }
   request(constraint: Atom['constraint']): boolean {
-    return this.byKey.has(ActiveAtoms.key('request', constraint, undefined, true));
+    return this.keys.has(ActiveAtoms.key('', constraint, undefined, true));
   }
   heap(heap: string): boolean {
-    return this.byKey.has(ActiveAtoms.key(heap, 'capacity'));
+    return this.keys.has(ActiveAtoms.key(heap, 'capacity'));
   }
 }
 
-function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], on: ActiveAtoms): FormatCandidate | undefined {
+function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], on: ActiveSet): FormatCandidate | undefined {
   const name = format.name;
   const rules = devices.flatMap((d) => {
     const rule = d.formats.get(name);
@@ -102,20 +113,26 @@ function formatCandidate(format: FormatInfo, rank: number, devices: readonly Dev
   };
 }
 
-export function compile(platform: Platform, request: Request, atoms: readonly Atom[], active: (atom: Atom) => boolean = () => true): Problem {
-  const on = new ActiveAtoms(atoms, active);
+/**
+ * Merges the request's devices' constraints. With `atoms` and `active`, only the active atoms
+ * count (conflict explanation); without, every constraint holds.
+ */
+export function compile(platform: Platform, request: Request, atoms?: readonly Atom[], active?: (atom: Atom) => boolean): Problem {
+  const on: ActiveSet = atoms && active ? new ActiveAtoms(atoms, active) : ALL_ACTIVE;
   const devices = request.devices.map((n) => platform.devices.find((d) => d.name === n)!);
 
   // Formats: the request's list when its atom is active, else every known format (request's first).
   const base = on.request('formats') ? request.formats : [...request.formats, ...FORMATS.filter((f) => !request.formats.includes(f))];
-  const candidates: FormatCandidate[] = [];
-  base.forEach((format, rank) => {
-    if (!devices.every((d) => !on.device(d.name, 'formats') || d.formats.has(format.name))) return;
-    const c = formatCandidate(format, rank, devices, on);
-    if (c) candidates.push(c);
-  });
+  const candidates = function* (): Generator<FormatCandidate> {
+    for (const [rank, format] of base.entries()) {
+      if (!devices.every((d) => !on.device(d.name, 'formats') || d.formats.has(format.name))) continue;
+      const c = formatCandidate(format, rank, devices, on);
+      if (c) yield c;
+    }
+  };
 
-  const physical = devices.filter((d) => on.device(d.name, 'iommu'));
+  // Without an IOMMU a device sees physical addresses: contiguity, DMA mask and alignment apply.
+  const physical = devices.filter((d) => !d.iommu && on.device(d.name, 'iommu'));
   const needSecure = (request.protected && on.request('protected')) || devices.some((d) => d.protected === 'required' && on.device(d.name, 'protected'));
   const forbidSecure =
     (!request.protected && on.request('protected')) || devices.some((d) => d.protected === 'forbidden' && on.device(d.name, 'protected'));
@@ -130,7 +147,7 @@ export function compile(platform: Platform, request: Request, atoms: readonly At
     width: request.width,
     height: request.height,
     count: request.count,
-    candidates,
+    candidates: { [Symbol.iterator]: candidates },
     heap: {
       contiguous: anyOf(physical.map(() => true)),
       dmaLimit: mergeLimits(physical.filter((d) => d.dmaBits !== undefined && on.device(d.name, 'dmaBits')).map((d) => 2 ** d.dmaBits!)),
@@ -139,7 +156,7 @@ export function compile(platform: Platform, request: Request, atoms: readonly At
       maxSize: mergeLimits(devices.filter((d) => on.device(d.name, 'maxSize')).map((d) => d.maxSize)),
       needSecure,
       forbidSecure,
-      needCpu: on.request('cpu'),
+      needCpu: request.cpu !== 'none' && on.request('cpu'),
       capacityLimited: new Set(platform.heaps.filter((h) => on.heap(h.name)).map((h) => h.name)),
     },
     preferredHeapRank,

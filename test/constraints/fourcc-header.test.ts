@@ -5,13 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { each } from '../helpers.js';
 import { FORMATS } from '../../src/constraints/formats.js';
 import { MODIFIERS } from '../../src/constraints/modifiers.js';
 
 const HEADER = '/usr/include/libdrm/drm_fourcc.h';
 const dir = mkdtempSync(join(tmpdir(), 'udalloc-fourcc-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Modifiers whose header spelling is a macro call rather than our table name. */
 const MACRO: Record<string, string> = {
@@ -34,6 +36,6 @@ function headerValues(): Map<string, bigint> {
 
 describe(`tables match ${HEADER}`, () => {
   const values = headerValues();
-  it.each(FORMATS.map((f) => [f.name, f.fourcc] as const))('format %s', (name, fourcc) => expect(BigInt(fourcc)).toBe(values.get(name)));
-  it.each(MODIFIERS.map((m) => [m.name, m.value] as const))('modifier %s', (name, value) => expect(value).toBe(values.get(name)));
+  each(FORMATS.map((f) => [f.name, f.fourcc] as const), 'format %s', (name, fourcc) => assert.strictEqual(BigInt(fourcc), values.get(name)));
+  each(MODIFIERS.map((m) => [m.name, m.value] as const), 'modifier %s', (name, value) => assert.strictEqual(value, values.get(name)));
 });

@@ -1,7 +1,9 @@
 // Profiles and requests from untrusted text: every error names the field, its value and the line.
 
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { each } from '../helpers.js';
 import { InputError } from '../../src/errors.js';
 import { loadPlatform, parsePlatform, parseRequest } from '../../src/constraints/load.js';
 import { parseByteCount } from '../../src/constraints/units.js';
@@ -13,7 +15,7 @@ function inputError(fn: () => unknown): InputError {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
+    assert.ok(err instanceof InputError);
     return err as InputError;
   }
   throw new Error('expected an InputError');
@@ -22,7 +24,7 @@ function inputError(fn: () => unknown): InputError {
 const minimal = (heap: string, device = '{ name: d, formats: { NV12: {} } }') => `heaps:\n  - ${heap}\ndevices:\n  - ${device}\n`;
 
 describe('sizes and addresses', () => {
-  it.each([
+  each([
     [4096, 4096],
     ['256MiB', 256 * 2 ** 20],
     ['4GiB', 4 * 2 ** 30],
@@ -30,9 +32,9 @@ describe('sizes and addresses', () => {
     ['64K', 65536],
     ['0x38000000', 0x38000000],
     [' 12 KiB ', 12288],
-  ])('%s -> %d', (input, bytes) => expect(parseByteCount(input)).toEqual({ value: bytes }));
+  ], '%s -> %d', (input, bytes) => assert.deepStrictEqual(parseByteCount(input), { value: bytes }));
 
-  it.each([
+  each([
     [-1, /negative/],
     [Number.NaN, /finite/],
     [1.5, /whole/],
@@ -41,38 +43,38 @@ describe('sizes and addresses', () => {
     ['lots', /not a size/],
     ['99999999999T', /2\^53/],
     [true, /number of bytes/],
-  ])('%s is rejected', (input, message) => {
+  ], '%s is rejected', (input, message) => {
     const r = parseByteCount(input);
-    expect('error' in r && r.error).toMatch(message);
+    assert.match('error' in r ? r.error : '(no error)', message);
   });
 });
 
 describe('platform profiles', () => {
   it('reads the example board with sources pointing at lines', () => {
-    expect(platform.heaps.map((h) => [h.name, h.kind, h.size])).toEqual([
+    assert.deepStrictEqual(platform.heaps.map((h) => [h.name, h.kind, h.size]), [
       ['system', 'system', 4 * 2 ** 30],
       ['linux,cma', 'cma', 256 * 2 ** 20],
       ['vpu-carve', 'carveout', 64 * 2 ** 20],
       ['secure', 'secure', 32 * 2 ** 20],
     ]);
     const display = platform.devices.find((d) => d.name === 'display')!;
-    expect(display.sources['dmaBits']).toBe('boards/example.yaml:12 devices[0].dmaBits');
-    expect(platform.heaps[1]!.end).toBe(0x38000000 + 256 * 2 ** 20);
+    assert.strictEqual(display.sources['dmaBits'], 'boards/example.yaml:12 devices[0].dmaBits');
+    assert.strictEqual(platform.heaps[1]!.end, 0x38000000 + 256 * 2 ** 20);
   });
 
   it('malformed YAML names the line', () => {
     const e = inputError(() => parsePlatform('heaps:\n  - { name: system\ndevices: []\n', 'bad.yaml'));
-    expect(e.message).toMatch(/^bad\.yaml:\d+: not valid YAML or JSON/);
+    assert.match(e.message, /^bad\.yaml:\d+: not valid YAML or JSON/);
   });
 
   it('a wrong type names the field path, value and line', () => {
     const text = example.replace('dmaBits: 32           #', 'dmaBits: "lots"       #');
     const e = inputError(() => parsePlatform(text, 'ex.yaml'));
-    expect(e.message).toContain('ex.yaml:12: profile field devices[0].dmaBits = "lots"');
-    expect(e.field).toBe('devices[0].dmaBits');
+    assert.ok((e.message).includes('ex.yaml:12: profile field devices[0].dmaBits = "lots"'), `expected to contain ${'ex.yaml:12: profile field devices[0].dmaBits = "lots"'}`);
+    assert.strictEqual(e.field, 'devices[0].dmaBits');
   });
 
-  it.each([
+  each([
     ['negative size', minimal('{ name: s, kind: system, size: -4096 }'), /heaps\[0\]\.size = -4096: must not be negative/],
     ['NaN size', minimal('{ name: s, kind: system, size: .nan }'), /heaps\[0\]\.size = NaN: must be a finite number of bytes/],
     ['huge size', minimal('{ name: s, kind: system, size: 99999999PiB }'), /heaps\[0\]\.size = "99999999PiB": is not a size/],
@@ -91,17 +93,17 @@ describe('platform profiles', () => {
     ['a mappable secure heap', minimal('{ name: s, kind: secure, size: 4096, cpuAccess: true }'), /cannot be CPU-mappable/],
     ['base + size beyond 2^53', minimal('{ name: s, kind: cma, base: 0x1fffffffffffff, size: 1GiB }'), /beyond 2\^53/],
     ['a top-level list', '- 1\n- 2\n', /must be a mapping/],
-  ])('%s', (_, text, message) => {
-    expect(inputError(() => parsePlatform(text, 'p.yaml')).message).toMatch(message);
+  ], '%s', (_, text, message) => {
+    assert.match(inputError(() => parsePlatform(text, 'p.yaml')).message, message);
   });
 
   it('JSON profiles work too', () => {
     const p = parsePlatform(JSON.stringify({ heaps: [{ name: 's', kind: 'system', size: '1GiB' }], devices: [{ name: 'd', iommu: true, formats: { NV12: null } }] }), 'p.json');
-    expect(p.devices[0]!.formats.get('NV12')!.modifiers.map((m) => m.name)).toEqual(['DRM_FORMAT_MOD_LINEAR']);
+    assert.deepStrictEqual(p.devices[0]!.formats.get('NV12')!.modifiers.map((m) => m.name), ['DRM_FORMAT_MOD_LINEAR']);
   });
 
   it('a missing file is an input error naming it', () => {
-    expect(inputError(() => loadPlatform('/nonexistent/board.yaml')).message).toMatch(/cannot read platform profile \/nonexistent\/board\.yaml: ENOENT/);
+    assert.match(inputError(() => loadPlatform('/nonexistent/board.yaml')).message, /cannot read platform profile \/nonexistent\/board\.yaml: ENOENT/);
   });
 });
 
@@ -110,11 +112,11 @@ describe('requests', () => {
 
   it('reads the example request with defaults', () => {
     const r = req(readFileSync('examples/camera-display.yaml', 'utf8'));
-    expect([r.width, r.height, r.formats.map((f) => f.name), r.devices, r.cpu, r.protected, r.count]).toEqual([1920, 1080, ['NV12', 'XRGB8888'], ['camera', 'display'], 'none', false, 3]);
-    expect(parseRequest('width: 2\nheight: 2\nformats: [nv12]\ndevices: [camera]\n', platform).cpu).toBe('none');
+    assert.deepStrictEqual([r.width, r.height, r.formats.map((f) => f.name), r.devices, r.cpu, r.protected, r.count], [1920, 1080, ['NV12', 'XRGB8888'], ['camera', 'display'], 'none', false, 3]);
+    assert.strictEqual(parseRequest('width: 2\nheight: 2\nformats: [nv12]\ndevices: [camera]\n', platform).cpu, 'none');
   });
 
-  it.each([
+  each([
     ['unknown device', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camra]\n', /devices\[0\] = "camra": no device of that name in platform example-board \(did you mean camera\?\)/],
     ['unknown format', 'width: 64\nheight: 64\nformats: [NV13]\ndevices: [camera]\n', /formats\[0\] = "NV13": unknown format \(did you mean NV12\?\)/],
     ['empty formats', 'width: 64\nheight: 64\nformats: []\ndevices: [camera]\n', /formats = \[\]: must list at least one format/],
@@ -126,14 +128,14 @@ describe('requests', () => {
     ['duplicate device', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera, camera]\n', /devices\[1\] = "camera": listed twice/],
     ['count 0', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncount: 0\n', /count = 0: must be at least 1/],
     ['missing width', 'height: 64\nformats: [NV12]\ndevices: [camera]\n', /width = nothing/],
-  ])('%s', (_, text, message) => {
-    expect(inputError(() => req(text)).message).toMatch(message);
+  ], '%s', (_, text, message) => {
+    assert.match(inputError(() => req(text)).message, message);
   });
 
   it('flags override the file and are named as the source', () => {
     const r = parseRequest('width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\n', platform, 'r.yaml', { count: 5, devices: ['display'] });
-    expect([r.count, r.devices]).toEqual([5, ['display']]);
-    expect(r.sources['devices']).toBe('--devices devices');
-    expect(r.sources['width']).toBe('r.yaml:1 width');
+    assert.deepStrictEqual([r.count, r.devices], [5, ['display']]);
+    assert.strictEqual(r.sources['devices'], '--devices devices');
+    assert.strictEqual(r.sources['width'], 'r.yaml:1 width');
   });
 });

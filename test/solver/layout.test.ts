@@ -1,6 +1,8 @@
 // Layout arithmetic against numbers computed by hand.
 
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assertMatches } from '../helpers.js';
 import { findFormat } from '../../src/constraints/formats.js';
 import { findModifier } from '../../src/constraints/modifiers.js';
 import { computeLayout } from '../../src/solver/layout.js';
@@ -12,56 +14,56 @@ const rules = (pitchAlign = 1, heightAlign = 1, offsetAlign = 1, sizeAlign = 1) 
 describe('computeLayout', () => {
   it('NV12 1920x1080, pitch lcm(64,256)=256, height 16: 2048 x 1088 luma, 2048 x 544 chroma', () => {
     const l = computeLayout(f('NV12'), m('LINEAR'), 1920, 1080, rules(256, 16))!;
-    expect(l.planes).toEqual([
+    assert.deepStrictEqual(l.planes, [
       { offset: 0, pitch: 2048, rows: 1088, size: 2048 * 1088 },
       { offset: 2228224, pitch: 2048, rows: 544, size: 2048 * 544 },
     ]);
-    expect(l.used).toBe(3342336);
-    expect(l.size).toBe(3342336); // already a multiple of 4096 (816 pages)
+    assert.strictEqual(l.used, 3342336);
+    assert.strictEqual(l.size, 3342336); // already a multiple of 4096 (816 pages)
   });
 
   it('NV12 1920x1080 with pitch 64 keeps 1920 and rounds the total to the page', () => {
     const l = computeLayout(f('NV12'), m('LINEAR'), 1920, 1080, rules(64))!;
-    expect(l.planes.map((p) => [p.offset, p.pitch, p.rows])).toEqual([[0, 1920], [2073600, 1920]].map(([o, p], i) => [o, p, i === 0 ? 1080 : 540]));
-    expect(l.used).toBe(3110400);
-    expect(l.size).toBe(3112960); // 760 pages (3110400 / 4096 = 759.4)
+    assert.deepStrictEqual(l.planes.map((p) => [p.offset, p.pitch, p.rows]), [[0, 1920], [2073600, 1920]].map(([o, p], i) => [o, p, i === 0 ? 1080 : 540]));
+    assert.strictEqual(l.used, 3110400);
+    assert.strictEqual(l.size, 3112960); // 760 pages (3110400 / 4096 = 759.4)
   });
 
   it('YUV420 odd size rounds to whole chroma samples and aligns plane offsets', () => {
     const l = computeLayout(f('YUV420'), m('LINEAR'), 101, 51, rules(16, 1, 64))!;
     // width 102 (even), luma pitch align(102,16)=112, rows 52; chroma width 51 -> pitch 64, rows 26
-    expect(l.planes).toEqual([
+    assert.deepStrictEqual(l.planes, [
       { offset: 0, pitch: 112, rows: 52, size: 5824 },
       { offset: 5824, pitch: 64, rows: 26, size: 1664 },
       { offset: 7488, pitch: 64, rows: 26, size: 1664 },
     ]);
-    expect(l.size).toBe(12288);
+    assert.strictEqual(l.size, 12288);
   });
 
   it('XRGB8888 Y-tiled: pitch to 128 B tiles, rows to 32', () => {
     const l = computeLayout(f('XRGB8888'), m('Y_TILED'), 1366, 768, rules(64))!;
-    expect(l.planes[0]).toEqual({ offset: 0, pitch: 5504, rows: 768, size: 5504 * 768 }); // 1366*4=5464 -> 5504
+    assert.deepStrictEqual(l.planes[0], { offset: 0, pitch: 5504, rows: 768, size: 5504 * 768 }); // 1366*4=5464 -> 5504
     const x = computeLayout(f('XRGB8888'), m('X_TILED'), 1366, 770, rules())!;
-    expect(x.planes[0]).toMatchObject({ pitch: 5632, rows: 776 }); // 512 B x 8 rows tiles
+    assertMatches(x.planes[0], { pitch: 5632, rows: 776 }); // 512 B x 8 rows tiles
   });
 
   it('AFBC 16x16 XRGB8888 1920x1080 matches drm_gem_afbc_min_size()', () => {
     const l = computeLayout(f('XRGB8888'), m('AFBC_16x16'), 1920, 1080, rules())!;
     // 120 x 68 = 8160 superblocks: header 8160*16 = 130560 (64-aligned), payload 8160 * 1024
-    expect(l.used).toBe(130560 + 8160 * 1024);
-    expect(l.planes[0]!.pitch).toBe(7680);
+    assert.strictEqual(l.used, 130560 + 8160 * 1024);
+    assert.strictEqual(l.planes[0]!.pitch, 7680);
   });
 
   it('sizeAlign that is not a power of two rounds to lcm(page, sizeAlign)', () => {
     const l = computeLayout(f('R8'), m('LINEAR'), 100, 100, rules(1, 1, 1, 3 * 4096))!;
-    expect(l.size).toBe(12288);
+    assert.strictEqual(l.size, 12288);
   });
 
   it('opaque modifiers have no layout', () => {
-    expect(computeLayout(f('NV12'), m('SAND128'), 1920, 1080, rules())).toBeUndefined();
+    assert.strictEqual(computeLayout(f('NV12'), m('SAND128'), 1920, 1080, rules()), undefined);
   });
 
   it('sizes beyond 2^53 throw instead of rounding', () => {
-    expect(() => computeLayout(f('XRGB16161616F'), m('LINEAR'), 1 << 20, 1 << 20, rules(2 ** 40))).toThrow(/2\^53/);
+    assert.throws(() => computeLayout(f('XRGB16161616F'), m('LINEAR'), 1 << 20, 1 << 20, rules(2 ** 40)), /2\^53/);
   });
 });

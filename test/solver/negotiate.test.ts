@@ -1,6 +1,8 @@
 // Negotiation on the example board and small hand-made platforms: plans, conflicts and fixes.
 
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assertMatches } from '../helpers.js';
 import { loadPlatform, makeRequest, parsePlatform, type RequestFields } from '../../src/constraints/load.js';
 import { atomLabel } from '../../src/solver/atoms.js';
 import { negotiate } from '../../src/solver/negotiate.js';
@@ -16,34 +18,34 @@ describe('plans on the example board', () => {
   it('camera + display: NV12 in CMA (display has no IOMMU), carveout as the alternative', () => {
     const { request, result } = ask({ devices: ['camera', 'display'], count: 3 });
     if (!result.ok) throw new Error('expected a plan');
-    expect([result.plan.heap.name, result.plan.format.name, result.plan.size]).toEqual(['linux,cma', 'NV12', 3342336]);
-    expect(result.alternatives.map((a) => a.heap.name)).toEqual(['vpu-carve']);
-    expect(violations(board, request, result.plan)).toEqual([]);
-    expect(result.rationale.join('\n')).toMatch(/display: .*no IOMMU: linux,cma is contiguous; ends at 0x48000000 <= 2\^32/);
+    assert.deepStrictEqual([result.plan.heap.name, result.plan.format.name, result.plan.size], ['linux,cma', 'NV12', 3342336]);
+    assert.deepStrictEqual(result.alternatives.map((a) => a.heap.name), ['vpu-carve']);
+    assert.deepStrictEqual(violations(board, request, result.plan), []);
+    assert.match(result.rationale.join('\n'), /display: .*no IOMMU: linux,cma is contiguous; ends at 0x48000000 <= 2\^32/);
   });
 
   it('IOMMU-only devices get the system heap (least scarce)', () => {
     const { result } = ask({ devices: ['camera', 'encoder'] });
-    expect(result.ok && result.plan.heap.name).toBe('system');
+    assert.strictEqual(result.ok && result.plan.heap.name, 'system');
   });
 
   it('the GPU and display agree on XRGB8888 LINEAR; the GPU alone prefers AFBC', () => {
     const both = ask({ devices: ['gpu', 'display'], formats: ['XRGB8888'] }).result;
-    expect(both.ok && both.plan.modifier.name).toBe('DRM_FORMAT_MOD_LINEAR');
+    assert.strictEqual(both.ok && both.plan.modifier.name, 'DRM_FORMAT_MOD_LINEAR');
     const gpu = ask({ devices: ['gpu'], formats: ['XRGB8888'] }).result;
-    expect(gpu.ok && gpu.plan.modifier.name).toBe('DRM_FORMAT_MOD_ARM_AFBC_16x16_YTR_SPARSE');
+    assert.strictEqual(gpu.ok && gpu.plan.modifier.name, 'DRM_FORMAT_MOD_ARM_AFBC_16x16_YTR_SPARSE');
   });
 
   it('protected buffers land in the secure heap', () => {
     const { result } = ask({ devices: ['drm-protected', 'camera'], protected: true });
-    expect(result.ok && result.plan.heap.name).toBe('secure');
+    assert.strictEqual(result.ok && result.plan.heap.name, 'secure');
   });
 
   it('is deterministic and memoised', () => {
     const a = ask({ devices: ['camera', 'display'] });
-    expect(negotiate(board, a.request)).toBe(a.result);
+    assert.strictEqual(negotiate(board, a.request), a.result);
     const b = ask({ devices: ['camera', 'display'] }); // equal request, new object
-    expect(b.result).toBe(a.result);
+    assert.strictEqual(b.result, a.result);
   });
 });
 
@@ -51,19 +53,19 @@ describe('conflicts', () => {
   it('no shared format: the request is the cheapest change, with the format to add', () => {
     const { result } = ask({ devices: ['camera', 'display'], formats: ['XRGB8888'] });
     if (result.ok) throw new Error('expected a conflict');
-    expect(result.conflict.atoms.map(atomLabel)).toEqual(['request.formats']);
-    expect(result.conflict.core.map(atomLabel).sort()).toEqual(['camera.formats', 'request.formats']);
-    expect(result.conflict.fixes[0]).toBe('accept NV12 in the request: every device can share it');
+    assert.deepStrictEqual(result.conflict.atoms.map(atomLabel), ['request.formats']);
+    assert.deepStrictEqual(result.conflict.core.map(atomLabel).sort(), ['camera.formats', 'request.formats']);
+    assert.strictEqual(result.conflict.fixes[0], 'accept NV12 in the request: every device can share it');
   });
 
   it('a pool too small: grow CMA by the exact missing bytes', () => {
     const { result } = ask({ devices: ['camera', 'display'], width: 3840, height: 2160, count: 40 });
     if (result.ok) throw new Error('expected a conflict');
-    expect(result.conflict.atoms.map(atomLabel)).toEqual(['heap linux,cma capacity']);
+    assert.deepStrictEqual(result.conflict.atoms.map(atomLabel), ['heap linux,cma capacity']);
     // 3840x2160 NV12, pitch 3840 (256-aligned), 2160 rows (16-aligned): 12441600 -> 12443648 bytes per buffer
     const need = 40 * 12443648;
-    expect(result.conflict.fixes[0]).toBe(`linux,cma needs 218.69 MiB more (${need} bytes for 40 x 12443648, it has ${256 * 2 ** 20}), or ask for 21 buffers instead of 40`);
-    expect(need - 256 * 2 ** 20).toBe(229310464); // 218.69 MiB
+    assert.strictEqual(result.conflict.fixes[0], `linux,cma needs 218.69 MiB more (${need} bytes for 40 x 12443648, it has ${256 * 2 ** 20}), or ask for 21 buffers instead of 40`);
+    assert.strictEqual(need - 256 * 2 ** 20, 229310464); // 218.69 MiB
   });
 
   it('a DMA limit below every contiguous pool names the device and its source', () => {
@@ -80,9 +82,9 @@ describe('conflicts', () => {
     );
     const { result } = ask({ devices: ['display', 'gpu'], formats: ['XRGB8888'] }, platform);
     if (result.ok) throw new Error('expected a conflict');
-    expect(result.conflict.atoms).toHaveLength(1);
-    expect(result.conflict.atoms[0]).toMatchObject({ device: 'display', constraint: 'dmaBits', value: 32, source: 'high.yaml:5 devices[0].dmaBits' });
-    expect(result.conflict.fixes[0]).toMatch(/^display can address only below 0x100000000 \(32-bit DMA\), but cma-high ends at 0x110000000/);
+    assert.strictEqual((result.conflict.atoms).length, 1);
+    assertMatches(result.conflict.atoms[0], { device: 'display', constraint: 'dmaBits', value: 32, source: 'high.yaml:5 devices[0].dmaBits' });
+    assert.match(result.conflict.fixes[0] ?? "", /^display can address only below 0x100000000 \(32-bit DMA\), but cma-high ends at 0x110000000/);
   });
 
   it('CMA pads small buffers to get the alignment a device needs; a carveout cannot', () => {
@@ -99,12 +101,12 @@ describe('conflicts', () => {
     const { result } = ask({ devices: ['scaler'], formats: ['R8'], width: 64, height: 64 }, platform);
     if (!result.ok) throw new Error('expected a plan');
     // 4 KiB of pixels, but get_order(256 KiB) = 6 gives the 256 KiB alignment (mm/cma.c)
-    expect([result.plan.heap.name, result.plan.size, result.plan.alignment]).toEqual(['cma', 262144, 262144]);
-    expect(result.alternatives).toEqual([]);
+    assert.deepStrictEqual([result.plan.heap.name, result.plan.size, result.plan.alignment], ['cma', 262144, 262144]);
+    assert.deepStrictEqual(result.alternatives, []);
   });
 
   it('an impossible buffer beyond 2^53 bytes is an input error, not a conflict', () => {
     const platform = parsePlatform('heaps:\n  - { name: s, kind: system, size: 1GiB }\ndevices:\n  - { name: d, iommu: true, formats: { XRGB16161616F: {} } }\n');
-    expect(() => ask({ devices: ['d'], formats: ['XRGB16161616F'], width: 1 << 20, height: 1 << 20, count: 4096 }, platform)).toThrow(/needs more than 2\^53 bytes/);
+    assert.throws(() => ask({ devices: ['d'], formats: ['XRGB16161616F'], width: 1 << 20, height: 1 << 20, count: 4096 }, platform), /needs more than 2\^53 bytes/);
   });
 });

@@ -2,7 +2,8 @@
 // tries every (format, modifier, heap, padded size) and checks each device's rules one by one.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { parsePlatform, makeRequest } from '../../src/constraints/load.js';
 import { FORMATS } from '../../src/constraints/formats.js';
 import { MODIFIERS, modifierAppliesTo } from '../../src/constraints/modifiers.js';
@@ -154,20 +155,20 @@ describe('solver against a brute-force oracle', () => {
         const best = oracle(platform, request);
         if (result.ok) {
           plans++;
-          for (const p of [result.plan, ...result.alternatives]) expect(violations(platform, request, p)).toEqual([]);
-          expect(best).toBeDefined();
-          expect(compareRank(result.plan.rank, best!.rank)).toBeLessThanOrEqual(0);
-          for (let i = 1; i < result.alternatives.length; i++) expect(compareRank(result.alternatives[i - 1]!.rank, result.alternatives[i]!.rank)).toBeLessThanOrEqual(0);
+          for (const p of [result.plan, ...result.alternatives]) assert.deepStrictEqual(violations(platform, request, p), []);
+          assert.notStrictEqual(best, undefined);
+          assert.ok(compareRank(result.plan.rank, best!.rank) <= 0);
+          for (let i = 1; i < result.alternatives.length; i++) assert.ok(compareRank(result.alternatives[i - 1]!.rank, result.alternatives[i]!.rank) <= 0);
         } else {
           conflicts++;
-          expect(best).toBeUndefined();
+          assert.strictEqual(best, undefined);
         }
       }),
       { numRuns: 400, seed: 20261123 },
     );
     // The generator must exercise both outcomes, or the property says little.
-    expect(plans).toBeGreaterThan(40);
-    expect(conflicts).toBeGreaterThan(40);
+    assert.ok(plans > 40, `${plans} > 40`);
+    assert.ok(conflicts > 40, `${conflicts} > 40`);
   });
 
   it('every conflict is minimal: removing it all makes a plan, removing all but any one does not; the core is a minimal conflict', () => {
@@ -180,18 +181,18 @@ describe('solver against a brute-force oracle', () => {
         checked++;
         const atoms = atomize(platform, request);
         const correction = new Set(result.conflict.atoms.map((a) => a.id));
-        expect(correction.size).toBeGreaterThan(0);
-        expect(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id))).toBe(true);
+        assert.ok(correction.size > 0, `${correction.size} > 0`);
+        assert.strictEqual(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id)), true);
         for (const kept of correction) {
-          expect(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id) || a.id === kept)).toBe(false);
+          assert.strictEqual(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id) || a.id === kept), false);
         }
         const core = new Set(result.conflict.core.map((a) => a.id));
-        expect(feasibleWith(platform, request, atoms, (a) => core.has(a.id))).toBe(false);
-        for (const dropped of core) expect(feasibleWith(platform, request, atoms, (a) => core.has(a.id) && a.id !== dropped)).toBe(true);
-        expect(result.conflict.fixes.length).toBeGreaterThanOrEqual(result.conflict.atoms.length);
+        assert.strictEqual(feasibleWith(platform, request, atoms, (a) => core.has(a.id)), false);
+        for (const dropped of core) assert.strictEqual(feasibleWith(platform, request, atoms, (a) => core.has(a.id) && a.id !== dropped), true);
+        assert.ok(result.conflict.fixes.length >= result.conflict.atoms.length);
       }),
       { numRuns: 300, seed: 7 },
     );
-    expect(checked).toBeGreaterThan(30);
+    assert.ok(checked > 30, `${checked} > 30`);
   });
 });

@@ -1,5 +1,6 @@
 // Merging rules for constraints from several devices (../shared/DESIGN.md, constraints/):
-// alignments -> least common multiple, limits -> minimum, sets -> intersection, flags -> any.
+// alignments -> least common multiple, limits -> minimum, sets -> intersection. Flags (contiguity,
+// protection) merge as "any device needs it", which compile() expresses with Array.some/length.
 
 import { lcmAll } from '../util/int.js';
 
@@ -18,7 +19,3 @@ export function intersectOrdered<T>(lists: readonly (readonly T[])[]): T[] | und
   return first.filter((item) => rest.every((list) => list.includes(item)));
 }
 
-export const anyOf = (flags: Iterable<boolean>): boolean => {
-  for (const f of flags) if (f) return true;
-  return false;
-};

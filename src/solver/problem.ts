@@ -3,7 +3,7 @@
 // must meet. Inactive atoms are ignored, which is how conflict explanation relaxes constraints.
 
 import { FORMATS, type FormatInfo } from '../constraints/formats.js';
-import { anyOf, intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
+import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
 import type { Device, Platform, Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import type { Atom } from './atoms.js';
@@ -149,7 +149,7 @@ export function compile(platform: Platform, request: Request, atoms?: readonly A
     count: request.count,
     candidates: { [Symbol.iterator]: candidates },
     heap: {
-      contiguous: anyOf(physical.map(() => true)),
+      contiguous: physical.length > 0,
       dmaLimit: mergeLimits(physical.filter((d) => d.dmaBits !== undefined && on.device(d.name, 'dmaBits')).map((d) => 2 ** d.dmaBits!)),
       physAlign: mergeAlignments(physical.filter((d) => on.device(d.name, 'alignment')).map((d) => d.alignment)),
       reachable: intersectOrdered(reachableLists),

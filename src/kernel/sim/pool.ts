@@ -1,0 +1,20 @@
+// What every simulated heap provides to the simulated kernel: allocate pages, release them, report.
+
+import type { HeapStats } from '../backend.js';
+import type { FaultInjector } from './faults.js';
+
+export interface PoolBlock {
+  /** Bytes taken from the pool (what the buffer's size reports). */
+  readonly size: number;
+  /** Physical address of a contiguous block; undefined for scattered pages. */
+  readonly physAddr: number | undefined;
+  /** Chunks the buffer is made of, as (order, count): the sg_table's shape. */
+  readonly chunks: ReadonlyArray<readonly [order: number, count: number]>;
+}
+
+export interface Pool {
+  /** Allocates a page-aligned `size` (already PAGE_ALIGNed by the caller); throws KernelError. */
+  allocate(size: number, faults: FaultInjector): PoolBlock;
+  release(block: PoolBlock): void;
+  stats(): HeapStats;
+}

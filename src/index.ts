@@ -1,4 +1,6 @@
 // udalloc library entry point.
 export * from './constraints/index.js';
 export * from './solver/index.js';
+export * from './kernel/index.js';
+export * from './allocator/index.js';
 export { InputError } from './errors.js';

@@ -1,0 +1,252 @@
+// The library's public face: open a platform on a kernel backend, negotiate requests into plans,
+// allocate plans into dma-bufs with fallback down the ranked plans, and account for what is live.
+
+import { InputError } from '../errors.js';
+import { loadPlatform, makeRequest, type RequestFields } from '../constraints/load.js';
+import type { Heap, Platform, Request } from '../constraints/model.js';
+import { DMA_BUF_NAME_LEN, type KernelBackend } from '../kernel/backend.js';
+import { isKernelError, KernelError, type Errno } from '../kernel/errno.js';
+import type { SimOptions } from '../kernel/sim/kernel.js';
+import { negotiate } from '../solver/negotiate.js';
+import type { Placement } from '../solver/solve.js';
+import { selectBackend, type BackendChoice } from './backend-select.js';
+import { DmaBuffer, type BufferHost } from './buffer.js';
+import { AllocationError, ConflictError, type FailedAttempt } from './errors.js';
+import { HeapHandle, heapName } from './heap-handle.js';
+import { choiceOf, Plan, rankedChoices, rankedPlacements, type PlanChoice } from './plan.js';
+import { retryOnEintr } from './retry.js';
+
+export interface OpenOptions {
+  /** A platform profile path (YAML/JSON) or an already loaded Platform. */
+  readonly platform: string | Platform;
+  /** 'auto' (default): real heaps when present and supported, else the simulated kernel. */
+  readonly backend?: BackendChoice;
+  /** Options of the simulated kernel (fault schedule, seed, fd limit). */
+  readonly sim?: SimOptions;
+}
+
+export interface PlanOptions {
+  /** Ranked fallbacks to keep besides the best plan (default 8). */
+  readonly alternatives?: number;
+}
+
+export interface AllocateOptions {
+  /** Who holds the buffers, for stats(); default: the request's devices joined by '+'. */
+  readonly owner?: string;
+  /** DMA_BUF_SET_NAME for each buffer, suffixed with its index ("cam-0"); at most 31 bytes. */
+  readonly name?: string;
+}
+
+/** Buffers of one allocate() call, plus how they were placed. */
+export type AllocatedBuffers = DmaBuffer[] & {
+  /** The plan the buffers follow (the negotiated one, or the fallback that succeeded). */
+  readonly used: PlanChoice;
+  /** Ranked plans tried first that failed, with the kernel's errno; empty when the best plan worked. */
+  readonly fallbacks: readonly FailedAttempt[];
+};
+
+export interface HeapUsage {
+  readonly heap: HeapHandle;
+  readonly capacity: number;
+  readonly used: number;
+  readonly free: number;
+  readonly largestFree: number;
+  /** Live buffers this allocator holds in the heap, and their bytes. */
+  readonly buffers: number;
+  readonly liveBytes: number;
+}
+
+export interface LiveBuffer {
+  readonly fd: number;
+  readonly heap: HeapHandle;
+  readonly size: number;
+  readonly format: string;
+  readonly modifier: string;
+  readonly owner: string;
+  readonly name: string | undefined;
+}
+
+export interface AllocatorStats {
+  readonly backend: string;
+  readonly heaps: readonly HeapUsage[];
+  readonly buffers: readonly LiveBuffer[];
+}
+
+interface LiveRecord extends LiveBuffer {
+  readonly state: { closed: boolean };
+}
+
+/** EBUSY is transient (pinned pages, a driver holding the pool): retry a little, then fall back. */
+const EBUSY_RETRIES = 2;
+/** Errnos that mean "this heap cannot hold it now": try the next ranked plan. */
+const FALLBACK_ERRNOS: readonly Errno[] = ['ENOMEM', 'EBUSY'];
+
+export class Allocator {
+  readonly platform: Platform;
+  readonly backend: KernelBackend;
+  /** Which backend and why, in one line. */
+  readonly backendReason: string;
+  /** Heaps the platform profile lists that the kernel backend does not have (never allocated from). */
+  readonly missingHeaps: readonly string[];
+  readonly #handles = new Map<string, HeapHandle>();
+  readonly #live = new Map<number, LiveRecord>();
+  readonly #host: BufferHost;
+
+  /** @internal Use open(). */
+  constructor(platform: Platform, backend: KernelBackend, reason: string) {
+    this.backend = backend;
+    this.backendReason = reason;
+    const present = new Map(backend.heaps().map((h) => [h.name, h]));
+    // Heaps the profile names but the kernel lacks cannot be allocated from: the solver must not see them.
+    this.platform = { ...platform, heaps: platform.heaps.filter((h) => present.has(h.name)) };
+    this.missingHeaps = platform.heaps.filter((h) => !present.has(h.name)).map((h) => h.name);
+    this.platform.heaps.forEach((h, i) => {
+      const info = present.get(h.name)!;
+      this.#handles.set(h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, capacity: info.capacity, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: info.path }));
+    });
+    this.#host = {
+      backend,
+      release: (fd) => {
+        this.#live.delete(fd);
+        backend.close(fd);
+      },
+    };
+  }
+
+  /** Heaps this allocator can use, as opaque handles. */
+  heaps(): HeapHandle[] {
+    return [...this.#handles.values()];
+  }
+
+
+  /**
+   * Reconciles the devices' constraints for a request, against the heaps' free space now. Throws
+   * ConflictError (with the conflicting constraints and fixes) when no plan exists.
+   */
+  negotiate(request: RequestFields | Request, options: PlanOptions = {}): Plan {
+    const req = isRequest(request) ? request : makeRequest(this.platform, request);
+    const free = new Map<string, number>();
+    const capacityOf = (heap: Heap): number => {
+      let bytes = free.get(heap.name);
+      if (bytes === undefined) free.set(heap.name, (bytes = this.backend.heapStats(heap.name).free));
+      return bytes;
+    };
+    const result = negotiate(this.platform, req, { alternatives: options.alternatives, capacityOf });
+    if (!result.ok) throw new ConflictError(result.conflict);
+    const ranked = [result.plan, ...result.alternatives];
+    return new Plan(ranked, ranked.map((p) => choiceOf(p, req, this.#handle(p))), result.rationale, req);
+  }
+
+  /** Allocates the plan's buffers (see allocateSync); async for symmetry with real backends. */
+  async allocate(plan: Plan, options: AllocateOptions = {}): Promise<AllocatedBuffers> {
+    return this.allocateSync(plan, options);
+  }
+
+  /**
+   * Allocates `plan.count` buffers from the plan's heap. When the heap runs out (ENOMEM, or EBUSY
+   * that persists), everything taken is released and the next ranked plan is tried; the result's
+   * `fallbacks` says which plans failed. EINTR is retried. Any other kernel error is thrown after
+   * releasing what was taken.
+   */
+  allocateSync(plan: Plan, options: AllocateOptions = {}): AllocatedBuffers {
+    if (!(plan instanceof Plan)) throw new InputError('allocate(plan): expected a Plan from negotiate()', 'plan', plan);
+    const owner = options.owner ?? plan.request.devices.join('+');
+    const name = options.name;
+    if (name !== undefined && Buffer.byteLength(`${name}-${plan.count - 1}`) >= DMA_BUF_NAME_LEN) {
+      throw new InputError(`name ${JSON.stringify(name)}: with its index suffix it must stay under ${DMA_BUF_NAME_LEN} bytes (DMA_BUF_NAME_LEN)`, 'name', name);
+    }
+    const placements = rankedPlacements(plan);
+    const choices = rankedChoices(plan);
+    const fallbacks: FailedAttempt[] = [];
+    for (const [i, placement] of placements.entries()) {
+      const choice = choices[i]!;
+      const taken: number[] = [];
+      try {
+        for (let n = 0; n < placement.count; n++) taken.push(this.#allocateOne(placement));
+      } catch (err) {
+        for (const fd of taken) this.backend.close(fd);
+        if (isKernelError(err) && FALLBACK_ERRNOS.includes(err.errno)) {
+          fallbacks.push({ heap: choice.heap, errno: err.errno, allocated: taken.length });
+          continue;
+        }
+        throw err;
+      }
+      if (name !== undefined) {
+        try {
+          taken.forEach((fd, n) => retryOnEintr(() => this.backend.setName(fd, `${name}-${n}`)));
+        } catch (err) {
+          for (const fd of taken) this.backend.close(fd);
+          throw err;
+        }
+      }
+      const buffers = taken.map((fd, n) => this.#adopt(fd, choice, owner, name === undefined ? undefined : `${name}-${n}`));
+      return Object.assign(buffers, { used: choice, fallbacks });
+    }
+    throw new AllocationError(fallbacks, `${plan.count} x ${plan.size} bytes for ${plan.request.devices.join(', ')}`);
+  }
+
+  /** Per-heap occupancy and the live buffers this allocator handed out. */
+  stats(): AllocatorStats {
+    const buffers = [...this.#live.values()].map(({ state: _state, ...b }) => b);
+    const heaps = this.heaps().map((heap) => {
+      const s = this.backend.heapStats(heapName(heap));
+      const mine = buffers.filter((b) => b.heap === heap);
+      return { heap, capacity: s.capacity, used: s.used, free: s.free, largestFree: s.largestFree, buffers: mine.length, liveBytes: mine.reduce((sum, b) => sum + b.size, 0) };
+    });
+    return { backend: this.backend.kind, heaps, buffers };
+  }
+
+  /** Closes every buffer still open (their DmaBuffer objects report closed afterwards). */
+  close(): void {
+    for (const record of [...this.#live.values()]) {
+      if (record.state.closed) continue;
+      record.state.closed = true;
+      this.#host.release(record.fd);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #handle(placement: Placement): HeapHandle {
+    return this.#handles.get(placement.heap.name)!;
+  }
+
+  #allocateOne(placement: Placement): number {
+    for (let busy = 0; ; busy++) {
+      try {
+        return retryOnEintr(() => this.backend.allocate(placement.heap.name, placement.size));
+      } catch (err) {
+        if (!isKernelError(err, 'EBUSY') || busy >= EBUSY_RETRIES) throw err;
+      }
+    }
+  }
+
+  #adopt(fd: number, choice: PlanChoice, owner: string, name: string | undefined): DmaBuffer {
+    const state = { closed: false };
+    const size = this.backend.info(fd).size;
+    this.#live.set(fd, { fd, heap: choice.heap, size, format: choice.format, modifier: choice.modifier, owner, name, state });
+    return new DmaBuffer(this.#host, fd, { ...choice, size }, choice.heap, owner, state);
+  }
+}
+
+function isRequest(value: RequestFields | Request): value is Request {
+  return typeof value === 'object' && value !== null && 'sources' in value && Array.isArray((value as Request).formats) && typeof (value as Request).formats[0] === 'object';
+}
+
+/** Opens a platform on a kernel backend: real heaps when present and supported, else the simulator. */
+export async function open(options: OpenOptions): Promise<Allocator> {
+  return openSync(options);
+}
+
+export function openSync(options: OpenOptions): Allocator {
+  if (options === null || typeof options !== 'object' || options.platform === undefined) {
+    throw new InputError('open({ platform }): a platform profile path or Platform is required, e.g. { platform: "boards/example.yaml" }', 'platform', undefined);
+  }
+  const platform = typeof options.platform === 'string' ? loadPlatform(options.platform) : options.platform;
+  const { backend, reason } = selectBackend(platform, options.backend, options.sim);
+  return new Allocator(platform, backend, reason);
+}
+
+export { KernelError };

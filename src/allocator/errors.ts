@@ -1,0 +1,52 @@
+// Errors of the allocator API, each carrying what a caller needs to act on it.
+
+import type { Conflict } from '../solver/negotiate.js';
+import { atomLabel, type Atom } from '../solver/atoms.js';
+import type { Errno } from '../kernel/errno.js';
+import type { HeapHandle } from './heap-handle.js';
+
+function atomLine(a: Atom): string {
+  const value = Array.isArray(a.value) ? a.value.join(', ') : String(a.value);
+  return `${atomLabel(a)} = ${value} (${a.source})`;
+}
+
+/** negotiate() found no plan: `conflict` holds the conflicting constraints and fixes. */
+export class ConflictError extends Error {
+  constructor(readonly conflict: Conflict) {
+    super(
+      [
+        'no plan satisfies every device; these constraints cannot all hold together:',
+        ...conflict.core.map((a) => `  ${atomLine(a)}`),
+        'fixes:',
+        ...conflict.fixes.map((f) => `  - ${f}`),
+      ].join('\n'),
+    );
+    this.name = 'ConflictError';
+  }
+}
+
+export interface FailedAttempt {
+  readonly heap: HeapHandle;
+  readonly errno: Errno;
+  /** Buffers of the set that had been allocated (and were released) when this attempt failed. */
+  readonly allocated: number;
+}
+
+/** allocate() could not place the buffers in any ranked plan; everything taken was released. */
+export class AllocationError extends Error {
+  constructor(
+    readonly attempts: readonly FailedAttempt[],
+    detail: string,
+  ) {
+    super(`allocation failed on every ranked plan (${attempts.map((a) => `${a.heap.describe().kind} ${a.heap}: ${a.errno} after ${a.allocated} buffer(s)`).join('; ')}): ${detail}`);
+    this.name = 'AllocationError';
+  }
+}
+
+/** A DmaBuffer or CpuView was used after close()/end(). */
+export class ClosedError extends Error {
+  constructor(what: string) {
+    super(`${what} was used after it was closed`);
+    this.name = 'ClosedError';
+  }
+}

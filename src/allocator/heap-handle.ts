@@ -1,0 +1,46 @@
+// Heaps as applications see them: opaque handles. The seeds are explicit that applications must not
+// pick heaps by name (names differ from board to board and kernel to kernel); the solver picks.
+// describe() exists for logs and diagnostics, not for branching on.
+
+import type { HeapKind } from '../constraints/model.js';
+
+export interface HeapDescription {
+  readonly name: string;
+  readonly kind: HeapKind;
+  readonly base: number | undefined;
+  readonly capacity: number;
+  readonly contiguous: boolean;
+  readonly cpuAccess: boolean;
+  readonly path: string;
+}
+
+const descriptions = new WeakMap<HeapHandle, HeapDescription>();
+
+export class HeapHandle {
+  /** A small number, stable for the life of the Allocator, for telling handles apart in logs. */
+  readonly id: number;
+
+  /** @internal Created by the allocator only. */
+  constructor(id: number, description: HeapDescription) {
+    this.id = id;
+    descriptions.set(this, description);
+  }
+
+  /** What the heap is, for diagnostics. Do not choose heaps by these values. */
+  describe(): HeapDescription {
+    return descriptions.get(this)!;
+  }
+
+  toString(): string {
+    return `[heap #${this.id}]`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+/** @internal The kernel name behind a handle. */
+export function heapName(handle: HeapHandle): string {
+  return descriptions.get(handle)!.name;
+}

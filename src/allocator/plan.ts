@@ -1,0 +1,86 @@
+// A negotiated plan as the allocator API shows it: the layout and an opaque heap handle, with the
+// solver's ranked placements kept private for allocate() to fall back through.
+
+import type { Request } from '../constraints/model.js';
+import { modifierHex, shortModifierName } from '../constraints/modifiers.js';
+import type { Placement } from '../solver/solve.js';
+import type { BufferLayout } from './buffer.js';
+import type { HeapHandle } from './heap-handle.js';
+
+export interface PlanChoice extends BufferLayout {
+  readonly heap: HeapHandle;
+  /** Physical base alignment the heap guarantees. */
+  readonly alignment: number;
+  readonly count: number;
+}
+
+export function choiceOf(placement: Placement, request: Request, handle: HeapHandle): PlanChoice {
+  return {
+    format: placement.format.name,
+    fourcc: placement.format.fourcc,
+    modifier: shortModifierName(placement.modifier),
+    modifierValue: placement.modifier.value,
+    width: request.width,
+    height: request.height,
+    planes: placement.planes.map((p) => ({ offset: p.offset, pitch: p.pitch, size: p.size })),
+    size: placement.size,
+    heap: handle,
+    alignment: placement.alignment,
+    count: placement.count,
+  };
+}
+
+const placements = new WeakMap<Plan, readonly Placement[]>();
+
+export class Plan implements PlanChoice {
+  readonly format: string;
+  readonly fourcc: number;
+  readonly modifier: string;
+  readonly modifierValue: bigint;
+  readonly width: number;
+  readonly height: number;
+  readonly planes: PlanChoice['planes'];
+  readonly size: number;
+  readonly heap: HeapHandle;
+  readonly alignment: number;
+  readonly count: number;
+  /** Ranked fallbacks, best first, that allocate() tries when the heap above runs out. */
+  readonly alternatives: readonly PlanChoice[];
+  /** Per device: why the plan suits it. */
+  readonly rationale: readonly string[];
+  readonly request: Request;
+
+  /** @internal Made by Allocator.negotiate(). */
+  constructor(ranked: readonly Placement[], choices: readonly PlanChoice[], rationale: readonly string[], request: Request) {
+    const best = choices[0]!;
+    this.format = best.format;
+    this.fourcc = best.fourcc;
+    this.modifier = best.modifier;
+    this.modifierValue = best.modifierValue;
+    this.width = best.width;
+    this.height = best.height;
+    this.planes = best.planes;
+    this.size = best.size;
+    this.heap = best.heap;
+    this.alignment = best.alignment;
+    this.count = best.count;
+    this.alternatives = choices.slice(1);
+    this.rationale = rationale;
+    this.request = request;
+    placements.set(this, ranked);
+  }
+
+  toString(): string {
+    return `${this.count} x ${this.format} ${this.modifier} ${this.width}x${this.height} (${this.size} bytes, modifier ${modifierHex(this.modifierValue)}) in ${this.heap}`;
+  }
+}
+
+/** @internal Every ranked choice, best first. */
+export function rankedChoices(plan: Plan): readonly PlanChoice[] {
+  return [plan, ...plan.alternatives];
+}
+
+/** @internal */
+export function rankedPlacements(plan: Plan): readonly Placement[] {
+  return placements.get(plan) ?? [];
+}

@@ -188,10 +188,16 @@ export class Allocator {
   /** Per-heap occupancy and the live buffers this allocator handed out. */
   stats(): AllocatorStats {
     const buffers = [...this.#live.values()].map(({ state: _state, ...b }) => b);
+    const mine = new Map<HeapHandle, { buffers: number; liveBytes: number }>();
+    for (const b of buffers) {
+      const m = mine.get(b.heap) ?? { buffers: 0, liveBytes: 0 };
+      m.buffers++;
+      m.liveBytes += b.size;
+      mine.set(b.heap, m);
+    }
     const heaps = this.heaps().map((heap) => {
       const s = this.backend.heapStats(heapName(heap));
-      const mine = buffers.filter((b) => b.heap === heap);
-      return { heap, capacity: s.capacity, used: s.used, free: s.free, largestFree: s.largestFree, buffers: mine.length, liveBytes: mine.reduce((sum, b) => sum + b.size, 0) };
+      return { heap, capacity: s.capacity, used: s.used, free: s.free, largestFree: s.largestFree, ...(mine.get(heap) ?? { buffers: 0, liveBytes: 0 }) };
     });
     return { backend: this.backend.kind, heaps, buffers };
   }

@@ -1,0 +1,40 @@
+// A buffer dropped without close() is closed by the FinalizationRegistry, with a warning naming it.
+// Runs in a child process because it needs --expose-gc to force the collection.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const entry = fileURLToPath(new URL('../../src/index.js', import.meta.url));
+
+const script = `
+import { openSync } from ${JSON.stringify(entry)};
+const dev = openSync({ platform: 'boards/example.yaml', backend: 'sim' });
+const warnings = [];
+process.on('warning', (w) => warnings.push(w.code + ' ' + w.message));
+(function leak() {
+  dev.allocateSync(dev.negotiate({ width: 640, height: 480, formats: ['NV12'], devices: ['camera', 'display'], count: 2 }));
+})();
+const kept = dev.allocateSync(dev.negotiate({ width: 64, height: 64, formats: ['NV12'], devices: ['camera'] }));
+const before = dev.backend.openFds();
+for (let i = 0; i < 10 && dev.backend.openFds().length > 1; i++) {
+  globalThis.gc();
+  await new Promise((r) => setTimeout(r, 20));
+}
+await new Promise((r) => setImmediate(r));
+console.log(JSON.stringify({ before, after: dev.backend.openFds(), live: dev.stats().buffers.map((b) => b.fd), warnings, keptFd: kept[0].fd }));
+`;
+
+describe('leak safety', () => {
+  it('garbage-collected open buffers are closed, with a warning; held ones are untouched', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const result = JSON.parse(out) as { before: number[]; after: number[]; live: number[]; warnings: string[]; keptFd: number };
+    assert.deepStrictEqual(result.before, [3, 4, 5]);
+    assert.deepStrictEqual(result.after, [5]);
+    assert.deepStrictEqual(result.live, [5]);
+    assert.strictEqual(result.keptFd, 5);
+    assert.strictEqual(result.warnings.length, 2);
+    for (const w of result.warnings) assert.match(w, /^UDALLOC_LEAKED_BUFFER udalloc: DmaBuffer\(fd [34], NV12 LINEAR 640x480, .*\) was garbage-collected while open; closing fd [34]/);
+  });
+});

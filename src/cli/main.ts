@@ -1,27 +1,36 @@
 #!/usr/bin/env node
 // udalloc command line. Exit codes scripts can rely on:
-//   0 success / plan found, 3 conflict (no plan), 2 bad input (stderr names the field), 1 internal error.
+//   0 success / plan found, 3 conflict (no plan), 2 bad input (stderr names the field),
+//   4 the kernel refused (every ranked plan out of memory, or another errno), 1 internal error.
 
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { negotiateCommand } from './negotiate.js';
 import { formatsCommand } from './formats.js';
+import { heapsCommand } from './heaps.js';
+import { allocCommand } from './alloc.js';
+import { ConflictError, AllocationError } from '../allocator/errors.js';
+import { KernelError } from '../kernel/errno.js';
 
-export const EXIT = { ok: 0, internal: 1, input: 2, conflict: 3 } as const;
+export const EXIT = { ok: 0, internal: 1, input: 2, conflict: 3, kernel: 4 } as const;
 
 const USAGE = `usage: udalloc <command> [options]
 
 commands:
   negotiate   reconcile devices' constraints into a buffer plan, or explain the conflict
+  alloc       negotiate, allocate the buffers as dma-bufs, show them and the heaps, release
+  heaps       list the heaps with kind, range, capacity, use and largest free block
   formats     list known DRM formats and modifiers
   help        show this text
 
 run "udalloc <command> --help" for a command's options.
-exit codes: 0 plan, 3 conflict, 2 bad input, 1 internal error`;
+exit codes: 0 ok, 3 conflict (no plan), 4 allocation failed, 2 bad input, 1 internal error`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   negotiate: negotiateCommand,
   formats: formatsCommand,
+  heaps: heapsCommand,
+  alloc: allocCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,6 +50,14 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof InputError) {
       process.stderr.write(`udalloc ${command}: ${err.message}\n`);
       return EXIT.input;
+    }
+    if (err instanceof ConflictError) {
+      process.stderr.write(`udalloc ${command}: ${err.message}\n`);
+      return EXIT.conflict;
+    }
+    if (err instanceof AllocationError || err instanceof KernelError) {
+      process.stderr.write(`udalloc ${command}: ${err.message}\n`);
+      return EXIT.kernel;
     }
     // parseArgs reports unknown or malformed options with these codes.
     const code = (err as { code?: string }).code;

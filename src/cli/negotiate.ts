@@ -2,14 +2,15 @@
 
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
-import { loadPlatform, loadRequest } from '../constraints/load.js';
+import { loadRequest } from '../constraints/load.js';
+import { platformFromOption, platformHelp } from './platform-option.js';
 import { negotiate } from '../solver/index.js';
 import { negotiationJson, negotiationText } from './output.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
 
-const HELP = `usage: udalloc negotiate --platform FILE [--request FILE] [request flags] [--json]
+const HELP = `usage: udalloc negotiate [--platform FILE] [--request FILE] [request flags] [--json]
 
-  --platform FILE       platform profile (YAML or JSON), e.g. boards/example.yaml
+${platformHelp}
   --json                print one JSON object instead of text
   --alternatives N      how many ranked alternatives to list (default 8)
 ${requestHelp}`;
@@ -25,13 +26,12 @@ export function negotiateCommand(args: string[]): number {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (!values.platform) throw new InputError('--platform FILE is required (try boards/example.yaml)', 'platform');
   let alternatives: number | undefined;
   if (values.alternatives !== undefined) {
     if (!/^\d+$/.test(values.alternatives) || Number(values.alternatives) > 1000) throw new InputError(`--alternatives ${JSON.stringify(values.alternatives)}: must be a whole number up to 1000`, 'alternatives', values.alternatives);
     alternatives = Number(values.alternatives);
   }
-  const platform = loadPlatform(values.platform);
+  const platform = platformFromOption(values.platform);
   const request = loadRequest(values.request, platform, requestFieldsFromFlags(values));
   const result = negotiate(platform, request, { alternatives });
   process.stdout.write(`${values.json ? JSON.stringify(negotiationJson(result)) : negotiationText(result)}\n`);

@@ -50,7 +50,7 @@ describe('udalloc negotiate', () => {
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64by64', '--format', 'NV12'], /--size "64by64": expected WIDTHxHEIGHT/],
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64x64', '--format', 'NV12', '--count=-3'], /--count "-3": must be a positive whole number/],
     [['--platform', 'boards/nope.yaml'], /cannot read platform profile boards\/nope\.yaml: ENOENT/],
-    [['--devices', 'camera'], /--platform FILE is required/],
+    [['--devices', 'camera', '--format', 'NV12'], /using the built-in example board \(boards\/example\.yaml\)\n.*request field width = nothing/s],
     [['--platform', 'boards/example.yaml', '--bogus'], /Unknown option '--bogus'/],
   ], 'bad input %j exits 2 naming the problem', (args, message) => {
     const r = run('negotiate', ...args);
@@ -63,6 +63,73 @@ describe('udalloc negotiate', () => {
     const r = run('negotaite');
     assert.strictEqual(r.code, 2);
     assert.match(r.err, /unknown command "negotaite"/);
+  });
+});
+
+describe('udalloc heaps', () => {
+  it('lists the simulated heaps with range, capacity and use (--json)', () => {
+    const r = run('heaps', '--platform', 'boards/example.yaml', '--json');
+    assert.strictEqual(r.code, 0);
+    const json = JSON.parse(r.out);
+    assert.strictEqual(json.backend, 'sim');
+    assert.match(json.reason, /simulated kernel/);
+    assert.deepStrictEqual(json.heaps.map((h: { name: string }) => h.name), ['system', 'linux,cma', 'vpu-carve', 'secure']);
+    assertMatches(json.heaps[1], { kind: 'cma', base: 0x38000000, end: 0x48000000, capacity: 268435456, used: 0, largestFree: 268435456 });
+  });
+
+  it('defaults to the built-in example board and says so on stderr', () => {
+    const r = run('heaps');
+    assert.strictEqual(r.code, 0);
+    assert.match(r.err, /no --platform given; using the built-in example board/);
+    assert.match(r.out, /linux,cma\s+cma\s+0x38000000-0x48000000\s+256 MiB\s+0 B\s+256 MiB/);
+  });
+});
+
+describe('udalloc alloc', () => {
+  it('allocates, reports buffers and heap use, then releases (--json)', () => {
+    const r = run('alloc', '--platform', 'boards/example.yaml', '--request', 'examples/camera-display.yaml', '--name', 'cam', '--json');
+    assert.strictEqual(r.code, 0, r.err);
+    const json = JSON.parse(r.out);
+    assertMatches(json.plan, { heap: 'linux,cma', format: 'NV12', size: 3342336, count: 3 });
+    assert.deepStrictEqual(json.buffers.map((b: { fd: number; physAddr: number; name: string }) => [b.fd, b.physAddr, b.name]), [
+      [3, 0x38000000, 'cam-0'],
+      [4, 0x38400000, 'cam-1'], // 816 pages, next 1 MiB-aligned run (order capped at 8)
+      [5, 0x38800000, 'cam-2'],
+    ]);
+    assertMatches(json.heaps[1], { name: 'linux,cma', used: 3 * 3342336 });
+    assert.deepStrictEqual(json.fallbacks, []);
+  });
+
+  it('touches the buffers from the CPU when the request asks, with sync around access', () => {
+    const r = run('alloc', '--devices', 'camera,encoder', '--size', '1280x720', '--format', 'NV12', '--cpu', 'readwrite', '--count', '2');
+    assert.strictEqual(r.code, 0, r.err);
+    assert.match(r.out, /fd 3  system  1384448 bytes  cpu write\+read back: ok/);
+    assert.match(r.out, /released 2 buffer\(s\); no buffer of ours is left in any heap/);
+  });
+
+  it('a conflict exits 3 with the explanation on stderr', () => {
+    const r = run('alloc', '--devices', 'drm-protected', '--size', '64x64', '--format', 'NV12', '--protected', '--cpu', 'write');
+    assert.strictEqual(r.code, 3);
+    assert.match(r.err, /no plan satisfies every device/);
+  });
+
+  it('--hold keeps the buffers until SIGINT, then releases them', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [CLI, 'alloc', '--platform', 'boards/example.yaml', '--request', 'examples/camera-display.yaml', '--hold'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('press Ctrl-C to release')) resolve();
+      });
+    });
+    assert.doesNotMatch(out, /released/);
+    child.kill('SIGINT');
+    // 'close' comes after the stdout pipe has drained, unlike 'exit'.
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c: number | null) => resolve(c)));
+    assert.strictEqual(code, 0);
+    assert.match(out, /released 3 buffer\(s\)/);
   });
 });
 

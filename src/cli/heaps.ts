@@ -1,0 +1,24 @@
+// udalloc heaps: the heaps of the selected backend with kind, range, capacity, use and largest free block.
+
+import { parseArgs } from 'node:util';
+import { openSync } from '../allocator/allocator.js';
+import { heapRows, heapTable } from './heap-table.js';
+import { platformFromOption, platformHelp } from './platform-option.js';
+
+const HELP = `usage: udalloc heaps [--platform FILE] [--json]
+
+${platformHelp}
+  --json                print one JSON object instead of text`;
+
+export function heapsCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const dev = openSync({ platform: platformFromOption(values.platform) });
+  const rows = heapRows(dev);
+  if (values.json) process.stdout.write(`${JSON.stringify({ backend: dev.backend.kind, reason: dev.backendReason, heaps: rows })}\n`);
+  else process.stdout.write(`${dev.backendReason}\n${heapTable(rows)}\n`);
+  return 0;
+}

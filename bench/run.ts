@@ -5,6 +5,7 @@
 // request every call; also "all plans", which ranks every shared pair on every heap) and memoised
 // (the same request again), against a bare set intersection of
 // the devices' (format, modifier) lists. Bars: cold 4-device <= 10x baseline; memoised < 1 us.
+// allocation: see bench/allocation.ts.
 
 import { Bench } from 'tinybench';
 import { FORMATS } from '../src/constraints/formats.js';
@@ -12,6 +13,7 @@ import { MODIFIERS, modifierAppliesTo } from '../src/constraints/modifiers.js';
 import { makeRequest, parsePlatform } from '../src/constraints/load.js';
 import type { Platform, Request } from '../src/constraints/model.js';
 import { negotiate } from '../src/solver/negotiate.js';
+import { allocationBench } from './allocation.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
 
@@ -124,3 +126,4 @@ async function negotiationBench(): Promise<void> {
 }
 
 await negotiationBench();
+await allocationBench();

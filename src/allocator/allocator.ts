@@ -10,11 +10,11 @@ import type { SimOptions } from '../kernel/sim/kernel.js';
 import { negotiate } from '../solver/negotiate.js';
 import type { Placement } from '../solver/solve.js';
 import { selectBackend, type BackendChoice } from './backend-select.js';
-import { DmaBuffer, type BufferHost } from './buffer.js';
+import { bufferLabel, DmaBuffer, type BufferHost, type BufferRecord } from './buffer.js';
 import { AllocationError, ConflictError, type FailedAttempt } from './errors.js';
 import { HeapHandle, heapName } from './heap-handle.js';
-import { choiceOf, Plan, rankedChoices, rankedPlacements, type PlanChoice } from './plan.js';
-import { retryOnEintr } from './retry.js';
+import { choiceOf, Plan, planInternals, type PlanChoice } from './plan.js';
+import { MAX_EINTR_RETRIES, retryOnEintr } from './retry.js';
 
 export interface OpenOptions {
   /** A platform profile path (YAML/JSON) or an already loaded Platform. */
@@ -72,9 +72,6 @@ export interface AllocatorStats {
   readonly buffers: readonly LiveBuffer[];
 }
 
-interface LiveRecord extends LiveBuffer {
-  readonly state: { closed: boolean };
-}
 
 /** EBUSY is transient (pinned pages, a driver holding the pool): retry a little, then fall back. */
 const EBUSY_RETRIES = 2;
@@ -89,7 +86,7 @@ export class Allocator {
   /** Heaps the platform profile lists that the kernel backend does not have (never allocated from). */
   readonly missingHeaps: readonly string[];
   readonly #handles = new Map<string, HeapHandle>();
-  readonly #live = new Map<number, LiveRecord>();
+  readonly #live = new Map<number, BufferRecord>();
   readonly #host: BufferHost;
 
   /** @internal Use open(). */
@@ -104,11 +101,21 @@ export class Allocator {
       const info = present.get(h.name)!;
       this.#handles.set(h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, capacity: info.capacity, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: info.path }));
     });
+    // The record is its own unregister token: close() unregisters, so the registry never calls
+    // back for buffers that were closed properly.
+    const leaks = new FinalizationRegistry<BufferRecord>((record) => {
+      if (record.closed) return;
+      process.emitWarning(`udalloc: ${bufferLabel(record.fd, record.layout, record.owner)} was garbage-collected while open; closing fd ${record.fd}. Call close() or hold it with "using".`, { code: 'UDALLOC_LEAKED_BUFFER' });
+      this.#host.release(record);
+    });
     this.#host = {
       backend,
-      release: (fd) => {
-        this.#live.delete(fd);
-        backend.close(fd);
+      track: (buffer, record) => leaks.register(buffer, record, record),
+      release: (record) => {
+        record.closed = true;
+        leaks.unregister(record);
+        this.#live.delete(record.fd);
+        backend.close(record.fd);
       },
     };
   }
@@ -150,15 +157,15 @@ export class Allocator {
    */
   allocateSync(plan: Plan, options: AllocateOptions = {}): AllocatedBuffers {
     if (!(plan instanceof Plan)) throw new InputError('allocate(plan): expected a Plan from negotiate()', 'plan', plan);
-    const owner = options.owner ?? plan.request.devices.join('+');
+    const { placements, choices, defaultOwner } = planInternals(plan);
+    const owner = options.owner ?? defaultOwner;
     const name = options.name;
     if (name !== undefined && Buffer.byteLength(`${name}-${plan.count - 1}`) >= DMA_BUF_NAME_LEN) {
       throw new InputError(`name ${JSON.stringify(name)}: with its index suffix it must stay under ${DMA_BUF_NAME_LEN} bytes (DMA_BUF_NAME_LEN)`, 'name', name);
     }
-    const placements = rankedPlacements(plan);
-    const choices = rankedChoices(plan);
     const fallbacks: FailedAttempt[] = [];
-    for (const [i, placement] of placements.entries()) {
+    for (let i = 0; i < placements.length; i++) {
+      const placement = placements[i]!;
       const choice = choices[i]!;
       const taken: number[] = [];
       try {
@@ -187,7 +194,7 @@ export class Allocator {
 
   /** Per-heap occupancy and the live buffers this allocator handed out. */
   stats(): AllocatorStats {
-    const buffers = [...this.#live.values()].map(({ state: _state, ...b }) => b);
+    const buffers: LiveBuffer[] = [...this.#live.values()].map((r) => ({ fd: r.fd, heap: r.heap, size: r.layout.size, format: r.layout.format, modifier: r.layout.modifier, owner: r.owner, name: r.name }));
     const mine = new Map<HeapHandle, { buffers: number; liveBytes: number }>();
     for (const b of buffers) {
       const m = mine.get(b.heap) ?? { buffers: 0, liveBytes: 0 };
@@ -204,11 +211,7 @@ export class Allocator {
 
   /** Closes every buffer still open (their DmaBuffer objects report closed afterwards). */
   close(): void {
-    for (const record of [...this.#live.values()]) {
-      if (record.state.closed) continue;
-      record.state.closed = true;
-      this.#host.release(record.fd);
-    }
+    for (const record of [...this.#live.values()]) if (!record.closed) this.#host.release(record);
   }
 
   [Symbol.dispose](): void {
@@ -220,20 +223,25 @@ export class Allocator {
   }
 
   #allocateOne(placement: Placement): number {
-    for (let busy = 0; ; busy++) {
+    // Written out rather than through retryOnEintr(): this is the per-buffer hot path.
+    let interrupted = 0;
+    let busy = 0;
+    for (;;) {
       try {
-        return retryOnEintr(() => this.backend.allocate(placement.heap.name, placement.size));
+        return this.backend.allocate(placement.heap.name, placement.size);
       } catch (err) {
-        if (!isKernelError(err, 'EBUSY') || busy >= EBUSY_RETRIES) throw err;
+        if (isKernelError(err, 'EINTR') && interrupted++ < MAX_EINTR_RETRIES) continue;
+        if (isKernelError(err, 'EBUSY') && busy++ < EBUSY_RETRIES) continue;
+        throw err;
       }
     }
   }
 
   #adopt(fd: number, choice: PlanChoice, owner: string, name: string | undefined): DmaBuffer {
-    const state = { closed: false };
-    const size = this.backend.info(fd).size;
-    this.#live.set(fd, { fd, heap: choice.heap, size, format: choice.format, modifier: choice.modifier, owner, name, state });
-    return new DmaBuffer(this.#host, fd, { ...choice, size }, choice.heap, owner, state);
+    // choice.size is page aligned (the solver rounds it), so it is what the kernel reports.
+    const record: BufferRecord = { fd, layout: choice, heap: choice.heap, owner, name, closed: false };
+    this.#live.set(fd, record);
+    return new DmaBuffer(this.#host, record);
   }
 }
 

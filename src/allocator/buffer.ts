@@ -1,7 +1,7 @@
 // A dma-buf handed to the application: its fd, layout and heap handle, CPU mapping with
 // DMA_BUF_IOCTL_SYNC around access, and close() / Symbol.dispose. Every fd is closed exactly once:
 // close() is idempotent and never reaches the kernel twice; a buffer garbage-collected while open
-// is closed by a FinalizationRegistry, with a warning naming it.
+// is closed by the allocator's FinalizationRegistry, with a warning naming it.
 
 import { syncFlags, type DmaBufInfo, type KernelBackend, type Mapping, type SyncAccess } from '../kernel/backend.js';
 import { ClosedError } from './errors.js';
@@ -14,26 +14,28 @@ export interface PlaneView {
   readonly size: number;
 }
 
+/** @internal The allocator's record of one live buffer; the buffer object and the leak finaliser share it. */
+export interface BufferRecord {
+  readonly fd: number;
+  readonly layout: BufferLayout;
+  readonly heap: HeapHandle;
+  readonly owner: string;
+  readonly name: string | undefined;
+  closed: boolean;
+}
+
 /** @internal What a buffer needs from the allocator that made it. */
 export interface BufferHost {
   readonly backend: KernelBackend;
-  /** Closes the fd and forgets the live record. Called exactly once per buffer. */
-  release(fd: number): void;
+  /** Watches the buffer for garbage collection while open. */
+  track(buffer: DmaBuffer, record: BufferRecord): void;
+  /** Marks the record closed, forgets it and closes the fd. Called exactly once per buffer. */
+  release(record: BufferRecord): void;
 }
 
-interface LeakRecord {
-  readonly host: BufferHost;
-  readonly fd: number;
-  readonly label: string;
-  readonly state: { closed: boolean };
+export function bufferLabel(fd: number, l: BufferLayout, owner: string): string {
+  return `DmaBuffer(fd ${fd}, ${l.format} ${l.modifier} ${l.width}x${l.height}, ${l.size} bytes, owner ${owner})`;
 }
-
-const leaks = new FinalizationRegistry<LeakRecord>((record) => {
-  if (record.state.closed) return;
-  record.state.closed = true;
-  process.emitWarning(`udalloc: ${record.label} was garbage-collected while open; closing fd ${record.fd}. Call close() or hold it with "using".`, { code: 'UDALLOC_LEAKED_BUFFER' });
-  record.host.release(record.fd);
-});
 
 export interface BufferLayout {
   readonly format: string;
@@ -48,47 +50,61 @@ export interface BufferLayout {
 }
 
 export class DmaBuffer implements BufferLayout {
-  readonly format: string;
-  readonly fourcc: number;
-  readonly modifier: string;
-  readonly modifierValue: bigint;
-  readonly width: number;
-  readonly height: number;
-  readonly planes: readonly PlaneView[];
-  readonly size: number;
-  readonly heap: HeapHandle;
-  readonly owner: string;
   readonly #host: BufferHost;
-  readonly #fd: number;
-  readonly #state: { closed: boolean };
-  readonly #views = new Set<CpuView>();
+  readonly #record: BufferRecord;
+  readonly #layout: BufferLayout;
+  #views: Set<CpuView> | undefined;
 
-  /** @internal Made by Allocator.allocate(). */
-  constructor(host: BufferHost, fd: number, layout: BufferLayout, heap: HeapHandle, owner: string, state: { closed: boolean }) {
-    this.#state = state;
-    this.format = layout.format;
-    this.fourcc = layout.fourcc;
-    this.modifier = layout.modifier;
-    this.modifierValue = layout.modifierValue;
-    this.width = layout.width;
-    this.height = layout.height;
-    this.planes = layout.planes;
-    this.size = layout.size;
-    this.heap = heap;
-    this.owner = owner;
+  /** @internal Made by Allocator.allocate(). The layout is shared by the buffers of one plan. */
+  constructor(host: BufferHost, record: BufferRecord) {
     this.#host = host;
-    this.#fd = fd;
-    leaks.register(this, { host, fd, label: this.toString(), state: this.#state }, this);
+    this.#record = record;
+    this.#layout = record.layout;
+    host.track(this, record);
+  }
+
+  /** The heap the buffer lives in, as an opaque handle. */
+  get heap(): HeapHandle {
+    return this.#record.heap;
+  }
+  /** Who holds the buffer (AllocateOptions.owner), for stats(). */
+  get owner(): string {
+    return this.#record.owner;
+  }
+  get format(): string {
+    return this.#layout.format;
+  }
+  get fourcc(): number {
+    return this.#layout.fourcc;
+  }
+  get modifier(): string {
+    return this.#layout.modifier;
+  }
+  get modifierValue(): bigint {
+    return this.#layout.modifierValue;
+  }
+  get width(): number {
+    return this.#layout.width;
+  }
+  get height(): number {
+    return this.#layout.height;
+  }
+  get planes(): readonly PlaneView[] {
+    return this.#layout.planes;
+  }
+  /** Bytes of the dma-buf (what fstat reports). */
+  get size(): number {
+    return this.#layout.size;
   }
 
   /** The dma-buf file descriptor, to pass to V4L2, DRM, EGL... It stays owned by this buffer. */
   get fd(): number {
     this.#check();
-    return this.#fd;
+    return this.#record.fd;
   }
 
   get closed(): boolean {
-    return this.#state.closed;
+    return this.#record.closed;
   }
 
   /**
@@ -98,28 +114,29 @@ export class DmaBuffer implements BufferLayout {
   map(access: SyncAccess = 'readwrite'): CpuView {
     this.#check();
     const backend = this.#host.backend;
-    const mapping = retryOnEintr(() => backend.map(this.#fd));
+    const mapping = retryOnEintr(() => backend.map(this.#record.fd));
     try {
-      retryOnEintr(() => backend.sync(this.#fd, syncFlags(access, 'start')));
+      retryOnEintr(() => backend.sync(this.#record.fd, syncFlags(access, 'start')));
     } catch (err) {
       mapping.unmap();
       throw err;
     }
-    const view = new CpuView(backend, this.#fd, mapping, access, this.planes, this.toString(), () => this.#views.delete(view));
-    this.#views.add(view);
+    const views = (this.#views ??= new Set());
+    const view = new CpuView(backend, this.#record.fd, mapping, access, this.planes, this.toString(), () => views.delete(view));
+    views.add(view);
     return view;
   }
 
   /** Names the buffer in fdinfo and debugfs (DMA_BUF_SET_NAME, at most 31 bytes). */
   setName(name: string): void {
     this.#check();
-    this.#host.backend.setName(this.#fd, name);
+    this.#host.backend.setName(this.#record.fd, name);
   }
 
   /** What the kernel reports about the buffer (fstat/fdinfo). */
   info(): DmaBufInfo {
     this.#check();
-    return this.#host.backend.info(this.#fd);
+    return this.#host.backend.info(this.#record.fd);
   }
 
   /**
@@ -127,13 +144,11 @@ export class DmaBuffer implements BufferLayout {
    * more than once; only the first call reaches the kernel.
    */
   close(): void {
-    if (this.#state.closed) return;
+    if (this.#record.closed) return;
     try {
-      for (const view of [...this.#views]) view.end();
+      if (this.#views) for (const view of [...this.#views]) view.end();
     } finally {
-      this.#state.closed = true;
-      leaks.unregister(this);
-      this.#host.release(this.#fd);
+      this.#host.release(this.#record);
     }
   }
 
@@ -142,11 +157,11 @@ export class DmaBuffer implements BufferLayout {
   }
 
   toString(): string {
-    return `DmaBuffer(fd ${this.#fd}, ${this.format} ${this.modifier} ${this.width}x${this.height}, ${this.size} bytes, owner ${this.owner})`;
+    return bufferLabel(this.#record.fd, this.#layout, this.#record.owner);
   }
 
   #check(): void {
-    if (this.#state.closed) throw new ClosedError(this.toString());
+    if (this.#record.closed) throw new ClosedError(this.toString());
   }
 }
 

@@ -30,7 +30,14 @@ export function choiceOf(placement: Placement, request: Request, handle: HeapHan
   };
 }
 
-const placements = new WeakMap<Plan, readonly Placement[]>();
+/** @internal What allocate() needs of a plan, computed once at negotiation. */
+export interface PlanInternals {
+  readonly placements: readonly Placement[];
+  readonly choices: readonly PlanChoice[];
+  readonly defaultOwner: string;
+}
+
+const internals = new WeakMap<Plan, PlanInternals>();
 
 export class Plan implements PlanChoice {
   readonly format: string;
@@ -67,7 +74,7 @@ export class Plan implements PlanChoice {
     this.alternatives = choices.slice(1);
     this.rationale = rationale;
     this.request = request;
-    placements.set(this, ranked);
+    internals.set(this, { placements: ranked, choices, defaultOwner: request.devices.join('+') });
   }
 
   toString(): string {
@@ -75,12 +82,7 @@ export class Plan implements PlanChoice {
   }
 }
 
-/** @internal Every ranked choice, best first. */
-export function rankedChoices(plan: Plan): readonly PlanChoice[] {
-  return [plan, ...plan.alternatives];
-}
-
 /** @internal */
-export function rankedPlacements(plan: Plan): readonly Placement[] {
-  return placements.get(plan) ?? [];
+export function planInternals(plan: Plan): PlanInternals {
+  return internals.get(plan)!;
 }

@@ -1,13 +1,12 @@
 // Errors of the allocator API, each carrying what a caller needs to act on it.
 
 import type { Conflict } from '../solver/negotiate.js';
-import { atomLabel, type Atom } from '../solver/atoms.js';
+import { atomLabel, atomValueText, type Atom } from '../solver/atoms.js';
 import type { Errno } from '../kernel/errno.js';
 import type { HeapHandle } from './heap-handle.js';
 
 function atomLine(a: Atom): string {
-  const value = Array.isArray(a.value) ? a.value.join(', ') : String(a.value);
-  return `${atomLabel(a)} = ${value} (${a.source})`;
+  return `${atomLabel(a)} = ${atomValueText(a)} (${a.source})`;
 }
 
 /** negotiate() found no plan: `conflict` holds the conflicting constraints and fixes. */

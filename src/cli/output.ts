@@ -3,7 +3,7 @@
 import { modifierHex, shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import type { Atom, Negotiation, Placement } from '../solver/index.js';
-import { atomLabel } from '../solver/index.js';
+import { atomLabel, atomValueText } from '../solver/atoms.js';
 
 export function planJson(p: Placement): Record<string, unknown> {
   return {
@@ -42,11 +42,6 @@ function describePlan(p: Placement): string {
   return `${p.format.name} ${shortModifierName(p.modifier)} in ${p.heap.name} (${p.heap.kind}), ${p.count} x ${formatBytes(p.size)}`;
 }
 
-function valueText(a: Atom): string {
-  if (Array.isArray(a.value)) return a.value.join(', ');
-  if (a.constraint === 'capacity' || a.constraint === 'maxSize' || a.constraint === 'alignment' || a.constraint === 'sizeAlign') return formatBytes(a.value as number);
-  return String(a.value);
-}
 
 export function negotiationText(result: Negotiation): string {
   const lines: string[] = [];
@@ -69,9 +64,9 @@ export function negotiationText(result: Negotiation): string {
   const c = result.conflict;
   lines.push('conflict: no plan satisfies every device');
   lines.push('these constraints cannot all hold together:');
-  for (const a of c.core) lines.push(`  ${atomLabel(a)} = ${valueText(a)}    (${a.source})`);
+  for (const a of c.core) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}    (${a.source})`);
   lines.push('changing all of these would make a plan possible:');
-  for (const a of c.atoms) lines.push(`  ${atomLabel(a)} = ${valueText(a)}    (${a.source})`);
+  for (const a of c.atoms) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}    (${a.source})`);
   lines.push('fixes:');
   for (const f of c.fixes) lines.push(`  - ${f}`);
   return lines.join('\n');

@@ -2,6 +2,7 @@
 // to its owner (a device, the request or a heap) and its source. The solver works on a set of
 // active atoms; conflict explanation switches atoms off to find minimal sets.
 
+import { formatBytes } from '../constraints/units.js';
 import type { Device, Platform, Request } from '../constraints/model.js';
 import { PAGE_SIZE } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
@@ -109,4 +110,11 @@ export function atomLabel(atom: Atom): string {
   if (atom.heap !== undefined) return `heap ${atom.heap} ${atom.constraint}`;
   const owner = atom.request ? 'request' : atom.device!;
   return atom.format ? `${owner}.${atom.format}.${atom.constraint}` : `${owner}.${atom.constraint}`;
+}
+
+/** An atom's value for people: byte counts with units, lists comma-separated. */
+export function atomValueText(a: Atom): string {
+  if (Array.isArray(a.value)) return a.value.join(', ');
+  if (a.constraint === 'capacity' || a.constraint === 'maxSize' || a.constraint === 'alignment' || a.constraint === 'sizeAlign') return formatBytes(a.value as number);
+  return String(a.value);
 }

@@ -28,6 +28,12 @@ export interface OpenOptions {
 export interface PlanOptions {
   /** Ranked fallbacks to keep besides the best plan (default 8). */
   readonly alternatives?: number;
+  /**
+   * 'free' (default): plan against each heap's free space now (a fresh solve every call).
+   * 'capacity': plan against whole capacities, memoised per request; allocate() still falls back
+   * when a heap is full. Replays use it: the same request shapes recur millions of times.
+   */
+  readonly against?: 'free' | 'capacity';
 }
 
 export interface AllocateOptions {
@@ -35,6 +41,8 @@ export interface AllocateOptions {
   readonly owner?: string;
   /** DMA_BUF_SET_NAME for each buffer, suffixed with its index ("cam-0"); at most 31 bytes. */
   readonly name?: string;
+  /** Try the next ranked plans when the best one's heap is out of memory (default true). */
+  readonly fallback?: boolean;
 }
 
 /** Buffers of one allocate() call, plus how they were placed. */
@@ -138,7 +146,7 @@ export class Allocator {
       if (bytes === undefined) free.set(heap.name, (bytes = this.backend.heapStats(heap.name).free));
       return bytes;
     };
-    const result = negotiate(this.platform, req, { alternatives: options.alternatives, capacityOf });
+    const result = negotiate(this.platform, req, options.against === 'capacity' ? { alternatives: options.alternatives } : { alternatives: options.alternatives, capacityOf });
     if (!result.ok) throw new ConflictError(result.conflict);
     const ranked = [result.plan, ...result.alternatives];
     return new Plan(ranked, ranked.map((p) => choiceOf(p, req, this.#handle(p))), result.rationale, req);
@@ -164,7 +172,8 @@ export class Allocator {
       throw new InputError(`name ${JSON.stringify(name)}: with its index suffix it must stay under ${DMA_BUF_NAME_LEN} bytes (DMA_BUF_NAME_LEN)`, 'name', name);
     }
     const fallbacks: FailedAttempt[] = [];
-    for (let i = 0; i < placements.length; i++) {
+    const tries = options.fallback === false ? 1 : placements.length;
+    for (let i = 0; i < tries; i++) {
       const placement = placements[i]!;
       const choice = choices[i]!;
       const taken: number[] = [];

@@ -9,6 +9,8 @@ import { negotiateCommand } from './negotiate.js';
 import { formatsCommand } from './formats.js';
 import { heapsCommand } from './heaps.js';
 import { allocCommand } from './alloc.js';
+import { simulateCommand } from './simulate.js';
+import { sizeCommand } from './size.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
 import { KernelError } from '../kernel/errno.js';
 
@@ -20,6 +22,8 @@ commands:
   negotiate   reconcile devices' constraints into a buffer plan, or explain the conflict
   alloc       negotiate, allocate the buffers as dma-bufs, show them and the heaps, release
   heaps       list the heaps with kind, range, capacity, use and largest free block
+  simulate    replay a trace or scenario on the simulated kernel; peaks, failures, fragmentation
+  size        the smallest CMA/carveout/secure pool sizes that serve the workloads
   formats     list known DRM formats and modifiers
   help        show this text
 
@@ -31,6 +35,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   formats: formatsCommand,
   heaps: heapsCommand,
   alloc: allocCommand,
+  simulate: simulateCommand,
+  size: sizeCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -46,6 +46,31 @@ export class Bitmap {
     }
   }
 
+  /**
+   * Best fit (not in the kernel; a placement policy to compare against): among the free runs that
+   * can hold `count` bits at an index with (index + alignOffset) a multiple of alignMask + 1, the
+   * shortest run, lowest address first on ties. Returns an index >= size when none can.
+   */
+  findBestFitArea(count: number, alignMask: number, alignOffset: number): number {
+    let best = this.size;
+    let bestRun = Infinity;
+    let i = this.nextZero(0);
+    while (i < this.size) {
+      const end = this.nextSet(i, this.size);
+      const run = end - i;
+      if (run < bestRun) {
+        const start = alignUpMask(i + alignOffset, alignMask) - alignOffset;
+        if (start + count <= end) {
+          best = start;
+          bestRun = run;
+          if (run === count) break; // cannot do better than an exact fit
+        }
+      }
+      i = this.nextZero(end);
+    }
+    return best;
+  }
+
   setRange(start: number, count: number): void {
     this.bits.fill(1, start, start + count);
     this.#set += count;

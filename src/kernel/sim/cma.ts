@@ -18,7 +18,7 @@ import type { HeapStats } from '../backend.js';
 import { KernelError } from '../errno.js';
 import { Bitmap } from './bitmap.js';
 import type { FaultInjector } from './faults.js';
-import type { Pool, PoolBlock } from './pool.js';
+import type { PlacementPolicy, Pool, PoolBlock } from './pool.js';
 
 /** CONFIG_CMA_ALIGNMENT's default (mm/Kconfig: range 2..12, default 8). */
 export const DEFAULT_CMA_ALIGNMENT = 8;
@@ -38,6 +38,7 @@ export class CmaArea {
     base: number,
     size: number,
     readonly orderPerBit = 0,
+    readonly policy: PlacementPolicy = 'first-fit',
   ) {
     this.basePfn = base / PAGE_SIZE;
     this.count = size / PAGE_SIZE;
@@ -61,7 +62,7 @@ export class CmaArea {
     if (bits > this.bitmap.size) return undefined;
     let start = 0;
     for (;;) {
-      const bitmapNo = this.bitmap.findZeroArea(start, bits, mask, offset);
+      const bitmapNo = this.policy === 'first-fit' ? this.bitmap.findZeroArea(start, bits, mask, offset) : start === 0 ? this.bitmap.findBestFitArea(bits, mask, offset) : this.bitmap.findZeroArea(start, bits, mask, offset);
       if (bitmapNo >= this.bitmap.size || bitmapNo + bits > this.bitmap.size) return undefined;
       this.bitmap.setRange(bitmapNo, bits);
       const pfn = this.basePfn + bitmapNo * 2 ** this.orderPerBit;
@@ -93,8 +94,9 @@ export class CmaPool implements Pool {
     /** CONFIG_CMA_ALIGNMENT. */
     readonly alignmentOrder = DEFAULT_CMA_ALIGNMENT,
     orderPerBit = 0,
+    policy: PlacementPolicy = 'first-fit',
   ) {
-    this.area = new CmaArea(heapName, base, size, orderPerBit);
+    this.area = new CmaArea(heapName, base, size, orderPerBit, policy);
   }
 
   allocate(size: number, faults: FaultInjector): PoolBlock {

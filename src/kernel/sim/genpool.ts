@@ -8,7 +8,7 @@ import { PAGE_SIZE } from '../../constraints/model.js';
 import type { HeapStats } from '../backend.js';
 import { KernelError } from '../errno.js';
 import { Bitmap } from './bitmap.js';
-import type { Pool, PoolBlock } from './pool.js';
+import type { PlacementPolicy, Pool, PoolBlock } from './pool.js';
 
 export class GenPool implements Pool {
   readonly bitmap: Bitmap;
@@ -17,13 +17,14 @@ export class GenPool implements Pool {
     readonly heapName: string,
     readonly base: number,
     readonly size: number,
+    readonly policy: PlacementPolicy = 'first-fit',
   ) {
     this.bitmap = new Bitmap(size / PAGE_SIZE);
   }
 
   allocate(size: number): PoolBlock {
     const nbits = size / PAGE_SIZE;
-    const index = this.bitmap.findZeroArea(0, nbits, 0, 0);
+    const index = this.policy === 'first-fit' ? this.bitmap.findZeroArea(0, nbits, 0, 0) : this.bitmap.findBestFitArea(nbits, 0, 0);
     if (index + nbits > this.bitmap.size) {
       throw new KernelError('DMA_HEAP_IOCTL_ALLOC', 'ENOMEM', { heap: this.heapName, detail: `gen_pool_alloc: no free run of ${nbits} pages` });
     }

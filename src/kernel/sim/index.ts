@@ -4,3 +4,4 @@ export { CmaArea, CmaPool, DEFAULT_CMA_ALIGNMENT } from './cma.js';
 export { GenPool } from './genpool.js';
 export { SystemPool, SystemContigPool, systemHeapChunks, SYSTEM_HEAP_ORDERS } from './system.js';
 export { Bitmap } from './bitmap.js';
+export { PLACEMENT_POLICIES, type PlacementPolicy } from './pool.js';

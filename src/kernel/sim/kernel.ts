@@ -36,7 +36,7 @@ import { CmaPool, DEFAULT_CMA_ALIGNMENT } from './cma.js';
 import { FaultInjector, type FaultRule } from './faults.js';
 import { FdTable } from './fd-table.js';
 import { GenPool } from './genpool.js';
-import type { Pool, PoolBlock } from './pool.js';
+import { PLACEMENT_POLICIES, type PlacementPolicy, type Pool, type PoolBlock } from './pool.js';
 import { SystemContigPool, SystemPool } from './system.js';
 
 export interface SimOptions {
@@ -45,6 +45,8 @@ export interface SimOptions {
   readonly faults?: readonly FaultRule[];
   /** RLIMIT_NOFILE (default 1024, Linux's default soft limit). */
   readonly maxFds?: number;
+  /** Placement in contiguous pools: 'first-fit' (Linux, the default) or 'best-fit'. */
+  readonly policy?: PlacementPolicy;
 }
 
 interface SimHeap {
@@ -76,7 +78,9 @@ export class SimKernel implements KernelBackend {
   constructor(heaps: readonly Heap[], options: SimOptions = {}) {
     this.faults = new FaultInjector(options.faults, options.seed);
     this.#fds = new FdTable(3, options.maxFds ?? 1024);
-    heaps.forEach((heap, i) => this.#heaps.set(heap.name, buildHeap(heap, i)));
+    const policy = options.policy ?? 'first-fit';
+    if (!PLACEMENT_POLICIES.includes(policy)) throw new InputError(`policy ${JSON.stringify(policy)}: expected ${PLACEMENT_POLICIES.join(' or ')}`, 'policy', policy);
+    heaps.forEach((heap, i) => this.#heaps.set(heap.name, buildHeap(heap, i, policy)));
   }
 
   heaps(): HeapInfo[] {
@@ -200,7 +204,7 @@ export class SimKernel implements KernelBackend {
   }
 }
 
-function buildHeap(heap: Heap, index: number): SimHeap {
+function buildHeap(heap: Heap, index: number, policy: PlacementPolicy): SimHeap {
   const field = `heaps[${index}]`;
   const base = heap.base ?? 0;
   if (base % PAGE_SIZE !== 0) throw new InputError(`${field}.base: 0x${base.toString(16)} is not page aligned (${heap.source})`, `${field}.base`, base);
@@ -214,11 +218,11 @@ function buildHeap(heap: Heap, index: number): SimHeap {
       pool = new SystemContigPool(heap.name, heap.size);
       break;
     case 'cma':
-      pool = new CmaPool(heap.name, base, heap.size, heap.alignOrder ?? DEFAULT_CMA_ALIGNMENT);
+      pool = new CmaPool(heap.name, base, heap.size, heap.alignOrder ?? DEFAULT_CMA_ALIGNMENT, 0, policy);
       break;
     case 'carveout':
     case 'secure':
-      pool = new GenPool(heap.name, base, heap.size);
+      pool = new GenPool(heap.name, base, heap.size, policy);
       break;
   }
   return {

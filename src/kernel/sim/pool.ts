@@ -18,3 +18,11 @@ export interface Pool {
   release(block: PoolBlock): void;
   stats(): HeapStats;
 }
+
+/**
+ * Where a contiguous pool places a buffer. 'first-fit' is what Linux does (mm/cma.c,
+ * lib/genalloc.c); 'best-fit' (the shortest free run that fits) is offered to measure how much a
+ * smarter allocator would save when sizing pools.
+ */
+export type PlacementPolicy = 'first-fit' | 'best-fit';
+export const PLACEMENT_POLICIES: readonly PlacementPolicy[] = ['first-fit', 'best-fit'];

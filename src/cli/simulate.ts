@@ -1,0 +1,49 @@
+// udalloc simulate: replay traces or scenarios on the simulated kernel through the solver and
+// allocator; report per heap peaks, failures, fallbacks and fragmentation.
+
+import { parseArgs } from 'node:util';
+import { formatBytes } from '../constraints/units.js';
+import { replay, type ReplayReport } from '../sim/replay.js';
+import { platformFromOption, platformHelp } from './platform-option.js';
+import { progressBar } from './progress.js';
+import { loadWorkloads, policiesFrom, workloadHelp, workloadOptions } from './workload-options.js';
+
+const HELP = `usage: udalloc simulate [--platform FILE] (--trace FILE | --scenario NAME)... [--policy P] [--json]
+
+${platformHelp}
+  --policy P            placement in contiguous pools: first-fit (Linux, default) or best-fit
+  --json                print one JSON object (with fragmentation samples) instead of text
+${workloadHelp}`;
+
+function reportText(r: ReplayReport): string {
+  const lines = [`${r.trace}: ${r.events} events, policy ${r.policy}, ${r.failures.length} failure(s), ${r.fallbacks} fallback(s)`];
+  const header = ['HEAP', 'KIND', 'CAPACITY', 'ALLOCS', 'PEAK LIVE', 'PEAK USED', 'HIGH WATER', 'FAILED', 'FALLBACK OUT/IN', 'WORST LARGEST FREE'];
+  const rows = r.heaps.map((h) => {
+    const worst = h.samples.reduce((m, s) => Math.min(m, s.largestFree), Infinity);
+    return [h.name, h.kind, formatBytes(h.capacity), String(h.allocations), formatBytes(h.peakLive), formatBytes(h.peakUsed), h.highWater === undefined ? '-' : formatBytes(h.highWater), String(h.failures), `${h.fallbacksFrom}/${h.fallbacksTo}`, worst === Infinity ? '-' : formatBytes(worst)];
+  });
+  const widths = header.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [header, ...rows]) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+  if (r.failures.length > 0) {
+    lines.push(`failures${r.failures.length > 20 ? ' (first 20)' : ''}:`);
+    for (const f of r.failures.slice(0, 20)) lines.push(`  line ${f.line}, t=${f.t}s, ${f.id}: ${f.request}: ${f.reason}`);
+  }
+  return lines.join('\n');
+}
+
+export function simulateCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const platform = platformFromOption(values.platform);
+  const [policy] = policiesFrom(values.policy, false);
+  const traces = loadWorkloads(values, platform);
+  const progress = progressBar(!values.json);
+  const reports = traces.map((trace) => replay(platform, trace, { policy, onProgress: (done, total) => progress.update(done, total, `replaying ${trace.origin}`) }));
+  progress.done();
+  if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, reports })}\n`);
+  else process.stdout.write(`${reports.map(reportText).join('\n\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,58 @@
+// udalloc size: the smallest size of each fixed pool (CMA, carveout, secure) that serves every
+// given workload with zero failures, under each placement policy, as a ratio to peak live bytes.
+
+import { parseArgs } from 'node:util';
+import { formatBytes } from '../constraints/units.js';
+import { sizePools, type SizingResult } from '../sim/sizing.js';
+import { platformFromOption, platformHelp } from './platform-option.js';
+import { progressBar } from './progress.js';
+import { loadWorkloads, policiesFrom, workloadHelp, workloadOptions } from './workload-options.js';
+
+const HELP = `usage: udalloc size [--platform FILE] (--trace FILE | --scenario NAME)... [--policy P|all] [--json]
+
+Replays the workloads with each request in its preferred heap and finds, for every fixed pool, the
+smallest size with no failure (each probe is a full replay). 1.0 in the ratio column is the
+physical limit (peak live bytes); above it is page rounding, alignment and fragmentation.
+
+${platformHelp}
+  --policy P            first-fit (Linux), best-fit, or all (default: all)
+  --json                print one JSON object instead of text
+${workloadHelp}`;
+
+/** cma= takes a size with a suffix; round up to whole MiB, what people write on the command line. */
+const cmaArg = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)}M`;
+
+function resultText(results: readonly SizingResult[], workloads: string[]): string {
+  const lines = [`workloads: ${workloads.join(', ')}`];
+  const pools = results[0]!.pools.filter((p) => p.size > 0);
+  if (pools.length === 0) return `${lines[0]}\nno fixed pool (CMA, carveout, secure) is used by these workloads`;
+  const header = ['POOL', 'KIND', 'PROFILE', 'PEAK LIVE', ...results.flatMap((r) => [`MIN (${r.policy})`, 'RATIO'])];
+  const rows = pools.map((p) => [p.name, p.kind, formatBytes(p.profileSize), formatBytes(p.peakLive), ...results.flatMap((r) => {
+    const q = r.pools.find((x) => x.name === p.name)!;
+    return [`${q.size} (${formatBytes(q.size)})`, q.ratio.toFixed(3)];
+  })]);
+  const widths = header.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [header, ...rows]) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+  for (const r of results) lines.push(`${r.policy}: ${r.probes} replays; each size passes and one page less fails`);
+  const kernel = results.find((r) => r.policy === 'first-fit');
+  const cma = kernel?.pools.find((p) => p.kind === 'cma' && p.size > 0);
+  if (cma) lines.push(`for the kernel's first-fit CMA: boot with cma=${cmaArg(cma.size)} (or size the ${cma.name} reserved-memory node to at least ${cma.size} bytes)`);
+  return lines.join('\n');
+}
+
+export function sizeCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const platform = platformFromOption(values.platform);
+  const policies = policiesFrom(values.policy, true);
+  const traces = loadWorkloads(values, platform);
+  const progress = progressBar(!values.json);
+  const results = policies.map((policy) => sizePools(platform, traces, { policy, onProbe: (n) => progress.update(n, n + 1, `sizing (${policy}): replay ${n}`) }));
+  progress.done();
+  if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, workloads: traces.map((t) => t.origin), results })}\n`);
+  else process.stdout.write(`${resultText(results, traces.map((t) => t.origin))}\n`);
+  return 0;
+}

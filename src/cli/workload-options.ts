@@ -1,0 +1,39 @@
+// --trace / --scenario / --seed / --policy, shared by `simulate` and `size`.
+
+import { InputError } from '../errors.js';
+import type { Platform } from '../constraints/model.js';
+import { PLACEMENT_POLICIES, type PlacementPolicy } from '../kernel/sim/pool.js';
+import { generateScenario, SCENARIOS } from '../sim/scenarios.js';
+import { loadTrace, traceFromEvents, type Trace } from '../sim/trace.js';
+
+export const workloadOptions = {
+  trace: { type: 'string', multiple: true },
+  scenario: { type: 'string', multiple: true },
+  seed: { type: 'string' },
+  policy: { type: 'string' },
+} as const;
+
+export const workloadHelp = `workload (one or more; at least one):
+  --trace FILE          a JSON Lines trace (see README, "Traces")
+  --scenario NAME[:k=v,...]
+                        a generated workload: ${SCENARIOS.map((s) => s.name).join(', ')}
+  --seed N              seed of the scenario generators (default 1)`;
+
+export function loadWorkloads(values: { trace?: string[]; scenario?: string[]; seed?: string }, platform: Platform): Trace[] {
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new InputError(`--seed ${JSON.stringify(values.seed)}: expected a whole number`, 'seed', values.seed);
+  const traces = (values.trace ?? []).map((file) => loadTrace(file, platform));
+  for (const spec of values.scenario ?? []) {
+    const g = generateScenario(spec, seed);
+    traces.push(traceFromEvents(g.events, platform, g.name));
+  }
+  if (traces.length === 0) throw new InputError(`give a workload: --trace FILE or --scenario NAME (${SCENARIOS.map((s) => s.name).join(', ')})`, 'trace');
+  return traces;
+}
+
+export function policiesFrom(value: string | undefined, allowAll: boolean): PlacementPolicy[] {
+  if (value === undefined) return allowAll ? [...PLACEMENT_POLICIES] : ['first-fit'];
+  if (allowAll && value === 'all') return [...PLACEMENT_POLICIES];
+  if ((PLACEMENT_POLICIES as readonly string[]).includes(value)) return [value as PlacementPolicy];
+  throw new InputError(`--policy ${JSON.stringify(value)}: expected ${PLACEMENT_POLICIES.join(', ')}${allowAll ? ' or all' : ''}`, 'policy', value);
+}

@@ -1,0 +1,216 @@
+// Replays a trace on the simulated kernel through the real solver and allocator (no shortcuts)
+// and reports, per heap: peak live bytes, peak allocated bytes, the high-water mark of contiguous
+// pools, failures with the request that failed, fallbacks, and fragmentation over time.
+
+import type { Heap, Platform } from '../constraints/model.js';
+import { openSync, type Allocator } from '../allocator/allocator.js';
+import type { DmaBuffer } from '../allocator/buffer.js';
+import { AllocationError, ConflictError } from '../allocator/errors.js';
+import type { Plan } from '../allocator/plan.js';
+import { SimKernel } from '../kernel/sim/kernel.js';
+import type { PlacementPolicy } from '../kernel/sim/pool.js';
+import type { AllocEvent, Trace } from './trace.js';
+
+export interface ReplayOptions {
+  /** Placement policy of the simulated contiguous pools (default first-fit, as Linux). */
+  readonly policy?: PlacementPolicy;
+  /** Pool sizes (bytes) replacing the profile's, by heap name: the probes of a sizing search. */
+  readonly sizes?: ReadonlyMap<string, number>;
+  /**
+   * Plan as if every pool were unbounded, so each request goes to its preferred heap whatever the
+   * pool sizes (sizing asks how big that heap must be, not where else the buffers could go).
+   */
+  readonly planUnbounded?: boolean;
+  /** Fall back to the next ranked plan on ENOMEM (default true; sizing turns it off). */
+  readonly fallback?: boolean;
+  /** Fragmentation samples to take over the replay (default 200). */
+  readonly samples?: number;
+  /** Called every ~1% of events with (events done, total). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface HeapSample {
+  readonly t: number;
+  readonly live: number;
+  readonly used: number;
+  readonly free: number;
+  readonly largestFree: number;
+}
+
+export interface HeapReport {
+  readonly name: string;
+  readonly kind: Heap['kind'];
+  readonly capacity: number;
+  /** Most bytes the buffers' planes needed at once. */
+  readonly peakLive: number;
+  /** Most bytes allocated at once (page rounding, size alignment and CMA padding included). */
+  readonly peakUsed: number;
+  /** Contiguous pools: the highest buffer end seen, from the pool base (alignment holes included). */
+  readonly highWater: number | undefined;
+  readonly allocations: number;
+  readonly failures: number;
+  /** Allocations that left this heap for a lower-ranked plan, and that came here as a fallback. */
+  readonly fallbacksFrom: number;
+  readonly fallbacksTo: number;
+  readonly samples: readonly HeapSample[];
+}
+
+export interface Failure {
+  readonly line: number;
+  readonly t: number;
+  readonly id: string;
+  readonly request: string;
+  /** The heap of the plan that was tried first, if there was a plan. */
+  readonly heap: string | undefined;
+  readonly reason: string;
+}
+
+export interface ReplayReport {
+  readonly trace: string;
+  readonly policy: PlacementPolicy;
+  readonly events: number;
+  readonly heaps: readonly HeapReport[];
+  readonly failures: readonly Failure[];
+  readonly fallbacks: number;
+}
+
+interface HeapState {
+  heap: Heap;
+  live: number;
+  used: number;
+  peakLive: number;
+  peakUsed: number;
+  highWater: number;
+  allocations: number;
+  failures: number;
+  fallbacksFrom: number;
+  fallbacksTo: number;
+  samples: HeapSample[];
+}
+
+/** The profile's heaps with sizes replaced (the end address moves with the size). */
+function resized(heaps: readonly Heap[], sizes: ReadonlyMap<string, number> | undefined): Heap[] {
+  if (!sizes) return [...heaps];
+  return heaps.map((h) => {
+    const size = sizes.get(h.name);
+    return size === undefined ? h : { ...h, size, end: h.base !== undefined ? h.base + size : h.end };
+  });
+}
+
+/** For planning only: capacities unbounded, addresses (and so DMA limits) as in the profile. */
+function unboundedForPlanning(platform: Platform): Platform {
+  return { ...platform, heaps: platform.heaps.map((h) => (h.kind === 'system' ? h : { ...h, size: 2 ** 50 })) };
+}
+
+export function describeRequest(e: AllocEvent): string {
+  const r = e.request;
+  return `${r.count} x ${r.formats.map((f) => f.name).join('|')} ${r.width}x${r.height} for ${r.devices.join('+')}${r.protected ? ' (protected)' : ''}`;
+}
+
+export function replay(platform: Platform, trace: Trace, options: ReplayOptions = {}): ReplayReport {
+  const policy = options.policy ?? 'first-fit';
+  const backend = new SimKernel(resized(platform.heaps, options.sizes), { policy, maxFds: 1 << 30 });
+  const dev: Allocator = openSync({ platform: options.planUnbounded ? unboundedForPlanning(platform) : platform, backend });
+  const states = new Map<string, HeapState>(
+    platform.heaps.map((heap) => [heap.name, { heap, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, samples: [] }]),
+  );
+  const plans = new Map<string, Plan | ConflictError>();
+  const live = new Map<string, { buffers: DmaBuffer[]; heap: HeapState | undefined; live: number; used: number }>();
+  const failures: Failure[] = [];
+  let fallbacks = 0;
+  const events = trace.events;
+  const sampleEvery = Math.max(1, Math.floor(events.length / (options.samples ?? 200)));
+  const progressEvery = Math.max(1, Math.floor(events.length / 100));
+
+  const sample = (t: number) => {
+    for (const s of states.values()) {
+      const stats = backend.heapStats(s.heap.name);
+      s.samples.push({ t, live: s.live, used: stats.used, free: stats.free, largestFree: stats.largestFree });
+    }
+  };
+
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (e.op === 'free') {
+      const set = live.get(e.id)!;
+      live.delete(e.id);
+      for (const b of set.buffers) b.close();
+      if (set.heap) {
+        set.heap.live -= set.live;
+        set.heap.used -= set.used;
+      }
+    } else {
+      let plan = plans.get(e.key);
+      if (plan === undefined) {
+        try {
+          plan = dev.negotiate(e.request, { against: 'capacity' });
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+          plan = err;
+        }
+        plans.set(e.key, plan);
+      }
+      if (plan instanceof ConflictError) {
+        failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: undefined, reason: `no plan: ${plan.conflict.fixes[0] ?? 'constraints conflict'}` });
+        live.set(e.id, { buffers: [], heap: undefined, live: 0, used: 0 });
+      } else {
+        const first = states.get(plan.heap.describe().name)!;
+        try {
+          const bufs = dev.allocateSync(plan, { owner: e.id, fallback: options.fallback ?? true });
+          const used = bufs.used;
+          const s = states.get(used.heap.describe().name)!;
+          const liveBytes = used.planes.reduce((sum, p) => sum + p.size, 0) * used.count;
+          const usedBytes = used.size * used.count;
+          s.live += liveBytes;
+          s.used += usedBytes;
+          s.allocations++;
+          if (s.live > s.peakLive) s.peakLive = s.live;
+          if (s.used > s.peakUsed) s.peakUsed = s.used;
+          if (s.heap.contiguous && s.heap.base !== undefined) {
+            for (const b of bufs) {
+              const end = b.info().physAddr! + b.size - s.heap.base;
+              if (end > s.highWater) s.highWater = end;
+            }
+          }
+          if (bufs.fallbacks.length > 0) {
+            fallbacks++;
+            for (const f of bufs.fallbacks) states.get(f.heap.describe().name)!.fallbacksFrom++;
+            s.fallbacksTo++;
+          }
+          live.set(e.id, { buffers: bufs, heap: s, live: liveBytes, used: usedBytes });
+        } catch (err) {
+          if (!(err instanceof AllocationError)) throw err;
+          first.failures++;
+          failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: first.heap.name, reason: err.attempts.map((a) => `${a.heap.describe().name}: ${a.errno}`).join(', ') });
+          // Later frees of this id have nothing to release.
+          live.set(e.id, { buffers: [], heap: first, live: 0, used: 0 });
+        }
+      }
+    }
+    if (i % sampleEvery === 0) sample(e.t);
+    if (options.onProgress && i % progressEvery === 0) options.onProgress(i, events.length);
+  }
+  if (events.length > 0) sample(events[events.length - 1]!.t);
+  options.onProgress?.(events.length, events.length);
+  dev.close();
+  return {
+    trace: trace.origin,
+    policy,
+    events: events.length,
+    heaps: [...states.values()].map((s) => ({
+      name: s.heap.name,
+      kind: s.heap.kind,
+      capacity: options.sizes?.get(s.heap.name) ?? s.heap.size,
+      peakLive: s.peakLive,
+      peakUsed: s.peakUsed,
+      highWater: s.heap.contiguous && s.heap.base !== undefined ? s.highWater : undefined,
+      allocations: s.allocations,
+      failures: s.failures,
+      fallbacksFrom: s.fallbacksFrom,
+      fallbacksTo: s.fallbacksTo,
+      samples: s.samples,
+    })),
+    failures,
+    fallbacks,
+  };
+}

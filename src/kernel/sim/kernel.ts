@@ -208,7 +208,8 @@ function buildHeap(heap: Heap, index: number, policy: PlacementPolicy): SimHeap 
   const field = `heaps[${index}]`;
   const base = heap.base ?? 0;
   if (base % PAGE_SIZE !== 0) throw new InputError(`${field}.base: 0x${base.toString(16)} is not page aligned (${heap.source})`, `${field}.base`, base);
-  if (heap.size % PAGE_SIZE !== 0 || heap.size === 0) throw new InputError(`${field}.size: ${heap.size} is not a whole number of pages (${heap.source})`, `${field}.size`, heap.size);
+  // A pool of 0 pages is allowed (sizing probes use it); like an empty CMA area it fails every allocation.
+  if (heap.size % PAGE_SIZE !== 0 || heap.size < 0) throw new InputError(`${field}.size: ${heap.size} is not a whole number of pages (${heap.source})`, `${field}.size`, heap.size);
   let pool: Pool;
   switch (heap.kind) {
     case 'system':

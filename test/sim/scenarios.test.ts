@@ -1,0 +1,46 @@
+// Scenario generators: seeded, valid against the example board, codec DPB sizes from the standards.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadPlatform } from '../../src/constraints/load.js';
+import { dpbFrames, generateScenario, SCENARIOS } from '../../src/sim/scenarios.js';
+import { traceFromEvents } from '../../src/sim/trace.js';
+import { replay } from '../../src/sim/replay.js';
+import { InputError } from '../../src/errors.js';
+import { each } from '../helpers.js';
+
+const board = loadPlatform('boards/example.yaml');
+
+describe('scenarios', () => {
+  for (const s of SCENARIOS) {
+    it(`${s.name}: repeats for a seed, differs across seeds, and replays on the example board without failure`, () => {
+      const a = generateScenario(s.name, 3).events;
+      assert.deepStrictEqual(generateScenario(s.name, 3).events, a);
+      assert.notDeepStrictEqual(generateScenario(s.name, 4).events, a);
+      const trace = traceFromEvents(a, board, s.name);
+      assert.ok(trace.events.length > 10);
+      const r = replay(board, trace);
+      assert.deepStrictEqual(r.failures, []);
+      assert.ok(r.heaps.some((h) => h.allocations > 0));
+    });
+  }
+
+  each([
+    ['h264', '4.1', 1920, 1080, 4], // 32768 / (120 x 68) MBs
+    ['h264', '5.1', 1920, 1080, 16], // 22, capped at 16
+    ['h264', '5.1', 3840, 2160, 5], // 184320 / (240 x 135)
+    ['hevc', '5.1', 3840, 2160, 6], // above 3/4 of MaxLumaPs
+    ['hevc', '5.1', 1920, 1080, 16], // at most MaxLumaPs / 4
+    ['hevc', '4.1', 1920, 1080, 6],
+  ], 'DPB of %s level %s at %dx%d is %d frames', (codec: string, level: string, w: number, h: number, frames: number) => {
+    assert.strictEqual(dpbFrames(codec, level, w, h), frames);
+  });
+
+  it('parameters override defaults; unknown ones are named', () => {
+    const few = generateScenario('video-decode:clips=3', 1).events;
+    assert.strictEqual(few.filter((e) => e.op === 'alloc').length, 3);
+    assert.throws(() => generateScenario('video-decode:clip=3'), (err) => err instanceof InputError && /parameter "clip=3" is not one of codec, level/.test(err.message));
+    assert.throws(() => generateScenario('video-decode:level=9'), (err) => err instanceof InputError && /unknown H\.264 level/.test(err.message));
+    assert.throws(() => generateScenario('vidoe-decode'), (err) => err instanceof InputError && /scenarios: camera-record, video-decode/.test(err.message));
+  });
+});

@@ -14,6 +14,7 @@ import { bufferLabel, DmaBuffer, type BufferHost, type BufferRecord } from './bu
 import { AllocationError, ConflictError, type FailedAttempt } from './errors.js';
 import { HeapHandle, heapName } from './heap-handle.js';
 import { choiceOf, Plan, planInternals, type PlanChoice } from './plan.js';
+import type { TraceRecorder } from '../sim/record.js';
 import { MAX_EINTR_RETRIES, retryOnEintr } from './retry.js';
 
 export interface OpenOptions {
@@ -23,6 +24,8 @@ export interface OpenOptions {
   readonly backend?: BackendChoice;
   /** Options of the simulated kernel (fault schedule, seed, fd limit). */
   readonly sim?: SimOptions;
+  /** Records every buffer allocated and closed, as a trace for `udalloc simulate` / `size`. */
+  readonly record?: TraceRecorder;
 }
 
 export interface PlanOptions {
@@ -96,9 +99,11 @@ export class Allocator {
   readonly #handles = new Map<string, HeapHandle>();
   readonly #live = new Map<number, BufferRecord>();
   readonly #host: BufferHost;
+  readonly #recorder: TraceRecorder | undefined;
 
   /** @internal Use open(). */
-  constructor(platform: Platform, backend: KernelBackend, reason: string) {
+  constructor(platform: Platform, backend: KernelBackend, reason: string, recorder?: TraceRecorder) {
+    this.#recorder = recorder;
     this.backend = backend;
     this.backendReason = reason;
     const present = new Map(backend.heaps().map((h) => [h.name, h]));
@@ -122,6 +127,7 @@ export class Allocator {
       release: (record) => {
         record.closed = true;
         leaks.unregister(record);
+        if (record.traceId !== undefined) this.#recorder?.free(record.traceId);
         this.#live.delete(record.fd);
         backend.close(record.fd);
       },
@@ -195,7 +201,7 @@ export class Allocator {
           throw err;
         }
       }
-      const buffers = taken.map((fd, n) => this.#adopt(fd, choice, owner, name === undefined ? undefined : `${name}-${n}`));
+      const buffers = taken.map((fd, n) => this.#adopt(fd, choice, owner, name === undefined ? undefined : `${name}-${n}`, this.#recorder?.alloc(plan.request, 1)));
       return Object.assign(buffers, { used: choice, fallbacks });
     }
     throw new AllocationError(fallbacks, `${plan.count} x ${plan.size} bytes for ${plan.request.devices.join(', ')}`);
@@ -246,9 +252,9 @@ export class Allocator {
     }
   }
 
-  #adopt(fd: number, choice: PlanChoice, owner: string, name: string | undefined): DmaBuffer {
+  #adopt(fd: number, choice: PlanChoice, owner: string, name: string | undefined, traceId: string | undefined): DmaBuffer {
     // choice.size is page aligned (the solver rounds it), so it is what the kernel reports.
-    const record: BufferRecord = { fd, layout: choice, heap: choice.heap, owner, name, closed: false };
+    const record: BufferRecord = { fd, layout: choice, heap: choice.heap, owner, name, closed: false, traceId };
     this.#live.set(fd, record);
     return new DmaBuffer(this.#host, record);
   }
@@ -269,7 +275,7 @@ export function openSync(options: OpenOptions): Allocator {
   }
   const platform = typeof options.platform === 'string' ? loadPlatform(options.platform) : options.platform;
   const { backend, reason } = selectBackend(platform, options.backend, options.sim);
-  return new Allocator(platform, backend, reason);
+  return new Allocator(platform, backend, reason, options.record);
 }
 
 export { KernelError };

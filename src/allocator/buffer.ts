@@ -22,6 +22,8 @@ export interface BufferRecord {
   readonly owner: string;
   readonly name: string | undefined;
   closed: boolean;
+  /** The id of this buffer's alloc event when the allocator records a trace. */
+  readonly traceId?: string | undefined;
 }
 
 /** @internal What a buffer needs from the allocator that made it. */

@@ -11,13 +11,15 @@ import { openSync, type AllocatedBuffers } from '../allocator/allocator.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
 import { heapRows, heapTable } from './heap-table.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
+import { cliRecorder } from './record-option.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
 
-const HELP = `usage: udalloc alloc [--platform FILE] [--request FILE] [request flags] [--name NAME] [--hold] [--json]
+const HELP = `usage: udalloc alloc [--platform FILE] [--request FILE] [request flags] [--name NAME] [--hold] [--record FILE] [--json]
 
 ${platformHelp}
   --name NAME           name the buffers NAME-0, NAME-1... (DMA_BUF_SET_NAME, shows in fdinfo)
   --hold                keep the buffers until Ctrl-C (SIGINT) or SIGTERM, then release them
+  --record FILE         append the allocations and frees to a trace (JSON Lines) for simulate/size
   --json                print one JSON object instead of text
 ${requestHelp}`;
 
@@ -60,7 +62,7 @@ function describeText(bufs: AllocatedBuffers, cpu: string[], reason: string): st
 export async function allocCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...requestOptions, platform: { type: 'string' }, name: { type: 'string' }, hold: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...requestOptions, platform: { type: 'string' }, name: { type: 'string' }, hold: { type: 'boolean' }, record: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
     allowPositionals: false,
   });
@@ -69,7 +71,8 @@ export async function allocCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (values.name !== undefined && values.name === '') throw new InputError('--name: must not be empty', 'name', values.name);
-  const dev = openSync({ platform: platformFromOption(values.platform) });
+  const recorder = values.record === undefined ? undefined : cliRecorder();
+  const dev = openSync({ platform: platformFromOption(values.platform), record: recorder });
   const request = loadRequest(values.request, dev.platform, requestFieldsFromFlags(values));
   const plan = dev.negotiate(request);
   const bufs = await dev.allocate(plan, values.name !== undefined ? { name: values.name } : {});
@@ -104,6 +107,7 @@ export async function allocCommand(args: string[]): Promise<number> {
     }
   } finally {
     bufs.forEach((b) => b.close());
+    if (recorder) recorder.flushTo(values.record!);
   }
   if (!values.json) process.stdout.write(`released ${bufs.length} buffer(s); ${dev.stats().heaps.every((h) => h.liveBytes === 0) ? 'no buffer of ours is left in any heap' : 'SOME BUFFERS REMAIN'}\n`);
   return 0;

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { loadRequest } from '../constraints/load.js';
+import { cliRecorder } from './record-option.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
 import { negotiate } from '../solver/index.js';
 import { negotiationJson, negotiationText } from './output.js';
@@ -13,12 +14,13 @@ const HELP = `usage: udalloc negotiate [--platform FILE] [--request FILE] [reque
 ${platformHelp}
   --json                print one JSON object instead of text
   --alternatives N      how many ranked alternatives to list (default 8)
+  --record FILE         append the request to a trace (JSON Lines) for simulate/size
 ${requestHelp}`;
 
 export function negotiateCommand(args: string[]): number {
   const { values } = parseArgs({
     args,
-    options: { ...requestOptions, platform: { type: 'string' }, json: { type: 'boolean' }, alternatives: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...requestOptions, platform: { type: 'string' }, json: { type: 'boolean' }, alternatives: { type: 'string' }, record: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
     allowPositionals: false,
   });
@@ -34,6 +36,11 @@ export function negotiateCommand(args: string[]): number {
   const platform = platformFromOption(values.platform);
   const request = loadRequest(values.request, platform, requestFieldsFromFlags(values));
   const result = negotiate(platform, request, { alternatives });
+  if (values.record !== undefined && result.ok) {
+    const recorder = cliRecorder();
+    recorder.alloc(request, request.count);
+    recorder.flushTo(values.record);
+  }
   process.stdout.write(`${values.json ? JSON.stringify(negotiationJson(result)) : negotiationText(result)}\n`);
   return result.ok ? 0 : 3;
 }

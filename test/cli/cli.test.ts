@@ -133,6 +133,60 @@ describe('udalloc alloc', () => {
   });
 });
 
+describe('udalloc simulate and size', () => {
+  it('simulate --json reports per heap peaks and fragmentation samples', () => {
+    const r = run('simulate', '--platform', 'boards/example.yaml', '--scenario', 'video-decode:clips=10', '--json');
+    assert.strictEqual(r.code, 0, r.err);
+    const [report] = JSON.parse(r.out).reports;
+    assert.strictEqual(report.trace, 'video-decode (seed 1)');
+    assert.strictEqual(report.events, 20);
+    const cma = report.heaps.find((h: { name: string }) => h.name === 'linux,cma');
+    assert.ok(cma.allocations === 10 && cma.peakLive > 0 && cma.highWater >= cma.peakUsed);
+    assert.ok(cma.samples.length > 1 && cma.samples.every((s: { free: number; largestFree: number }) => s.largestFree <= s.free));
+  });
+
+  it('size --json gives a pool size per policy with its ratio to peak live bytes', () => {
+    const r = run('size', '--scenario', 'camera-record:seconds=60,sessions=3,snapshots=2', '--json');
+    assert.strictEqual(r.code, 0, r.err);
+    const json = JSON.parse(r.out);
+    assert.deepStrictEqual(json.results.map((x: { policy: string }) => x.policy), ['first-fit', 'best-fit']);
+    const cma = json.results[0].pools.find((p: { name: string }) => p.name === 'linux,cma');
+    // The preview ring: 4 x 3342336-byte NV12 buffers, each aligned to 1 MiB: 3 x 4 MiB + 3342336.
+    assert.deepStrictEqual([cma.size, cma.failsAt, cma.peakLive], [3 * 4194304 + 3342336, 3 * 4194304 + 3342336 - 4096, 4 * 3342336]);
+  });
+
+  it('a malformed trace exits 2 naming the line and field', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-trace-')), 'bad.jsonl');
+    writeFileSync(file, '{"t":0,"op":"alloc","id":"a","request":{"width":64,"height":64,"formats":["NV12"],"devices":["camera"]}}\n{"t":1,"op":"free","id":"z"}\n');
+    const r = run('simulate', '--trace', file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.err, /bad\.jsonl:2: field id = "z": never allocated/);
+  });
+
+  it('without a workload, says what to give', () => {
+    const r = run('size');
+    assert.strictEqual(r.code, 2);
+    assert.match(r.err, /give a workload: --trace FILE or --scenario NAME \(camera-record, video-decode, compositor, photo-burst\)/);
+  });
+
+  it('alloc --record and negotiate --record append a trace that simulate replays', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-rec-')), 'rec.jsonl');
+    assert.strictEqual(run('alloc', '--request', 'examples/camera-display.yaml', '--record', file).code, 0);
+    assert.strictEqual(run('negotiate', '--devices', 'camera,encoder', '--size', '640x480', '--format', 'NV12', '--record', file).code, 0);
+    const ops = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).op);
+    assert.deepStrictEqual(ops, ['alloc', 'alloc', 'alloc', 'free', 'free', 'free', 'alloc']);
+    const r = run('simulate', '--trace', file, '--json');
+    assert.strictEqual(r.code, 0, r.err);
+    assert.strictEqual(JSON.parse(r.out).reports[0].failures.length, 0);
+  });
+});
+
 describe('udalloc formats', () => {
   it('lists at least 40 formats and the common modifiers with real codes', () => {
     const r = run('formats', '--json');

@@ -1,0 +1,28 @@
+// Recording: what the allocator serves becomes a trace that replays to the same heap use.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadPlatform } from '../../src/constraints/load.js';
+import { openSync } from '../../src/allocator/allocator.js';
+import { TraceRecorder } from '../../src/sim/record.js';
+import { parseTrace } from '../../src/sim/trace.js';
+import { replay } from '../../src/sim/replay.js';
+
+const board = loadPlatform('boards/example.yaml');
+
+describe('recording', () => {
+  it('the library records one alloc per buffer and its free; the trace replays to the same peak', () => {
+    const recorder = new TraceRecorder();
+    const dev = openSync({ platform: board, backend: 'sim', record: recorder });
+    const a = dev.allocateSync(dev.negotiate({ width: 1920, height: 1080, formats: ['NV12'], devices: ['camera', 'display'], count: 3 }));
+    const peak = dev.stats().heaps.find((h) => h.heap.describe().name === 'linux,cma')!.used;
+    a[1]!.close();
+    const b = dev.allocateSync(dev.negotiate({ width: 640, height: 480, formats: ['NV12'], devices: ['camera'] }));
+    a.forEach((x) => x.close());
+    b.forEach((x) => x.close());
+    assert.deepStrictEqual(recorder.events.map((e) => `${e.op} ${e.id}`), ['alloc b0', 'alloc b1', 'alloc b2', 'free b1', 'alloc b3', 'free b0', 'free b2', 'free b3']);
+    const trace = parseTrace(recorder.toJSONL(), board, 'recorded');
+    const cma = replay(board, trace).heaps.find((h) => h.name === 'linux,cma')!;
+    assert.strictEqual(cma.peakUsed, peak);
+  });
+});

@@ -5,7 +5,7 @@
 // request every call; also "all plans", which ranks every shared pair on every heap) and memoised
 // (the same request again), against a bare set intersection of
 // the devices' (format, modifier) lists. Bars: cold 4-device <= 10x baseline; memoised < 1 us.
-// allocation: see bench/allocation.ts.
+// allocation: see bench/allocation.ts; replay and pool sizing: bench/replay.ts.
 
 import { Bench } from 'tinybench';
 import { FORMATS } from '../src/constraints/formats.js';
@@ -14,6 +14,7 @@ import { makeRequest, parsePlatform } from '../src/constraints/load.js';
 import type { Platform, Request } from '../src/constraints/model.js';
 import { negotiate } from '../src/solver/negotiate.js';
 import { allocationBench } from './allocation.js';
+import { replayBench } from './replay.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
 
@@ -127,3 +128,4 @@ async function negotiationBench(): Promise<void> {
 
 await negotiationBench();
 await allocationBench();
+replayBench();

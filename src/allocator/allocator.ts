@@ -26,6 +26,11 @@ export interface OpenOptions {
   readonly sim?: SimOptions;
   /** Records every buffer allocated and closed, as a trace for `udalloc simulate` / `size`. */
   readonly record?: TraceRecorder;
+  /**
+   * Watch buffers for garbage collection while open (default true). Only code that provably
+   * closes every buffer itself (the trace replayer) turns this off, to save its per-buffer cost.
+   */
+  readonly leakCheck?: boolean;
 }
 
 export interface PlanOptions {
@@ -102,7 +107,7 @@ export class Allocator {
   readonly #recorder: TraceRecorder | undefined;
 
   /** @internal Use open(). */
-  constructor(platform: Platform, backend: KernelBackend, reason: string, recorder?: TraceRecorder) {
+  constructor(platform: Platform, backend: KernelBackend, reason: string, recorder?: TraceRecorder, leakCheck = true) {
     this.#recorder = recorder;
     this.backend = backend;
     this.backendReason = reason;
@@ -123,10 +128,10 @@ export class Allocator {
     });
     this.#host = {
       backend,
-      track: (buffer, record) => leaks.register(buffer, record, record),
+      track: leakCheck ? (buffer, record) => leaks.register(buffer, record, record) : () => {},
       release: (record) => {
         record.closed = true;
-        leaks.unregister(record);
+        if (leakCheck) leaks.unregister(record);
         if (record.traceId !== undefined) this.#recorder?.free(record.traceId);
         this.#live.delete(record.fd);
         backend.close(record.fd);
@@ -275,7 +280,7 @@ export function openSync(options: OpenOptions): Allocator {
   }
   const platform = typeof options.platform === 'string' ? loadPlatform(options.platform) : options.platform;
   const { backend, reason } = selectBackend(platform, options.backend, options.sim);
-  return new Allocator(platform, backend, reason, options.record);
+  return new Allocator(platform, backend, reason, options.record, options.leakCheck ?? true);
 }
 
 export { KernelError };

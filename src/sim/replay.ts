@@ -6,7 +6,7 @@ import type { Heap, Platform } from '../constraints/model.js';
 import { openSync, type Allocator } from '../allocator/allocator.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
-import type { Plan } from '../allocator/plan.js';
+import type { Plan, PlanChoice } from '../allocator/plan.js';
 import { SimKernel } from '../kernel/sim/kernel.js';
 import type { PlacementPolicy } from '../kernel/sim/pool.js';
 import type { AllocEvent, Trace } from './trace.js';
@@ -76,6 +76,7 @@ export interface ReplayReport {
 
 interface HeapState {
   heap: Heap;
+  tracksHighWater: boolean;
   live: number;
   used: number;
   peakLive: number;
@@ -110,9 +111,10 @@ export function describeRequest(e: AllocEvent): string {
 export function replay(platform: Platform, trace: Trace, options: ReplayOptions = {}): ReplayReport {
   const policy = options.policy ?? 'first-fit';
   const backend = new SimKernel(resized(platform.heaps, options.sizes), { policy, maxFds: 1 << 30 });
-  const dev: Allocator = openSync({ platform: options.planUnbounded ? unboundedForPlanning(platform) : platform, backend });
+  // The replay closes every buffer it allocates, so the GC leak finaliser has nothing to catch.
+  const dev: Allocator = openSync({ platform: options.planUnbounded ? unboundedForPlanning(platform) : platform, backend, leakCheck: false });
   const states = new Map<string, HeapState>(
-    platform.heaps.map((heap) => [heap.name, { heap, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, samples: [] }]),
+    platform.heaps.map((heap) => [heap.name, { heap, tracksHighWater: heap.contiguous && heap.base !== undefined, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, samples: [] }]),
   );
   const plans = new Map<string, Plan | ConflictError>();
   const live = new Map<string, { buffers: DmaBuffer[]; heap: HeapState | undefined; live: number; used: number }>();
@@ -121,6 +123,21 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
   const events = trace.events;
   const sampleEvery = Math.max(1, Math.floor(events.length / (options.samples ?? 200)));
   const progressEvery = Math.max(1, Math.floor(events.length / 100));
+
+  const allocateOptions = { fallback: options.fallback ?? true };
+  // Per plan choice, computed once: which heap state it lands in and the bytes it needs.
+  const choiceState = new Map<PlanChoice, HeapState>();
+  const stateOf = (choice: PlanChoice): HeapState => {
+    let st = choiceState.get(choice);
+    if (!st) choiceState.set(choice, (st = states.get(choice.heap.describe().name)!));
+    return st;
+  };
+  const choiceBytes = new Map<PlanChoice, { liveBytes: number; usedBytes: number }>();
+  const bytesOf = (choice: PlanChoice) => {
+    let b = choiceBytes.get(choice);
+    if (!b) choiceBytes.set(choice, (b = { liveBytes: choice.planes.reduce((sum, p) => sum + p.size, 0) * choice.count, usedBytes: choice.size * choice.count }));
+    return b;
+  };
 
   const sample = (t: number) => {
     for (const s of states.values()) {
@@ -154,21 +171,20 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
         failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: undefined, reason: `no plan: ${plan.conflict.fixes[0] ?? 'constraints conflict'}` });
         live.set(e.id, { buffers: [], heap: undefined, live: 0, used: 0 });
       } else {
-        const first = states.get(plan.heap.describe().name)!;
+        const first = stateOf(plan);
         try {
-          const bufs = dev.allocateSync(plan, { owner: e.id, fallback: options.fallback ?? true });
+          const bufs = dev.allocateSync(plan, allocateOptions);
           const used = bufs.used;
-          const s = states.get(used.heap.describe().name)!;
-          const liveBytes = used.planes.reduce((sum, p) => sum + p.size, 0) * used.count;
-          const usedBytes = used.size * used.count;
+          const s = stateOf(used);
+          const { liveBytes, usedBytes } = bytesOf(used);
           s.live += liveBytes;
           s.used += usedBytes;
           s.allocations++;
           if (s.live > s.peakLive) s.peakLive = s.live;
           if (s.used > s.peakUsed) s.peakUsed = s.used;
-          if (s.heap.contiguous && s.heap.base !== undefined) {
+          if (s.tracksHighWater) {
             for (const b of bufs) {
-              const end = b.info().physAddr! + b.size - s.heap.base;
+              const end = b.info().physAddr! + used.size - s.heap.base!;
               if (end > s.highWater) s.highWater = end;
             }
           }

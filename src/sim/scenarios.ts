@@ -125,8 +125,8 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'compositor',
-    summary: 'triple-buffered outputs; client windows come and go, some scanned out directly (contiguous), most composited (GPU only)',
-    defaults: { output: '1920x1080', outputs: '1', windows: '500', scanoutShare: '20', outputDevices: 'gpu+display', clientDevices: 'gpu', seconds: '3600' },
+    summary: 'triple-buffered outputs; client windows (mean lifetime windowSeconds) come and go, some scanned out directly (contiguous), most composited (GPU only)',
+    defaults: { output: '1920x1080', outputs: '1', windows: '500', windowSeconds: '180', scanoutShare: '20', outputDevices: 'gpu+display', clientDevices: 'gpu', seconds: '3600' },
     generate(p, random) {
       const tl = new Timeline();
       const seconds = int(p, 'seconds', 1);
@@ -138,7 +138,8 @@ export const SCENARIOS: readonly Scenario[] = [
         const h = 64 * (1 + Math.floor(random() * (out.height / 64)));
         const scanout = random() * 100 < int(p, 'scanoutShare', 0, 100);
         const id = tl.alloc(start, { width: w, height: h, formats: ['XRGB8888'], devices: devices(p, scanout ? 'outputDevices' : 'clientDevices'), count: 2 + Math.floor(random() * 2) }, scanout ? 'scanout' : 'window');
-        tl.free(Math.min(seconds, start + random() * seconds * 0.1), id);
+        // Lifetimes uniform in [0, 2 x windowSeconds]: windowSeconds is the mean.
+        tl.free(Math.min(seconds, start + random() * 2 * int(p, 'windowSeconds', 1)), id);
       }
       outputs.forEach((id) => tl.free(seconds, id));
       return tl.events();

@@ -1,18 +1,22 @@
 // udalloc simulate: replay traces or scenarios on the simulated kernel through the solver and
 // allocator; report per heap peaks, failures, fallbacks and fragmentation.
 
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { InputError } from '../errors.js';
+import { reportHtml } from '../sim/report-html.js';
 import { formatBytes } from '../constraints/units.js';
 import { replay, type ReplayReport } from '../sim/replay.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
 import { progressBar } from './progress.js';
 import { loadWorkloads, policiesFrom, workloadHelp, workloadOptions } from './workload-options.js';
 
-const HELP = `usage: udalloc simulate [--platform FILE] (--trace FILE | --scenario NAME)... [--policy P] [--json]
+const HELP = `usage: udalloc simulate [--platform FILE] (--trace FILE | --scenario NAME)... [--policy P] [--json] [--html FILE]
 
 ${platformHelp}
   --policy P            placement in contiguous pools: first-fit (Linux, default) or best-fit
   --json                print one JSON object (with fragmentation samples) instead of text
+  --html FILE           also write a self-contained HTML report with charts and heap maps
 ${workloadHelp}`;
 
 function reportText(r: ReplayReport): string {
@@ -32,7 +36,7 @@ function reportText(r: ReplayReport): string {
 }
 
 export function simulateCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
@@ -41,8 +45,16 @@ export function simulateCommand(args: string[]): number {
   const [policy] = policiesFrom(values.policy, false);
   const traces = loadWorkloads(values, platform);
   const progress = progressBar(!values.json);
-  const reports = traces.map((trace) => replay(platform, trace, { policy, onProgress: (done, total) => progress.update(done, total, `replaying ${trace.origin}`) }));
+  const reports = traces.map((trace) => replay(platform, trace, { policy, heapMap: values.html !== undefined, onProgress: (done, total) => progress.update(done, total, `replaying ${trace.origin}`) }));
   progress.done();
+  if (values.html !== undefined) {
+    try {
+      writeFileSync(values.html, reportHtml(platform.name, reports));
+    } catch (err) {
+      throw new InputError(`--html ${values.html}: cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'html', values.html);
+    }
+    if (!values.json) process.stderr.write(`udalloc: wrote ${values.html}\n`);
+  }
   if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, reports })}\n`);
   else process.stdout.write(`${reports.map(reportText).join('\n\n')}\n`);
   return 0;

@@ -25,6 +25,8 @@ export interface ReplayOptions {
   readonly fallback?: boolean;
   /** Fragmentation samples to take over the replay (default 200). */
   readonly samples?: number;
+  /** Snapshot where buffers sat in each contiguous pool at its peak (for the HTML heap map). */
+  readonly heapMap?: boolean;
   /** Called every ~1% of events with (events done, total). */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -53,6 +55,8 @@ export interface HeapReport {
   readonly fallbacksFrom: number;
   readonly fallbacksTo: number;
   readonly samples: readonly HeapSample[];
+  /** With heapMap: the buffers in the pool when its allocated bytes peaked (offsets from the base). */
+  readonly peakMap?: ReadonlyArray<{ readonly id: string; readonly offset: number; readonly size: number }>;
 }
 
 export interface Failure {
@@ -77,6 +81,9 @@ export interface ReplayReport {
 interface HeapState {
   heap: Heap;
   tracksHighWater: boolean;
+  /** With heapMap: live blocks by event id, and the snapshot at the peak. */
+  blocks: Map<string, Array<{ offset: number; size: number }>> | undefined;
+  peakMap: Array<{ id: string; offset: number; size: number }> | undefined;
   live: number;
   used: number;
   peakLive: number;
@@ -114,7 +121,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
   // The replay closes every buffer it allocates, so the GC leak finaliser has nothing to catch.
   const dev: Allocator = openSync({ platform: options.planUnbounded ? unboundedForPlanning(platform) : platform, backend, leakCheck: false });
   const states = new Map<string, HeapState>(
-    platform.heaps.map((heap) => [heap.name, { heap, tracksHighWater: heap.contiguous && heap.base !== undefined, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, samples: [] }]),
+    platform.heaps.map((heap) => [heap.name, { heap, tracksHighWater: heap.contiguous && heap.base !== undefined, blocks: options.heapMap && heap.contiguous && heap.base !== undefined ? new Map() : undefined, peakMap: undefined, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, samples: [] }]),
   );
   const plans = new Map<string, Plan | ConflictError>();
   const live = new Map<string, { buffers: DmaBuffer[]; heap: HeapState | undefined; live: number; used: number }>();
@@ -155,6 +162,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
       if (set.heap) {
         set.heap.live -= set.live;
         set.heap.used -= set.used;
+        set.heap.blocks?.delete(e.id);
       }
     } else {
       let plan = plans.get(e.key);
@@ -181,12 +189,18 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
           s.used += usedBytes;
           s.allocations++;
           if (s.live > s.peakLive) s.peakLive = s.live;
-          if (s.used > s.peakUsed) s.peakUsed = s.used;
           if (s.tracksHighWater) {
+            const blocks = s.blocks ? [] as Array<{ offset: number; size: number }> : undefined;
             for (const b of bufs) {
-              const end = b.info().physAddr! + used.size - s.heap.base!;
-              if (end > s.highWater) s.highWater = end;
+              const offset = b.info().physAddr! - s.heap.base!;
+              if (offset + used.size > s.highWater) s.highWater = offset + used.size;
+              blocks?.push({ offset, size: used.size });
             }
+            if (blocks) s.blocks!.set(e.id, blocks);
+          }
+          if (s.used > s.peakUsed) {
+            s.peakUsed = s.used;
+            if (s.blocks) s.peakMap = [...s.blocks].flatMap(([id, bs]) => bs.map((b) => ({ id, ...b })));
           }
           if (bufs.fallbacks.length > 0) {
             fallbacks++;
@@ -225,6 +239,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
       fallbacksFrom: s.fallbacksFrom,
       fallbacksTo: s.fallbacksTo,
       samples: s.samples,
+      ...(s.peakMap ? { peakMap: s.peakMap } : {}),
     })),
     failures,
     fallbacks,

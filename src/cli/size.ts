@@ -2,7 +2,8 @@
 // given workload with zero failures, under each placement policy, as a ratio to peak live bytes.
 
 import { parseArgs } from 'node:util';
-import { formatBytes } from '../constraints/units.js';
+import { formatAddress, formatBytes } from '../constraints/units.js';
+import type { Platform } from '../constraints/model.js';
 import { sizePools, type SizingResult } from '../sim/sizing.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
 import { progressBar } from './progress.js';
@@ -22,7 +23,24 @@ ${workloadHelp}`;
 /** cma= takes a size with a suffix; round up to whole MiB, what people write on the command line. */
 const cmaArg = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)}M`;
 
-function resultText(results: readonly SizingResult[], workloads: string[]): string {
+/** A pool grown past a DMA limit is no longer reachable by the devices that needed it. */
+export function reachWarnings(platform: Platform, results: readonly SizingResult[]): string[] {
+  const warnings: string[] = [];
+  for (const r of results) {
+    for (const p of r.pools) {
+      const heap = platform.heaps.find((h) => h.name === p.name)!;
+      if (heap.base === undefined || p.size === 0) continue;
+      const end = heap.base + p.size;
+      for (const d of platform.devices) {
+        if (d.iommu || d.dmaBits === undefined || end <= 2 ** d.dmaBits) continue;
+        warnings.push(`${p.name} at ${formatAddress(heap.base)} with ${formatBytes(p.size)} (${r.policy}) ends at ${formatAddress(end)}, above ${d.name}'s ${d.dmaBits}-bit DMA limit: move the pool lower or split the workload`);
+      }
+    }
+  }
+  return [...new Set(warnings)];
+}
+
+function resultText(platform: Platform, results: readonly SizingResult[], workloads: string[]): string {
   const lines = [`workloads: ${workloads.join(', ')}`];
   const pools = results[0]!.pools.filter((p) => p.size > 0);
   if (pools.length === 0) return `${lines[0]}\nno fixed pool (CMA, carveout, secure) is used by these workloads`;
@@ -34,6 +52,7 @@ function resultText(results: readonly SizingResult[], workloads: string[]): stri
   const widths = header.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
   for (const row of [header, ...rows]) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
   for (const r of results) lines.push(`${r.policy}: ${r.probes} replays; each size passes and one page less fails`);
+  for (const w of reachWarnings(platform, results)) lines.push(`warning: ${w}`);
   const kernel = results.find((r) => r.policy === 'first-fit');
   const cma = kernel?.pools.find((p) => p.kind === 'cma' && p.size > 0);
   if (cma) lines.push(`for the kernel's first-fit CMA: boot with cma=${cmaArg(cma.size)} (or size the ${cma.name} reserved-memory node to at least ${cma.size} bytes)`);
@@ -52,7 +71,7 @@ export function sizeCommand(args: string[]): number {
   const progress = progressBar(!values.json);
   const results = policies.map((policy) => sizePools(platform, traces, { policy, onProbe: (n) => progress.update(n, n + 1, `sizing (${policy}): replay ${n}`) }));
   progress.done();
-  if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, workloads: traces.map((t) => t.origin), results })}\n`);
-  else process.stdout.write(`${resultText(results, traces.map((t) => t.origin))}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, workloads: traces.map((t) => t.origin), results, warnings: reachWarnings(platform, results) })}\n`);
+  else process.stdout.write(`${resultText(platform, results, traces.map((t) => t.origin))}\n`);
   return 0;
 }

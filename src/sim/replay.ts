@@ -23,6 +23,11 @@ export interface ReplayOptions {
   readonly planUnbounded?: boolean;
   /** Fall back to the next ranked plan on ENOMEM (default true; sizing turns it off). */
   readonly fallback?: boolean;
+  /**
+   * Stop as soon as every heap named here has had a failure (a sizing probe only needs to know
+   * that a pool size fails, not how often). The report then covers the events up to that point.
+   */
+  readonly stopOnFailureOf?: ReadonlySet<string>;
   /** Fragmentation samples to take over the replay (default 200). */
   readonly samples?: number;
   /** Snapshot where buffers sat in each contiguous pool at its peak (for the HTML heap map). */
@@ -146,6 +151,10 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
     return b;
   };
 
+  const stopSet = options.stopOnFailureOf && options.stopOnFailureOf.size > 0 ? options.stopOnFailureOf : undefined;
+  let stopFailed = 0;
+  let stopped = false;
+
   const sample = (t: number) => {
     for (const s of states.values()) {
       const stats = backend.heapStats(s.heap.name);
@@ -211,12 +220,15 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
         } catch (err) {
           if (!(err instanceof AllocationError)) throw err;
           first.failures++;
+          // The first failure of a watched heap counts once; stop when all of them have failed.
+          if (stopSet && first.failures === 1 && stopSet.has(first.heap.name) && ++stopFailed === stopSet.size) stopped = true;
           failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: first.heap.name, reason: err.attempts.map((a) => `${a.heap.describe().name}: ${a.errno}`).join(', ') });
           // Later frees of this id have nothing to release.
           live.set(e.id, { buffers: [], heap: first, live: 0, used: 0 });
         }
       }
     }
+    if (stopped) break;
     if (i % sampleEvery === 0) sample(e.t);
     if (options.onProgress && i % progressEvery === 0) options.onProgress(i, events.length);
   }

@@ -51,9 +51,17 @@ export function sizePools(platform: Platform, traces: readonly Trace[], options:
   const pools = platform.heaps.filter(isFixedPool);
   let probes = 0;
   /** Replays every trace with these sizes; per pool: failed?, peak live, peak used, high water. */
-  const probe = (sizes: Map<string, number>) => {
+  const probe = (sizes: Map<string, number>, probed?: ReadonlySet<string>) => {
     probes++;
-    const reports: ReplayReport[] = traces.map((t) => replay(platform, t, { policy, sizes, planUnbounded: true, fallback: false, samples: 1 }));
+    // A trace that already failed every probed pool says all there is to know: skip the rest.
+    const failed = new Set<string>();
+    const reports: ReplayReport[] = [];
+    for (const t of traces) {
+      if (probed && failed.size === probed.size) break;
+      const r = replay(platform, t, { policy, sizes, planUnbounded: true, fallback: false, samples: 1, stopOnFailureOf: probed });
+      reports.push(r);
+      for (const h of r.heaps) if (h.failures > 0) failed.add(h.name);
+    }
     options.onProbe?.(probes, sizes);
     return new Map(
       pools.map((p) => {
@@ -99,7 +107,7 @@ export function sizePools(platform: Platform, traces: readonly Trace[], options:
   if (policy === 'first-fit') {
     const trial = new Map(used.filter((p) => hi.get(p.name)! - lo.get(p.name)! > PAGE_SIZE).map((p) => [p.name, hi.get(p.name)! - PAGE_SIZE]));
     if (trial.size > 0) {
-      const o = probe(withDefaults(trial, used, hi));
+      const o = probe(withDefaults(trial, used, hi), new Set(trial.keys()));
       for (const [name, size] of trial) (o.get(name)!.failed ? lo : hi).set(name, size);
     }
   }
@@ -107,7 +115,7 @@ export function sizePools(platform: Platform, traces: readonly Trace[], options:
     const open = used.filter((p) => hi.get(p.name)! - lo.get(p.name)! > PAGE_SIZE);
     if (open.length === 0) break;
     const trial = new Map(open.map((p) => [p.name, lo.get(p.name)! + pageDown((hi.get(p.name)! - lo.get(p.name)!) / 2)]));
-    const o = probe(withDefaults(trial, used, hi));
+    const o = probe(withDefaults(trial, used, hi), new Set(trial.keys()));
     for (const [name, size] of trial) (o.get(name)!.failed ? lo : hi).set(name, size);
   }
 

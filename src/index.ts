@@ -3,4 +3,5 @@ export * from './constraints/index.js';
 export * from './solver/index.js';
 export * from './kernel/index.js';
 export * from './allocator/index.js';
+export * from './sim/index.js';
 export { InputError } from './errors.js';

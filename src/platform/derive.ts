@@ -1,0 +1,211 @@
+// From a device tree to udalloc's platform vocabulary: heaps from /reserved-memory, /memory and the
+// cma= boot argument; devices (display, camera, codec, GPU) with their IOMMU, DMA window and
+// memory-region links. Rules follow drivers/of/of_reserved_mem.c, kernel/dma/contiguous.c and
+// drivers/of/address.c (dma-ranges); every value records the node and property it came from.
+
+import { cellsToNumber, type DeviceTree, type DtNode } from './tree.js';
+
+export type DeviceKind = 'display' | 'camera' | 'codec' | 'gpu';
+
+export interface DiscoveredHeap {
+  /** As /dev/dma_heap names it: "system", the default CMA node's name ("linux,cma"), "reserved" for cma=. */
+  readonly name: string;
+  readonly kind: 'system' | 'cma' | 'carveout';
+  readonly base: number | null;
+  readonly size: number;
+  /** Highest address (exclusive) a dynamically placed pool may reach (alloc-ranges, cma=...@start-end). */
+  readonly limit: number | null;
+  readonly source: string;
+  /** True for the default CMA area (linux,cma-default, or the cma= area). */
+  readonly default?: boolean;
+}
+
+export interface DiscoveredDevice {
+  readonly name: string;
+  readonly kind: DeviceKind;
+  readonly compatible: string;
+  readonly iommu: boolean;
+  readonly dmaBits: number | null;
+  /** Heaps named by memory-region links, or null when the node has none. */
+  readonly heaps: readonly string[] | null;
+  readonly source: string;
+  /** Where each field came from (node path and property). */
+  readonly sources: Readonly<Record<'iommu' | 'dmaBits' | 'heaps' | 'kind', string>>;
+}
+
+export interface DiscoveredPlatform {
+  readonly origin: string;
+  readonly heaps: readonly DiscoveredHeap[];
+  readonly devices: readonly DiscoveredDevice[];
+}
+
+/** Substrings of a compatible string that say what a node is; checked in this order. */
+const KIND_HINTS: ReadonlyArray<[DeviceKind, readonly string[]]> = [
+  ['display', ['-vop', 'vop-', ',vop', '-dpu', 'dcss', 'lcdif', 'hdlcd', '-hvs', 'mali-dp', 'komeda', 'display-controller', 'display-engine', '-de2', 'lcdc', '-dss', 'ltdc', 'mxsfb', 'ipu']],
+  ['camera', ['-isp', 'isp-', 'unicam', 'camss', 'mipi-csi', '-csi2', 'csi2-', '-cif', 'camera', '-vin', 'vfe']],
+  ['codec', ['-vpu', 'vpu-', 'vdec', 'venc', 'video-codec', 'hantro', 'rkvdec', 'venus', '-mfc', 'vepu', 'vdpu', 'coda', 'wave5', 'amphion', 'jpeg-enc', 'jpeg-dec', 'vcodec']],
+  ['gpu', ['gpu', 'mali', 'adreno', 'v3d', 'vivante,gc', 'panfrost', 'powervr', 'sgx', 'img,']],
+];
+/** Helpers around those devices that are not buffer users themselves. */
+const NOT_A_DEVICE = ['iommu', 'smmu', 'phy', 'audio', 'sound', 'i2s', 'spdif', 'clock', 'reset', 'regulator', 'gpio', 'pinctrl', 'syscon', 'thermal', 'cooling', 'pmu', 'mdss-dsi', 'dsi-ctrl', 'hdmi-codec', 'edp', 'grf', 'gcc', 'gpucc', 'dispcc', 'camcc', 'videocc', '-gmu', 'blk-ctrl'];
+
+export function classify(compatible: readonly string[]): DeviceKind | undefined {
+  const all = compatible.join(' ').toLowerCase();
+  if (all === '' || NOT_A_DEVICE.some((w) => all.includes(w))) return undefined;
+  for (const [kind, hints] of KIND_HINTS) if (hints.some((h) => all.includes(h))) return kind;
+  return undefined;
+}
+
+/** The kernel's memparse() (lib/cmdline.c): a number (decimal or 0x hex) with an optional K/M/G/T/P/E suffix. */
+export function memparse(text: string): number | undefined {
+  const m = /^(0x[0-9a-f]+|\d+)([kmgtpe])?$/i.exec(text);
+  if (!m) return undefined;
+  const value = Number(m[1]) * 1024 ** (m[2] ? 'kmgtpe'.indexOf(m[2].toLowerCase()) + 1 : 0);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** cma=nn[KMG][@[start[KMG][-end[KMG]]]] from kernel/dma/contiguous.c early_cma(). */
+export function parseCmaArg(bootargs: string): { size: number; base: number | null; limit: number | null; text: string } | undefined {
+  const arg = bootargs.split(/\s+/).find((a) => a.startsWith('cma='));
+  if (!arg) return undefined;
+  const [sizeText, where] = arg.slice(4).split('@', 2) as [string, string | undefined];
+  const size = memparse(sizeText);
+  if (size === undefined) return undefined;
+  let base: number | null = null;
+  let limit: number | null = null;
+  if (where) {
+    const [start, end] = where.split('-', 2);
+    if (end !== undefined) {
+      limit = memparse(end) ?? null;
+      base = null; // a range: the area is placed anywhere in [start, end)
+    } else if (start) base = memparse(start) ?? null;
+  }
+  return { size, base, limit, text: arg };
+}
+
+function heapFromReserved(tree: DeviceTree, node: DtNode, cmaOverridden: boolean): DiscoveredHeap | undefined {
+  const compatible = node.strings('compatible');
+  const reusable = node.has('reusable');
+  const noMap = node.has('no-map');
+  const where = `${tree.origin} ${node.path}`;
+  const reg = tree.ranges(node, 'reg')[0];
+  const sizeCells = node.cells('size', tree);
+  const size = reg?.size ?? (sizeCells ? cellsToNumber(sizeCells, tree, `${node.path} size`) : undefined);
+  if (size === undefined || size === 0) return undefined;
+  const allocRanges = reg ? [] : tree.ranges(node, 'alloc-ranges');
+  const limit = allocRanges.length > 0 ? Math.max(...allocRanges.map((r) => r.address + r.size)) : null;
+  if (compatible.includes('shared-dma-pool') && reusable && !noMap) {
+    const isDefault = node.has('linux,cma-default');
+    if (isDefault && cmaOverridden) return undefined; // cma= on the command line wins (contiguous.c)
+    const why = [`shared-dma-pool, reusable${isDefault ? ', linux,cma-default' : ''}`, reg ? 'reg' : `size${limit !== null ? ', alloc-ranges' : ''}`].join('; ');
+    return { name: node.name, kind: 'cma', base: reg?.address ?? null, size, limit, source: `${where} (${why}${isDefault ? '' : '; a dma-buf heap from Linux 6.17'})`, ...(isDefault ? { default: true } : {}) };
+  }
+  if (noMap && reg) return { name: node.name, kind: 'carveout', base: reg.address, size, limit: null, source: `${where} (${compatible.includes('shared-dma-pool') ? 'shared-dma-pool, ' : ''}no-map, reg)` };
+  return undefined;
+}
+
+/**
+ * Whether DMA from `node` goes through an IOMMU: its own iommus, or that of an enclosing device
+ * (e.g. a display processor inside an MDSS wrapper that owns the SMMU stream), stopping at buses.
+ */
+function iommuOf(tree: DeviceTree, node: DtNode): string | undefined {
+  for (let n: DtNode | undefined = node; n?.parent; n = n.parent) {
+    if (n.has('iommus')) return n === node ? `${tree.origin} ${node.path} iommus` : `${tree.origin} ${n.path} iommus (enclosing ${node.name})`;
+    const compatible = n.parent.strings('compatible');
+    if (compatible.length === 0 || compatible.some((c) => c.includes('simple-bus') || c.includes('simple-mfd'))) break;
+  }
+  return undefined;
+}
+
+/** The device's addressable window from the first bus above it with a non-empty dma-ranges. */
+function dmaWindow(tree: DeviceTree, node: DtNode): { bits: number; source: string } | undefined {
+  for (let bus = node.parent; bus?.parent; bus = bus.parent) {
+    const cells = bus.cells('dma-ranges', tree);
+    if (cells === undefined || cells.length === 0) continue; // absent or empty: 1:1, look further up
+    const childAddr = bus.u32('#address-cells', tree) ?? 2;
+    const sizeCells = bus.u32('#size-cells', tree) ?? 1;
+    const parentAddr = bus.parent.u32('#address-cells', tree) ?? 2;
+    const stride = childAddr + parentAddr + sizeCells;
+    if (cells.length % stride !== 0) return undefined;
+    let end = 0;
+    for (let i = 0; i < cells.length; i += stride) {
+      const parentBase = cellsToNumber(cells.slice(i + childAddr, i + childAddr + parentAddr), tree, `${bus.path} dma-ranges`);
+      const size = cellsToNumber(cells.slice(i + childAddr + parentAddr, i + stride), tree, `${bus.path} dma-ranges`);
+      end = Math.max(end, parentBase + size);
+    }
+    if (end <= 1) return undefined;
+    // A window that is not a power of two is rounded down: conservative, the buffer stays inside.
+    return { bits: Math.floor(Math.log2(end)), source: `${tree.origin} ${bus.path} dma-ranges (CPU addresses below 0x${end.toString(16)})` };
+  }
+  return undefined;
+}
+
+export function deriveFromTree(tree: DeviceTree): DiscoveredPlatform {
+  const heaps: DiscoveredHeap[] = [];
+  // System RAM: every /memory node (device_type = "memory").
+  const memory = tree.root.children.filter((n) => n.string('device_type') === 'memory' || n.baseName === 'memory');
+  const ram = memory.flatMap((n) => tree.ranges(n)).reduce((sum, r) => sum + r.size, 0);
+  heaps.push({ name: 'system', kind: 'system', base: null, size: ram, limit: null, source: memory.length > 0 ? `${tree.origin} ${memory.map((n) => n.path).join(', ')} reg${ram === 0 ? ' (size 0: filled in by the firmware at boot)' : ''}` : `${tree.origin} (no /memory node)` });
+
+  const bootargs = tree.find('/chosen')?.string('bootargs') ?? '';
+  const cma = parseCmaArg(bootargs);
+  if (cma) heaps.push({ name: 'reserved', kind: 'cma', base: cma.base, size: cma.size, limit: cma.limit, source: `${tree.origin} /chosen bootargs "${cma.text}"`, default: true });
+
+  const reserved = tree.find('/reserved-memory');
+  const byNode = new Map<DtNode, DiscoveredHeap>();
+  const linked = new Set<DtNode>();
+  for (const node of tree.root.walk()) {
+    for (const ph of node.enabled ? node.cells('memory-region', tree) ?? [] : []) {
+      const target = tree.byPhandle(ph);
+      if (target) linked.add(target);
+    }
+  }
+  for (const node of reserved?.children ?? []) {
+    if (!node.enabled) continue;
+    const heap = heapFromReserved(tree, node, cma !== undefined);
+    // A no-map region nobody links to is firmware's, not a pool udalloc could hand out.
+    if (!heap || (heap.kind === 'carveout' && !node.strings('compatible').includes('shared-dma-pool') && !linked.has(node))) continue;
+    heaps.push(heap);
+    byNode.set(node, heap);
+  }
+
+  const devices: DiscoveredDevice[] = [];
+  const names = new Set<string>();
+  const classified = new Set<DtNode>();
+  for (const node of tree.root.walk()) {
+    if (!node.parent || !node.enabled) continue;
+    const compatible = node.strings('compatible');
+    const kind = classify(compatible);
+    if (!kind) continue;
+    // Sub-functions of a device already listed (venus-decoder inside venus) are the same device.
+    let inside = false;
+    for (let up: DtNode | undefined = node.parent; up && !inside; up = up.parent) inside = classified.has(up);
+    if (inside) continue;
+    classified.add(node);
+    const where = `${tree.origin} ${node.path}`;
+    const iommuSource = iommuOf(tree, node);
+    const iommu = iommuSource !== undefined;
+    const window = dmaWindow(tree, node);
+    const regions = (node.cells('memory-region', tree) ?? []).map((ph) => tree.byPhandle(ph)).filter((n): n is DtNode => n !== undefined);
+    const heapNames = regions.map((r) => byNode.get(r)?.name ?? r.name);
+    let name = node.name;
+    if (names.has(name)) name = `${node.parent.name}-${node.name}`;
+    names.add(name);
+    devices.push({
+      name,
+      kind,
+      compatible: compatible[0]!,
+      iommu,
+      dmaBits: window?.bits ?? null,
+      heaps: regions.length > 0 ? heapNames : null,
+      source: where,
+      sources: {
+        kind: `${where} compatible "${compatible.join('", "')}"`,
+        iommu: iommuSource ?? `${where} has no iommus property`,
+        dmaBits: window?.source ?? `${where}: no dma-ranges above it (the driver's DMA mask applies)`,
+        heaps: regions.length > 0 ? `${where} memory-region -> ${regions.map((r) => r.path).join(', ')}` : `${where} has no memory-region`,
+      },
+    });
+  }
+  return { origin: tree.origin, heaps, devices };
+}

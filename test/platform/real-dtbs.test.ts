@@ -1,0 +1,94 @@
+// Discovery on real board device trees from Debian's arm64 kernel package (scripts/fetch-dtbs.sh).
+// Every expected value below was checked by hand in `dtc -I dtb -O dts` output of the same file.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseDtb } from '../../src/platform/fdt.js';
+import { deriveFromTree, type DiscoveredPlatform } from '../../src/platform/derive.js';
+import { DTB_CACHE, dtbPath } from './dtbs.js';
+
+const discover = (file: string): DiscoveredPlatform => deriveFromTree(parseDtb(readFileSync(dtbPath(file)), file));
+const MiB = 2 ** 20;
+
+function allDtbs(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    return statSync(p).isDirectory() ? allDtbs(p) : e.endsWith('.dtb') ? [p] : [];
+  });
+}
+
+describe('real device trees', () => {
+  it('all of Debian\'s arm64 .dtb files parse and derive without a single error', () => {
+    dtbPath('broadcom/bcm2711-rpi-4-b.dtb');
+    const files = allDtbs(DTB_CACHE);
+    assert.ok(files.length >= 500, `only ${files.length} dtbs in ${DTB_CACHE}`);
+    let devices = 0;
+    for (const f of files) devices += deriveFromTree(parseDtb(readFileSync(f), relative(DTB_CACHE, f))).devices.length;
+    assert.ok(devices > 500, `${devices} devices found`);
+  });
+
+  it('node and property counts agree with dtc on a sample of boards', () => {
+    const sample = allDtbs(DTB_CACHE).filter((_, i) => i % 25 === 0);
+    for (const f of sample) {
+      const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', '-q', f], { encoding: 'utf8', maxBuffer: 64 * MiB });
+      const dtcNodes = dts.split('\n').filter((l) => /^\s*[^\s].* \{$/.test(l) && !l.trimStart().startsWith('/dts-v1/')).length;
+      const tree = parseDtb(readFileSync(f), f);
+      const nodes = [...tree.root.walk()].length;
+      assert.strictEqual(nodes, dtcNodes, `${f}: nodes`);
+    }
+  });
+
+  it('Raspberry Pi 4: 64 MiB default CMA pool limited by alloc-ranges to the first GiB; HVS has no IOMMU and a 30-bit window', () => {
+    const p = discover('broadcom/bcm2711-rpi-4-b.dtb');
+    const cma = p.heaps.find((h) => h.kind === 'cma')!;
+    assert.deepStrictEqual([cma.name, cma.size, cma.base, cma.limit, cma.default], ['linux,cma', 64 * MiB, null, 1024 * MiB, true]);
+    assert.match(cma.source, /\/reserved-memory\/linux,cma \(shared-dma-pool, reusable, linux,cma-default; size, alloc-ranges/);
+    const hvs = p.devices.find((d) => d.compatible === 'brcm,bcm2711-hvs')!;
+    assert.deepStrictEqual([hvs.kind, hvs.iommu, hvs.dmaBits], ['display', false, 30]);
+    assert.strictEqual(hvs.sources.iommu, 'broadcom/bcm2711-rpi-4-b.dtb /soc/hvs@7e400000 has no iommus property');
+    assert.strictEqual(hvs.sources.dmaBits, 'broadcom/bcm2711-rpi-4-b.dtb /soc dma-ranges (CPU addresses below 0x40000000)');
+    // memory@0's reg is all zero: the firmware fills it at boot.
+    assert.match(p.heaps[0]!.source, /memory@0 reg \(size 0: filled in by the firmware at boot\)/);
+  });
+
+  it('RK3399 (RockPro64): both VOPs, the VPU and the decoder sit behind IOMMUs; the Mali GPU does not', () => {
+    const p = discover('rockchip/rk3399-rockpro64.dtb');
+    const by = (c: string) => p.devices.find((d) => d.compatible === c)!;
+    assert.deepStrictEqual(['rockchip,rk3399-vop-big', 'rockchip,rk3399-vop-lit', 'rockchip,rk3399-vpu', 'rockchip,rk3399-vdec', 'rockchip,rk3399-mali'].map((c) => [by(c).kind, by(c).iommu]), [
+      ['display', true],
+      ['display', true],
+      ['codec', true],
+      ['codec', true],
+      ['gpu', false],
+    ]);
+    // The ISPs are disabled on this board (status = "disabled") and not listed.
+    assert.ok(!p.devices.some((d) => d.compatible === 'rockchip,rk3399-cif-isp'));
+  });
+
+  it('SC7180 IDP: no-map carveouts linked by memory-region; the DPU uses the MDSS IOMMU; 36-bit soc window', () => {
+    const p = discover('qcom/sc7180-idp.dtb');
+    const venus = p.devices.find((d) => d.compatible === 'qcom,sc7180-venus')!;
+    assert.deepStrictEqual([venus.kind, venus.iommu, venus.dmaBits, venus.heaps], ['codec', true, 36, ['memory@8f600000']]);
+    const fw = p.heaps.find((h) => h.name === 'memory@8f600000')!;
+    assert.deepStrictEqual([fw.kind, fw.base, fw.size], ['carveout', 0x8f600000, 5 * MiB]);
+    const dpu = p.devices.find((d) => d.compatible === 'qcom,sc7180-dpu')!;
+    assert.deepStrictEqual([dpu.kind, dpu.iommu], ['display', true]);
+    assert.match(dpu.sources.iommu, /\/soc@0\/mdss@ae00000 iommus \(enclosing display-controller@ae01000\)/);
+    // The venus-decoder/encoder sub-nodes are part of venus, not devices of their own.
+    assert.ok(!p.devices.some((d) => d.compatible.startsWith('venus-')));
+  });
+
+  it('Odroid N2 (Amlogic G12B): 256 MiB default CMA pool, placed dynamically', () => {
+    const cma = discover('amlogic/meson-g12b-odroid-n2.dtb').heaps.find((h) => h.kind === 'cma')!;
+    assert.deepStrictEqual([cma.name, cma.size, cma.base, cma.default], ['linux,cma', 256 * MiB, null, true]);
+  });
+
+  it('i.MX8M Plus EVK: 6 GiB of RAM in two memory ranges; the Vivante GPUs', () => {
+    const p = discover('freescale/imx8mp-evk.dtb');
+    assert.strictEqual(p.heaps[0]!.size, 6 * 1024 * MiB);
+    assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'gpu').map((d) => d.compatible), ['vivante,gc', 'vivante,gc']);
+  });
+});

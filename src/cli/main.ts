@@ -11,6 +11,7 @@ import { heapsCommand } from './heaps.js';
 import { allocCommand } from './alloc.js';
 import { simulateCommand } from './simulate.js';
 import { sizeCommand } from './size.js';
+import { discoverCommand } from './discover.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
 import { KernelError } from '../kernel/errno.js';
 
@@ -21,6 +22,7 @@ const USAGE = `usage: udalloc <command> [options]
 commands:
   negotiate   reconcile devices' constraints into a buffer plan, or explain the conflict
   alloc       negotiate, allocate the buffers as dma-bufs, show them and the heaps, release
+  discover    read the platform from a .dtb, a sysfs tree or this machine; write a profile
   heaps       list the heaps with kind, range, capacity, use and largest free block
   simulate    replay a trace or scenario on the simulated kernel; peaks, failures, fragmentation
   size        the smallest CMA/carveout/secure pool sizes that serve the workloads
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   alloc: allocCommand,
   simulate: simulateCommand,
   size: sizeCommand,
+  discover: discoverCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -18,6 +18,8 @@ export interface DiscoveredHeap {
   readonly source: string;
   /** True for the default CMA area (linux,cma-default, or the cma= area). */
   readonly default?: boolean;
+  /** A no-map region that is not a shared-dma-pool: a device's private (often firmware) memory. */
+  readonly private?: boolean;
 }
 
 export interface DiscoveredDevice {
@@ -100,7 +102,10 @@ function heapFromReserved(tree: DeviceTree, node: DtNode, cmaOverridden: boolean
     const why = [`shared-dma-pool, reusable${isDefault ? ', linux,cma-default' : ''}`, reg ? 'reg' : `size${limit !== null ? ', alloc-ranges' : ''}`].join('; ');
     return { name: node.name, kind: 'cma', base: reg?.address ?? null, size, limit, source: `${where} (${why}${isDefault ? '' : '; a dma-buf heap from Linux 6.17'})`, ...(isDefault ? { default: true } : {}) };
   }
-  if (noMap && reg) return { name: node.name, kind: 'carveout', base: reg.address, size, limit: null, source: `${where} (${compatible.includes('shared-dma-pool') ? 'shared-dma-pool, ' : ''}no-map, reg)` };
+  if (noMap && reg) {
+    const pool = compatible.includes('shared-dma-pool');
+    return { name: node.name, kind: 'carveout', base: reg.address, size, limit: null, source: `${where} (${pool ? 'shared-dma-pool, ' : ''}no-map, reg)`, ...(pool ? {} : { private: true }) };
+  }
   return undefined;
 }
 

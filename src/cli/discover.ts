@@ -1,0 +1,74 @@
+// udalloc discover: the platform as Linux publishes it (a .dtb, a sysfs tree, or this machine),
+// printed with the source of every value, and optionally written as a profile to refine.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InputError } from '../errors.js';
+import { formatAddress, formatBytes } from '../constraints/units.js';
+import { parseDtb } from '../platform/fdt.js';
+import { deriveFromTree, type DiscoveredPlatform } from '../platform/derive.js';
+import { discoverLive } from '../platform/live.js';
+import { profileYaml } from '../platform/profile-writer.js';
+
+const HELP = `usage: udalloc discover [--dtb FILE | --sysfs ROOT] [--json] [--write-profile FILE]
+
+  --dtb FILE            read a flattened device tree (.dtb)
+  --sysfs ROOT          read a running system's tree under ROOT (ROOT/dev/dma_heap, ROOT/proc/meminfo,
+                        ROOT/sys/firmware/devicetree/base, ROOT/sys/class/drm...); default: /
+  --json                print one JSON object: {"heaps":[...],"devices":[...]}
+  --write-profile FILE  write the platform as a profile (YAML) to complete with formats`;
+
+function text(p: DiscoveredPlatform, notes: readonly string[]): string {
+  const lines = [`platform from ${p.origin}`, ...notes.map((n) => `  ${n}`), 'heaps:'];
+  for (const h of p.heaps) {
+    const where = h.base !== null ? ` at ${formatAddress(h.base)}` : h.limit !== null ? ` below ${formatAddress(h.limit)}` : '';
+    lines.push(`  ${h.name}: ${h.kind}${h.default ? ' (default CMA)' : ''}, ${h.size > 0 ? formatBytes(h.size) : 'size unknown'}${where}`, `      from ${h.source}`);
+  }
+  lines.push('devices:');
+  for (const d of p.devices) {
+    lines.push(`  ${d.name}: ${d.kind} (${d.compatible}), ${d.iommu ? 'IOMMU' : 'no IOMMU'}${d.dmaBits !== null ? `, ${d.dmaBits}-bit DMA` : ''}${d.heaps ? `, heaps ${d.heaps.join(', ')}` : ''}`);
+    lines.push(`      iommu: ${d.sources.iommu}`);
+    if (d.dmaBits !== null) lines.push(`      dmaBits: ${d.sources.dmaBits}`);
+    if (d.heaps) lines.push(`      heaps: ${d.sources.heaps}`);
+  }
+  if (p.devices.length === 0) lines.push('  (none found)');
+  return lines.join('\n');
+}
+
+export function discoverCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { dtb: { type: 'string' }, sysfs: { type: 'string' }, json: { type: 'boolean' }, 'write-profile': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (values.dtb !== undefined && values.sysfs !== undefined) throw new InputError('give --dtb FILE or --sysfs ROOT, not both', 'dtb');
+  let platform: DiscoveredPlatform;
+  let notes: readonly string[] = [];
+  let buffers: unknown[] = [];
+  if (values.dtb !== undefined) {
+    let blob: Buffer;
+    try {
+      blob = readFileSync(values.dtb);
+    } catch (err) {
+      throw new InputError(`cannot read ${values.dtb}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'dtb', values.dtb);
+    }
+    platform = deriveFromTree(parseDtb(new Uint8Array(blob), values.dtb));
+  } else {
+    const live = discoverLive(values.sysfs ?? '/');
+    platform = live;
+    notes = live.notes;
+    buffers = [...live.buffers];
+  }
+  if (values['write-profile'] !== undefined) {
+    const name = values.dtb !== undefined ? basename(values.dtb).replace(/\.dtb$/, '') : 'this-machine';
+    writeFileSync(values['write-profile'], profileYaml(platform, name));
+    if (!values.json) process.stderr.write(`udalloc: wrote ${values['write-profile']}; add each device's formats before negotiating\n`);
+  }
+  if (values.json) {
+    const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}) }));
+    const devices = platform.devices.map((d) => ({ name: d.name, kind: d.kind, compatible: d.compatible, iommu: d.iommu, dmaBits: d.dmaBits, heaps: d.heaps, source: d.source, sources: d.sources }));
+    process.stdout.write(`${JSON.stringify({ origin: platform.origin, heaps, devices, ...(values.dtb === undefined ? { notes, buffers } : {}) })}\n`);
+  } else process.stdout.write(`${text(platform, notes)}\n`);
+  return 0;
+}

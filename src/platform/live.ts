@@ -1,0 +1,130 @@
+// Discovery on a running Linux: what the kernel publishes under /dev, /proc and /sys. Every path
+// is read under `root` (default "/"), so tests can build a fake tree; a missing path means "not
+// present", never an error.
+
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { deriveFromTree, type DiscoveredDevice, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
+import { readDeviceTreeDir } from './sysfs-tree.js';
+
+function list(path: string): string[] {
+  try {
+    return readdirSync(path).sort();
+  } catch {
+    return [];
+  }
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** /proc/meminfo fields in bytes (the file says kB). */
+export function meminfo(root: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of (read(join(root, 'proc/meminfo')) ?? '').split('\n')) {
+    const m = /^(\w+):\s+(\d+)\s*kB/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]) * 1024;
+  }
+  return out;
+}
+
+export interface FdinfoBuffer {
+  readonly fd: number;
+  readonly size: number;
+  readonly exporter: string;
+  readonly name: string | undefined;
+  readonly inode: number | undefined;
+}
+
+/** dma-buf fds open in a process, from /proc/<pid>/fdinfo (size, exp_name, name lines). */
+export function dmaBufFdinfo(root: string, pid: string | number = 'self'): FdinfoBuffer[] {
+  const dir = join(root, 'proc', String(pid), 'fdinfo');
+  const out: FdinfoBuffer[] = [];
+  for (const fd of list(dir)) {
+    const text = read(join(dir, fd));
+    if (!text || !text.includes('exp_name:')) continue;
+    const fields = new Map(text.split('\n').map((l) => { const i = l.indexOf(':'); return [l.slice(0, i), l.slice(i + 1).trim()] as const; }));
+    const field = (k: string) => fields.get(k);
+    out.push({ fd: Number(fd), size: Number(field('size') ?? 0), exporter: field('exp_name') ?? '', name: field('name') || undefined, inode: field('ino') ? Number(field('ino')) : undefined });
+  }
+  return out;
+}
+
+export interface LiveDiscovery extends DiscoveredPlatform {
+  /** What was looked at and found, one line each, for `discover` to print. */
+  readonly notes: readonly string[];
+  readonly buffers: readonly FdinfoBuffer[];
+}
+
+export function discoverLive(root = '/'): LiveDiscovery {
+  const notes: string[] = [];
+  const mem = meminfo(root);
+  const dtDir = join(root, 'sys/firmware/devicetree/base');
+  const fromTree = existsSync(dtDir) ? deriveFromTree(readDeviceTreeDir(dtDir)) : undefined;
+  notes.push(fromTree ? `device tree: ${dtDir}` : `device tree: none (${dtDir} absent)`);
+  const heapDir = join(root, 'dev/dma_heap');
+  const live = list(heapDir);
+  notes.push(live.length > 0 ? `dma-buf heaps: ${live.join(', ')} (${heapDir})` : `dma-buf heaps: none (${heapDir} absent or empty)`);
+  const cmaAreas = list(join(root, 'sys/kernel/mm/cma'));
+  if (cmaAreas.length > 0) notes.push(`CMA areas: ${cmaAreas.join(', ')} (/sys/kernel/mm/cma)`);
+  if (mem['CmaTotal'] !== undefined) notes.push(`CMA: ${mem['CmaTotal']} bytes total, ${mem['CmaFree']} free (/proc/meminfo)`);
+  if (existsSync(join(root, 'dev/ion'))) notes.push('ION: /dev/ion present (legacy Android heaps)');
+
+  const treeHeaps = new Map((fromTree?.heaps ?? []).map((h) => [h.name, h]));
+  const heaps: DiscoveredHeap[] = [];
+  const ram = mem['MemTotal'];
+  const system: DiscoveredHeap = { name: 'system', kind: 'system', base: null, size: ram ?? treeHeaps.get('system')?.size ?? 0, limit: null, source: ram !== undefined ? `${join(root, 'proc/meminfo')} MemTotal` : (treeHeaps.get('system')?.source ?? 'unknown') };
+  if (live.length === 0) {
+    // No heaps published: report what the device tree describes (a kernel with heaps would expose them).
+    heaps.push(system, ...(fromTree?.heaps ?? []).filter((h) => h.kind !== 'system'));
+  } else {
+    for (const name of live) {
+      const dt = treeHeaps.get(name);
+      const path = join(heapDir, name);
+      if (name === 'system') heaps.push({ ...system, source: `${path}; size ${system.source}` });
+      else if (dt) heaps.push({ ...dt, source: `${path}; ${dt.source}` });
+      else if (cmaAreas.includes(name) || name === 'reserved' || name === 'default_cma_region' || name === 'linux,cma' || name === 'default-pool') {
+        const only = cmaAreas.length <= 1 && mem['CmaTotal'] !== undefined;
+        heaps.push({ name, kind: 'cma', base: null, size: only ? mem['CmaTotal']! : 0, limit: null, source: `${path}${only ? `; size ${join(root, 'proc/meminfo')} CmaTotal` : ''}`, default: true });
+      } else notes.push(`heap ${name}: kind unknown (not system, not a CMA area); left out`);
+    }
+    for (const h of fromTree?.heaps ?? []) if (h.kind === 'carveout') heaps.push({ ...h, source: `${h.source} (a device-private pool, not a /dev/dma_heap entry)` });
+  }
+
+  const devices: DiscoveredDevice[] = [...(fromTree?.devices ?? [])];
+  if (!fromTree) {
+    // No device tree (x86): DRM cards and V4L2 devices from /sys/class.
+    for (const card of list(join(root, 'sys/class/drm')).filter((c) => /^card\d+$/.test(c))) {
+      const dev = join(root, 'sys/class/drm', card, 'device');
+      const driver = linkName(join(dev, 'driver'));
+      const iommu = existsSync(join(dev, 'iommu_group'));
+      devices.push(sysDevice(card, 'display', driver ?? card, iommu, join(root, 'sys/class/drm', card), iommu ? `${dev}/iommu_group` : `${dev} has no iommu_group`));
+    }
+    for (const v of list(join(root, 'sys/class/video4linux')).filter((c) => /^video\d+$/.test(c))) {
+      const base = join(root, 'sys/class/video4linux', v);
+      const name = (read(join(base, 'name')) ?? v).trim();
+      const driver = linkName(join(base, 'device/driver'));
+      const usb = driver === 'uvcvideo';
+      const iommu = usb || existsSync(join(base, 'device/iommu_group'));
+      devices.push(sysDevice(v, 'camera', driver ? `${driver}: ${name}` : name, iommu, base, usb ? `${base}: a USB (uvcvideo) device: frames pass through the host controller and the CPU, so no physical constraint` : iommu ? `${base}/device/iommu_group` : `${base}/device has no iommu_group`));
+    }
+  }
+  return { origin: root, heaps, devices, notes, buffers: dmaBufFdinfo(root) };
+}
+
+function linkName(path: string): string | undefined {
+  try {
+    return basename(readlinkSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+function sysDevice(name: string, kind: DiscoveredDevice['kind'], compatible: string, iommu: boolean, where: string, iommuSource: string): DiscoveredDevice {
+  return { name, kind, compatible, iommu, dmaBits: null, heaps: null, source: where, sources: { kind: `${where} (class ${kind === 'display' ? 'drm' : 'video4linux'})`, iommu: iommuSource, dmaBits: `${where}: the driver's DMA mask applies`, heaps: `${where}: no memory-region` } };
+}

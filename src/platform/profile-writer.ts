@@ -1,0 +1,44 @@
+// Writes a discovered platform as a profile (YAML) the user then refines: every value carries its
+// source as a comment; formats, which device trees rarely describe, get a placeholder to replace
+// from the driver.
+
+import type { DiscoveredPlatform } from './derive.js';
+
+const q = (s: string) => JSON.stringify(s);
+const hex = (n: number) => `0x${n.toString(16)}`;
+const GiB = 2 ** 30;
+
+const PLACEHOLDER_FORMAT = { display: 'XRGB8888', camera: 'NV12', codec: 'NV12', gpu: 'ARGB8888' } as const;
+
+export function profileYaml(p: DiscoveredPlatform, name: string): string {
+  const lines = [
+    `# Platform profile written by \`udalloc discover\` from ${p.origin}.`,
+    '# Each value says where it came from. Device trees rarely list pixel formats and modifiers:',
+    "# replace each device's placeholder `formats` with what its driver supports before relying on plans.",
+    `name: ${q(name)}`,
+    'heaps:',
+  ];
+  for (const h of p.heaps) {
+    lines.push(`  - name: ${q(h.name)}`, `    kind: ${h.kind}`);
+    if (h.size > 0) lines.push(`    size: ${h.size}    # ${h.source}`);
+    else lines.push(`    size: ${h.kind === 'system' ? GiB : 4096}    # TODO: not in the source (${h.source}); set the real size`);
+    if (h.base !== null) lines.push(`    base: ${hex(h.base)}`);
+    if (h.limit !== null) lines.push(`    limit: ${hex(h.limit)}    # highest address the pool may reach`);
+    if (h.private) lines.push('    # a no-map region private to the device(s) linking to it (often firmware memory), not a buffer pool');
+  }
+  lines.push('devices:');
+  const privateHeaps = new Set(p.heaps.filter((h) => h.private).map((h) => h.name));
+  for (const d of p.devices) {
+    lines.push(`  - name: ${q(d.name)}    # ${d.kind}: ${d.source} (${q(d.compatible)})`);
+    lines.push(`    iommu: ${d.iommu}    # ${d.sources.iommu}`);
+    if (d.dmaBits !== null) lines.push(`    dmaBits: ${d.dmaBits}    # ${d.sources.dmaBits}`);
+    const pools = (d.heaps ?? []).filter((h) => !privateHeaps.has(h));
+    const privates = (d.heaps ?? []).filter((h) => privateHeaps.has(h));
+    if (pools.length > 0) lines.push(`    heaps: [${pools.map(q).join(', ')}]    # ${d.sources.heaps}`);
+    if (privates.length > 0) lines.push(`    # memory-region ${privates.join(', ')}: private memory, not where shared buffers go`);
+    lines.push('    formats:    # TODO: placeholder; list the formats and modifiers the driver supports');
+    lines.push(`      ${PLACEHOLDER_FORMAT[d.kind]}: { modifiers: [LINEAR] }`);
+  }
+  if (p.devices.length === 0) lines.push('  []    # no display, camera, codec or GPU node found');
+  return `${lines.join('\n').replace('devices:\n  []', 'devices: []')}\n`;
+}

@@ -187,6 +187,29 @@ describe('udalloc simulate and size', () => {
   });
 });
 
+describe('udalloc discover', () => {
+  it('--dtb --json prints the heaps and devices with their sources', async () => {
+    const { dtbPath } = await import('../platform/dtbs.js');
+    const r = run('discover', '--dtb', dtbPath('broadcom/bcm2711-rpi-4-b.dtb'), '--json');
+    assert.strictEqual(r.code, 0, r.err);
+    const json = JSON.parse(r.out);
+    assertMatches(json.heaps[1], { name: 'linux,cma', kind: 'cma', base: null, size: 67108864, limit: 1073741824 });
+    assertMatches(json.devices[0], { name: 'hvs@7e400000', compatible: 'brcm,bcm2711-hvs', iommu: false, dmaBits: 30, heaps: null });
+    assert.match(json.devices[0].source, /\/soc\/hvs@7e400000$/);
+  });
+
+  it('a corrupt .dtb exits 2 with the offset and problem', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-dtb-')), 'bad.dtb');
+    writeFileSync(file, Buffer.from('d00dfeed00000010', 'hex'));
+    const r = run('discover', '--dtb', file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.err, /bad\.dtb: offset 0: 8 bytes is too short for a device tree header/);
+  });
+});
+
 describe('udalloc formats', () => {
   it('lists at least 40 formats and the common modifiers with real codes', () => {
     const r = run('formats', '--json');

@@ -117,7 +117,7 @@ export class Allocator {
     this.missingHeaps = platform.heaps.filter((h) => !present.has(h.name)).map((h) => h.name);
     this.platform.heaps.forEach((h, i) => {
       const info = present.get(h.name)!;
-      this.#handles.set(h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, capacity: info.capacity, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: info.path }));
+      this.#handles.set(h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, end: Number.isFinite(h.end) && h.kind !== 'system' ? h.end : undefined, capacity: info.capacity, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: info.path }));
     });
     // The record is its own unregister token: close() unregisters, so the registry never calls
     // back for buffers that were closed properly.

@@ -8,6 +8,8 @@ export interface HeapDescription {
   readonly name: string;
   readonly kind: HeapKind;
   readonly base: number | undefined;
+  /** Highest physical address + 1 a buffer of the heap can occupy, when known (base + size, or a limit). */
+  readonly end: number | undefined;
   readonly capacity: number;
   readonly contiguous: boolean;
   readonly cpuAccess: boolean;

@@ -24,7 +24,7 @@ export function heapRows(dev: Allocator): HeapRow[] {
       name: d.name,
       kind: d.kind,
       base: d.base ?? null,
-      end: d.base === undefined ? null : d.base + d.capacity,
+      end: d.end ?? null,
       capacity: h.capacity,
       used: h.used,
       free: h.free,
@@ -41,7 +41,7 @@ export function heapTable(rows: readonly HeapRow[]): string {
   const body = rows.map((r) => [
     r.name,
     r.kind,
-    r.base === null ? '(any RAM pages)' : `${formatAddress(r.base)}-${formatAddress(r.end!)}`,
+    r.base !== null ? `${formatAddress(r.base)}-${formatAddress(r.end!)}` : r.end !== null ? `placed below ${formatAddress(r.end)}` : r.kind === 'system' ? '(any RAM pages)' : '(placed at boot)',
     formatBytes(r.capacity),
     formatBytes(r.used),
     formatBytes(r.largestFree),

@@ -225,7 +225,7 @@ describe('negotiation through the allocator', () => {
     const json = JSON.stringify({ heap: plan.heap, alternatives: plan.alternatives.map((a) => a.heap) });
     assert.doesNotMatch(json, /cma|carve|system/);
     assert.match(json, /\[heap #\d\]/);
-    assert.deepStrictEqual(plan.heap.describe(), { name: 'linux,cma', kind: 'cma', base: 0x38000000, capacity: 256 * 2 ** 20, contiguous: true, cpuAccess: true, path: 'sim:linux,cma' });
+    assert.deepStrictEqual(plan.heap.describe(), { name: 'linux,cma', kind: 'cma', base: 0x38000000, end: 0x48000000, capacity: 256 * 2 ** 20, contiguous: true, cpuAccess: true, path: 'sim:linux,cma' });
   });
 
   it('uses live free space: a heap the caller filled is not planned', () => {

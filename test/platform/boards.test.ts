@@ -1,0 +1,79 @@
+// The shipped board profiles: they load, their discovered parts agree with `udalloc discover` on
+// the same real device tree, and typical requests plan (or conflict) as the hardware would.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { loadPlatform, makeRequest, type RequestFields } from '../../src/constraints/load.js';
+import { negotiate } from '../../src/solver/negotiate.js';
+import { shortModifierName } from '../../src/constraints/modifiers.js';
+import { parseDtb } from '../../src/platform/fdt.js';
+import { deriveFromTree } from '../../src/platform/derive.js';
+import { dtbPath } from './dtbs.js';
+
+const BOARDS = ['raspberry-pi-4', 'rockpro64-rk3399', 'imx8mp-evk', 'x86-laptop-tgl'];
+const plan = (board: string, fields: RequestFields) => {
+  const platform = loadPlatform(`boards/${board}.yaml`);
+  return negotiate(platform, makeRequest(platform, { width: 1920, height: 1080, ...fields }));
+};
+
+describe('shipped board profiles', () => {
+  it('load, and every device line says where it comes from', () => {
+    for (const b of BOARDS) {
+      const platform = loadPlatform(`boards/${b}.yaml`);
+      assert.ok(platform.devices.length >= 2, b);
+      const text = readFileSync(`boards/${b}.yaml`, 'utf8');
+      for (const line of text.split('\n').filter((l) => /^\s+- name:|^\s+(iommu|dmaBits|size|limit):/.test(l))) assert.match(line, /#/, `${b}: "${line.trim()}" has no source comment`);
+    }
+  });
+
+  it('the discovered parts agree with udalloc discover on the real device trees', () => {
+    const cases: Array<[string, string, Record<string, string>]> = [
+      ['raspberry-pi-4', 'broadcom/bcm2711-rpi-4-b.dtb', { hvs: 'hvs@7e400000' }],
+      ['rockpro64-rk3399', 'rockchip/rk3399-rockpro64.dtb', { 'vop-big': 'vop@ff900000', 'vop-lit': 'vop@ff8f0000', hantro: 'video-codec@ff650000', rkvdec: 'video-codec@ff660000' }],
+    ];
+    for (const [board, dtb, names] of cases) {
+      const platform = loadPlatform(`boards/${board}.yaml`);
+      const found = deriveFromTree(parseDtb(readFileSync(dtbPath(dtb)), dtb));
+      for (const [mine, node] of Object.entries(names)) {
+        const d = platform.devices.find((x) => x.name === mine)!;
+        const f = found.devices.find((x) => x.name === node)!;
+        assert.deepStrictEqual([d.iommu, d.dmaBits ?? null], [f.iommu, f.dmaBits], `${board} ${mine}`);
+      }
+      for (const h of found.heaps.filter((x) => x.kind === 'cma')) {
+        const mine = platform.heaps.find((x) => x.name === h.name)!;
+        assert.deepStrictEqual([mine.size, mine.end], [h.size, h.limit ?? Infinity], `${board} ${h.name}`);
+      }
+    }
+  });
+
+  it('Raspberry Pi 4: 1080p triple buffering fits the 64 MiB CMA pool; 4K does not, and the fix names the missing bytes', () => {
+    const ok = plan('raspberry-pi-4', { formats: ['XRGB8888'], devices: ['v3d', 'hvs'], count: 3 });
+    assert.ok(ok.ok && ok.plan.heap.name === 'linux,cma');
+    const r = plan('raspberry-pi-4', { width: 3840, height: 2160, formats: ['XRGB8888'], devices: ['v3d', 'hvs'], count: 3 });
+    assert.ok(!r.ok);
+    assert.ok(r.conflict.core.some((a) => a.device === 'hvs' && a.constraint === 'iommu'));
+    assert.match(r.conflict.fixes[0]!, /linux,cma needs 30\.92 MiB more \(99532800 bytes for 3 x 33177600, it has 67108864\)/);
+  });
+
+  it('RK3399: the big VOP and the Mali GPU share AFBC buffers in the system heap (both map scattered pages)', () => {
+    const r = plan('rockpro64-rk3399', { formats: ['XRGB8888'], devices: ['mali', 'vop-big'], count: 3 });
+    assert.ok(r.ok);
+    assert.deepStrictEqual([r.plan.heap.name, shortModifierName(r.plan.modifier)], ['system', 'ARM_AFBC_16x16_YTR_SPARSE']);
+    const lit = plan('rockpro64-rk3399', { formats: ['XRGB8888'], devices: ['mali', 'vop-lit'] });
+    assert.ok(lit.ok && shortModifierName(lit.plan.modifier) === 'LINEAR');
+  });
+
+  it('i.MX8M Plus: camera to display goes through CMA (no IOMMU); NV12 cannot be scanned out', () => {
+    const r = plan('imx8mp-evk', { formats: ['XRGB8888'], devices: ['isi', 'lcdif3'], count: 4 });
+    assert.ok(r.ok && r.plan.heap.name === 'reserved');
+    const nv12 = plan('imx8mp-evk', { formats: ['NV12'], devices: ['isi', 'lcdif3'] });
+    assert.ok(!nv12.ok && nv12.conflict.core.some((a) => a.device === 'lcdif3' && a.constraint === 'formats'));
+  });
+
+  it('x86 laptop: UVC frames shared with i915 are linear YUYV in the system heap', () => {
+    const r = plan('x86-laptop-tgl', { width: 1280, height: 720, formats: ['NV12', 'YUYV'], devices: ['uvc-camera', 'i915'], cpu: 'read', count: 4 });
+    assert.ok(r.ok);
+    assert.deepStrictEqual([r.plan.format.name, shortModifierName(r.plan.modifier), r.plan.heap.name, r.plan.planes[0]!.pitch], ['YUYV', 'LINEAR', 'system', 2560]);
+  });
+});

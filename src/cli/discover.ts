@@ -23,7 +23,7 @@ function text(p: DiscoveredPlatform, notes: readonly string[]): string {
   const lines = [`platform from ${p.origin}`, ...notes.map((n) => `  ${n}`), 'heaps:'];
   for (const h of p.heaps) {
     const where = h.base !== null ? ` at ${formatAddress(h.base)}` : h.limit !== null ? ` below ${formatAddress(h.limit)}` : '';
-    lines.push(`  ${h.name}: ${h.kind}${h.default ? ' (default CMA)' : ''}, ${h.size > 0 ? formatBytes(h.size) : 'size unknown'}${where}`, `      from ${h.source}`);
+    lines.push(`  ${h.name}: ${h.kind}${h.default ? ' (default CMA)' : ''}${h.private ? ' (private memory of the devices linking to it)' : ''}, ${h.size > 0 ? formatBytes(h.size) : 'size unknown'}${where}`, `      from ${h.source}`);
   }
   lines.push('devices:');
   for (const d of p.devices) {
@@ -66,7 +66,7 @@ export function discoverCommand(args: string[]): number {
     if (!values.json) process.stderr.write(`udalloc: wrote ${values['write-profile']}; add each device's formats before negotiating\n`);
   }
   if (values.json) {
-    const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}) }));
+    const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}), ...(h.private ? { private: true } : {}) }));
     const devices = platform.devices.map((d) => ({ name: d.name, kind: d.kind, compatible: d.compatible, iommu: d.iommu, dmaBits: d.dmaBits, heaps: d.heaps, source: d.source, sources: d.sources }));
     process.stdout.write(`${JSON.stringify({ origin: platform.origin, heaps, devices, ...(values.dtb === undefined ? { notes, buffers } : {}) })}\n`);
   } else process.stdout.write(`${text(platform, notes)}\n`);

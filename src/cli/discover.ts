@@ -66,7 +66,7 @@ export function discoverCommand(args: string[]): number {
     if (!values.json) process.stderr.write(`udalloc: wrote ${values['write-profile']}; add each device's formats before negotiating\n`);
   }
   if (values.json) {
-    const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}), ...(h.private ? { private: true } : {}) }));
+    const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}), ...(h.private ? { private: true } : {}), ...(h.alignment !== undefined ? { alignment: h.alignment } : {}) }));
     const devices = platform.devices.map((d) => ({ name: d.name, kind: d.kind, compatible: d.compatible, iommu: d.iommu, dmaBits: d.dmaBits, heaps: d.heaps, source: d.source, sources: d.sources }));
     process.stdout.write(`${JSON.stringify({ origin: platform.origin, heaps, devices, ...(values.dtb === undefined ? { notes, buffers } : {}) })}\n`);
   } else process.stdout.write(`${text(platform, notes)}\n`);

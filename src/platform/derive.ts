@@ -18,6 +18,8 @@ export interface DiscoveredHeap {
   readonly source: string;
   /** True for the default CMA area (linux,cma-default, or the cma= area). */
   readonly default?: boolean;
+  /** Base alignment of a dynamically placed region (the `alignment` property), in bytes. */
+  readonly alignment?: number;
   /** A no-map region that is not a shared-dma-pool: a device's private (often firmware) memory. */
   readonly private?: boolean;
 }
@@ -95,12 +97,15 @@ function heapFromReserved(tree: DeviceTree, node: DtNode, cmaOverridden: boolean
   const size = reg?.size ?? (sizeCells ? cellsToNumber(sizeCells, tree, `${node.path} size`) : undefined);
   if (size === undefined || size === 0) return undefined;
   const allocRanges = reg ? [] : tree.ranges(node, 'alloc-ranges');
+  // `alignment` is #address-cells wide (reserved-memory binding) and only means something without reg.
+  const alignCells = reg ? undefined : node.cells('alignment', tree);
+  const alignment = alignCells && alignCells.length > 0 ? cellsToNumber(alignCells, tree, `${node.path} alignment`) : undefined;
   const limit = allocRanges.length > 0 ? Math.max(...allocRanges.map((r) => r.address + r.size)) : null;
   if (compatible.includes('shared-dma-pool') && reusable && !noMap) {
     const isDefault = node.has('linux,cma-default');
     if (isDefault && cmaOverridden) return undefined; // cma= on the command line wins (contiguous.c)
-    const why = [`shared-dma-pool, reusable${isDefault ? ', linux,cma-default' : ''}`, reg ? 'reg' : `size${limit !== null ? ', alloc-ranges' : ''}`].join('; ');
-    return { name: node.name, kind: 'cma', base: reg?.address ?? null, size, limit, source: `${where} (${why}${isDefault ? '' : '; a dma-buf heap from Linux 6.17'})`, ...(isDefault ? { default: true } : {}) };
+    const why = [`shared-dma-pool, reusable${isDefault ? ', linux,cma-default' : ''}`, reg ? 'reg' : `size${alignment !== undefined ? ', alignment' : ''}${limit !== null ? ', alloc-ranges' : ''}`].join('; ');
+    return { name: node.name, kind: 'cma', base: reg?.address ?? null, size, limit, source: `${where} (${why}${isDefault ? '' : '; a dma-buf heap from Linux 6.17'})`, ...(isDefault ? { default: true } : {}), ...(alignment !== undefined ? { alignment } : {}) };
   }
   if (noMap && reg) {
     const pool = compatible.includes('shared-dma-pool');

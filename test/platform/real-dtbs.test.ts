@@ -81,9 +81,11 @@ describe('real device trees', () => {
     assert.ok(!p.devices.some((d) => d.compatible.startsWith('venus-')));
   });
 
-  it('Odroid N2 (Amlogic G12B): 256 MiB default CMA pool, placed dynamically', () => {
+  it('Odroid N2 (Amlogic G12B): 256 MiB default CMA pool, placed dynamically with 4 MiB alignment', () => {
     const cma = discover('amlogic/meson-g12b-odroid-n2.dtb').heaps.find((h) => h.kind === 'cma')!;
-    assert.deepStrictEqual([cma.name, cma.size, cma.base, cma.default], ['linux,cma', 256 * MiB, null, true]);
+    // linux,cma { size = <0x0 0x10000000>; alignment = <0x0 0x400000>; reusable; linux,cma-default; }
+    assert.deepStrictEqual([cma.name, cma.size, cma.base, cma.default, cma.alignment], ['linux,cma', 256 * MiB, null, true, 4 * MiB]);
+    assert.match(cma.source, /size, alignment\)/);
   });
 
   it('i.MX8M Plus EVK: 6 GiB of RAM in two memory ranges; the Vivante GPUs', () => {

@@ -6,8 +6,12 @@ import { InputError } from '../errors.js';
 import type { Platform } from '../constraints/model.js';
 import type { KernelBackend } from '../kernel/backend.js';
 import { SimKernel, type SimOptions } from '../kernel/sim/kernel.js';
+import { DmaHeapBackend } from '../kernel/dma-heap/backend.js';
+import { UdmabufBackend } from '../kernel/udmabuf/backend.js';
+import { IonBackend } from '../kernel/ion/backend.js';
 
-export type BackendChoice = 'auto' | 'sim' | KernelBackend;
+export type BackendChoice = 'auto' | 'sim' | 'dma-heap' | 'udmabuf' | 'ion' | KernelBackend;
+export const BACKEND_NAMES = ['auto', 'sim', 'dma-heap', 'udmabuf', 'ion'] as const;
 
 export interface SelectedBackend {
   readonly backend: KernelBackend;
@@ -29,9 +33,27 @@ function liveHeaps(dir: string): string[] {
 
 export function selectBackend(platform: Platform, choice: BackendChoice = 'auto', sim: SimOptions = {}, heapDir = DMA_HEAP_DIR): SelectedBackend {
   if (typeof choice === 'object') return { backend: choice, reason: `${choice.kind} backend supplied by the caller` };
-  if (choice === 'sim') return { backend: new SimKernel(platform.heaps, sim), reason: `simulated kernel (requested) with the heaps of ${platform.origin}` };
-  if (choice !== 'auto') throw new InputError(`backend ${JSON.stringify(choice)}: expected auto or sim`, 'backend', choice);
+  switch (choice) {
+    case 'sim':
+      return { backend: new SimKernel(platform.heaps, sim), reason: `simulated kernel (requested) with the heaps of ${platform.origin}` };
+    case 'dma-heap':
+      return { backend: new DmaHeapBackend({ dir: heapDir }), reason: `dma-buf heaps in ${heapDir} (requested): ${liveHeaps(heapDir).join(', ') || 'none'}` };
+    case 'udmabuf':
+      return { backend: new UdmabufBackend(), reason: 'udmabuf (requested): system memory through /dev/udmabuf' };
+    case 'ion':
+      return { backend: new IonBackend(), reason: 'ION (requested): /dev/ion' };
+    case 'auto':
+      break;
+    default:
+      throw new InputError(`backend ${JSON.stringify(choice)}: expected one of ${BACKEND_NAMES.join(', ')}`, 'backend', choice);
+  }
   const live = liveHeaps(heapDir);
-  const why = live.length > 0 ? `${heapDir} has ${live.join(', ')}, but this build has no native dma-heap backend` : `no ${heapDir} on this machine`;
-  return { backend: new SimKernel(platform.heaps, sim), reason: `simulated kernel (${why}) with the heaps of ${platform.origin}` };
+  if (live.length > 0) {
+    try {
+      return { backend: new DmaHeapBackend({ dir: heapDir }), reason: `dma-buf heaps in ${heapDir}: ${live.join(', ')}` };
+    } catch (err) {
+      return { backend: new SimKernel(platform.heaps, sim), reason: `simulated kernel (${heapDir} has ${live.join(', ')}, but ${(err as Error).message}) with the heaps of ${platform.origin}` };
+    }
+  }
+  return { backend: new SimKernel(platform.heaps, sim), reason: `simulated kernel (no ${heapDir} on this machine) with the heaps of ${platform.origin}` };
 }

@@ -1,0 +1,163 @@
+// The dma-heap backend: Linux dma-buf heaps under /dev/dma_heap (drivers/dma-buf/dma-heap.c).
+// Heaps are enumerated, never assumed: the default CMA heap is "reserved", "linux,cma",
+// "default-pool" or "default_cma_region" depending on kernel and firmware.
+
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HeapKind } from '../../constraints/model.js';
+import { O_CLOEXEC, O_RDWR, type AllocateFlags, type DmaBufInfo, type HeapInfo, type HeapStats, type KernelBackend, type Mapping } from '../backend.js';
+import { KernelError } from '../errno.js';
+import { dmaBufInfo } from '../fd-info.js';
+import { loadNative, syscall, type NativeAddon } from '../native/addon.js';
+import { meminfo } from '../../platform/live.js';
+
+const PAGE = 4096;
+
+export interface DmaHeapOptions {
+  /** Where the heaps are (default /dev/dma_heap). */
+  readonly dir?: string;
+  /** Root of /proc and /sys (default /). */
+  readonly root?: string;
+  readonly addon?: NativeAddon;
+}
+
+interface OpenBuffer {
+  readonly heap: string;
+  readonly size: number;
+}
+
+export class DmaHeapBackend implements KernelBackend {
+  readonly kind = 'dma-heap';
+  readonly #dir: string;
+  readonly #root: string;
+  readonly #addon: NativeAddon;
+  readonly #heapFds = new Map<string, number>();
+  readonly #open = new Map<number, OpenBuffer>();
+  readonly #used = new Map<string, number>();
+
+  constructor(options: DmaHeapOptions = {}) {
+    this.#dir = options.dir ?? '/dev/dma_heap';
+    this.#root = options.root ?? '/';
+    this.#addon = options.addon ?? loadNative();
+  }
+
+  /** Names under /dev/dma_heap. */
+  names(): string[] {
+    try {
+      return readdirSync(this.#dir).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  /** system for "system*"; CMA for a name listed under /sys/kernel/mm/cma or a known CMA heap name. */
+  kindOf(name: string): HeapKind {
+    if (name === 'system' || name.startsWith('system')) return 'system';
+    return 'cma';
+  }
+
+  heaps(): HeapInfo[] {
+    return this.names().map((name) => ({ name, kind: this.kindOf(name), base: undefined, contiguous: this.kindOf(name) !== 'system', cpuAccess: true, path: join(this.#dir, name), ...this.heapStats(name) }));
+  }
+
+  heapStats(heap: string): HeapStats {
+    const mem = meminfo(this.#root);
+    const used = this.#used.get(heap) ?? 0;
+    if (this.kindOf(heap) === 'system') {
+      const capacity = mem['MemTotal'] ?? 0;
+      const free = mem['MemAvailable'] ?? Math.max(0, capacity - used);
+      return { capacity, used, free, largestFree: free };
+    }
+    // CMA: /proc/meminfo totals (one area) and debugfs maxchunk when mounted and readable.
+    const capacity = mem['CmaTotal'] ?? 0;
+    const free = mem['CmaFree'] ?? 0;
+    let largestFree = free;
+    try {
+      const pages = Number(readFileSync(join(this.#root, 'sys/kernel/debug/cma', heap, 'maxchunk'), 'utf8'));
+      if (Number.isFinite(pages)) largestFree = pages * PAGE;
+    } catch {
+      // debugfs not mounted or not root: the free total is the best bound we have
+    }
+    return { capacity, used, free, largestFree };
+  }
+
+  #heapFd(heap: string): number {
+    let fd = this.#heapFds.get(heap);
+    if (fd === undefined) {
+      fd = syscall('open', { heap }, () => openSync(join(this.#dir, heap), 'r+'));
+      this.#heapFds.set(heap, fd);
+    }
+    return fd;
+  }
+
+  allocate(heap: string, len: number, flags: AllocateFlags = {}): number {
+    if (!this.names().includes(heap)) throw new KernelError('DMA_HEAP_IOCTL_ALLOC', 'ENOENT', { heap, detail: `no ${join(this.#dir, heap)}` });
+    const heapFd = this.#heapFd(heap);
+    const fd = syscall('DMA_HEAP_IOCTL_ALLOC', { heap }, () => this.#addon.dmaHeapAlloc(heapFd, len, flags.fdFlags ?? O_RDWR | O_CLOEXEC, flags.heapFlags ?? 0));
+    const size = Math.ceil(len / PAGE) * PAGE;
+    this.#open.set(fd, { heap, size });
+    this.#used.set(heap, (this.#used.get(heap) ?? 0) + size);
+    return fd;
+  }
+
+  dup(fd: number): number {
+    const buf = this.#get(fd, 'dup');
+    const copy = syscall('dup', { fd }, () => this.#addon.dup(fd));
+    this.#open.set(copy, { heap: buf.heap, size: 0 }); // the size is counted once, on the first fd
+    return copy;
+  }
+
+  close(fd: number): void {
+    const buf = this.#get(fd, 'close');
+    this.#open.delete(fd);
+    this.#used.set(buf.heap, (this.#used.get(buf.heap) ?? 0) - buf.size);
+    syscall('close', { fd }, () => closeSync(fd));
+  }
+
+  map(fd: number): Mapping {
+    this.#get(fd, 'mmap');
+    const size = dmaBufInfo(fd).size;
+    const bytes = syscall('mmap', { fd }, () => this.#addon.mmap(fd, size, true));
+    let mapped = true;
+    return {
+      bytes,
+      unmap: () => {
+        if (!mapped) throw new KernelError('munmap', 'EINVAL', { fd, detail: 'mapping already unmapped' });
+        mapped = false;
+        syscall('munmap', { fd }, () => this.#addon.munmap(bytes));
+      },
+    };
+  }
+
+  sync(fd: number, flags: number): void {
+    this.#get(fd, 'DMA_BUF_IOCTL_SYNC');
+    syscall('DMA_BUF_IOCTL_SYNC', { fd }, () => this.#addon.dmaBufSync(fd, flags));
+  }
+
+  setName(fd: number, name: string): void {
+    this.#get(fd, 'DMA_BUF_SET_NAME');
+    syscall('DMA_BUF_SET_NAME', { fd }, () => this.#addon.dmaBufSetName(fd, name));
+  }
+
+  info(fd: number): DmaBufInfo {
+    this.#get(fd, 'fstat');
+    return dmaBufInfo(fd, join(this.#root, 'proc'));
+  }
+
+  openFds(): number[] {
+    return [...this.#open.keys()].sort((a, b) => a - b);
+  }
+
+  /** Closes the heap device fds (buffers stay owned by their holders). */
+  dispose(): void {
+    for (const fd of this.#heapFds.values()) closeSync(fd);
+    this.#heapFds.clear();
+  }
+
+  #get(fd: number, op: string): OpenBuffer {
+    const buf = this.#open.get(fd);
+    // Only fds this backend made are touched: anything else would be someone else's file.
+    if (!buf) throw new KernelError(op, 'EBADF', { fd, detail: 'not a dma-buf fd opened by this backend' });
+    return buf;
+  }
+}

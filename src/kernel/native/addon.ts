@@ -1,0 +1,49 @@
+// Loading the native binding (native/src/udalloc_native.c). Optional: machines that only use the
+// simulated kernel never load it, and a missing build is a clear error naming the fix.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { KernelError, type Errno } from '../errno.js';
+
+export interface NativeAddon {
+  dmaHeapAlloc(heapFd: number, len: number, fdFlags: number, heapFlags: number): number;
+  dmaBufSync(fd: number, flags: number): void;
+  dmaBufSetName(fd: number, name: string): void;
+  dmaBufExportSyncFile(fd: number, flags: number): number;
+  mmap(fd: number, len: number, writable: boolean): ArrayBuffer;
+  munmap(buffer: ArrayBuffer): void;
+  dup(fd: number): number;
+  memfdCreate(name: string, flags: number): number;
+  addSeals(fd: number, seals: number): void;
+  udmabufCreate(devFd: number, memfd: number, offset: number, size: number, flags: number): number;
+  ionHeapQuery(ionFd: number): Array<{ name: string; type: number; heapId: number }>;
+  ionAlloc(ionFd: number, len: number, heapIdMask: number, flags: number): number;
+  constants(): Record<string, number>;
+}
+
+/** native/build/Release/udalloc_native.node, relative to the package root (dist/src/kernel/native). */
+export const ADDON_PATH = fileURLToPath(new URL('../../../../native/build/Release/udalloc_native.node', import.meta.url));
+
+let cached: NativeAddon | undefined;
+
+export function loadNative(path = ADDON_PATH): NativeAddon {
+  if (cached) return cached;
+  if (!existsSync(path)) throw new Error(`the native binding is not built (${path} is missing): run "npm run build:native" (needs g++ and Node's headers)`);
+  cached = createRequire(import.meta.url)(path) as NativeAddon;
+  return cached;
+}
+
+const KNOWN: readonly Errno[] = ['EPERM', 'ENOENT', 'EINTR', 'EBADF', 'ENOMEM', 'EFAULT', 'EBUSY', 'ENODEV', 'EINVAL', 'EMFILE'];
+
+/** Runs a native or fs call, turning its errno (err.code) into a KernelError. */
+export function syscall<T>(op: string, context: { heap?: string; fd?: number }, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && (KNOWN as readonly string[]).includes(code)) throw new KernelError(op, code as Errno, { ...context, detail: (err as Error).message });
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new KernelError(op, 'EINVAL', { ...context, detail: `${code}: ${(err as Error).message}` });
+    throw err;
+  }
+}

@@ -1,0 +1,88 @@
+// Boots the test kernel (scripts/build-test-kernel.sh) in QEMU with an initramfs holding busybox,
+// this machine's node and its libraries, and the built project; the guest runs a command as init
+// and reports through the serial console. Used by the real-kernel test and benchmark.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export const KERNEL = join(process.env['UDALLOC_KERNEL_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'udalloc', 'kernel'), 'bzImage');
+const BUSYBOX = '/bin/busybox';
+
+function need(path: string, fix: string): void {
+  if (!existsSync(path)) throw new Error(`${path} is missing: ${fix}`);
+}
+
+/** The shared libraries a binary loads, as ldd lists them (absolute paths). */
+function libraries(binary: string): string[] {
+  const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
+  return [...out.matchAll(/(\/[^\s]+)/g)].map((m) => m[1]!).filter((p) => p !== binary && existsSync(p));
+}
+
+/** Builds a gzip'd newc initramfs; `command` runs in /udalloc as root after the mounts. */
+export function buildInitramfs(projectRoot: string, command: string): string {
+  need(BUSYBOX, 'apt-get install busybox-static');
+  const dir = mkdtempSync(join(tmpdir(), 'udalloc-initramfs-'));
+  const root = join(dir, 'root');
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'udalloc']) mkdirSync(join(root, d), { recursive: true });
+  copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
+  const node = realpathSync(process.execPath);
+  copyFileSync(node, join(root, 'bin/node'));
+  for (const lib of libraries(node)) {
+    mkdirSync(join(root, dirname(lib)), { recursive: true });
+    copyFileSync(realpathSync(lib), join(root, lib));
+  }
+  // The project: compiled code, the native binding, runtime dependencies and data files.
+  for (const part of ['dist', 'native/build/Release/udalloc_native.node', 'boards', 'test-kernel', 'package.json', 'node_modules/zod', 'node_modules/yaml', 'node_modules/tinybench']) {
+    if (existsSync(join(projectRoot, part))) cpSync(join(projectRoot, part), join(root, 'udalloc', part), { recursive: true });
+  }
+  writeFileSync(
+    join(root, 'init'),
+    `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmp /tmp
+cd /udalloc
+echo UDALLOC-GUEST-START
+${command}
+echo "UDALLOC-GUEST-EXIT $?"
+poweroff -f
+echo o > /proc/sysrq-trigger
+`,
+    { mode: 0o755 },
+  );
+  const image = join(dir, 'initramfs.cpio.gz');
+  execFileSync('sh', ['-c', `cd "${root}" && find . | cpio -o -H newc --quiet | gzip -1 > "${image}"`]);
+  return image;
+}
+
+export interface GuestRun {
+  readonly exitCode: number | undefined;
+  readonly output: string;
+}
+
+/** Boots the kernel with the initramfs under TCG (KVM is not available here) and waits for it. */
+export function bootGuest(initramfs: string, timeoutMs = 600_000): Promise<GuestRun> {
+  need(KERNEL, 'run scripts/build-test-kernel.sh (about 10 minutes once; the result is cached)');
+  const args = ['-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '2', '-nographic', '-no-reboot', '-kernel', KERNEL, '-initrd', initramfs, '-append', 'console=ttyS0 cma=64M panic=-1 quiet'];
+  return new Promise((resolve, reject) => {
+    const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    qemu.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
+    qemu.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
+    const timer = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
+    qemu.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start qemu-system-x86_64 (apt-get install qemu-system-x86): ${err.message}`));
+    });
+    qemu.on('close', () => {
+      clearTimeout(timer);
+      const m = /UDALLOC-GUEST-EXIT (\d+)/.exec(output);
+      resolve({ exitCode: m ? Number(m[1]) : undefined, output });
+    });
+  });
+}

@@ -10,13 +10,14 @@ import { formatAddress, formatBytes } from '../constraints/units.js';
 import { openSync, type AllocatedBuffers } from '../allocator/allocator.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
 import { heapRows, heapTable } from './heap-table.js';
-import { platformFromOption, platformHelp } from './platform-option.js';
+import { backendHelp, backendOption, platformFromOption, platformHelp } from './platform-option.js';
 import { cliRecorder } from './record-option.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
 
 const HELP = `usage: udalloc alloc [--platform FILE] [--request FILE] [request flags] [--name NAME] [--hold] [--record FILE] [--json]
 
 ${platformHelp}
+${backendHelp}
   --name NAME           name the buffers NAME-0, NAME-1... (DMA_BUF_SET_NAME, shows in fdinfo)
   --hold                keep the buffers until Ctrl-C (SIGINT) or SIGTERM, then release them
   --record FILE         append the allocations and frees to a trace (JSON Lines) for simulate/size
@@ -62,7 +63,7 @@ function describeText(bufs: AllocatedBuffers, cpu: string[], reason: string): st
 export async function allocCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...requestOptions, platform: { type: 'string' }, name: { type: 'string' }, hold: { type: 'boolean' }, record: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...requestOptions, platform: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' }, hold: { type: 'boolean' }, record: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
     allowPositionals: false,
   });
@@ -72,7 +73,7 @@ export async function allocCommand(args: string[]): Promise<number> {
   }
   if (values.name !== undefined && values.name === '') throw new InputError('--name: must not be empty', 'name', values.name);
   const recorder = values.record === undefined ? undefined : cliRecorder();
-  const dev = openSync({ platform: platformFromOption(values.platform), record: recorder });
+  const dev = openSync({ backend: backendOption(values.backend), platform: platformFromOption(values.platform), record: recorder });
   const request = loadRequest(values.request, dev.platform, requestFieldsFromFlags(values));
   const plan = dev.negotiate(request);
   const bufs = await dev.allocate(plan, values.name !== undefined ? { name: values.name } : {});

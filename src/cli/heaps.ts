@@ -3,22 +3,26 @@
 import { parseArgs } from 'node:util';
 import { openSync } from '../allocator/allocator.js';
 import { heapRows, heapTable } from './heap-table.js';
-import { platformFromOption, platformHelp } from './platform-option.js';
+import { backendHelp, backendOption, platformFromOption, platformHelp } from './platform-option.js';
 
 const HELP = `usage: udalloc heaps [--platform FILE] [--json]
 
 ${platformHelp}
+${backendHelp}
   --json                print one JSON object instead of text`;
 
 export function heapsCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { platform: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const dev = openSync({ platform: platformFromOption(values.platform) });
+  const dev = openSync({ backend: backendOption(values.backend), platform: platformFromOption(values.platform) });
   const rows = heapRows(dev);
-  if (values.json) process.stdout.write(`${JSON.stringify({ backend: dev.backend.kind, reason: dev.backendReason, heaps: rows })}\n`);
-  else process.stdout.write(`${dev.backendReason}\n${heapTable(rows)}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ backend: dev.backend.kind, reason: dev.backendReason, heaps: rows, missingHeaps: dev.missingHeaps })}\n`);
+  else {
+    const missing = dev.missingHeaps.length > 0 ? `note: the profile's heaps ${dev.missingHeaps.join(', ')} are not in this kernel; they are never used\n` : '';
+    process.stdout.write(`${dev.backendReason}\n${missing}${heapTable(rows)}\n`);
+  }
   return 0;
 }

@@ -262,6 +262,15 @@ static napi_value unmap_buffer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* close(fd): no retry on EINTR (Linux releases the fd either way). */
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (!arg_i32(env, argv[0], &fd)) return throw_errno(env, "close", EINVAL);
+  if (close(fd) < 0 && errno != EINTR) return throw_errno(env, "close", errno);
+  return NULL;
+}
+
 /* dup(fd) -> a new fd for the same open file, close-on-exec */
 static napi_value dup_fd(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -393,6 +402,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"munmap", NULL, unmap_buffer, NULL, NULL, NULL, napi_default, NULL},
       {"memfdCreate", NULL, memfd, NULL, NULL, NULL, napi_default, NULL},
       {"dup", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"addSeals", NULL, add_seals, NULL, NULL, NULL, napi_default, NULL},
       {"udmabufCreate", NULL, udmabuf_create, NULL, NULL, NULL, napi_default, NULL},
       {"ionHeapQuery", NULL, ion_heap_query, NULL, NULL, NULL, napi_default, NULL},

@@ -91,9 +91,17 @@ export class DmaHeapBackend implements KernelBackend {
   }
 
   allocate(heap: string, len: number, flags: AllocateFlags = {}): number {
-    if (!this.names().includes(heap)) throw new KernelError('DMA_HEAP_IOCTL_ALLOC', 'ENOENT', { heap, detail: `no ${join(this.#dir, heap)}` });
+    // A heap that does not exist fails the open with ENOENT; no directory listing per allocation.
     const heapFd = this.#heapFd(heap);
-    const fd = syscall('DMA_HEAP_IOCTL_ALLOC', { heap }, () => this.#addon.dmaHeapAlloc(heapFd, len, flags.fdFlags ?? O_RDWR | O_CLOEXEC, flags.heapFlags ?? 0));
+    let fd: number;
+    try {
+      fd = this.#addon.dmaHeapAlloc(heapFd, len, flags.fdFlags ?? O_RDWR | O_CLOEXEC, flags.heapFlags ?? 0);
+    } catch (err) {
+      // Written out rather than through syscall(): this is the per-buffer hot path.
+      return syscall('DMA_HEAP_IOCTL_ALLOC', { heap }, () => {
+        throw err;
+      });
+    }
     const size = Math.ceil(len / PAGE) * PAGE;
     this.#open.set(fd, { heap, size });
     this.#used.set(heap, (this.#used.get(heap) ?? 0) + size);
@@ -111,7 +119,13 @@ export class DmaHeapBackend implements KernelBackend {
     const buf = this.#get(fd, 'close');
     this.#open.delete(fd);
     this.#used.set(buf.heap, (this.#used.get(buf.heap) ?? 0) - buf.size);
-    syscall('close', { fd }, () => closeSync(fd));
+    try {
+      this.#addon.close(fd);
+    } catch (err) {
+      syscall('close', { fd }, () => {
+        throw err;
+      });
+    }
   }
 
   map(fd: number): Mapping {

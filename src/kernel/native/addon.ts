@@ -14,6 +14,7 @@ export interface NativeAddon {
   mmap(fd: number, len: number, writable: boolean): ArrayBuffer;
   munmap(buffer: ArrayBuffer): void;
   dup(fd: number): number;
+  close(fd: number): void;
   memfdCreate(name: string, flags: number): number;
   addSeals(fd: number, seals: number): void;
   udmabufCreate(devFd: number, memfd: number, offset: number, size: number, flags: number): number;

@@ -13,6 +13,8 @@ import { SimKernel } from '../src/kernel/sim/kernel.js';
 import { isKernelError } from '../src/kernel/errno.js';
 import { syncFlags } from '../src/kernel/backend.js';
 import { loadPlatform } from '../src/constraints/load.js';
+import { loadNative } from '../src/kernel/native/addon.js';
+import { dmaBufFdinfo } from '../src/platform/live.js';
 
 const PLATFORM = fileURLToPath(new URL('../../test-kernel/qemu-platform.yaml', import.meta.url));
 const MiB = 2 ** 20;
@@ -73,6 +75,18 @@ describe('real kernel: dma-buf heaps', () => {
     assert.deepStrictEqual([info.exporter, info.name], ['system', 'udalloc-test']);
     assert.throws(() => backend.setName(fd, 'x'.repeat(40)), (err) => isKernelError(err, 'EINVAL'));
     backend.close(fd);
+  });
+
+  it('exports a sync_file, and lists live dma-bufs from /proc/self/fdinfo', () => {
+    const fd = backend.allocate('reserved', 64 * K);
+    const native = loadNative();
+    const syncFile = native.dmaBufExportSyncFile(fd, 1);
+    assert.ok(syncFile > 0);
+    native.close(syncFile);
+    const listed = dmaBufFdinfo('/').find((b) => b.fd === fd);
+    assert.deepStrictEqual([listed?.exporter, listed?.size], ['reserved', 64 * K]);
+    backend.close(fd);
+    assert.ok(!dmaBufFdinfo('/').some((b) => b.fd === fd));
   });
 
   it('rejects what the uAPI rejects: zero length and unknown heap flags are EINVAL', () => {

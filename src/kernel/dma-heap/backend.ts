@@ -2,7 +2,7 @@
 // Heaps are enumerated, never assumed: the default CMA heap is "reserved", "linux,cma",
 // "default-pool" or "default_cma_region" depending on kernel and firmware.
 
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HeapKind } from '../../constraints/model.js';
 import { O_CLOEXEC, O_RDWR, type AllocateFlags, type DmaBufInfo, type HeapInfo, type HeapStats, type KernelBackend, type Mapping } from '../backend.js';
@@ -12,6 +12,8 @@ import { loadNative, syscall, type NativeAddon } from '../native/addon.js';
 import { meminfo } from '../../platform/live.js';
 
 const PAGE = 4096;
+/** What the default CMA heap has been called (Documentation/userspace-api/dma-buf-heaps.rst). */
+export const DEFAULT_CMA_NAMES: readonly string[] = ['reserved', 'linux,cma', 'default-pool', 'default_cma_region'];
 
 export interface DmaHeapOptions {
   /** Where the heaps are (default /dev/dma_heap). */
@@ -50,10 +52,17 @@ export class DmaHeapBackend implements KernelBackend {
     }
   }
 
-  /** system for "system*"; CMA for a name listed under /sys/kernel/mm/cma or a known CMA heap name. */
+  /**
+   * system for "system*"; CMA when the kernel lists an area of that name (/sys/kernel/mm/cma with
+   * CONFIG_CMA_SYSFS, or debugfs cma/) or it is one of the default CMA heap's names. Anything else
+   * is treated as non-contiguous, the safe guess: the solver then never gives it to a device
+   * without an IOMMU.
+   */
   kindOf(name: string): HeapKind {
     if (name === 'system' || name.startsWith('system')) return 'system';
-    return 'cma';
+    const areas = [join(this.#root, 'sys/kernel/mm/cma', name), join(this.#root, 'sys/kernel/debug/cma', name)];
+    if (areas.some((p) => existsSync(p)) || DEFAULT_CMA_NAMES.includes(name)) return 'cma';
+    return 'system';
   }
 
   heaps(): HeapInfo[] {

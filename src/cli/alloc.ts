@@ -26,7 +26,9 @@ ${requestHelp}`;
 
 function bufferJson(b: DmaBuffer) {
   const info = b.info();
-  return { fd: b.fd, heap: b.heap.describe().name, size: b.size, physAddr: info.physAddr ?? null, name: info.name ?? null, inode: info.inode, format: b.format, modifier: b.modifier, planes: b.planes };
+  // A pool placed at boot (no base in the profile) sits at an address only the kernel knows.
+  const physAddr = b.heap.describe().base !== undefined ? (info.physAddr ?? null) : null;
+  return { fd: b.fd, heap: b.heap.describe().name, size: b.size, physAddr, name: info.name ?? null, inode: info.inode, format: b.format, modifier: b.modifier, planes: b.planes };
 }
 
 /** Writes a pattern through a CPU view and reads it back through another, with sync around each. */
@@ -54,7 +56,8 @@ function describeText(bufs: AllocatedBuffers, cpu: string[], reason: string): st
   lines.push('buffers:');
   bufs.forEach((b, i) => {
     const info = b.info();
-    lines.push(`  fd ${b.fd}  ${b.heap.describe().name}  ${info.physAddr !== undefined ? `phys ${formatAddress(info.physAddr)}  ` : ''}${b.size} bytes${info.name ? `  name ${info.name}` : ''}${cpu[i] ? `  cpu ${cpu[i]}` : ''}`);
+    const known = info.physAddr !== undefined && b.heap.describe().base !== undefined;
+    lines.push(`  fd ${b.fd}  ${b.heap.describe().name}  ${known ? `phys ${formatAddress(info.physAddr!)}  ` : ''}${b.size} bytes${info.name ? `  name ${info.name}` : ''}${cpu[i] ? `  cpu ${cpu[i]}` : ''}`);
     b.planes.forEach((p, j) => lines.push(`    plane ${j}  offset ${p.offset}  pitch ${p.pitch}  size ${p.size}`));
   });
   return lines.join('\n');

@@ -3,7 +3,7 @@
 import { InputError } from '../errors.js';
 import type { Platform } from '../constraints/model.js';
 import { PLACEMENT_POLICIES, type PlacementPolicy } from '../kernel/sim/pool.js';
-import { generateScenario, SCENARIOS } from '../sim/scenarios.js';
+import { findScenario, generateScenario, SCENARIOS } from '../sim/scenarios.js';
 import { loadTrace, traceFromEvents, type Trace } from '../sim/trace.js';
 
 export const workloadOptions = {
@@ -25,7 +25,14 @@ export function loadWorkloads(values: { trace?: string[]; scenario?: string[]; s
   const traces = (values.trace ?? []).map((file) => loadTrace(file, platform));
   for (const spec of values.scenario ?? []) {
     const g = generateScenario(spec, seed);
-    traces.push(traceFromEvents(g.events, platform, g.name));
+    try {
+      traces.push(traceFromEvents(g.events, platform, g.name));
+    } catch (err) {
+      if (!(err instanceof InputError) || !/no device of that name/.test(err.message)) throw err;
+      const name = spec.split(':')[0]!;
+      const deviceParams = Object.entries(findScenario(name).defaults).filter(([k]) => /devices?$/i.test(k) || k === 'encoder').map(([k, v]) => `${k}=${v}`);
+      throw new InputError(`${err.message}\n  the scenario's devices are parameters: ${deviceParams.join(', ')}; this platform has ${platform.devices.map((d) => d.name).join(', ')}\n  e.g. --scenario "${name}:${deviceParams[0]?.split('=')[0]}=${platform.devices.slice(0, 2).map((d) => d.name).join('+')}"`, err.field, err.value);
+    }
   }
   if (traces.length === 0) throw new InputError(`give a workload: --trace FILE or --scenario NAME (${SCENARIOS.map((s) => s.name).join(', ')})`, 'trace');
   return traces;

@@ -101,6 +101,12 @@ interface HeapState {
   samples: HeapSample[];
 }
 
+/**
+ * Fixed pools the simulator places buffers in by address (CMA, carveout, secure): their high-water
+ * mark is measured from the pool base (the simulator puts a pool without a known base at 0).
+ */
+const isPool = (h: Heap): boolean => h.kind === 'cma' || h.kind === 'carveout' || h.kind === 'secure';
+
 /** The profile's heaps with sizes replaced (the end address moves with the size). */
 function resized(heaps: readonly Heap[], sizes: ReadonlyMap<string, number> | undefined): Heap[] {
   if (!sizes) return [...heaps];
@@ -126,7 +132,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
   // The replay closes every buffer it allocates, so the GC leak finaliser has nothing to catch.
   const dev: Allocator = openSync({ platform: options.planUnbounded ? unboundedForPlanning(platform) : platform, backend, leakCheck: false });
   const states = new Map<string, HeapState>(
-    platform.heaps.map((heap) => [heap.name, { heap, tracksHighWater: heap.contiguous && heap.base !== undefined, blocks: options.heapMap && heap.contiguous && heap.base !== undefined ? new Map() : undefined, peakMap: undefined, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, samples: [] }]),
+    platform.heaps.map((heap) => [heap.name, { heap, tracksHighWater: isPool(heap), blocks: options.heapMap && isPool(heap) ? new Map() : undefined, peakMap: undefined, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, samples: [] }]),
   );
   const plans = new Map<string, Plan | ConflictError>();
   const live = new Map<string, { buffers: DmaBuffer[]; heap: HeapState | undefined; live: number; used: number }>();
@@ -201,7 +207,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
           if (s.tracksHighWater) {
             const blocks = s.blocks ? [] as Array<{ offset: number; size: number }> : undefined;
             for (const b of bufs) {
-              const offset = b.info().physAddr! - s.heap.base!;
+              const offset = b.info().physAddr! - (s.heap.base ?? 0);
               if (offset + used.size > s.highWater) s.highWater = offset + used.size;
               blocks?.push({ offset, size: used.size });
             }
@@ -245,7 +251,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
       capacity: options.sizes?.get(s.heap.name) ?? s.heap.size,
       peakLive: s.peakLive,
       peakUsed: s.peakUsed,
-      highWater: s.heap.contiguous && s.heap.base !== undefined ? s.highWater : undefined,
+      highWater: s.tracksHighWater ? s.highWater : undefined,
       allocations: s.allocations,
       failures: s.failures,
       fallbacksFrom: s.fallbacksFrom,

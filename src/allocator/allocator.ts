@@ -89,6 +89,9 @@ export interface AllocatorStats {
 }
 
 
+/** Shared by every allocation that needed no fallback (most of them): nothing to allocate. */
+const NO_FALLBACKS: readonly FailedAttempt[] = Object.freeze([]);
+
 /** EBUSY is transient (pinned pages, a driver holding the pool): retry a little, then fall back. */
 const EBUSY_RETRIES = 2;
 /** Errnos that mean "this heap cannot hold it now": try the next ranked plan. */
@@ -182,7 +185,7 @@ export class Allocator {
     if (name !== undefined && Buffer.byteLength(`${name}-${plan.count - 1}`) >= DMA_BUF_NAME_LEN) {
       throw new InputError(`name ${JSON.stringify(name)}: with its index suffix it must stay under ${DMA_BUF_NAME_LEN} bytes (DMA_BUF_NAME_LEN)`, 'name', name);
     }
-    const fallbacks: FailedAttempt[] = [];
+    let fallbacks: FailedAttempt[] = NO_FALLBACKS as FailedAttempt[];
     const tries = options.fallback === false ? 1 : placements.length;
     for (let i = 0; i < tries; i++) {
       const placement = placements[i]!;
@@ -193,6 +196,7 @@ export class Allocator {
       } catch (err) {
         for (const fd of taken) this.backend.close(fd);
         if (isKernelError(err) && FALLBACK_ERRNOS.includes(err.errno)) {
+          if (fallbacks === NO_FALLBACKS) fallbacks = [];
           fallbacks.push({ heap: choice.heap, errno: err.errno, allocated: taken.length });
           continue;
         }

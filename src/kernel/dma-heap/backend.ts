@@ -35,7 +35,6 @@ export class DmaHeapBackend implements KernelBackend {
   readonly #addon: NativeAddon;
   readonly #heapFds = new Map<string, number>();
   readonly #open = new Map<number, OpenBuffer>();
-  readonly #used = new Map<string, number>();
 
   constructor(options: DmaHeapOptions = {}) {
     this.#dir = options.dir ?? '/dev/dma_heap';
@@ -71,7 +70,9 @@ export class DmaHeapBackend implements KernelBackend {
 
   heapStats(heap: string): HeapStats {
     const mem = meminfo(this.#root);
-    const used = this.#used.get(heap) ?? 0;
+    // Bytes this process holds in the heap; summed on demand to keep allocate() and close() lean.
+    let used = 0;
+    for (const b of this.#open.values()) if (b.heap === heap) used += b.size;
     if (this.kindOf(heap) === 'system') {
       const capacity = mem['MemTotal'] ?? 0;
       const free = mem['MemAvailable'] ?? Math.max(0, capacity - used);
@@ -111,9 +112,7 @@ export class DmaHeapBackend implements KernelBackend {
         throw err;
       });
     }
-    const size = Math.ceil(len / PAGE) * PAGE;
-    this.#open.set(fd, { heap, size });
-    this.#used.set(heap, (this.#used.get(heap) ?? 0) + size);
+    this.#open.set(fd, { heap, size: Math.ceil(len / PAGE) * PAGE });
     return fd;
   }
 
@@ -125,9 +124,8 @@ export class DmaHeapBackend implements KernelBackend {
   }
 
   close(fd: number): void {
-    const buf = this.#get(fd, 'close');
+    this.#get(fd, 'close');
     this.#open.delete(fd);
-    this.#used.set(buf.heap, (this.#used.get(buf.heap) ?? 0) - buf.size);
     try {
       this.#addon.close(fd);
     } catch (err) {

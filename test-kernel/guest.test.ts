@@ -2,6 +2,7 @@
 // dma-buf heaps, CMA (cma=64M) and udmabuf: real ioctls, real mmap, real fds.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -168,6 +169,16 @@ describe('real kernel: dma-buf heaps', () => {
     dev.close();
     (dev.backend as DmaHeapBackend).dispose();
     assert.strictEqual(processFds(), before);
+  });
+});
+
+describe('real kernel: the command line', () => {
+  it('udalloc heaps (no --platform) shows this machine\'s heaps on the dma-heap backend', () => {
+    const out = execFileSync(process.execPath, [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'heaps', '--json'], { encoding: 'utf8' });
+    const json = JSON.parse(out) as { backend: string; heaps: Array<{ name: string; kind: string; capacity: number }> };
+    assert.strictEqual(json.backend, 'dma-heap');
+    assert.deepStrictEqual(json.heaps.map((h) => [h.name, h.kind]), [['reserved', 'cma'], ['system', 'system']]);
+    assert.strictEqual(json.heaps[0]!.capacity, 64 * MiB);
   });
 });
 

@@ -39,6 +39,9 @@ export function profileYaml(p: DiscoveredPlatform, name: string): string {
     lines.push('    formats:    # TODO: placeholder; list the formats and modifiers the driver supports');
     lines.push(`      ${PLACEHOLDER_FORMAT[d.kind]}: { modifiers: [LINEAR] }`);
   }
-  if (p.devices.length === 0) lines.push('  []    # no display, camera, codec or GPU node found');
-  return `${lines.join('\n').replace('devices:\n  []', 'devices: []')}\n`;
+  if (p.devices.length === 0) {
+    // A profile needs a device; with none found, the CPU is the only user (any heap will do).
+    lines.push('  - name: cpu    # no display, camera, codec or GPU found; the CPU is the one user', '    iommu: true    # the CPU maps any pages', '    formats:', '      XRGB8888: { modifiers: [LINEAR] }', '      NV12: { modifiers: [LINEAR] }');
+  }
+  return `${lines.join('\n')}\n`;
 }

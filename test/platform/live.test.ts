@@ -13,6 +13,8 @@ import { parseDtb } from '../../src/platform/fdt.js';
 import { profileYaml } from '../../src/platform/profile-writer.js';
 import { parsePlatform } from '../../src/constraints/load.js';
 import { dtbPath } from './dtbs.js';
+import { platformFromOption } from '../../src/cli/platform-option.js';
+import { DmaHeapBackend } from '../../src/kernel/dma-heap/backend.js';
 
 function fakeRoot(files: Record<string, string | Uint8Array>, links: Record<string, string> = {}): string {
   const root = mkdtempSync(join(tmpdir(), 'udalloc-root-'));
@@ -92,6 +94,19 @@ describe('live discovery', () => {
     tree.find('/chosen')!.props.set('bootargs', new TextEncoder().encode('cma=128M\0'));
     const heaps = deriveFromTree(tree).heaps.filter((h) => h.kind === 'cma');
     assert.deepStrictEqual(heaps.map((h) => [h.name, h.size]), [['reserved', 128 * 2 ** 20]]);
+  });
+
+  it('without --platform, a machine with dma-buf heaps is described by its own heaps', () => {
+    const root = fakeRoot({ 'dev/dma_heap/system': '', 'dev/dma_heap/reserved': '', 'proc/meminfo': 'MemTotal: 1048576 kB\nCmaTotal: 65536 kB\nCmaFree: 65536 kB\n', 'sys/kernel/mm/cma/reserved/x': '' });
+    const platform = platformFromOption(undefined, root);
+    assert.deepStrictEqual(platform.heaps.map((h) => [h.name, h.kind, h.size]), [['reserved', 'cma', 64 * 2 ** 20], ['system', 'system', 2 ** 30]]);
+    assert.strictEqual(platform.origin, 'discovered from this machine');
+  });
+
+  it('the dma-heap backend classifies heaps from CMA areas, default names and reusable DT nodes', () => {
+    const root = fakeRoot({ 'sys/kernel/mm/cma/camera-pool/x': '', 'sys/firmware/devicetree/base/reserved-memory/video@50000000/reusable': '' });
+    const backend = new DmaHeapBackend({ dir: join(root, 'dev/dma_heap'), root });
+    assert.deepStrictEqual(['system', 'system-uncached', 'linux,cma', 'default_cma_region', 'camera-pool', 'video@50000000', 'mystery'].map((n) => backend.kindOf(n)), ['system', 'system', 'cma', 'cma', 'cma', 'cma', 'system']);
   });
 
   it('this machine: /proc/meminfo and /sys read without error', () => {

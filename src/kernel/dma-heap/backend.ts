@@ -53,7 +53,8 @@ export class DmaHeapBackend implements KernelBackend {
 
   /**
    * system for "system*"; CMA when the kernel lists an area of that name (/sys/kernel/mm/cma with
-   * CONFIG_CMA_SYSFS, or debugfs cma/) or it is one of the default CMA heap's names. Anything else
+   * CONFIG_CMA_SYSFS, or debugfs cma/), it is one of the default CMA heap's names, or the device
+   * tree has a reusable reserved-memory node of that name. Anything else
    * is treated as non-contiguous, the safe guess: the solver then never gives it to a device
    * without an IOMMU.
    */
@@ -61,6 +62,8 @@ export class DmaHeapBackend implements KernelBackend {
     if (name === 'system' || name.startsWith('system')) return 'system';
     const areas = [join(this.#root, 'sys/kernel/mm/cma', name), join(this.#root, 'sys/kernel/debug/cma', name)];
     if (areas.some((p) => existsSync(p)) || DEFAULT_CMA_NAMES.includes(name)) return 'cma';
+    // From 6.17 every reusable shared-dma-pool node is a heap named after the node.
+    if (existsSync(join(this.#root, 'sys/firmware/devicetree/base/reserved-memory', name, 'reusable'))) return 'cma';
     return 'system';
   }
 

@@ -10,8 +10,8 @@ import { loadNative } from '../src/kernel/native/addon.js';
 const PLATFORM = fileURLToPath(new URL('../../test-kernel/qemu-platform.yaml', import.meta.url));
 const native = loadNative();
 const O_RDWR_CLOEXEC = 2 | 0o2000000;
-const ROUNDS = 15;
-const N = 200;
+const ROUNDS = 31;
+const N = 100;
 
 function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -89,6 +89,8 @@ export interface AllocatorStats {
 }
 
 
+const NO_OPTIONS: AllocateOptions = Object.freeze({});
+
 /** Shared by every allocation that needed no fallback (most of them): nothing to allocate. */
 const NO_FALLBACKS: readonly FailedAttempt[] = Object.freeze([]);
 
@@ -167,7 +169,7 @@ export class Allocator {
   }
 
   /** Allocates the plan's buffers (see allocateSync); async for symmetry with real backends. */
-  async allocate(plan: Plan, options: AllocateOptions = {}): Promise<AllocatedBuffers> {
+  async allocate(plan: Plan, options: AllocateOptions = NO_OPTIONS): Promise<AllocatedBuffers> {
     return this.allocateSync(plan, options);
   }
 
@@ -177,7 +179,7 @@ export class Allocator {
    * `fallbacks` says which plans failed. EINTR is retried. Any other kernel error is thrown after
    * releasing what was taken.
    */
-  allocateSync(plan: Plan, options: AllocateOptions = {}): AllocatedBuffers {
+  allocateSync(plan: Plan, options: AllocateOptions = NO_OPTIONS): AllocatedBuffers {
     if (!(plan instanceof Plan)) throw new InputError('allocate(plan): expected a Plan from negotiate()', 'plan', plan);
     const { placements, choices, defaultOwner } = planInternals(plan);
     const owner = options.owner ?? defaultOwner;
@@ -210,8 +212,12 @@ export class Allocator {
           throw err;
         }
       }
-      const buffers = taken.map((fd, n) => this.#adopt(fd, choice, owner, name === undefined ? undefined : `${name}-${n}`, this.#recorder?.alloc(plan.request, 1)));
-      return Object.assign(buffers, { used: choice, fallbacks });
+      // A plain loop and direct property stores: this runs once per buffer handed out.
+      const buffers = new Array<DmaBuffer>(taken.length) as DmaBuffer[] & { used: PlanChoice; fallbacks: readonly FailedAttempt[] };
+      for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, choice, owner, name === undefined ? undefined : `${name}-${n}`, this.#recorder?.alloc(plan.request, 1));
+      buffers.used = choice;
+      buffers.fallbacks = fallbacks;
+      return buffers;
     }
     throw new AllocationError(fallbacks, `${plan.count} x ${plan.size} bytes for ${plan.request.devices.join(', ')}`);
   }

@@ -12,6 +12,7 @@ import { loadNative, syscall, type NativeAddon } from '../native/addon.js';
 import { meminfo } from '../../platform/live.js';
 
 const PAGE = 4096;
+const NO_FLAGS: AllocateFlags = Object.freeze({});
 /** What the default CMA heap has been called (Documentation/userspace-api/dma-buf-heaps.rst). */
 export const DEFAULT_CMA_NAMES: readonly string[] = ['reserved', 'linux,cma', 'default-pool', 'default_cma_region'];
 
@@ -103,7 +104,7 @@ export class DmaHeapBackend implements KernelBackend {
     return fd;
   }
 
-  allocate(heap: string, len: number, flags: AllocateFlags = {}): number {
+  allocate(heap: string, len: number, flags: AllocateFlags = NO_FLAGS): number {
     // A heap that does not exist fails the open with ENOENT; no directory listing per allocation.
     const heapFd = this.#heapFd(heap);
     let fd: number;

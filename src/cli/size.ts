@@ -29,7 +29,14 @@ export function reachWarnings(platform: Platform, results: readonly SizingResult
   for (const r of results) {
     for (const p of r.pools) {
       const heap = platform.heaps.find((h) => h.name === p.name)!;
-      if (heap.base === undefined || p.size === 0) continue;
+      if (p.size === 0) continue;
+      const ram = platform.heaps.filter((h) => h.kind === 'system').reduce((sum, h) => sum + h.size, 0);
+      if (ram > 0 && p.size > ram) warnings.push(`${p.name} needs ${formatBytes(p.size)} (${r.policy}), more than the ${formatBytes(ram)} of RAM the profile gives the system heap`);
+      if (heap.base === undefined) {
+        // A pool placed at boot below a limit (alloc-ranges, cma=...@start-end) must fit under it.
+        if (Number.isFinite(heap.end) && p.size > heap.end) warnings.push(`${p.name} needs ${formatBytes(p.size)} (${r.policy}) but must sit below ${formatAddress(heap.end)}: widen its alloc-ranges or split the workload`);
+        continue;
+      }
       const end = heap.base + p.size;
       for (const d of platform.devices) {
         if (d.iommu || d.dmaBits === undefined || end <= 2 ** d.dmaBits) continue;

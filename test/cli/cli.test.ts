@@ -198,6 +198,22 @@ describe('udalloc discover', () => {
     assert.match(json.devices[0].source, /\/soc\/hvs@7e400000$/);
   });
 
+  it('--sysfs ROOT reads a fake machine: heaps from /dev/dma_heap and meminfo, cards from /sys/class/drm', async () => {
+    const { mkdirSync, mkdtempSync, writeFileSync, symlinkSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(join(tmpdir(), 'udalloc-sysfs-'));
+    for (const d of ['dev/dma_heap', 'proc', 'sys/class/drm/card0/device/iommu_group']) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, 'dev/dma_heap/system'), '');
+    writeFileSync(join(root, 'proc/meminfo'), 'MemTotal: 8388608 kB\n');
+    symlinkSync('../../bus/pci/drivers/amdgpu', join(root, 'sys/class/drm/card0/device/driver'));
+    const r = run('discover', '--sysfs', root, '--json');
+    assert.strictEqual(r.code, 0, r.err);
+    const json = JSON.parse(r.out);
+    assert.deepStrictEqual(json.heaps.map((h: { name: string; size: number }) => [h.name, h.size]), [['system', 8 * 2 ** 30]]);
+    assert.deepStrictEqual(json.devices.map((d: { name: string; compatible: string; iommu: boolean }) => [d.name, d.compatible, d.iommu]), [['card0', 'amdgpu', true]]);
+  });
+
   it('a corrupt .dtb exits 2 with the offset and problem', async () => {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const { join } = await import('node:path');

@@ -3,7 +3,7 @@
 # real-kernel tests need built in: dma-buf heaps (system and CMA), CMA with debugfs, udmabuf,
 # sync_file, devtmpfs and an initramfs. About 5-10 minutes on 2 cores. Prints the bzImage path.
 set -euo pipefail
-CACHE="${UDALLOC_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/udalloc/kernel}"
+CACHE="${UDALLOC_KERNEL_CACHE:-${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}/udalloc/kernel}"
 IMAGE="$CACHE/bzImage"
 if [ -f "$IMAGE" ]; then
   echo "$IMAGE"

@@ -3,7 +3,7 @@
 # Downloaded once with apt (the package linux-image-arm64:arm64 depends on), unpacked outside git,
 # and cached. Prints the cache directory. Nothing third-party is committed.
 set -euo pipefail
-CACHE="${UDALLOC_DTB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/udalloc/dtbs}"
+CACHE="${UDALLOC_DTB_CACHE:-${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}/udalloc/dtbs}"
 if [ -f "$CACHE/.complete" ]; then
   echo "$CACHE"
   exit 0

@@ -8,6 +8,7 @@ import { parsePlatform } from '../../src/constraints/load.js';
 import { CmaArea } from '../../src/kernel/sim/cma.js';
 import { SimKernel } from '../../src/kernel/sim/kernel.js';
 import { systemHeapChunks } from '../../src/kernel/sim/system.js';
+import { BuddyAllocator, PCP_BATCH, PCP_HIGH } from '../../src/kernel/sim/buddy.js';
 import { isKernelError } from '../../src/kernel/errno.js';
 
 const K = 1024;
@@ -142,6 +143,53 @@ describe('system heap (system_heap.c)', () => {
     const whole = k.allocate('system', 1024 * M);
     assert.strictEqual(k.heapStats('system').free, 0);
     k.close(whole);
+  });
+});
+
+describe('the buddy allocator under the system heap (mm/page_alloc.c)', () => {
+  it('carves RAM into aligned max-order blocks, splits on allocation and merges buddies on free', () => {
+    const ram = new BuddyAllocator(1024 + 256 + 3); // one order-10 block, one order-8, then 2 + 1 pages
+    const initial = [1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1];
+    assert.deepStrictEqual(ram.buddyinfo(), initial);
+    assert.strictEqual(ram.alloc(1), 1280); // the order-1 block
+    ram.free(1280, 1);
+    const block = ram.alloc(2)!; // no order-2 block: the order-8 block at 1024 is split down
+    assert.deepStrictEqual([block, ram.buddyinfo()], [1024, [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1]]);
+    ram.free(block, 2); // and merges back up to order 8
+    assert.deepStrictEqual(ram.buddyinfo(), initial);
+    assert.strictEqual(ram.freePages, 1283);
+  });
+
+  it('order-0 pages go through the per-CPU list: refilled a batch at a time, drained above high', () => {
+    const ram = new BuddyAllocator(4096);
+    const page = ram.alloc(0)!;
+    assert.deepStrictEqual([ram.pcpCount, ram.freePages], [PCP_BATCH - 1, 4095]);
+    ram.free(page, 0);
+    assert.deepStrictEqual([ram.pcpCount, ram.freePages], [PCP_BATCH, 4096]);
+    const pages = Array.from({ length: 1000 }, () => ram.alloc(0)!);
+    pages.forEach((p) => ram.free(p, 0));
+    assert.ok(ram.pcpCount <= PCP_HIGH, `pcp holds ${ram.pcpCount}`);
+    assert.strictEqual(ram.freePages, 4096);
+    // A high-order request can still be met: the per-CPU pages are drained back when needed.
+    const big = Array.from({ length: 4 }, () => ram.alloc(10));
+    assert.ok(big.every((b) => b !== undefined), `order-10 blocks: ${big.join(', ')}`);
+  });
+
+  it('on fragmented RAM a 1 MiB buffer is built from small chunks, as Linux falls back order by order', () => {
+    const platform = parsePlatform('name: x\nheaps: [{ name: system, kind: system, size: 8MiB }]\ndevices: [{ name: d, formats: { NV12: {} } }]');
+    const k = new SimKernel(platform.heaps, { maxFds: 4096 });
+    const fresh = k.allocate('system', M);
+    assert.deepStrictEqual(k.chunks(fresh), [[8, 1]]);
+    k.close(fresh);
+    // Take every page, then give back every other one: 4 MiB free, but no two free pages are buddies.
+    const pages = Array.from({ length: 2048 }, () => k.allocate('system', 4 * K));
+    pages.forEach((fd, i) => i % 2 === 0 && k.close(fd));
+    const scattered = k.allocate('system', M);
+    assert.deepStrictEqual(k.chunks(scattered), [[0, 256]]);
+    assert.strictEqual(k.heapStats('system').free, 4 * M - M);
+    k.close(scattered);
+    pages.forEach((fd, i) => i % 2 === 1 && k.close(fd));
+    assert.deepStrictEqual(k.chunks(k.allocate('system', M)), [[8, 1]]); // merged back
   });
 });
 

@@ -3,5 +3,6 @@ export { FaultInjector, seededRandom, type FaultRule, type FaultPoint } from './
 export { CmaArea, CmaPool, DEFAULT_CMA_ALIGNMENT } from './cma.js';
 export { GenPool } from './genpool.js';
 export { SystemPool, SystemContigPool, systemHeapChunks, SYSTEM_HEAP_ORDERS } from './system.js';
+export { BuddyAllocator, MAX_PAGE_ORDER } from './buddy.js';
 export { Bitmap } from './bitmap.js';
 export { PLACEMENT_POLICIES, type PlacementPolicy } from './pool.js';

@@ -10,6 +10,8 @@ export interface PoolBlock {
   readonly physAddr: number | undefined;
   /** Chunks the buffer is made of, as (order, count): the sg_table's shape. */
   readonly chunks: ReadonlyArray<readonly [order: number, count: number]>;
+  /** Scattered blocks as (first pfn, order), for pools that hand out pages from a buddy allocator. */
+  readonly parts?: ReadonlyArray<readonly [pfn: number, order: number]>;
 }
 
 export interface Pool {

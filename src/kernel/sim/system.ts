@@ -3,16 +3,16 @@
 // system_heap_allocate() builds the buffer from the largest chunks first: orders {8, 4, 0}
 // (1 MiB, 64 KiB, 4 KiB with 4 KiB pages). alloc_largest_available() takes the largest order that
 // fits the remaining size and is not above the order of the previous chunk (max_order only goes
-// down), and before each chunk checks fatal_signal_pending() -> -EINTR (the 'allocate' fault point). Pages come from the buddy
-// allocator, so the heap is bounded by RAM, never contiguous, and any free page will do: we model
-// RAM as a page count (the buddy allocator's own fragmentation is out of scope: high-order
-// attempts that fail in the kernel fall back to lower orders, which changes the chunk list, not
-// whether the allocation succeeds).
+// down), and before each chunk checks fatal_signal_pending() -> -EINTR (the 'allocate' fault point).
+// Pages come from the buddy allocator (buddy.ts), so the heap is bounded by RAM and never
+// contiguous; a high-order attempt (__GFP_NORETRY) that finds no free block of that order falls
+// back to the next order, so on fragmented RAM a buffer is made of smaller chunks, as in Linux.
 
 import { PAGE_SIZE } from '../../constraints/model.js';
 import { getOrder } from '../../util/int.js';
 import type { HeapStats } from '../backend.js';
 import { KernelError } from '../errno.js';
+import { BuddyAllocator, MAX_PAGE_ORDER } from './buddy.js';
 import type { Pool, PoolBlock } from './pool.js';
 
 /** orders[] of system_heap.c. */
@@ -35,22 +35,48 @@ export function systemHeapChunks(size: number): Array<[number, number]> {
 }
 
 export class SystemPool implements Pool {
+  readonly #ram: BuddyAllocator;
   #used = 0;
 
   constructor(
     readonly heapName: string,
     readonly size: number,
-  ) {}
+  ) {
+    this.#ram = new BuddyAllocator(Math.floor(size / PAGE_SIZE));
+  }
 
   allocate(size: number): PoolBlock {
-    if (size > this.size - this.#used) {
-      throw new KernelError('DMA_HEAP_IOCTL_ALLOC', 'ENOMEM', { heap: this.heapName, detail: `${size} bytes asked, ${this.size - this.#used} bytes of RAM free` });
+    if (size > this.#ram.freePages * PAGE_SIZE) {
+      throw new KernelError('DMA_HEAP_IOCTL_ALLOC', 'ENOMEM', { heap: this.heapName, detail: `${size} bytes asked, ${this.#ram.freePages * PAGE_SIZE} bytes of RAM free` });
+    }
+    // alloc_largest_available(), chunk by chunk; max_order only goes down.
+    const parts: Array<readonly [number, number]> = [];
+    let remaining = size / PAGE_SIZE;
+    let maxOrder: number = SYSTEM_HEAP_ORDERS[0];
+    while (remaining > 0) {
+      let got: readonly [number, number] | undefined;
+      for (const order of SYSTEM_HEAP_ORDERS) {
+        if (remaining < 2 ** order || order > maxOrder) continue;
+        const pfn = this.#ram.alloc(order);
+        if (pfn !== undefined) {
+          got = [pfn, order];
+          break;
+        }
+      }
+      if (!got) {
+        for (const [pfn, order] of parts) this.#ram.free(pfn, order);
+        throw new KernelError('DMA_HEAP_IOCTL_ALLOC', 'ENOMEM', { heap: this.heapName, detail: 'no free page left' });
+      }
+      parts.push(got);
+      remaining -= 2 ** got[1];
+      maxOrder = got[1];
     }
     this.#used += size;
-    return { size, physAddr: undefined, chunks: systemHeapChunks(size) };
+    return { size, physAddr: undefined, chunks: summarize(parts), parts };
   }
 
   release(block: PoolBlock): void {
+    for (const [pfn, order] of block.parts ?? []) this.#ram.free(pfn, order);
     this.#used -= block.size;
   }
 
@@ -58,6 +84,22 @@ export class SystemPool implements Pool {
     const free = this.size - this.#used;
     return { capacity: this.size, used: this.#used, free, largestFree: free };
   }
+
+  /** Free blocks per order, as /proc/buddyinfo shows them. */
+  buddyinfo(): number[] {
+    return this.#ram.buddyinfo();
+  }
+}
+
+/** (order, count) runs of a chunk list, in allocation order. */
+function summarize(parts: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [, order] of parts) {
+    const last = out[out.length - 1];
+    if (last && last[0] === order) last[1]++;
+    else out.push([order, 1]);
+  }
+  return out;
 }
 
 /**
@@ -65,7 +107,6 @@ export class SystemPool implements Pool {
  * alloc_pages(order = get_order(len)) block, split, with the pages past len freed at once; orders
  * above MAX_PAGE_ORDER (10) fail. Contiguous, but its physical placement is the buddy allocator's.
  */
-export const MAX_PAGE_ORDER = 10;
 
 export class SystemContigPool implements Pool {
   #used = 0;

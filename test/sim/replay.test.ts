@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { parsePlatform, type RequestFields } from '../../src/constraints/load.js';
 import { replay } from '../../src/sim/replay.js';
 import { sizePools } from '../../src/sim/sizing.js';
-import { traceFromEvents, type RawEvent } from '../../src/sim/trace.js';
+import { loadTrace, traceFromEvents, type RawEvent } from '../../src/sim/trace.js';
+import { loadPlatform } from '../../src/constraints/load.js';
 
 const PAGE = 4096;
 const MiB = 2 ** 20;
@@ -77,6 +78,15 @@ describe('sizing', () => {
     // Independent check: replay the trace at both sizes.
     const at = (size: number) => replay(platform, t, { sizes: new Map([['pool', size]]), fallback: false }).failures.length;
     assert.deepStrictEqual([at(p.size), at(p.size - PAGE) > 0], [0, true]);
+  });
+
+  it('the example trace: ten 1080p NV12 buffers in CMA need 39.19 MiB, computed by hand', () => {
+    const board = loadPlatform('boards/example.yaml');
+    const t = loadTrace('examples/camera-session.jsonl', board);
+    // 3342336-byte buffers are aligned to 1 MiB (order 10 capped at 8): the preview ring sits at
+    // 0, 4, 8, 12 MiB; the 1080p recording ring at 16, 20, ..., 36 MiB, ending at 36 MiB + 3342336.
+    const p = sizePools(board, [t]).pools.find((x) => x.name === 'linux,cma')!;
+    assert.deepStrictEqual([p.size, p.failsAt, p.peakLive], [36 * MiB + 3342336, 36 * MiB + 3342336 - PAGE, 10 * 3342336]);
   });
 
   it('best fit beats first fit when a small request would split the hole a later large one needs', () => {

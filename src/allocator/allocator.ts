@@ -155,6 +155,10 @@ export class Allocator {
    * ConflictError (with the conflicting constraints and fixes) when no plan exists.
    */
   negotiate(request: RequestFields | Request, options: PlanOptions = {}): Plan {
+    if (this.platform.heaps.length === 0) {
+      const have = this.backend.heaps().map((h) => h.name);
+      throw new InputError(`none of the profile's heaps (${this.missingHeaps.join(', ')}) exists on the ${this.backend.kind} backend (it has ${have.length > 0 ? have.join(', ') : 'no heaps'}): use a profile for this machine (udalloc discover --write-profile FILE) or the simulated kernel (--backend sim)`, 'platform', this.platform.origin);
+    }
     const req = isRequest(request) ? request : makeRequest(this.platform, request);
     const free = new Map<string, number>();
     const capacityOf = (heap: Heap): number => {

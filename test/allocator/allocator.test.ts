@@ -256,6 +256,14 @@ describe('open', () => {
     assert.throws(() => selectBackend(board, 'ionn' as never), (err) => err instanceof InputError && err.field === 'backend' && /expected one of auto, sim, dma-heap, udmabuf, ion/.test(err.message));
   });
 
+  it('a profile none of whose heaps the backend has is a clear input error, not an empty conflict', () => {
+    const other = loadPlatform('boards/raspberry-pi-4.yaml');
+    const dev = openSync({ platform: board, backend: openSync({ platform: other, backend: 'sim' }).backend });
+    assert.deepStrictEqual(dev.missingHeaps, ['vpu-carve', 'secure']); // the Pi 4 kernel has system and linux,cma
+    const none = openSync({ platform: { ...board, heaps: board.heaps.filter((h) => h.name === 'vpu-carve') }, backend: openSync({ platform: other, backend: 'sim' }).backend });
+    assert.throws(() => none.negotiate(camDisplay), (err) => err instanceof InputError && /none of the profile's heaps \(vpu-carve\) exists on the sim backend \(it has system, linux,cma\)/.test(err.message));
+  });
+
   it('a platform heap the backend lacks is never planned, and is reported', () => {
     const backend = openBoard().backend;
     const fewer = { ...board, heaps: board.heaps.slice(0, 2) };

@@ -12,6 +12,7 @@ import { allocCommand } from './alloc.js';
 import { simulateCommand } from './simulate.js';
 import { sizeCommand } from './size.js';
 import { discoverCommand } from './discover.js';
+import { devicesCommand } from './devices.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
 import { KernelError } from '../kernel/errno.js';
 
@@ -23,6 +24,7 @@ commands:
   negotiate   reconcile devices' constraints into a buffer plan, or explain the conflict
   alloc       negotiate, allocate the buffers as dma-bufs, show them and the heaps, release
   discover    read the platform from a .dtb, a sysfs tree or this machine; write a profile
+  devices     list the devices with their constraints and where each came from
   heaps       list the heaps with kind, range, capacity, use and largest free block
   simulate    replay a trace or scenario on the simulated kernel; peaks, failures, fragmentation
   size        the smallest CMA/carveout/secure pool sizes that serve the workloads
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   simulate: simulateCommand,
   size: sizeCommand,
   discover: discoverCommand,
+  devices: devicesCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,53 @@
+// udalloc devices: what each device of a platform requires, with where every constraint came from.
+
+import { parseArgs } from 'node:util';
+import { shortModifierName } from '../constraints/modifiers.js';
+import { formatBytes } from '../constraints/units.js';
+import type { Device } from '../constraints/model.js';
+import { platformFromOption, platformHelp } from './platform-option.js';
+
+const HELP = `usage: udalloc devices [--platform FILE] [--json]
+
+${platformHelp}
+  --json                print one JSON object instead of text`;
+
+function deviceJson(d: Device) {
+  return {
+    name: d.name,
+    iommu: d.iommu,
+    dmaBits: d.dmaBits ?? null,
+    heaps: d.heaps ?? null,
+    preferredHeaps: d.preferredHeaps,
+    alignment: d.alignment,
+    sizeAlign: d.sizeAlign,
+    maxSize: d.maxSize ?? null,
+    coherent: d.coherent,
+    protected: d.protected,
+    formats: [...d.formats.values()].map((r) => ({ format: r.format.name, modifiers: r.modifiers.map(shortModifierName), pitchAlign: r.pitchAlign, heightAlign: r.heightAlign, offsetAlign: r.offsetAlign, maxWidth: r.maxWidth ?? null, maxHeight: r.maxHeight ?? null })),
+    sources: d.sources,
+  };
+}
+
+function deviceText(d: Device): string {
+  const memory = d.iommu ? 'IOMMU: any pages' : `no IOMMU: contiguous${d.dmaBits !== undefined ? `, below 2^${d.dmaBits}` : ''}`;
+  const lines = [`${d.name}: ${memory}${d.alignment > 4096 ? `, base aligned to ${formatBytes(d.alignment)}` : ''}${d.heaps ? `, only ${d.heaps.join(', ')}` : ''}${d.protected !== 'optional' ? `, protected ${d.protected}` : ''}`];
+  // Sources of the memory constraints that were written down (defaults say nothing new).
+  for (const [field, source] of Object.entries(d.sources)) if (['iommu', 'dmaBits', 'heaps', 'alignment', 'protected'].includes(field) && !source.includes('(default:')) lines.push(`    ${field}: ${source}`);
+  for (const r of d.formats.values()) {
+    const rules = [r.pitchAlign > 1 ? `pitch x${r.pitchAlign}` : '', r.heightAlign > 1 ? `rows x${r.heightAlign}` : '', r.maxWidth ? `max ${r.maxWidth}x${r.maxHeight ?? '?'}` : ''].filter(Boolean).join(', ');
+    lines.push(`  ${r.format.name.padEnd(12)} ${r.modifiers.map(shortModifierName).join(' > ')}${rules ? `  (${rules})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function devicesCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const platform = platformFromOption(values.platform);
+  if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.name, devices: platform.devices.map(deviceJson) })}\n`);
+  else process.stdout.write(`${platform.devices.map(deviceText).join('\n')}\n`);
+  return 0;
+}

@@ -1,1 +1,0 @@
-cmd_Release/obj.target/udalloc_native.node := g++ -o Release/obj.target/udalloc_native.node -shared -pthread -rdynamic -m64  -Wl,-soname=udalloc_native.node -Wl,--start-group Release/obj.target/udalloc_native/src/udalloc_native.o -Wl,--end-group 

@@ -1,1 +1,0 @@
-cmd_Release/udalloc_native.node := ln -f "Release/obj.target/udalloc_native.node" "Release/udalloc_native.node" 2>/dev/null || (rm -rf "Release/udalloc_native.node" && cp -af "Release/obj.target/udalloc_native.node" "Release/udalloc_native.node")

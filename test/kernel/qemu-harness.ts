@@ -72,8 +72,12 @@ export function bootGuest(initramfs: string, timeoutMs = 600_000): Promise<Guest
   return new Promise((resolve, reject) => {
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    qemu.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
-    qemu.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
+    // The serial console can deliver a multi-byte character split across chunks (even byte by
+    // byte): decode with the streams' StringDecoder, never chunk by chunk.
+    qemu.stdout.setEncoding('utf8');
+    qemu.stderr.setEncoding('utf8');
+    qemu.stdout.on('data', (d: string) => (output += d));
+    qemu.stderr.on('data', (d: string) => (output += d));
     const timer = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
     qemu.on('error', (err) => {
       clearTimeout(timer);

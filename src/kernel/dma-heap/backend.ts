@@ -2,13 +2,13 @@
 // Heaps are enumerated, never assumed: the default CMA heap is "reserved", "linux,cma",
 // "default-pool" or "default_cma_region" depending on kernel and firmware.
 
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { listDirectory } from '../../util/fs.js';
 import { join } from 'node:path';
 import type { HeapKind } from '../../constraints/model.js';
-import { O_CLOEXEC, O_RDWR, type AllocateFlags, type DmaBufInfo, type HeapInfo, type HeapStats, type KernelBackend, type Mapping } from '../backend.js';
-import { KernelError } from '../errno.js';
-import { dmaBufInfo } from '../fd-info.js';
-import { loadNative, syscall, type NativeAddon } from '../native/addon.js';
+import { O_CLOEXEC, O_RDWR, type AllocateFlags, type HeapInfo, type HeapStats } from '../backend.js';
+import { DmaBufFileBackend } from '../dma-buf-files.js';
+import { kernelError, loadNative, syscall, type NativeAddon } from '../native/addon.js';
 import { meminfo } from '../../platform/live.js';
 
 const PAGE = 4096;
@@ -24,32 +24,22 @@ export interface DmaHeapOptions {
   readonly addon?: NativeAddon;
 }
 
-interface OpenBuffer {
-  readonly heap: string;
-  readonly size: number;
-}
-
-export class DmaHeapBackend implements KernelBackend {
+export class DmaHeapBackend extends DmaBufFileBackend {
   readonly kind = 'dma-heap';
   readonly #dir: string;
   readonly #root: string;
-  readonly #addon: NativeAddon;
   readonly #heapFds = new Map<string, number>();
-  readonly #open = new Map<number, OpenBuffer>();
 
   constructor(options: DmaHeapOptions = {}) {
+    const root = options.root ?? '/';
+    super(options.addon ?? loadNative(), join(root, 'proc'));
     this.#dir = options.dir ?? '/dev/dma_heap';
-    this.#root = options.root ?? '/';
-    this.#addon = options.addon ?? loadNative();
+    this.#root = root;
   }
 
   /** Names under /dev/dma_heap. */
   names(): string[] {
-    try {
-      return readdirSync(this.#dir).sort();
-    } catch {
-      return [];
-    }
+    return listDirectory(this.#dir);
   }
 
   /**
@@ -69,15 +59,20 @@ export class DmaHeapBackend implements KernelBackend {
   }
 
   heaps(): HeapInfo[] {
-    return this.names().map((name) => ({ name, kind: this.kindOf(name), base: undefined, contiguous: this.kindOf(name) !== 'system', cpuAccess: true, path: join(this.#dir, name), ...this.heapStats(name) }));
+    return this.names().map((name) => {
+      const kind = this.kindOf(name);
+      return { name, kind, base: undefined, contiguous: kind !== 'system', cpuAccess: true, path: join(this.#dir, name), ...this.#stats(name, kind) };
+    });
   }
 
   heapStats(heap: string): HeapStats {
+    return this.#stats(heap, this.kindOf(heap));
+  }
+
+  #stats(heap: string, kind: HeapKind): HeapStats {
     const mem = meminfo(this.#root);
-    // Bytes this process holds in the heap; summed on demand to keep allocate() and close() lean.
-    let used = 0;
-    for (const b of this.#open.values()) if (b.heap === heap) used += b.size;
-    if (this.kindOf(heap) === 'system') {
+    const used = this.usedBytes(heap);
+    if (kind === 'system') {
       const capacity = mem['MemTotal'] ?? 0;
       const free = mem['MemAvailable'] ?? Math.max(0, capacity - used);
       return { capacity, used, free, largestFree: free };
@@ -109,80 +104,17 @@ export class DmaHeapBackend implements KernelBackend {
     const heapFd = this.#heapFd(heap);
     let fd: number;
     try {
-      fd = this.#addon.dmaHeapAlloc(heapFd, len, flags.fdFlags ?? O_RDWR | O_CLOEXEC, flags.heapFlags ?? 0);
+      fd = this.addon.dmaHeapAlloc(heapFd, len, flags.fdFlags ?? O_RDWR | O_CLOEXEC, flags.heapFlags ?? 0);
     } catch (err) {
-      // Written out rather than through syscall(): this is the per-buffer hot path.
-      return syscall('DMA_HEAP_IOCTL_ALLOC', { heap }, () => {
-        throw err;
-      });
+      // Not through syscall(): no closure on the per-buffer hot path.
+      throw kernelError('DMA_HEAP_IOCTL_ALLOC', { heap }, err);
     }
-    this.#open.set(fd, { heap, size: Math.ceil(len / PAGE) * PAGE });
-    return fd;
-  }
-
-  dup(fd: number): number {
-    const buf = this.#get(fd, 'dup');
-    const copy = syscall('dup', { fd }, () => this.#addon.dup(fd));
-    this.#open.set(copy, { heap: buf.heap, size: 0 }); // the size is counted once, on the first fd
-    return copy;
-  }
-
-  close(fd: number): void {
-    this.#get(fd, 'close');
-    this.#open.delete(fd);
-    try {
-      this.#addon.close(fd);
-    } catch (err) {
-      syscall('close', { fd }, () => {
-        throw err;
-      });
-    }
-  }
-
-  map(fd: number): Mapping {
-    this.#get(fd, 'mmap');
-    const size = dmaBufInfo(fd).size;
-    const bytes = syscall('mmap', { fd }, () => this.#addon.mmap(fd, size, true));
-    let mapped = true;
-    return {
-      bytes,
-      unmap: () => {
-        if (!mapped) throw new KernelError('munmap', 'EINVAL', { fd, detail: 'mapping already unmapped' });
-        mapped = false;
-        syscall('munmap', { fd }, () => this.#addon.munmap(bytes));
-      },
-    };
-  }
-
-  sync(fd: number, flags: number): void {
-    this.#get(fd, 'DMA_BUF_IOCTL_SYNC');
-    syscall('DMA_BUF_IOCTL_SYNC', { fd }, () => this.#addon.dmaBufSync(fd, flags));
-  }
-
-  setName(fd: number, name: string): void {
-    this.#get(fd, 'DMA_BUF_SET_NAME');
-    syscall('DMA_BUF_SET_NAME', { fd }, () => this.#addon.dmaBufSetName(fd, name));
-  }
-
-  info(fd: number): DmaBufInfo {
-    this.#get(fd, 'fstat');
-    return dmaBufInfo(fd, join(this.#root, 'proc'));
-  }
-
-  openFds(): number[] {
-    return [...this.#open.keys()].sort((a, b) => a - b);
+    return this.adopt(fd, heap, Math.ceil(len / PAGE) * PAGE);
   }
 
   /** Closes the heap device fds (buffers stay owned by their holders). */
   dispose(): void {
     for (const fd of this.#heapFds.values()) closeSync(fd);
     this.#heapFds.clear();
-  }
-
-  #get(fd: number, op: string): OpenBuffer {
-    const buf = this.#open.get(fd);
-    // Only fds this backend made are touched: anything else would be someone else's file.
-    if (!buf) throw new KernelError(op, 'EBADF', { fd, detail: 'not a dma-buf fd opened by this backend' });
-    return buf;
   }
 }

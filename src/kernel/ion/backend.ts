@@ -5,9 +5,9 @@
 
 import { closeSync, openSync } from 'node:fs';
 import type { HeapKind } from '../../constraints/model.js';
-import { O_CLOEXEC, O_RDWR, type AllocateFlags, type DmaBufInfo, type HeapInfo, type HeapStats, type KernelBackend, type Mapping } from '../backend.js';
+import { O_CLOEXEC, O_RDWR, type AllocateFlags, type HeapInfo, type HeapStats } from '../backend.js';
+import { DmaBufFileBackend } from '../dma-buf-files.js';
 import { KernelError } from '../errno.js';
-import { dmaBufInfo } from '../fd-info.js';
 import { loadNative, syscall, type NativeAddon } from '../native/addon.js';
 
 /** enum ion_heap_type (ion.h, 4.12+). */
@@ -27,18 +27,15 @@ export interface IonHeap {
   readonly heapId: number;
 }
 
-export class IonBackend implements KernelBackend {
+export class IonBackend extends DmaBufFileBackend {
   readonly kind = 'ion';
-  readonly #addon: NativeAddon;
   readonly #ionFd: number;
   readonly #heaps: readonly IonHeap[];
-  readonly #open = new Map<number, { heap: string; size: number }>();
-  readonly #used = new Map<string, number>();
 
   constructor(options: { device?: string; addon?: NativeAddon; ionFd?: number } = {}) {
-    this.#addon = options.addon ?? loadNative();
+    super(options.addon ?? loadNative());
     this.#ionFd = options.ionFd ?? syscall('open', {}, () => openSync(options.device ?? '/dev/ion', O_RDWR | O_CLOEXEC));
-    this.#heaps = syscall('ION_IOC_HEAP_QUERY', {}, () => this.#addon.ionHeapQuery(this.#ionFd));
+    this.#heaps = syscall('ION_IOC_HEAP_QUERY', {}, () => this.addon.ionHeapQuery(this.#ionFd));
   }
 
   /** heap_id_mask for a heap: one bit, 1 << heap_id (ION_NUM_HEAP_IDS = 32). */
@@ -57,74 +54,18 @@ export class IonBackend implements KernelBackend {
   }
 
   heapStats(heap: string): HeapStats {
-    const used = this.#used.get(heap) ?? 0;
+    const used = this.usedBytes(heap);
     // ION publishes no capacities; only what this process holds is known.
     return { capacity: 0, used, free: 0, largestFree: 0 };
   }
 
   allocate(heap: string, len: number, flags: AllocateFlags = {}): number {
     const mask = this.maskOf(heap);
-    const fd = syscall('ION_IOC_ALLOC', { heap }, () => this.#addon.ionAlloc(this.#ionFd, len, mask, flags.heapFlags ?? ION_FLAG_CACHED));
-    const size = Math.ceil(len / PAGE) * PAGE;
-    this.#open.set(fd, { heap, size });
-    this.#used.set(heap, (this.#used.get(heap) ?? 0) + size);
-    return fd;
-  }
-
-  dup(fd: number): number {
-    const b = this.#get(fd, 'dup');
-    const copy = syscall('dup', { fd }, () => this.#addon.dup(fd));
-    this.#open.set(copy, { heap: b.heap, size: 0 });
-    return copy;
-  }
-
-  close(fd: number): void {
-    const b = this.#get(fd, 'close');
-    this.#open.delete(fd);
-    this.#used.set(b.heap, (this.#used.get(b.heap) ?? 0) - b.size);
-    syscall('close', { fd }, () => closeSync(fd));
-  }
-
-  map(fd: number): Mapping {
-    this.#get(fd, 'mmap');
-    const bytes = syscall('mmap', { fd }, () => this.#addon.mmap(fd, dmaBufInfo(fd).size, true));
-    let mapped = true;
-    return {
-      bytes,
-      unmap: () => {
-        if (!mapped) throw new KernelError('munmap', 'EINVAL', { fd });
-        mapped = false;
-        syscall('munmap', { fd }, () => this.#addon.munmap(bytes));
-      },
-    };
-  }
-
-  sync(fd: number, flags: number): void {
-    this.#get(fd, 'DMA_BUF_IOCTL_SYNC');
-    syscall('DMA_BUF_IOCTL_SYNC', { fd }, () => this.#addon.dmaBufSync(fd, flags));
-  }
-
-  setName(fd: number, name: string): void {
-    this.#get(fd, 'DMA_BUF_SET_NAME');
-    syscall('DMA_BUF_SET_NAME', { fd }, () => this.#addon.dmaBufSetName(fd, name));
-  }
-
-  info(fd: number): DmaBufInfo {
-    this.#get(fd, 'fstat');
-    return dmaBufInfo(fd);
-  }
-
-  openFds(): number[] {
-    return [...this.#open.keys()].sort((a, b) => a - b);
+    const fd = syscall('ION_IOC_ALLOC', { heap }, () => this.addon.ionAlloc(this.#ionFd, len, mask, flags.heapFlags ?? ION_FLAG_CACHED));
+    return this.adopt(fd, heap, Math.ceil(len / PAGE) * PAGE);
   }
 
   dispose(): void {
     closeSync(this.#ionFd);
-  }
-
-  #get(fd: number, op: string) {
-    const b = this.#open.get(fd);
-    if (!b) throw new KernelError(op, 'EBADF', { fd, detail: 'not a dma-buf fd opened by this backend' });
-    return b;
   }
 }

@@ -37,14 +37,19 @@ export function loadNative(path = ADDON_PATH): NativeAddon {
 
 const KNOWN: readonly Errno[] = ['EPERM', 'ENOENT', 'EINTR', 'EBADF', 'ENOMEM', 'EFAULT', 'EBUSY', 'ENODEV', 'EINVAL', 'EMFILE'];
 
+/** The KernelError for a failed native or fs call (err.code is its errno name); other errors pass through. */
+export function kernelError(op: string, context: { heap?: string; fd?: number }, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && (KNOWN as readonly string[]).includes(code)) return new KernelError(op, code as Errno, { ...context, detail: (err as Error).message });
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return new KernelError(op, 'EINVAL', { ...context, detail: `${code}: ${(err as Error).message}` });
+  return err;
+}
+
 /** Runs a native or fs call, turning its errno (err.code) into a KernelError. */
 export function syscall<T>(op: string, context: { heap?: string; fd?: number }, call: () => T): T {
   try {
     return call();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && (KNOWN as readonly string[]).includes(code)) throw new KernelError(op, code as Errno, { ...context, detail: (err as Error).message });
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new KernelError(op, 'EINVAL', { ...context, detail: `${code}: ${(err as Error).message}` });
-    throw err;
+    throw kernelError(op, context, err);
   }
 }

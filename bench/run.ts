@@ -13,23 +13,14 @@ import { MODIFIERS, modifierAppliesTo } from '../src/constraints/modifiers.js';
 import { makeRequest, parsePlatform } from '../src/constraints/load.js';
 import type { Platform, Request } from '../src/constraints/model.js';
 import { negotiate } from '../src/solver/negotiate.js';
+import { seededRandom } from '../src/util/random.js';
 import { allocationBench } from './allocation.js';
 import { replayBench } from './replay.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
 
-/** A deterministic pseudo-random shuffle (mulberry32), so runs compare like with like. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function benchPlatform(devices: number): Platform {
-  const random = rng(devices);
+  const random = seededRandom(devices);
   const formats = FORMATS.slice(0, 50);
   const profile = {
     name: `bench-${devices}`,

@@ -14,6 +14,7 @@ import { SimKernel } from '../src/kernel/sim/kernel.js';
 import { isKernelError } from '../src/kernel/errno.js';
 import { syncFlags } from '../src/kernel/backend.js';
 import { loadPlatform } from '../src/constraints/load.js';
+import { seededRandom } from '../src/util/random.js';
 import { loadNative } from '../src/kernel/native/addon.js';
 import { dmaBufFdinfo } from '../src/platform/live.js';
 
@@ -146,8 +147,7 @@ describe('real kernel: dma-buf heaps', () => {
     const before = processFds();
     const dev = openAllocator({ platform: PLATFORM, backend: 'dma-heap' });
     const live: DmaBuffer[] = [];
-    let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const random = seededRandom(7);
     for (let op = 0; op < 500; op++) {
       const r = random();
       if (r < 0.45 || live.length === 0) {

@@ -1,7 +1,7 @@
 // Which kernel backend an Allocator talks to. Real heaps when the machine has them and a native
 // backend for them is built; the simulated kernel otherwise, saying so.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { listDirectory } from '../util/fs.js';
 import { InputError } from '../errors.js';
 import type { Platform } from '../constraints/model.js';
 import type { KernelBackend } from '../kernel/backend.js';
@@ -22,14 +22,6 @@ export interface SelectedBackend {
 /** Where Linux publishes dma-buf heaps (drivers/dma-buf/dma-heap.c creates /dev/dma_heap/<name>). */
 export const DMA_HEAP_DIR = '/dev/dma_heap';
 
-function liveHeaps(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
 export function selectBackend(platform: Platform, choice: BackendChoice = 'auto', sim: SimOptions = {}, heapDir = DMA_HEAP_DIR): SelectedBackend {
   if (typeof choice === 'object') return { backend: choice, reason: `${choice.kind} backend supplied by the caller` };
@@ -37,7 +29,7 @@ export function selectBackend(platform: Platform, choice: BackendChoice = 'auto'
     case 'sim':
       return { backend: new SimKernel(platform.heaps, sim), reason: `simulated kernel (requested) with the heaps of ${platform.origin}` };
     case 'dma-heap':
-      return { backend: new DmaHeapBackend({ dir: heapDir }), reason: `dma-buf heaps in ${heapDir} (requested): ${liveHeaps(heapDir).join(', ') || 'none'}` };
+      return { backend: new DmaHeapBackend({ dir: heapDir }), reason: `dma-buf heaps in ${heapDir} (requested): ${listDirectory(heapDir).join(', ') || 'none'}` };
     case 'udmabuf':
       return { backend: new UdmabufBackend(), reason: 'udmabuf (requested): system memory through /dev/udmabuf' };
     case 'ion':
@@ -47,7 +39,7 @@ export function selectBackend(platform: Platform, choice: BackendChoice = 'auto'
     default:
       throw new InputError(`backend ${JSON.stringify(choice)}: expected one of ${BACKEND_NAMES.join(', ')}`, 'backend', choice);
   }
-  const live = liveHeaps(heapDir);
+  const live = listDirectory(heapDir);
   if (live.length > 0) {
     try {
       return { backend: new DmaHeapBackend({ dir: heapDir }), reason: `dma-buf heaps in ${heapDir}: ${live.join(', ')}` };

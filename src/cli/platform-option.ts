@@ -2,9 +2,9 @@
 // has dma-buf heaps (discovered live), else the built-in example board on the simulated kernel.
 
 import { fileURLToPath } from 'node:url';
-import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadPlatform, parsePlatform } from '../constraints/load.js';
+import { listDirectory } from '../util/fs.js';
 import { discoverLive } from '../platform/live.js';
 import { profileYaml } from '../platform/profile-writer.js';
 import type { Platform } from '../constraints/model.js';
@@ -19,7 +19,7 @@ export const platformHelp = `  --platform FILE       platform profile (YAML or J
 
 export function platformFromOption(file: string | undefined, root = '/'): Platform {
   if (file !== undefined) return loadPlatform(file);
-  if (listHeaps(join(root, 'dev/dma_heap')).length > 0) {
+  if (listDirectory(join(root, 'dev/dma_heap')).length > 0) {
     const live = discoverLive(root);
     process.stderr.write(`udalloc: no --platform given; using this machine's heaps (${live.heaps.map((h) => h.name).join(', ')}); devices and formats need a profile (udalloc discover --write-profile)\n`);
     return parsePlatform(profileYaml(live, 'this-machine'), 'discovered from this machine');
@@ -36,12 +36,4 @@ export function backendOption(value: string | undefined): BackendChoice {
   if (value === undefined) return 'auto';
   if (!(BACKEND_NAMES as readonly string[]).includes(value)) throw new InputError(`--backend ${JSON.stringify(value)}: expected one of ${BACKEND_NAMES.join(', ')}`, 'backend', value);
   return value as BackendChoice;
-}
-
-function listHeaps(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }

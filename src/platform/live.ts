@@ -2,18 +2,11 @@
 // is read under `root` (default "/"), so tests can build a fake tree; a missing path means "not
 // present", never an error.
 
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { listDirectory } from '../util/fs.js';
 import { deriveFromTree, type DiscoveredDevice, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
 import { readDeviceTreeDir } from './sysfs-tree.js';
-
-function list(path: string): string[] {
-  try {
-    return readdirSync(path).sort();
-  } catch {
-    return [];
-  }
-}
 
 function read(path: string): string | undefined {
   try {
@@ -45,7 +38,7 @@ export interface FdinfoBuffer {
 export function dmaBufFdinfo(root: string, pid: string | number = 'self'): FdinfoBuffer[] {
   const dir = join(root, 'proc', String(pid), 'fdinfo');
   const out: FdinfoBuffer[] = [];
-  for (const fd of list(dir)) {
+  for (const fd of listDirectory(dir)) {
     const text = read(join(dir, fd));
     if (!text || !text.includes('exp_name:')) continue;
     const fields = new Map(text.split('\n').map((l) => { const i = l.indexOf(':'); return [l.slice(0, i), l.slice(i + 1).trim()] as const; }));
@@ -68,9 +61,9 @@ export function discoverLive(root = '/'): LiveDiscovery {
   const fromTree = existsSync(dtDir) ? deriveFromTree(readDeviceTreeDir(dtDir)) : undefined;
   notes.push(fromTree ? `device tree: ${dtDir}` : `device tree: none (${dtDir} absent)`);
   const heapDir = join(root, 'dev/dma_heap');
-  const live = list(heapDir);
+  const live = listDirectory(heapDir);
   notes.push(live.length > 0 ? `dma-buf heaps: ${live.join(', ')} (${heapDir})` : `dma-buf heaps: none (${heapDir} absent or empty)`);
-  const cmaAreas = list(join(root, 'sys/kernel/mm/cma'));
+  const cmaAreas = listDirectory(join(root, 'sys/kernel/mm/cma'));
   if (cmaAreas.length > 0) notes.push(`CMA areas: ${cmaAreas.join(', ')} (/sys/kernel/mm/cma)`);
   if (mem['CmaTotal'] !== undefined) notes.push(`CMA: ${mem['CmaTotal']} bytes total, ${mem['CmaFree']} free (/proc/meminfo)`);
   if (existsSync(join(root, 'dev/ion'))) notes.push('ION: /dev/ion present (legacy Android heaps)');
@@ -99,13 +92,13 @@ export function discoverLive(root = '/'): LiveDiscovery {
   const devices: DiscoveredDevice[] = [...(fromTree?.devices ?? [])];
   if (!fromTree) {
     // No device tree (x86): DRM cards and V4L2 devices from /sys/class.
-    for (const card of list(join(root, 'sys/class/drm')).filter((c) => /^card\d+$/.test(c))) {
+    for (const card of listDirectory(join(root, 'sys/class/drm')).filter((c) => /^card\d+$/.test(c))) {
       const dev = join(root, 'sys/class/drm', card, 'device');
       const driver = linkName(join(dev, 'driver'));
       const iommu = existsSync(join(dev, 'iommu_group'));
       devices.push(sysDevice(card, 'display', driver ?? card, iommu, join(root, 'sys/class/drm', card), iommu ? `${dev}/iommu_group` : `${dev} has no iommu_group`));
     }
-    for (const v of list(join(root, 'sys/class/video4linux')).filter((c) => /^video\d+$/.test(c))) {
+    for (const v of listDirectory(join(root, 'sys/class/video4linux')).filter((c) => /^video\d+$/.test(c))) {
       const base = join(root, 'sys/class/video4linux', v);
       const name = (read(join(base, 'name')) ?? v).trim();
       const driver = linkName(join(base, 'device/driver'));

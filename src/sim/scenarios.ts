@@ -4,7 +4,7 @@
 
 import { InputError } from '../errors.js';
 import type { RequestFields } from '../constraints/load.js';
-import { seededRandom } from '../kernel/sim/faults.js';
+import { seededRandom } from '../util/random.js';
 import type { RawEvent } from './trace.js';
 
 type Params = Record<string, string>;
@@ -111,7 +111,7 @@ export const SCENARIOS: readonly Scenario[] = [
     defaults: { codec: 'h264', level: '5.1', sizes: '1920x1080+3840x2160+1280x720', displayBuffers: '3', clips: '50', devices: 'decoder+display' },
     generate(p, random) {
       const tl = new Timeline();
-      const sizes = (p['sizes'] ?? '').split('+').map((_, i, all) => size({ s: all[i]! }, 's'));
+      const sizes = (p['sizes'] ?? '').split('+').map((text) => size({ sizes: text }, 'sizes'));
       let t = 0;
       for (let i = 0; i < int(p, 'clips', 1); i++) {
         const s = sizes[Math.floor(random() * sizes.length)]!;

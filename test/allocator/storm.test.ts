@@ -10,7 +10,8 @@ import { openSync } from '../../src/allocator/allocator.js';
 import type { DmaBuffer } from '../../src/allocator/buffer.js';
 import { AllocationError, ConflictError } from '../../src/allocator/errors.js';
 import { KernelError } from '../../src/kernel/errno.js';
-import { seededRandom, type FaultRule } from '../../src/kernel/sim/faults.js';
+import type { FaultRule } from '../../src/kernel/sim/faults.js';
+import { seededRandom } from '../../src/util/random.js';
 import type { SimKernel } from '../../src/kernel/sim/kernel.js';
 import type { RequestFields } from '../../src/constraints/load.js';
 

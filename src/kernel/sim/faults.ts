@@ -3,6 +3,7 @@
 
 import { InputError } from '../../errors.js';
 import type { Errno } from '../errno.js';
+import { seededRandom } from '../../util/random.js';
 
 /**
  * Points where the simulated kernel consults the schedule:
@@ -35,18 +36,6 @@ export interface FaultRule {
   readonly probability?: number;
   /** Stop after failing this many calls (default: no limit for probability, 1 for call). */
   readonly times?: number;
-}
-
-/** mulberry32: a tiny, well-distributed 32-bit PRNG; enough for reproducible fault schedules. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface RuleState {

@@ -1,5 +1,6 @@
 export { SimKernel, type SimOptions } from './kernel.js';
-export { FaultInjector, seededRandom, type FaultRule, type FaultPoint } from './faults.js';
+export { FaultInjector, type FaultRule, type FaultPoint } from './faults.js';
+export { seededRandom } from '../../util/random.js';
 export { CmaArea, CmaPool, DEFAULT_CMA_ALIGNMENT } from './cma.js';
 export { GenPool } from './genpool.js';
 export { SystemPool, SystemContigPool, systemHeapChunks, SYSTEM_HEAP_ORDERS } from './system.js';

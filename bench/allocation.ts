@@ -3,10 +3,15 @@
 //   and gen_pool searches walk a populated bitmap), as a ratio to the system heap's;
 // - the library's allocate()+close() per buffer, as a ratio to calling the simulated backend
 //   directly (allocate ioctl + close) for the same heap in the same process. Bar: <= 1.5x.
+//   "held" allocates NURSERY_LIMIT small buffers (so they fit the 32 MiB secure pool) before closing
+//   them, so every one is registered with the leak finaliser: the cost a long-lived buffer pays
+//   (short-lived ones skip it, see src/allocator/leak-watch.ts).
 
 import { Bench } from 'tinybench';
 import { loadPlatform, type RequestFields } from '../src/constraints/load.js';
 import { openSync } from '../src/allocator/allocator.js';
+import { NURSERY_LIMIT } from '../src/allocator/leak-watch.js';
+import type { DmaBuffer } from '../src/allocator/buffer.js';
 import type { SimKernel } from '../src/kernel/sim/kernel.js';
 
 const INNER = 100;
@@ -48,7 +53,11 @@ export async function allocationBench(): Promise<void> {
     const plan = dev.negotiate(request);
     const heap = plan.heap.describe().name;
     const size = plan.size;
+    const small = dev.negotiate({ ...request, width: 96, height: 96 });
+    if (small.heap !== plan.heap) throw new Error(`the small ${kind} request landed in ${small.heap}`);
     const bench = new Bench({ time: 300, warmupTime: 100 });
+    const held: DmaBuffer[] = [];
+    const fds: number[] = [];
     bench
       .add('direct', () => {
         for (let i = 0; i < INNER; i++) sim.close(sim.allocate(heap, size));
@@ -58,6 +67,16 @@ export async function allocationBench(): Promise<void> {
       })
       .add('allocate', async () => {
         for (let i = 0; i < INNER; i++) (await dev.allocate(plan))[0]!.close();
+      })
+      .add('direct held', () => {
+        for (let i = 0; i < NURSERY_LIMIT; i++) fds.push(sim.allocate(heap, small.size));
+        for (const fd of fds) sim.close(fd);
+        fds.length = 0;
+      })
+      .add('held', () => {
+        for (let i = 0; i < NURSERY_LIMIT; i++) held.push(dev.allocateSync(small)[0]!);
+        for (const b of held) b.close();
+        held.length = 0;
       });
     await bench.run();
     const direct = meanUs(bench, 'direct');
@@ -68,6 +87,7 @@ export async function allocationBench(): Promise<void> {
       'allocate() us': +meanUs(bench, 'allocate').toFixed(3),
       'allocate() / direct': +(meanUs(bench, 'allocate') / direct).toFixed(2),
       'allocateSync() / direct': +(meanUs(bench, 'allocateSync') / direct).toFixed(2),
+      'held / direct held': +(meanUs(bench, 'held') / meanUs(bench, 'direct held')).toFixed(2),
     });
   }
   console.table(rows);

@@ -13,6 +13,8 @@ import { selectBackend, type BackendChoice } from './backend-select.js';
 import { bufferLabel, DmaBuffer, type BufferHost, type BufferRecord } from './buffer.js';
 import { AllocationError, ConflictError, type FailedAttempt } from './errors.js';
 import { HeapHandle, heapName } from './heap-handle.js';
+import { LeakWatch } from './leak-watch.js';
+import { LiveRecords } from './live-records.js';
 import { choiceOf, Plan, planInternals, type PlanChoice } from './plan.js';
 import type { TraceRecorder } from '../sim/record.js';
 import { MAX_EINTR_RETRIES, retryOnEintr } from './retry.js';
@@ -107,7 +109,7 @@ export class Allocator {
   /** Heaps the platform profile lists that the kernel backend does not have (never allocated from). */
   readonly missingHeaps: readonly string[];
   readonly #handles = new Map<string, HeapHandle>();
-  readonly #live = new Map<number, BufferRecord>();
+  readonly #live = new LiveRecords<BufferRecord>();
   readonly #host: BufferHost;
   readonly #recorder: TraceRecorder | undefined;
 
@@ -124,21 +126,20 @@ export class Allocator {
       const info = present.get(h.name)!;
       this.#handles.set(h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, end: Number.isFinite(h.end) && h.kind !== 'system' ? h.end : undefined, capacity: info.capacity, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: info.path }));
     });
-    // The record is its own unregister token: close() unregisters, so the registry never calls
-    // back for buffers that were closed properly.
-    const leaks = new FinalizationRegistry<BufferRecord>((record) => {
-      if (record.closed) return;
-      process.emitWarning(`udalloc: ${bufferLabel(record.fd, record.layout, record.owner)} was garbage-collected while open; closing fd ${record.fd}. Call close() or hold it with "using".`, { code: 'UDALLOC_LEAKED_BUFFER' });
-      this.#host.release(record);
-    });
+    const leaks = leakCheck
+      ? new LeakWatch((record) => {
+          process.emitWarning(`udalloc: ${bufferLabel(record.fd, record.layout, record.owner)} was garbage-collected while open; closing fd ${record.fd}. Call close() or hold it with "using".`, { code: 'UDALLOC_LEAKED_BUFFER' });
+          this.#host.release(record);
+        })
+      : undefined;
     this.#host = {
       backend,
-      track: leakCheck ? (buffer, record) => leaks.register(buffer, record, record) : () => {},
+      track: leaks ? (buffer, record) => leaks.track(buffer, record) : () => {},
       release: (record) => {
         record.closed = true;
-        if (leakCheck) leaks.unregister(record);
+        leaks?.forget(record);
         if (record.traceId !== undefined) this.#recorder?.free(record.traceId);
-        this.#live.delete(record.fd);
+        this.#live.remove(record);
         backend.close(record.fd);
       },
     };
@@ -228,7 +229,7 @@ export class Allocator {
 
   /** Per-heap occupancy and the live buffers this allocator handed out. */
   stats(): AllocatorStats {
-    const buffers: LiveBuffer[] = [...this.#live.values()].map((r) => ({ fd: r.fd, heap: r.heap, size: r.layout.size, format: r.layout.format, modifier: r.layout.modifier, owner: r.owner, name: r.name }));
+    const buffers: LiveBuffer[] = this.#live.values().map((r) => ({ fd: r.fd, heap: r.heap, size: r.layout.size, format: r.layout.format, modifier: r.layout.modifier, owner: r.owner, name: r.name })).sort((a, b) => a.fd - b.fd);
     const mine = new Map<HeapHandle, { buffers: number; liveBytes: number }>();
     for (const b of buffers) {
       const m = mine.get(b.heap) ?? { buffers: 0, liveBytes: 0 };
@@ -245,7 +246,7 @@ export class Allocator {
 
   /** Closes every buffer still open (their DmaBuffer objects report closed afterwards). */
   close(): void {
-    for (const record of [...this.#live.values()]) if (!record.closed) this.#host.release(record);
+    for (const record of this.#live.values()) if (!record.closed) this.#host.release(record);
   }
 
   [Symbol.dispose](): void {
@@ -273,8 +274,8 @@ export class Allocator {
 
   #adopt(fd: number, choice: PlanChoice, owner: string, name: string | undefined, traceId: string | undefined): DmaBuffer {
     // choice.size is page aligned (the solver rounds it), so it is what the kernel reports.
-    const record: BufferRecord = { fd, layout: choice, heap: choice.heap, owner, name, closed: false, traceId };
-    this.#live.set(fd, record);
+    const record: BufferRecord = { fd, layout: choice, heap: choice.heap, owner, name, closed: false, watched: false, slot: -1, traceId };
+    this.#live.add(record);
     return new DmaBuffer(this.#host, record);
   }
 }

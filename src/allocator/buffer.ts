@@ -22,6 +22,10 @@ export interface BufferRecord {
   readonly owner: string;
   readonly name: string | undefined;
   closed: boolean;
+  /** Registered with the leak finaliser (buffers closed while new never are: see leak-watch.ts). */
+  watched: boolean;
+  /** Index in the allocator's live records (see live-records.ts). */
+  slot: number;
   /** The id of this buffer's alloc event when the allocator records a trace. */
   readonly traceId?: string | undefined;
 }

@@ -29,11 +29,15 @@ type PathKey = string | number;
 class SourceDocument {
   private readonly lines = new LineCounter();
   readonly doc: Document;
+  /** False for a request made only of flags or API fields: there are no lines to point at. */
+  readonly hasText: boolean;
 
   constructor(
     text: string,
     readonly origin: string,
   ) {
+    this.hasText = text.trim() !== '';
+    if (!this.hasText) text = '{}';
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
     const first = this.doc.errors[0];
     if (first) {
@@ -46,7 +50,22 @@ class SourceDocument {
     return this.doc.toJS({ maxAliasCount: 50 });
   }
 
+  /**
+   * Top-level fields given outside the text (flags, API fields), how to name where each came from,
+   * and, for the command line, the flag that sets a field (named when a required one is missing).
+   */
+  overrides: { readonly fields: ReadonlySet<string>; readonly label: (field: string) => string; readonly flagOf?: (field: string) => string } | undefined;
+
+  /** "file:line" of a path's value, or the flag / origin that set it when it did not come from the text. */
+  where(path: readonly PathKey[]): string {
+    const top = path[0];
+    if (typeof top === 'string' && this.overrides?.fields.has(top)) return this.overrides.label(top);
+    const line = this.lineOf(path);
+    return line === undefined ? this.origin : `${this.origin}:${line}`;
+  }
+
   lineOf(path: readonly PathKey[]): number | undefined {
+    if (!this.hasText) return undefined;
     for (let depth = path.length; depth >= 0; depth--) {
       const node = this.doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
       if (node && typeof node === 'object' && node.range) return this.lines.linePos(node.range[0]).line;
@@ -89,9 +108,12 @@ function validate<S extends z.ZodType>(schema: S, data: unknown, src: SourceDocu
   if (result.success) return result.data;
   const messages = result.error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
-    const line = src.lineOf(path);
     const value = valueAt(data, path);
-    const where = line === undefined ? src.origin : `${src.origin}:${line}`;
+    const where = src.where(path);
+    if (value === undefined && issue.code === 'invalid_type') {
+      const flag = path.length === 1 && typeof path[0] === 'string' ? src.overrides?.flagOf?.(path[0]) : undefined;
+      return { text: `${where}: ${what} field ${pathText(path)} is missing${flag ? ` (set it with ${flag} or in a --request file)` : ''}`, path, value };
+    }
     const shown = issue.code === 'unrecognized_keys' ? '' : ` = ${showValue(value)}`;
     return { text: `${where}: ${what} field ${pathText(path)}${shown}: ${issue.message}`, path, value };
   });
@@ -101,8 +123,7 @@ function validate<S extends z.ZodType>(schema: S, data: unknown, src: SourceDocu
 }
 
 function fail(src: SourceDocument, path: PathKey[], message: string, value: unknown): never {
-  const line = src.lineOf(path);
-  throw new InputError(`${line === undefined ? src.origin : `${src.origin}:${line}`}: ${pathText(path)} = ${showValue(value)}: ${message}`, pathText(path), value);
+  throw new InputError(`${src.where(path)}: ${pathText(path)} = ${showValue(value)}: ${message}`, pathText(path), value);
 }
 
 function readText(file: string, what: string): string {
@@ -292,8 +313,8 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
  * Parses a request from YAML/JSON text (may be empty) with `overrides` (command-line flags or API
  * fields) taking precedence, and checks it against the platform (device names).
  */
-export function parseRequest(text: string, platform: Platform, origin = 'request', overrides: RequestFields = {}): Request {
-  const src = new SourceDocument(text.trim() === '' ? '{}' : text, origin);
+export function parseRequest(text: string, platform: Platform, origin = 'request', overrides: RequestFields = {}, flagOf?: (field: string) => string): Request {
+  const src = new SourceDocument(text, origin);
   const data = src.data();
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError(`${origin}: a request must be a mapping of fields, got ${showValue(data)}`);
@@ -305,13 +326,15 @@ export function parseRequest(text: string, platform: Platform, origin = 'request
     merged[k] = v;
     overridden.add(k);
   }
+  src.overrides = { fields: overridden, label: flagOf ?? (() => origin), flagOf };
   const raw = validate(requestSchema, merged, src, 'request');
   return buildRequest(raw, platform, src, new Set(Object.keys(merged)), overridden);
 }
 
 export function loadRequest(file: string | undefined, platform: Platform, overrides: RequestFields = {}): Request {
-  if (file === undefined) return parseRequest('', platform, 'request flags', overrides);
-  return parseRequest(readText(file, 'request'), platform, file, overrides);
+  const flagOf = (field: string): string => FLAG_OF[field] ?? `--${field}`;
+  if (file === undefined) return parseRequest('', platform, 'request flags', overrides, flagOf);
+  return parseRequest(readText(file, 'request'), platform, file, overrides, flagOf);
 }
 
 /** Builds a request from an API object (no file). */

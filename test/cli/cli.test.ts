@@ -50,7 +50,7 @@ describe('udalloc negotiate', () => {
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64by64', '--format', 'NV12'], /--size "64by64": expected WIDTHxHEIGHT/],
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64x64', '--format', 'NV12', '--count=-3'], /--count "-3": must be a positive whole number/],
     [['--platform', 'boards/nope.yaml'], /cannot read platform profile boards\/nope\.yaml: ENOENT/],
-    [['--devices', 'camera', '--format', 'NV12'], /using the built-in example board \(boards\/example\.yaml\)\n.*request field width = nothing/s],
+    [['--devices', 'camera', '--format', 'NV12'], /using the built-in example board \(boards\/example\.yaml\)\n.*request flags: request field width is missing \(set it with --size/s],
     [['--platform', 'boards/example.yaml', '--bogus'], /Unknown option '--bogus'/],
   ], 'bad input %j exits 2 naming the problem', (args, message) => {
     const r = run('negotiate', ...args);

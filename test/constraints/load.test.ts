@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { each } from '../helpers.js';
 import { InputError } from '../../src/errors.js';
-import { loadPlatform, parsePlatform, parseRequest } from '../../src/constraints/load.js';
+import { loadPlatform, loadRequest, makeRequest, parsePlatform, parseRequest } from '../../src/constraints/load.js';
 import { parseByteCount } from '../../src/constraints/units.js';
 
 const example = readFileSync('boards/example.yaml', 'utf8');
@@ -127,9 +127,15 @@ describe('requests', () => {
     ['bad cpu', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncpu: all\n', /cpu = "all"/],
     ['duplicate device', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera, camera]\n', /devices\[1\] = "camera": listed twice/],
     ['count 0', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncount: 0\n', /count = 0: must be at least 1/],
-    ['missing width', 'height: 64\nformats: [NV12]\ndevices: [camera]\n', /width = nothing/],
+    ['missing width', 'height: 64\nformats: [NV12]\ndevices: [camera]\n', /^r\.yaml:1: request field width is missing$/],
   ], '%s', (_, text, message) => {
     assert.match(inputError(() => req(text)).message, message);
+  });
+
+  it('errors in values given as flags name the flag, not a line of a file that has none', () => {
+    assert.match(inputError(() => loadRequest(undefined, platform, { width: 0, height: 64, formats: ['NV12'], devices: ['camera'] })).message, /^--size: request field width = 0: must be at least 1$/);
+    assert.match(inputError(() => loadRequest(undefined, platform, { formats: ['NV12'], devices: ['camera'] })).message, /^request flags: request field width is missing \(set it with --size or in a --request file\)\n/);
+    assert.match(inputError(() => makeRequest(platform, { width: 64, height: 64, formats: ['NV12'], devices: ['camra'] })).message, /^request: devices\[0\] = "camra": no device/);
   });
 
   it('flags override the file and are named as the source', () => {

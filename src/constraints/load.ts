@@ -110,9 +110,10 @@ function validate<S extends z.ZodType>(schema: S, data: unknown, src: SourceDocu
     const path = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
     const value = valueAt(data, path);
     const where = src.where(path);
-    if (value === undefined && issue.code === 'invalid_type') {
+    if (value === undefined && issue.code !== 'unrecognized_keys') {
       const flag = path.length === 1 && typeof path[0] === 'string' ? src.overrides?.flagOf?.(path[0]) : undefined;
-      return { text: `${where}: ${what} field ${pathText(path)} is missing${flag ? ` (set it with ${flag} or in a --request file)` : ''}`, path, value };
+      const why = issue.code === 'invalid_type' ? '' : `: ${issue.message}`; // zod's own text would only repeat "missing"
+      return { text: `${where}: ${what} field ${pathText(path)} is missing${flag ? ` (set it with ${flag} or in a --request file)` : ''}${why}`, path, value };
     }
     const shown = issue.code === 'unrecognized_keys' ? '' : ` = ${showValue(value)}`;
     return { text: `${where}: ${what} field ${pathText(path)}${shown}: ${issue.message}`, path, value };

@@ -11,9 +11,11 @@ import { didYouMean } from '../util/suggest.js';
 import { findFormat, formatNames, type FormatInfo } from './formats.js';
 import { MODIFIERS, modifierAppliesTo, shortModifierName } from './modifiers.js';
 import {
+  DEVICE_ACCESS,
   PAGE_SIZE,
   SCARCITY,
   type CpuAccess,
+  type DeviceAccess,
   type Device,
   type FormatRule,
   type Heap,
@@ -210,6 +212,7 @@ function buildFormatRule(
   });
   return {
     format,
+    access: raw?.access ?? 'readwrite',
     modifiers,
     pitchAlign: raw?.pitchAlign ?? 1,
     heightAlign: raw?.heightAlign ?? 1,
@@ -292,11 +295,40 @@ export interface RequestFields {
 /** The command-line flag that sets each request field, for sources of values given as flags. */
 const FLAG_OF: Record<string, string> = { width: '--size', height: '--size', formats: '--format', devices: '--devices', cpu: '--cpu', protected: '--protected', count: '--count' };
 
+/**
+ * "camera:write" -> camera, write. A suffix that is not an access word, or an entry that is itself
+ * a device's name, is taken as a plain name.
+ */
+function splitDeviceEntry(entry: string, known: readonly string[]): { name: string; use: DeviceAccess | undefined } {
+  const colon = entry.lastIndexOf(':');
+  if (colon < 0 || known.includes(entry)) return { name: entry, use: undefined };
+  const use = entry.slice(colon + 1);
+  if (!(DEVICE_ACCESS as readonly string[]).includes(use)) return { name: entry, use: undefined };
+  return { name: entry.slice(0, colon), use: use as DeviceAccess };
+}
+
+/** The request's device entries as written: "camera:write" for devices whose use was stated. */
+export function deviceEntries(request: Request): string[] {
+  return request.devices.map((d) => {
+    const use = request.access.get(d);
+    return use === undefined ? d : `${d}:${use}`;
+  });
+}
+
 function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, written: Set<string>, overridden: Set<string>): Request {
   const known = platform.devices.map((d) => d.name);
-  raw.devices.forEach((name, i) => {
-    if (!known.includes(name)) fail(src, ['devices', i], `no device of that name in platform ${platform.name}${didYouMean(name, known)}`, name);
-    if (raw.devices.indexOf(name) !== i) fail(src, ['devices', i], 'listed twice', name);
+  const devices: string[] = [];
+  const access = new Map<string, DeviceAccess>();
+  raw.devices.forEach((entry, i) => {
+    const { name, use } = splitDeviceEntry(entry, known);
+    const colon = name.lastIndexOf(':');
+    if (!known.includes(name) && colon > 0 && known.includes(name.slice(0, colon))) {
+      fail(src, ['devices', i], `"${name.slice(colon + 1)}" is not a way to use a buffer: write ${name.slice(0, colon)}:read, :write or :readwrite`, entry);
+    }
+    if (!known.includes(name)) fail(src, ['devices', i], `no device of that name in platform ${platform.name}${didYouMean(name, known)}`, entry);
+    if (devices.includes(name)) fail(src, ['devices', i], 'listed twice', entry);
+    devices.push(name);
+    if (use !== undefined) access.set(name, use);
   });
   const formats: FormatInfo[] = [];
   raw.formats.forEach((f, i) => {
@@ -307,7 +339,7 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
   for (const field of ['width', 'height', 'formats', 'devices', 'cpu', 'protected', 'count']) {
     sources[field] = overridden.has(field) ? `${FLAG_OF[field]} ${field}` : src.source([field], written.has(field));
   }
-  return { width: raw.width, height: raw.height, formats, devices: raw.devices, cpu: raw.cpu, protected: raw.protected, count: raw.count, sources };
+  return { width: raw.width, height: raw.height, formats, devices, access, cpu: raw.cpu, protected: raw.protected, count: raw.count, sources };
 }
 
 /**

@@ -36,8 +36,24 @@ export interface Heap {
   readonly source: Source;
 }
 
+/**
+ * How a device uses a buffer: a display or an encoder reads it, a camera or a decoder writes it, a
+ * GPU may do both (texture and render target). Devices often support a format for one direction
+ * only (a GPU samples NV12 but cannot render to it).
+ */
+export type DeviceAccess = 'read' | 'write' | 'readwrite';
+
+export const DEVICE_ACCESS: readonly DeviceAccess[] = ['read', 'write', 'readwrite'];
+
+/** True when a rule allowing `have` serves a device that uses the buffer as `need`. */
+export function accessCovers(have: DeviceAccess, need: DeviceAccess): boolean {
+  return have === 'readwrite' || have === need;
+}
+
 export interface FormatRule {
   readonly format: FormatInfo;
+  /** What the device can do with buffers of this format (default readwrite: no restriction). */
+  readonly access: DeviceAccess;
   /** Supported modifiers, best first. */
   readonly modifiers: readonly ModifierInfo[];
   readonly pitchAlign: number;
@@ -85,6 +101,11 @@ export interface Request {
   /** Acceptable formats, best first. */
   readonly formats: readonly FormatInfo[];
   readonly devices: readonly string[];
+  /**
+   * How each device uses the buffer, for devices whose entry said so ("camera:write"). A device
+   * without an entry here may use any format rule it has, whatever the rule's access.
+   */
+  readonly access: ReadonlyMap<string, DeviceAccess>;
   readonly cpu: CpuAccess;
   readonly protected: boolean;
   readonly count: number;

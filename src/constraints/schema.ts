@@ -60,6 +60,8 @@ export const heapSchema = z.strictObject({
 });
 
 export const formatRuleSchema = z.strictObject({
+  /** read (scanout, encode, texture), write (capture, decode, render) or readwrite (default). */
+  access: z.enum(['read', 'write', 'readwrite']).optional(),
   modifiers: z.array(modifierName).min(1, 'must list at least one modifier').optional(),
   pitchAlign: alignment.optional(),
   heightAlign: alignment.optional(),

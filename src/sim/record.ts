@@ -2,7 +2,7 @@
 // replay: one alloc event per buffer handed out, one free event when it is closed.
 
 import { appendFileSync } from 'node:fs';
-import type { RequestFields } from '../constraints/load.js';
+import { deviceEntries, type RequestFields } from '../constraints/load.js';
 import type { Request } from '../constraints/model.js';
 import { formatTrace, type RawEvent } from './trace.js';
 
@@ -14,7 +14,7 @@ export interface RecorderOptions {
 }
 
 export function requestFields(request: Request, count = request.count): RequestFields {
-  return { width: request.width, height: request.height, formats: request.formats.map((f) => f.name), devices: [...request.devices], cpu: request.cpu, protected: request.protected, count };
+  return { width: request.width, height: request.height, formats: request.formats.map((f) => f.name), devices: deviceEntries(request), cpu: request.cpu, protected: request.protected, count };
 }
 
 export class TraceRecorder {

@@ -3,12 +3,12 @@
 // active atoms; conflict explanation switches atoms off to find minimal sets.
 
 import { formatBytes } from '../constraints/units.js';
-import type { Device, Platform, Request } from '../constraints/model.js';
-import { PAGE_SIZE } from '../constraints/model.js';
+import { accessCovers, PAGE_SIZE, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 
 export type AtomConstraint =
   | 'formats'
+  | 'access'
   | 'modifiers'
   | 'pitchAlign'
   | 'heightAlign'
@@ -56,16 +56,21 @@ const KEEP_ORDER: readonly AtomConstraint[] = [
   'sizeAlign',
   'modifiers',
   'formats',
+  // A device's access to a format is a hardware fact, but the request's statement of how the
+  // device uses the buffer is the likelier mistake: blame it before the device's format list.
+  'access',
   'cpu',
   'capacity',
 ];
 
-function deviceAtoms(device: Device, push: (a: Omit<Atom, 'id'>) => void): void {
+function deviceAtoms(device: Device, need: DeviceAccess | undefined, push: (a: Omit<Atom, 'id'>) => void): void {
   const d = device.name;
   const s = device.sources;
   push({ device: d, constraint: 'formats', value: [...device.formats.keys()], source: s['formats']! });
   for (const rule of device.formats.values()) {
     const format = rule.format.name;
+    // Only a rule that excludes the stated use restricts anything.
+    if (need !== undefined && !accessCovers(rule.access, need)) push({ device: d, format, constraint: 'access', value: rule.access, source: rule.source });
     push({ device: d, format, constraint: 'modifiers', value: rule.modifiers.map(shortModifierName), source: rule.source });
     if (rule.pitchAlign > 1) push({ device: d, format, constraint: 'pitchAlign', value: rule.pitchAlign, source: rule.source });
     if (rule.heightAlign > 1) push({ device: d, format, constraint: 'heightAlign', value: rule.heightAlign, source: rule.source });
@@ -89,7 +94,7 @@ function deviceAtoms(device: Device, push: (a: Omit<Atom, 'id'>) => void): void 
 export function atomize(platform: Platform, request: Request): Atom[] {
   const atoms: Omit<Atom, 'id'>[] = [];
   const push = (a: Omit<Atom, 'id'>): void => void atoms.push(a);
-  for (const name of request.devices) deviceAtoms(platform.devices.find((d) => d.name === name)!, push);
+  for (const name of request.devices) deviceAtoms(platform.devices.find((d) => d.name === name)!, request.access.get(name), push);
   push({ request: true, constraint: 'formats', value: request.formats.map((f) => f.name), source: request.sources['formats']! });
   if (request.cpu !== 'none') push({ request: true, constraint: 'cpu', value: request.cpu, source: request.sources['cpu']! });
   // Protected buffers live only in secure heaps, and unprotected ones never do: both are atoms so

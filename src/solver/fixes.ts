@@ -23,6 +23,11 @@ function atomFix(atom: Atom, core: readonly Atom[], relaxed: Placement | undefin
       const peers = others.length > 0 ? others.join(' and ') : 'the other devices';
       return `${d} and ${peers} share no format the request accepts (${d}: ${list(atom.value as string[])}): add a conversion copy between ${d} and ${peers}${f ? ` (they share ${f})` : ''}, or drop ${d} from the request`;
     }
+    case 'access': {
+      const need = request.access.get(d!)!;
+      const verb = (a: string): string => (a === 'read' ? 'read' : a === 'write' ? 'write' : 'read and write');
+      return `${d} can only ${verb(String(atom.value))} ${atom.format} but the request has it ${need === 'readwrite' ? 'reading and writing' : need === 'read' ? 'reading' : 'writing'} the buffer: if ${d} only ${atom.value === 'read' ? 'reads' : 'writes'} it, say ${d}:${String(atom.value)}; otherwise give ${d} its own ${atom.format} buffer with a copy step${f && f !== atom.format ? `, or use ${f}` : ''}`;
+    }
     case 'modifiers':
       return `${d} cannot read or write ${atom.format} as ${m ?? 'the layout the others need'} (it supports ${list(atom.value as string[])}): add a (de)tiling copy for ${d}, or give it ${m ?? 'a shared'} support`;
     case 'pitchAlign':

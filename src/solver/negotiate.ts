@@ -3,7 +3,7 @@
 // static capacities are memoised by request fingerprint.
 
 import type { Platform, Request } from '../constraints/model.js';
-import { checkRequestMagnitude } from '../constraints/load.js';
+import { checkRequestMagnitude, deviceEntries } from '../constraints/load.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress } from '../constraints/units.js';
 import { atomize, type Atom } from './atoms.js';
@@ -41,6 +41,8 @@ function rationale(platform: Platform, request: Request, plan: Placement): strin
     if (rule) {
       const choice = rule.modifiers.indexOf(plan.modifier) + 1;
       parts.push(`${plan.format.name} ${shortModifierName(plan.modifier)} is its modifier choice #${choice}`);
+      const need = request.access.get(name);
+      if (need !== undefined) parts.push(`it ${need === 'readwrite' ? 'reads and writes' : `${need}s`} the buffer (${rule.access === 'readwrite' ? `${plan.format.name}: any access` : `${plan.format.name}: ${rule.access} only`})`);
       if (rule.pitchAlign > 1) parts.push(`pitch ${plan.planes[0]!.pitch} is a multiple of ${rule.pitchAlign}`);
     } else {
       parts.push(`does not restrict ${plan.format.name}`);
@@ -76,7 +78,7 @@ function solveFresh(platform: Platform, request: Request, options: NegotiateOpti
 }
 
 function fingerprint(request: Request, options: NegotiateOptions): string {
-  return [request.width, request.height, request.formats.map((f) => f.name).join(','), request.devices.join(','), request.cpu, request.protected, request.count, options.alternatives ?? 8].join('|');
+  return [request.width, request.height, request.formats.map((f) => f.name).join(','), deviceEntries(request).join(','), request.cpu, request.protected, request.count, options.alternatives ?? 8].join('|');
 }
 
 /** Results kept per platform; the oldest are evicted so a long-running process stays bounded. */

@@ -4,7 +4,7 @@
 
 import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
-import type { Device, Platform, Request } from '../constraints/model.js';
+import { accessCovers, type Device, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
@@ -114,6 +114,17 @@ function formatCandidate(format: FormatInfo, rank: number, devices: readonly Dev
 }
 
 /**
+ * The device lists the format, for the way the request says it uses the buffer (unless that
+ * access atom is relaxed). A device whose use the request does not state may use any of its rules.
+ */
+function usable(device: Device, format: string, request: Request, on: ActiveSet): boolean {
+  const rule = device.formats.get(format);
+  if (!rule) return false;
+  const need = request.access.get(device.name);
+  return need === undefined || accessCovers(rule.access, need) || !on.device(device.name, 'access', format);
+}
+
+/**
  * Merges the request's devices' constraints. With `atoms` and `active`, only the active atoms
  * count (conflict explanation); without, every constraint holds.
  */
@@ -125,7 +136,7 @@ export function compile(platform: Platform, request: Request, atoms?: readonly A
   const base = on.request('formats') ? request.formats : [...request.formats, ...FORMATS.filter((f) => !request.formats.includes(f))];
   const candidates = function* (): Generator<FormatCandidate> {
     for (const [rank, format] of base.entries()) {
-      if (!devices.every((d) => !on.device(d.name, 'formats') || d.formats.has(format.name))) continue;
+      if (!devices.every((d) => !on.device(d.name, 'formats') || usable(d, format.name, request, on))) continue;
       const c = formatCandidate(format, rank, devices, on);
       if (c) yield c;
     }

@@ -60,6 +60,8 @@ describe('platform profiles', () => {
     const display = platform.devices.find((d) => d.name === 'display')!;
     assert.strictEqual(display.sources['dmaBits'], 'boards/example.yaml:12 devices[0].dmaBits');
     assert.strictEqual(platform.heaps[1]!.end, 0x38000000 + 256 * 2 ** 20);
+    assert.deepStrictEqual([...display.formats.values()].map((r) => r.access), ['read', 'read']);
+    assert.strictEqual(platform.devices.find((d) => d.name === 'drm-protected')!.formats.get('NV12')!.access, 'readwrite');
   });
 
   it('malformed YAML names the line', () => {
@@ -92,6 +94,7 @@ describe('platform profiles', () => {
     ['dmaBits out of range', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, dmaBits: 99, formats: { NV12: {} } }'), /dmaBits = 99/],
     ['a mappable secure heap', minimal('{ name: s, kind: secure, size: 4096, cpuAccess: true }'), /cannot be CPU-mappable/],
     ['base + size beyond 2^53', minimal('{ name: s, kind: cma, base: 0x1fffffffffffff, size: 1GiB }'), /beyond 2\^53/],
+    ['unknown access', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV12: { access: scanout } } }'), /p\.yaml:4: profile field devices\[0\]\.formats\.NV12\.access = "scanout": .*"read"/],
     ['a top-level list', '- 1\n- 2\n', /must be a mapping/],
   ], '%s', (_, text, message) => {
     assert.match(inputError(() => parsePlatform(text, 'p.yaml')).message, message);
@@ -127,6 +130,8 @@ describe('requests', () => {
     ['bad cpu', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncpu: all\n', /cpu = "all"/],
     ['duplicate device', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera, camera]\n', /devices\[1\] = "camera": listed twice/],
     ['count 0', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncount: 0\n', /count = 0: must be at least 1/],
+    ['unknown access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:scanout"]\n', /devices\[0\] = "camera:scanout": "scanout" is not a way to use a buffer: write camera:read, :write or :readwrite/],
+    ['device listed twice with different access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:write", "camera:read"]\n', /devices\[1\] = "camera:read": listed twice/],
     ['missing width', 'height: 64\nformats: [NV12]\ndevices: [camera]\n', /^r\.yaml:1: request field width is missing$/],
   ], '%s', (_, text, message) => {
     assert.match(inputError(() => req(text)).message, message);

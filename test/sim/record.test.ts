@@ -25,4 +25,15 @@ describe('recording', () => {
     const cma = replay(board, trace).heaps.find((h) => h.name === 'linux,cma')!;
     assert.strictEqual(cma.peakUsed, peak);
   });
+
+  it('keeps how each device uses the buffer', () => {
+    const recorder = new TraceRecorder();
+    const dev = openSync({ platform: board, backend: 'sim', record: recorder, leakCheck: false });
+    dev.allocateSync(dev.negotiate({ width: 64, height: 64, formats: ['NV12'], devices: ['decoder:write', 'gpu:read'] }))[0]!.close();
+    const alloc = recorder.events[0]!;
+    assert.deepStrictEqual(alloc.op === 'alloc' && alloc.request.devices, ['decoder:write', 'gpu:read']);
+    const trace = parseTrace(recorder.toJSONL(), board, 'recorded');
+    const first = trace.events[0]!;
+    assert.deepStrictEqual(first.op === 'alloc' && [...first.request.access], [['decoder', 'write'], ['gpu', 'read']]);
+  });
 });

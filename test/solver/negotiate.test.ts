@@ -49,6 +49,41 @@ describe('plans on the example board', () => {
   });
 });
 
+describe('how each device uses the buffer', () => {
+  it('a decoder writes NV12 that the GPU and display read: allowed, and the rationale says who reads and writes', () => {
+    const { request, result } = ask({ devices: ['decoder:write', 'gpu:read', 'display:read'] });
+    if (!result.ok) throw new Error('expected a plan');
+    assert.deepStrictEqual([...request.access], [['decoder', 'write'], ['gpu', 'read'], ['display', 'read']]);
+    assert.deepStrictEqual(request.devices, ['decoder', 'gpu', 'display']);
+    assert.strictEqual(result.plan.format.name, 'NV12');
+    assert.match(result.rationale.join('\n'), /decoder: .*it writes the buffer \(NV12: write only\)/);
+    assert.match(result.rationale.join('\n'), /gpu: .*it reads the buffer \(NV12: read only\)/);
+  });
+
+  it('the GPU rendering NV12 is a conflict blamed on the stated access, with the fix', () => {
+    const { request, result } = ask({ devices: ['decoder:write', 'gpu:write'] });
+    if (result.ok) throw new Error('expected a conflict');
+    assert.deepStrictEqual(result.conflict.atoms.map(atomLabel), ['gpu.NV12.access']);
+    assert.match(result.conflict.atoms[0]!.source, /^boards\/example\.yaml:32 devices\[3\]\.formats\.NV12$/);
+    assert.match(result.conflict.fixes[0]!, /^gpu can only read NV12 but the request has it writing the buffer: if gpu only reads it, say gpu:read/);
+    // The plan the solver refused really breaks the GPU's rule, by the independent checker too.
+    const unstated = ask({ devices: ['decoder', 'gpu'] });
+    assert.ok(unstated.result.ok, 'without stated access the devices may use any rule they have');
+    if (unstated.result.ok) assert.deepStrictEqual(violations(board, request, unstated.result.plan), ['gpu: NV12 is read-only for it, the request has it write']);
+  });
+
+  it('a stated access falls back to a format the device can use that way', () => {
+    const { result } = ask({ devices: ['gpu:write', 'display:read'], formats: ['NV12', 'XRGB8888'] });
+    assert.strictEqual(result.ok && result.plan.format.name, 'XRGB8888');
+  });
+
+  it('requests differing only in access are negotiated separately (memo key)', () => {
+    const a = ask({ devices: ['gpu:read', 'display'], formats: ['NV12', 'XRGB8888'] }).result;
+    const b = ask({ devices: ['gpu:write', 'display'], formats: ['NV12', 'XRGB8888'] }).result;
+    assert.deepStrictEqual([a.ok && a.plan.format.name, b.ok && b.plan.format.name], ['NV12', 'XRGB8888']);
+  });
+});
+
 describe('conflicts', () => {
   it('no shared format: the request is the cheapest change, with the format to add', () => {
     const { result } = ask({ devices: ['camera', 'display'], formats: ['XRGB8888'] });

@@ -27,6 +27,7 @@ const heapArb = fc.record({
 });
 
 const ruleArb = fc.record({
+  access: fc.constantFrom('readwrite', 'readwrite', 'read', 'write'),
   modifiers: fc.uniqueArray(fc.constantFrom(...MODIFIER_POOL), { minLength: 1, maxLength: 3 }),
   pitchAlign: fc.constantFrom(1, 16, 64, 256, 48),
   heightAlign: fc.constantFrom(1, 2, 16),
@@ -60,6 +61,8 @@ const scenarioArb = fc.integer({ min: 1, max: 4 }).chain((heapCount) =>
     count: fc.integer({ min: 1, max: 4 }),
     /** Which devices take part (bit mask; at least the first). */
     participants: fc.integer({ min: 0, max: 7 }),
+    /** How each device uses the buffer, when the request says ('' = not stated). */
+    uses: fc.array(fc.constantFrom('', '', 'read', 'write', 'readwrite'), { minLength: 3, maxLength: 3 }),
   }),
 );
 
@@ -95,7 +98,7 @@ function build(s: Scenario): { platform: Platform; request: Request } {
     width: s.width,
     height: s.height,
     formats: s.formats,
-    devices: platform.devices.filter((_, i) => i === 0 || (s.participants & (1 << i)) !== 0).map((d) => d.name),
+    devices: platform.devices.flatMap((d, i) => (i === 0 || (s.participants & (1 << i)) !== 0 ? [s.uses[i] ? `${d.name}:${s.uses[i]}` : d.name] : [])),
     cpu: s.cpu as Request['cpu'],
     protected: s.protected,
     count: s.count,
@@ -173,6 +176,7 @@ describe('solver against a brute-force oracle', () => {
 
   it('every conflict is minimal: removing it all makes a plan, removing all but any one does not; the core is a minimal conflict', () => {
     let checked = 0;
+    let accessBlamed = 0;
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { platform, request } = build(s);
@@ -190,9 +194,12 @@ describe('solver against a brute-force oracle', () => {
         assert.strictEqual(feasibleWith(platform, request, atoms, (a) => core.has(a.id)), false);
         for (const dropped of core) assert.strictEqual(feasibleWith(platform, request, atoms, (a) => core.has(a.id) && a.id !== dropped), true);
         assert.ok(result.conflict.fixes.length >= result.conflict.atoms.length);
+        if (result.conflict.atoms.some((a) => a.constraint === 'access')) accessBlamed++;
       }),
       { numRuns: 300, seed: 7 },
     );
     assert.ok(checked > 30, `${checked} > 30`);
+    // Devices' per-format access must take part in conflicts, or its atoms go unchecked.
+    assert.ok(accessBlamed > 3, `${accessBlamed} > 3`);
   });
 });

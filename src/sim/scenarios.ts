@@ -83,7 +83,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'camera-record',
     summary: 'a camera preview always on; recording sessions start and stop, each with its own buffer ring and encoder reference frames; occasional snapshots',
-    defaults: { preview: '1920x1080', record: '3840x2160', previewBuffers: '4', recordBuffers: '6', seconds: '600', sessions: '20', snapshots: '30', previewDevices: 'camera+display', recordDevices: 'camera+encoder', encoder: 'encoder' },
+    defaults: { preview: '1920x1080', record: '3840x2160', previewBuffers: '4', recordBuffers: '6', seconds: '600', sessions: '20', snapshots: '30', previewDevices: 'camera:write+display:read', recordDevices: 'camera:write+encoder:read', encoder: 'encoder' },
     generate(p, random) {
       const tl = new Timeline();
       const seconds = int(p, 'seconds', 1);
@@ -108,7 +108,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'video-decode',
     summary: 'clips of various resolutions decoded to the display: DPB frames by codec level plus display buffers, allocated per clip',
-    defaults: { codec: 'h264', level: '5.1', sizes: '1920x1080+3840x2160+1280x720', displayBuffers: '3', clips: '50', devices: 'decoder+display' },
+    defaults: { codec: 'h264', level: '5.1', sizes: '1920x1080+3840x2160+1280x720', displayBuffers: '3', clips: '50', devices: 'decoder:write+display:read' },
     generate(p, random) {
       const tl = new Timeline();
       const sizes = (p['sizes'] ?? '').split('+').map((text) => size({ sizes: text }, 'sizes'));
@@ -126,7 +126,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'compositor',
     summary: 'triple-buffered outputs; client windows (mean lifetime windowSeconds) come and go, some scanned out directly (contiguous), most composited (GPU only)',
-    defaults: { output: '1920x1080', outputs: '1', windows: '500', windowSeconds: '180', scanoutShare: '20', outputDevices: 'gpu+display', clientDevices: 'gpu', seconds: '3600' },
+    defaults: { output: '1920x1080', outputs: '1', windows: '500', windowSeconds: '180', scanoutShare: '20', outputDevices: 'gpu:write+display:read', clientDevices: 'gpu', seconds: '3600' },
     generate(p, random) {
       const tl = new Timeline();
       const seconds = int(p, 'seconds', 1);
@@ -148,7 +148,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'photo-burst',
     summary: 'a preview ring, then bursts of full-resolution stills captured at a frame rate and freed once encoded',
-    defaults: { preview: '1920x1080', still: '4000x3000', bursts: '10', burstLength: '20', fps: '10', encodeSeconds: '0.4', previewDevices: 'camera+display', stillDevices: 'camera+encoder' },
+    defaults: { preview: '1920x1080', still: '4000x3000', bursts: '10', burstLength: '20', fps: '10', encodeSeconds: '0.4', previewDevices: 'camera:write+display:read', stillDevices: 'camera:write+encoder:read' },
     generate(p, random) {
       const tl = new Timeline();
       const preview = tl.alloc(0, nv12(size(p, 'preview'), devices(p, 'previewDevices'), 4), 'preview');

@@ -9,6 +9,8 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 const GiB = 2 ** 30;
 
 const PLACEHOLDER_FORMAT = { display: 'XRGB8888', camera: 'NV12', codec: 'NV12', gpu: 'ARGB8888' } as const;
+/** What the device kind does with buffers: scanout reads, capture writes; codecs and GPUs do both. */
+const PLACEHOLDER_ACCESS = { display: 'access: read, ', camera: 'access: write, ', codec: '', gpu: '' } as const;
 
 export function profileYaml(p: DiscoveredPlatform, name: string): string {
   const lines = [
@@ -37,7 +39,7 @@ export function profileYaml(p: DiscoveredPlatform, name: string): string {
     if (pools.length > 0) lines.push(`    heaps: [${pools.map(q).join(', ')}]    # ${d.sources.heaps}`);
     if (privates.length > 0) lines.push(`    # memory-region ${privates.join(', ')}: private memory, not where shared buffers go`);
     lines.push('    formats:    # TODO: placeholder; list the formats and modifiers the driver supports');
-    lines.push(`      ${PLACEHOLDER_FORMAT[d.kind]}: { modifiers: [LINEAR] }`);
+    lines.push(`      ${PLACEHOLDER_FORMAT[d.kind]}: { ${PLACEHOLDER_ACCESS[d.kind]}modifiers: [LINEAR] }`);
   }
   if (p.devices.length === 0) {
     // A profile needs a device; with none found, the CPU is the only user (any heap will do).

@@ -125,5 +125,8 @@ describe('live discovery', () => {
     const platform = parsePlatform(yaml, 'written.yaml');
     assert.ok(platform.devices.length >= 3);
     assert.ok(platform.heaps.some((h) => h.name === 'memory@8f600000' && h.kind === 'carveout'));
+    // Placeholder formats say what the kind of device does with buffers: scanout only reads them.
+    const display = platform.devices.find((d) => d.name.startsWith('display-controller'))!;
+    assert.deepStrictEqual([...display.formats.values()].map((r) => [r.format.name, r.access]), [['XRGB8888', 'read']]);
   });
 });

@@ -22,6 +22,7 @@ const USAGE = `usage: udalloc <command> [options]
 
 commands:
   negotiate   reconcile devices' constraints into a buffer plan, or explain the conflict
+  explain     negotiate, then say for every format and heap why it was chosen or excluded
   alloc       negotiate, allocate the buffers as dma-bufs, show them and the heaps, release
   discover    read the platform from a .dtb, a sysfs tree or this machine; write a profile
   devices     list the devices with their constraints and where each came from
@@ -35,7 +36,8 @@ run "udalloc <command> --help" for a command's options.
 exit codes: 0 ok, 3 conflict (no plan), 4 allocation failed, 2 bad input, 1 internal error`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
-  negotiate: negotiateCommand,
+  negotiate: (args) => negotiateCommand(args),
+  explain: (args) => negotiateCommand(args, 'explain'),
   formats: formatsCommand,
   heaps: heapsCommand,
   alloc: allocCommand,

@@ -6,10 +6,16 @@ import { loadRequest } from '../constraints/load.js';
 import { cliRecorder } from './record-option.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
 import { negotiate } from '../solver/index.js';
-import { negotiationJson, negotiationText } from './output.js';
+import { explainChoices } from '../solver/why.js';
+import { choicesText, negotiationJson, negotiationText } from './output.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
 
 const HELP = `usage: udalloc negotiate [--platform FILE] [--request FILE] [request flags] [--json]
+       udalloc explain   [--platform FILE] [--request FILE] [request flags] [--json]
+
+negotiate prints the plan and why each device accepts it, or the conflict and its fixes. explain
+adds, for every format the request accepts and every heap, whether it was chosen, possible, or
+excluded and by which device's constraint.
 
 ${platformHelp}
   --json                print one JSON object instead of text
@@ -17,7 +23,7 @@ ${platformHelp}
   --record FILE         append the request to a trace (JSON Lines) for simulate/size
 ${requestHelp}`;
 
-export function negotiateCommand(args: string[]): number {
+export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' = 'negotiate'): number {
   const { values } = parseArgs({
     args,
     options: { ...requestOptions, platform: { type: 'string' }, json: { type: 'boolean' }, alternatives: { type: 'string' }, record: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -41,6 +47,11 @@ export function negotiateCommand(args: string[]): number {
     recorder.alloc(request, request.count);
     recorder.flushTo(values.record);
   }
-  process.stdout.write(`${values.json ? JSON.stringify(negotiationJson(result)) : negotiationText(result)}\n`);
+  if (mode === 'explain') {
+    const choices = explainChoices(platform, request, result);
+    process.stdout.write(`${values.json ? JSON.stringify({ ...negotiationJson(result), choices }) : `${negotiationText(result)}\n${choicesText(choices)}`}\n`);
+  } else {
+    process.stdout.write(`${values.json ? JSON.stringify(negotiationJson(result)) : negotiationText(result)}\n`);
+  }
   return result.ok ? 0 : 3;
 }

@@ -4,6 +4,7 @@ import { modifierHex, shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import type { Atom, Negotiation, Placement } from '../solver/index.js';
 import { atomLabel, atomValueText } from '../solver/atoms.js';
+import type { ChoiceExplanation } from '../solver/why.js';
 
 export function planJson(p: Placement): Record<string, unknown> {
   return {
@@ -69,5 +70,20 @@ export function negotiationText(result: Negotiation): string {
   for (const a of c.atoms) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}    (${a.source})`);
   lines.push('fixes:');
   for (const f of c.fixes) lines.push(`  - ${f}`);
+  return lines.join('\n');
+}
+
+/** `udalloc explain`'s sections after the negotiation: every format and heap with its verdict. */
+export function choicesText(e: ChoiceExplanation): string {
+  const lines = ['formats the request accepts:'];
+  const fw = Math.max(...e.formats.map((f) => f.format.length));
+  for (const f of e.formats) lines.push(`  ${f.format.padEnd(fw)}  ${f.verdict === 'excluded' ? `no: ${f.reasons.join('; ')}` : f.verdict}`);
+  if (!e.layout) {
+    lines.push('heaps: not judged (no format passes every device)');
+    return lines.join('\n');
+  }
+  lines.push(`heaps for ${e.layout.count} x ${e.layout.format} ${e.layout.modifier} (${e.layout.size} bytes each before any alignment padding):`);
+  const hw = Math.max(...e.heaps.map((h) => h.heap.length));
+  for (const h of e.heaps) lines.push(`  ${h.heap.padEnd(hw)}  ${h.verdict === 'excluded' ? `no: ${h.reasons.join('; ')}` : h.verdict}`);
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@
 
 import { accessCovers, PAGE_SIZE, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
+import { formatAddress, formatBytes } from '../constraints/units.js';
 import { guaranteedAlignment, type Placement } from './solve.js';
 
 /** Every violated constraint, as "device: what"; empty when the plan satisfies everything. */
@@ -12,10 +13,11 @@ export function violations(platform: Platform, request: Request, plan: Placement
   const { heap, format, modifier, planes, size } = plan;
   if (!request.formats.includes(format)) out.push(`request: ${format.name} not accepted`);
   if (size % PAGE_SIZE !== 0) out.push(`size ${size} not page aligned`);
-  if (request.protected !== heap.secure) out.push(`request: protected=${request.protected} but heap ${heap.name} secure=${heap.secure}`);
-  if (request.cpu !== 'none' && !heap.cpuAccess) out.push(`request: cpu ${request.cpu} but heap ${heap.name} not mappable`);
-  if (size * plan.count > heap.size) out.push(`heap ${heap.name}: ${plan.count} x ${size} exceeds ${heap.size}`);
-  if (size > heap.maxBuffer) out.push(`heap ${heap.name}: buffer ${size} larger than ${heap.maxBuffer}`);
+  if (request.protected && !heap.secure) out.push(`request: a protected buffer needs a secure heap, and ${heap.name} is not one`);
+  if (!request.protected && heap.secure) out.push(`request: ${heap.name} is a secure heap, for protected buffers only`);
+  if (request.cpu !== 'none' && !heap.cpuAccess) out.push(`request: CPU ${request.cpu} access, but ${heap.name} is not CPU-mappable`);
+  if (size * plan.count > heap.size) out.push(`heap ${heap.name}: ${plan.count} x ${size} bytes exceed its ${heap.size} (${formatBytes(heap.size)})`);
+  if (size > heap.maxBuffer) out.push(`heap ${heap.name}: a ${size}-byte buffer is larger than the ${heap.maxBuffer} bytes it hands out at once`);
   const last = planes[planes.length - 1]!;
   if (last.offset + last.size > size) out.push('planes overrun the buffer');
   for (const name of request.devices) {
@@ -44,7 +46,7 @@ export function violations(platform: Platform, request: Request, plan: Placement
     if (d.protected === 'forbidden' && heap.secure) out.push(`${name}: cannot use protected memory`);
     if (!d.iommu) {
       if (!heap.contiguous) out.push(`${name}: no IOMMU, heap ${heap.name} not contiguous`);
-      if (d.dmaBits !== undefined && heap.end > 2 ** d.dmaBits) out.push(`${name}: heap ${heap.name} ends above 2^${d.dmaBits}`);
+      if (d.dmaBits !== undefined && heap.end > 2 ** d.dmaBits) out.push(`${name}: no IOMMU, heap ${heap.name} ${Number.isFinite(heap.end) ? `ends at ${formatAddress(heap.end)}` : 'may lie anywhere in RAM'}, above its ${d.dmaBits}-bit DMA limit`);
       if (guaranteedAlignment(heap, size) % d.alignment !== 0) out.push(`${name}: base alignment ${guaranteedAlignment(heap, size)} not a multiple of ${d.alignment}`);
     }
   }

@@ -66,6 +66,21 @@ describe('udalloc negotiate', () => {
   });
 });
 
+describe('udalloc explain', () => {
+  it('prints the negotiation, then every format and heap with its verdict (text and --json)', () => {
+    const r = run('explain', '--platform', 'boards/example.yaml', '--devices', 'camera,display', '--size', '1920x1080', '--format', 'NV12,XRGB8888');
+    assert.strictEqual(r.code, 0);
+    assert.match(r.out, /^plan: NV12 LINEAR in linux,cma/);
+    assert.match(r.out, /\n {2}XRGB8888 {2}no: camera does not list XRGB8888\n/);
+    assert.match(r.out, /\n {2}system {5}no: display: no IOMMU, heap system not contiguous\n/);
+    const j = run('explain', '--platform', 'boards/example.yaml', '--devices', 'decoder:write,gpu:write', '--size', '64x64', '--format', 'NV12', '--json');
+    assert.strictEqual(j.code, 3);
+    const json = JSON.parse(j.out);
+    assert.strictEqual(json.conflict.atoms[0].constraint, 'access');
+    assert.deepStrictEqual(json.choices.formats, [{ format: 'NV12', verdict: 'excluded', reasons: ['gpu can only read NV12, the request has it write'] }]);
+  });
+});
+
 describe('udalloc heaps', () => {
   it('lists the simulated heaps with range, capacity and use (--json)', () => {
     const r = run('heaps', '--platform', 'boards/example.yaml', '--json');

@@ -7,6 +7,7 @@ import { loadPlatform, makeRequest, parsePlatform, type RequestFields } from '..
 import { atomLabel } from '../../src/solver/atoms.js';
 import { negotiate } from '../../src/solver/negotiate.js';
 import { violations } from '../../src/solver/verify.js';
+import { explainChoices } from '../../src/solver/why.js';
 
 const board = loadPlatform('boards/example.yaml');
 const ask = (fields: RequestFields, platform = board) => {
@@ -143,5 +144,45 @@ describe('conflicts', () => {
   it('an impossible buffer beyond 2^53 bytes is an input error, not a conflict', () => {
     const platform = parsePlatform('heaps:\n  - { name: s, kind: system, size: 1GiB }\ndevices:\n  - { name: d, iommu: true, formats: { XRGB16161616F: {} } }\n');
     assert.throws(() => ask({ devices: ['d'], formats: ['XRGB16161616F'], width: 1 << 20, height: 1 << 20, count: 4096 }, platform), /needs more than 2\^53 bytes/);
+  });
+});
+
+describe('explaining choices (udalloc explain)', () => {
+  it('names the device behind every excluded format and heap, and marks the chosen ones', () => {
+    const { request, result } = ask({ devices: ['camera', 'display'], formats: ['NV12', 'XRGB8888'], count: 3 });
+    const e = explainChoices(board, request, result);
+    assert.deepStrictEqual(e.formats, [
+      { format: 'NV12', verdict: 'chosen', reasons: [] },
+      { format: 'XRGB8888', verdict: 'excluded', reasons: ['camera does not list XRGB8888'] },
+    ]);
+    assert.deepStrictEqual(e.layout, { format: 'NV12', modifier: 'LINEAR', size: 3342336, count: 3 });
+    assert.deepStrictEqual(e.heaps.map((h) => [h.heap, h.verdict, h.reasons]), [
+      ['system', 'excluded', ['display: no IOMMU, heap system not contiguous']],
+      ['linux,cma', 'chosen', []],
+      ['vpu-carve', 'possible', []],
+      ['secure', 'excluded', ['request: secure is a secure heap, for protected buffers only']],
+    ]);
+  });
+
+  it('on a conflict judges the heaps for the first format every device accepts', () => {
+    const { request, result } = ask({ devices: ['camera', 'display'], width: 3840, height: 2160, count: 40 });
+    assert.ok(!result.ok);
+    const e = explainChoices(board, request, result);
+    assert.deepStrictEqual(e.formats, [{ format: 'NV12', verdict: 'excluded', reasons: ['laid out, but no heap qualifies for it'] }]);
+    const cma = e.heaps.find((h) => h.heap === 'linux,cma')!;
+    assert.deepStrictEqual(cma.reasons, ['heap linux,cma: 40 x 12443648 bytes exceed its 268435456 (256 MiB)']);
+    assert.ok(e.heaps.every((h) => h.verdict === 'excluded'));
+  });
+
+  it('reports access, size limits and modifiers as format reasons; no heap verdicts when no format passes', () => {
+    const { request, result } = ask({ devices: ['gpu:write', 'display'], formats: ['NV12'], width: 5000, height: 100 });
+    const e = explainChoices(board, request, result);
+    assert.deepStrictEqual(e.formats[0]!.reasons, ['gpu can only read NV12, the request has it write']);
+    assert.strictEqual(e.layout, undefined);
+    const wide = ask({ devices: ['display'], formats: ['XRGB8888'], width: 5000, height: 100 });
+    assert.deepStrictEqual(explainChoices(board, wide.request, wide.result).formats[0]!.reasons, ['display handles XRGB8888 only up to 4096 pixels wide']);
+    const tiled = parsePlatform('heaps:\n  - { name: s, kind: system, size: 1GiB }\ndevices:\n  - { name: a, iommu: true, formats: { NV12: { modifiers: [Y_TILED] } } }\n  - { name: b, iommu: true, formats: { NV12: { modifiers: [LINEAR] } } }\n', 't.yaml');
+    const t = ask({ devices: ['a', 'b'] }, tiled);
+    assert.deepStrictEqual(explainChoices(tiled, t.request, t.result).formats[0]!.reasons, ['no modifier every device supports (a: Y_TILED; b: LINEAR)']);
   });
 });

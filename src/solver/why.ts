@@ -1,0 +1,97 @@
+// "Why this and not that": for each format the request accepts, whether it was chosen, possible or
+// excluded and by which device; for each heap, the same for the buffer as laid out in the chosen (or
+// first workable) format. Heap reasons come from the independent checker (verify.ts), so they name
+// the device and the rule, e.g. "display: no IOMMU, heap system not contiguous".
+
+import type { FormatInfo } from '../constraints/formats.js';
+import { accessCovers, type Device, type Platform, type Request } from '../constraints/model.js';
+import { modifierAppliesTo, shortModifierName, type ModifierInfo } from '../constraints/modifiers.js';
+import { computeLayout } from './layout.js';
+import type { Negotiation } from './negotiate.js';
+import { compile } from './problem.js';
+import { guaranteedAlignment, sizeForAlignment, type Placement } from './solve.js';
+import { violations } from './verify.js';
+
+export type Verdict = 'chosen' | 'possible' | 'excluded';
+
+export interface FormatVerdict {
+  readonly format: string;
+  readonly verdict: Verdict;
+  /** Why it is excluded (empty otherwise). */
+  readonly reasons: readonly string[];
+}
+
+export interface HeapVerdict {
+  readonly heap: string;
+  readonly verdict: Verdict;
+  /** Bytes per buffer this heap would need (padded for alignment where the heap pads). */
+  readonly size: number;
+  readonly reasons: readonly string[];
+}
+
+export interface ChoiceExplanation {
+  readonly formats: readonly FormatVerdict[];
+  /** The layout the heap verdicts are about; absent when no format passes every device. */
+  readonly layout: { readonly format: string; readonly modifier: string; readonly size: number; readonly count: number } | undefined;
+  readonly heaps: readonly HeapVerdict[];
+}
+
+function usableModifiers(format: FormatInfo, devices: readonly Device[]): ModifierInfo[] | undefined {
+  let common: ModifierInfo[] | undefined;
+  for (const d of devices) {
+    const list = d.formats.get(format.name)!.modifiers;
+    common = common ? common.filter((m) => list.includes(m)) : [...list];
+  }
+  return common?.filter((m) => modifierAppliesTo(m, format) && m.layout.kind !== 'opaque');
+}
+
+/** Device-level reasons a format cannot be used, in request device order; empty when none. */
+function formatReasons(format: FormatInfo, devices: readonly Device[], request: Request): string[] {
+  const reasons: string[] = [];
+  for (const d of devices) {
+    const rule = d.formats.get(format.name);
+    if (!rule) {
+      reasons.push(`${d.name} does not list ${format.name}`);
+      continue;
+    }
+    const need = request.access.get(d.name);
+    if (need !== undefined && !accessCovers(rule.access, need)) reasons.push(`${d.name} can only ${rule.access === 'read' ? 'read' : 'write'} ${format.name}, the request has it ${need}`);
+    if (rule.maxWidth !== undefined && request.width > rule.maxWidth) reasons.push(`${d.name} handles ${format.name} only up to ${rule.maxWidth} pixels wide`);
+    if (rule.maxHeight !== undefined && request.height > rule.maxHeight) reasons.push(`${d.name} handles ${format.name} only up to ${rule.maxHeight} pixels high`);
+  }
+  if (reasons.length === 0 && usableModifiers(format, devices)?.length === 0) {
+    const lists = devices.map((d) => `${d.name}: ${d.formats.get(format.name)!.modifiers.map(shortModifierName).join(', ')}`);
+    reasons.push(`no modifier every device supports (${lists.join('; ')})`);
+  }
+  return reasons;
+}
+
+/** Explains the negotiation's choices; `result` is negotiate()'s answer for the same request. */
+export function explainChoices(platform: Platform, request: Request, result: Negotiation): ChoiceExplanation {
+  const devices = request.devices.map((n) => platform.devices.find((d) => d.name === n)!);
+  const plans: readonly Placement[] = result.ok ? [result.plan, ...result.alternatives] : [];
+  const formats = request.formats.map((format): FormatVerdict => {
+    if (result.ok && result.plan.format === format) return { format: format.name, verdict: 'chosen', reasons: [] };
+    const reasons = formatReasons(format, devices, request);
+    if (reasons.length > 0) return { format: format.name, verdict: 'excluded', reasons };
+    if (plans.some((p) => p.format === format)) return { format: format.name, verdict: 'possible', reasons: [] };
+    return { format: format.name, verdict: 'excluded', reasons: ['laid out, but no heap qualifies for it'] };
+  });
+
+  // The heaps are judged for the chosen layout, or for the first format every device accepts.
+  const problem = compile(platform, request);
+  const reference = result.ok ? result.plan.format : request.formats.find((f) => formatReasons(f, devices, request).length === 0);
+  const candidate = reference && [...problem.candidates].find((c) => c.format === reference);
+  const modifier = result.ok ? result.plan.modifier : candidate?.modifiers[0]?.modifier;
+  const layout = candidate && modifier ? computeLayout(candidate.format, modifier, request.width, request.height, candidate.rules) : undefined;
+  if (!candidate || !modifier || !layout) return { formats, layout: undefined, heaps: [] };
+
+  const heaps = platform.heaps.map((heap): HeapVerdict => {
+    const size = sizeForAlignment(heap, layout.size, problem.heap.physAlign) ?? layout.size;
+    const placement: Placement = { heap, format: candidate.format, modifier, planes: layout.planes, size, used: layout.used, alignment: guaranteedAlignment(heap, size), count: request.count, rank: [] };
+    const reasons = violations(platform, request, placement);
+    if (result.ok && result.plan.heap === heap) return { heap: heap.name, verdict: 'chosen', size, reasons: [] };
+    return { heap: heap.name, verdict: reasons.length > 0 ? 'excluded' : 'possible', size, reasons };
+  });
+  return { formats, layout: { format: candidate.format.name, modifier: shortModifierName(modifier), size: layout.size, count: request.count }, heaps };
+}

@@ -42,7 +42,7 @@ function rationale(platform: Platform, request: Request, plan: Placement): strin
       const choice = rule.modifiers.indexOf(plan.modifier) + 1;
       parts.push(`${plan.format.name} ${shortModifierName(plan.modifier)} is its modifier choice #${choice}`);
       const need = request.access.get(name);
-      if (need !== undefined) parts.push(`it ${need === 'readwrite' ? 'reads and writes' : `${need}s`} the buffer (${rule.access === 'readwrite' ? `${plan.format.name}: any access` : `${plan.format.name}: ${rule.access} only`})`);
+      if (need !== undefined) parts.push(`${need === 'readwrite' ? 'reads and writes' : `${need}s`} the buffer (${plan.format.name} access: ${rule.access})`);
       if (rule.pitchAlign > 1) parts.push(`pitch ${plan.planes[0]!.pitch} is a multiple of ${rule.pitchAlign}`);
     } else {
       parts.push(`does not restrict ${plan.format.name}`);

@@ -116,6 +116,7 @@ describe('requests', () => {
   it('reads the example request with defaults', () => {
     const r = req(readFileSync('examples/camera-display.yaml', 'utf8'));
     assert.deepStrictEqual([r.width, r.height, r.formats.map((f) => f.name), r.devices, r.cpu, r.protected, r.count], [1920, 1080, ['NV12', 'XRGB8888'], ['camera', 'display'], 'none', false, 3]);
+    assert.deepStrictEqual([...r.access], [['camera', 'write'], ['display', 'read']]);
     assert.strictEqual(parseRequest('width: 2\nheight: 2\nformats: [nv12]\ndevices: [camera]\n', platform).cpu, 'none');
   });
 

@@ -57,8 +57,8 @@ describe('how each device uses the buffer', () => {
     assert.deepStrictEqual([...request.access], [['decoder', 'write'], ['gpu', 'read'], ['display', 'read']]);
     assert.deepStrictEqual(request.devices, ['decoder', 'gpu', 'display']);
     assert.strictEqual(result.plan.format.name, 'NV12');
-    assert.match(result.rationale.join('\n'), /decoder: .*it writes the buffer \(NV12: write only\)/);
-    assert.match(result.rationale.join('\n'), /gpu: .*it reads the buffer \(NV12: read only\)/);
+    assert.match(result.rationale.join('\n'), /decoder: .*; writes the buffer \(NV12 access: write\);/);
+    assert.match(result.rationale.join('\n'), /gpu: .*; reads the buffer \(NV12 access: read\);/);
   });
 
   it('the GPU rendering NV12 is a conflict blamed on the stated access, with the fix', () => {

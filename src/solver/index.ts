@@ -4,3 +4,4 @@ export { atomize, atomLabel, type Atom } from './atoms.js';
 export { computeLayout, type Layout, type PlaneLayout, type LayoutRules } from './layout.js';
 export { guaranteedAlignment, compareRank, type Placement, type CapacityOf } from './solve.js';
 export { violations } from './verify.js';
+export { explainChoices, type ChoiceExplanation, type FormatVerdict, type HeapVerdict, type Verdict } from './why.js';

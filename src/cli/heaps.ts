@@ -22,7 +22,13 @@ export function heapsCommand(args: string[]): number {
   if (values.json) process.stdout.write(`${JSON.stringify({ backend: dev.backend.kind, reason: dev.backendReason, heaps: rows, missingHeaps: dev.missingHeaps })}\n`);
   else {
     const missing = dev.missingHeaps.length > 0 ? `note: the profile's heaps ${dev.missingHeaps.join(', ')} are not in this kernel; they are never used\n` : '';
-    process.stdout.write(`${dev.backendReason}\n${missing}${heapTable(rows)}\n`);
+    process.stdout.write(`${dev.backendReason}\n${missing}${rows.length > 0 ? heapTable(rows) : noHeaps(dev.backend.heaps().length)}\n`);
   }
   return 0;
+}
+
+function noHeaps(backendHeaps: number): string {
+  return backendHeaps === 0
+    ? `this backend has no heaps at all: nothing can be allocated through it (--backend sim simulates the profile's heaps)`
+    : 'no heap of the profile exists on this backend: nothing can be allocated (udalloc discover --write-profile FILE writes a profile for this machine)';
 }

@@ -2,6 +2,7 @@
 
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { each, assertMatches } from '../helpers.js';
 
@@ -97,6 +98,14 @@ describe('udalloc heaps', () => {
     assert.strictEqual(r.code, 0);
     assert.match(r.err, /no --platform given; using the built-in example board/);
     assert.match(r.out, /linux,cma\s+cma\s+0x38000000-0x48000000\s+256 MiB\s+0 B\s+256 MiB/);
+  });
+
+  it('says plainly when the requested backend has no heaps (this machine has no /dev/dma_heap)', () => {
+    assert.strictEqual(existsSync('/dev/dma_heap'), false, 'this test describes a machine without dma-buf heaps; the QEMU suite covers one with them');
+    const r = run('heaps', '--backend', 'dma-heap');
+    assert.strictEqual(r.code, 0);
+    assert.match(r.out, /^dma-buf heaps in \/dev\/dma_heap \(requested\): none\n/);
+    assert.match(r.out, /this backend has no heaps at all: nothing can be allocated through it \(--backend sim simulates the profile's heaps\)\n$/);
   });
 });
 

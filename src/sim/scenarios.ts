@@ -182,11 +182,15 @@ export function findScenario(name: string): Scenario {
 
 /** "camera-record" or "camera-record:seconds=60,sessions=5" -> events. */
 export function generateScenario(spec: string, seed = 1): { name: string; events: RawEvent[] } {
-  const [name, paramText] = spec.split(':', 2) as [string, string | undefined];
+  // Split at the first colon only: parameter values hold device entries such as "camera:write".
+  const colon = spec.indexOf(':');
+  const name = colon < 0 ? spec : spec.slice(0, colon);
+  const paramText = colon < 0 ? undefined : spec.slice(colon + 1);
   const scenario = findScenario(name);
   const params: Params = { ...scenario.defaults };
   for (const pair of (paramText ?? '').split(',').filter(Boolean)) {
-    const [k, v] = pair.split('=', 2);
+    const eq = pair.indexOf('=');
+    const [k, v] = eq < 0 ? [pair, undefined] : [pair.slice(0, eq), pair.slice(eq + 1)];
     if (k === undefined || v === undefined || !(k in scenario.defaults)) {
       throw new InputError(`scenario ${name}: parameter ${JSON.stringify(pair)} is not one of ${Object.keys(scenario.defaults).join(', ')} (write name=value)`, 'scenario', pair);
     }

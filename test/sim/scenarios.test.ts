@@ -43,4 +43,12 @@ describe('scenarios', () => {
     assert.throws(() => generateScenario('video-decode:level=9'), (err) => err instanceof InputError && /unknown H\.264 level/.test(err.message));
     assert.throws(() => generateScenario('vidoe-decode'), (err) => err instanceof InputError && /scenarios: camera-record, video-decode/.test(err.message));
   });
+
+  it('device parameters keep how each device uses the buffer (values contain colons)', () => {
+    const events = generateScenario('compositor:outputDevices=gpu:write+display:read,clientDevices=gpu:readwrite,windows=5', 1).events;
+    const devices = new Set(events.flatMap((e) => (e.op === 'alloc' ? [(e.request.devices as string[]).join('+')] : [])));
+    assert.deepStrictEqual([...devices].sort(), ['gpu:readwrite', 'gpu:write+display:read']);
+    const trace = traceFromEvents(events, board, 'compositor');
+    assert.strictEqual(replay(board, trace).failures.length, 0);
+  });
 });

@@ -302,10 +302,22 @@ const FLAG_OF: Record<string, string> = { width: '--size', height: '--size', for
 function splitDeviceEntry(entry: string, known: readonly string[]): { name: string; use: DeviceAccess | undefined } {
   const colon = entry.lastIndexOf(':');
   if (colon < 0 || known.includes(entry)) return { name: entry, use: undefined };
-  const use = entry.slice(colon + 1);
-  if (!(DEVICE_ACCESS as readonly string[]).includes(use)) return { name: entry, use: undefined };
-  return { name: entry.slice(0, colon), use: use as DeviceAccess };
+  const word = entry.slice(colon + 1);
+  const use = (DEVICE_ACCESS as readonly string[]).includes(word) ? (word as DeviceAccess) : USE_WORDS[word];
+  if (use === undefined) return { name: entry, use: undefined };
+  return { name: entry.slice(0, colon), use };
 }
+
+/** The roles engineers name, as the access they imply ("display:scanout" reads the buffer). */
+const USE_WORDS: Readonly<Record<string, DeviceAccess>> = Object.assign(Object.create(null) as Record<string, DeviceAccess>, {
+  scanout: 'read',
+  encode: 'read',
+  sample: 'read',
+  texture: 'read',
+  capture: 'write',
+  decode: 'write',
+  render: 'write',
+});
 
 /** The request's device entries as written: "camera:write" for devices whose use was stated. */
 export function deviceEntries(request: Request): string[] {
@@ -323,7 +335,7 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
     const { name, use } = splitDeviceEntry(entry, known);
     const colon = name.lastIndexOf(':');
     if (!known.includes(name) && colon > 0 && known.includes(name.slice(0, colon))) {
-      fail(src, ['devices', i], `"${name.slice(colon + 1)}" is not a way to use a buffer: write ${name.slice(0, colon)}:read, :write or :readwrite`, entry);
+      fail(src, ['devices', i], `"${name.slice(colon + 1)}" is not a way to use a buffer: write ${name.slice(0, colon)}:read, :write or :readwrite (or a role: ${Object.keys(USE_WORDS).join(', ')})`, entry);
     }
     if (!known.includes(name)) fail(src, ['devices', i], `no device of that name in platform ${platform.name}${didYouMean(name, known)}`, entry);
     if (devices.includes(name)) fail(src, ['devices', i], 'listed twice', entry);

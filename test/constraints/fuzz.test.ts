@@ -93,7 +93,7 @@ describe('fuzzing untrusted input', () => {
       width: field(fc.integer({ min: 1, max: 8192 })),
       height: field(fc.integer({ min: 1, max: 8192 })),
       formats: field(fc.uniqueArray(fc.constantFrom('NV12', 'NV12', 'XRGB8888', 'ARGB8888', 'NV13', 'DRM_FORMAT_YUYV'), { minLength: 1, maxLength: 3 })),
-      devices: field(fc.uniqueArray(fc.constantFrom('camera', 'display', 'display:read', 'gpu', 'gpu:write', 'gpu:read', 'decoder:write', 'encoder', 'camera:scanout', 'nobody'), { minLength: 1, maxLength: 3 })),
+      devices: field(fc.uniqueArray(fc.constantFrom('camera', 'display', 'display:read', 'gpu', 'gpu:write', 'gpu:read', 'decoder:write', 'encoder', 'display:scanout', 'camera:stream', 'nobody'), { minLength: 1, maxLength: 3 })),
       cpu: field(fc.constantFrom('none', 'read', 'write', 'readwrite', 'all')),
       protected: field(fc.boolean()),
       count: field(fc.integer({ min: 1, max: 8 })),

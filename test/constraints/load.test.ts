@@ -131,7 +131,7 @@ describe('requests', () => {
     ['bad cpu', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncpu: all\n', /cpu = "all"/],
     ['duplicate device', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera, camera]\n', /devices\[1\] = "camera": listed twice/],
     ['count 0', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncount: 0\n', /count = 0: must be at least 1/],
-    ['unknown access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:scanout"]\n', /devices\[0\] = "camera:scanout": "scanout" is not a way to use a buffer: write camera:read, :write or :readwrite/],
+    ['unknown access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:stream"]\n', /devices\[0\] = "camera:stream": "stream" is not a way to use a buffer: write camera:read, :write or :readwrite/],
     ['device listed twice with different access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:write", "camera:read"]\n', /devices\[1\] = "camera:read": listed twice/],
     ['missing width', 'height: 64\nformats: [NV12]\ndevices: [camera]\n', /^r\.yaml:1: request field width is missing$/],
   ], '%s', (_, text, message) => {
@@ -142,6 +142,12 @@ describe('requests', () => {
     assert.match(inputError(() => loadRequest(undefined, platform, { width: 0, height: 64, formats: ['NV12'], devices: ['camera'] })).message, /^--size: request field width = 0: must be at least 1$/);
     assert.match(inputError(() => loadRequest(undefined, platform, { formats: ['NV12'], devices: ['camera'] })).message, /^request flags: request field width is missing \(set it with --size or in a --request file\)\n/);
     assert.match(inputError(() => makeRequest(platform, { width: 64, height: 64, formats: ['NV12'], devices: ['camra'] })).message, /^request: devices\[0\] = "camra": no device/);
+  });
+
+  it('device entries may name a role instead of read/write: display:scanout reads, camera:capture writes', () => {
+    const r = req('width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera:capture, display:scanout, gpu:texture, encoder:encode, decoder:decode]\n');
+    assert.deepStrictEqual([...r.access], [['camera', 'write'], ['display', 'read'], ['gpu', 'read'], ['encoder', 'read'], ['decoder', 'write']]);
+    assert.strictEqual(inputError(() => req('width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:toString"]\n')).field, 'devices[0]');
   });
 
   it('flags override the file and are named as the source', () => {

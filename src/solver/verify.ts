@@ -17,7 +17,8 @@ export function violations(platform: Platform, request: Request, plan: Placement
   if (!request.protected && heap.secure) out.push(`request: ${heap.name} is a secure heap, for protected buffers only`);
   if (request.cpu !== 'none' && !heap.cpuAccess) out.push(`request: CPU ${request.cpu} access, but ${heap.name} is not CPU-mappable`);
   if (size * plan.count > heap.size) out.push(`heap ${heap.name}: ${plan.count} x ${size} bytes exceed its ${heap.size} (${formatBytes(heap.size)})`);
-  if (size > heap.maxBuffer) out.push(`heap ${heap.name}: a ${size}-byte buffer is larger than the ${heap.maxBuffer} bytes it hands out at once`);
+  // Only when it says something the capacity check did not (a fixed pool's limit is its size).
+  else if (size > heap.maxBuffer) out.push(`heap ${heap.name}: a ${size}-byte buffer is larger than the ${heap.maxBuffer} bytes it hands out at once`);
   const last = planes[planes.length - 1]!;
   if (last.offset + last.size > size) out.push('planes overrun the buffer');
   for (const name of request.devices) {

@@ -3,6 +3,7 @@
 // pools, failures with the request that failed, fallbacks, and fragmentation over time.
 
 import type { Heap, Platform } from '../constraints/model.js';
+import { deviceEntries } from '../constraints/load.js';
 import { openSync, type Allocator } from '../allocator/allocator.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
@@ -123,7 +124,7 @@ function unboundedForPlanning(platform: Platform): Platform {
 
 export function describeRequest(e: AllocEvent): string {
   const r = e.request;
-  return `${r.count} x ${r.formats.map((f) => f.name).join('|')} ${r.width}x${r.height} for ${r.devices.join('+')}${r.protected ? ' (protected)' : ''}`;
+  return `${r.count} x ${r.formats.map((f) => f.name).join('|')} ${r.width}x${r.height} for ${deviceEntries(r).join('+')}${r.protected ? ' (protected)' : ''}`;
 }
 
 export function replay(platform: Platform, trace: Trace, options: ReplayOptions = {}): ReplayReport {

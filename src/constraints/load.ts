@@ -9,8 +9,9 @@ import { InputError, showValue } from '../errors.js';
 import { checked } from '../util/int.js';
 import { didYouMean } from '../util/suggest.js';
 import { findFormat, formatNames, type FormatInfo } from './formats.js';
-import { MODIFIERS, modifierAppliesTo, shortModifierName } from './modifiers.js';
+import { findModifier, MODIFIERS, modifierAppliesTo, shortModifierName, type ModifierInfo } from './modifiers.js';
 import {
+  accessCovers,
   DEVICE_ACCESS,
   PAGE_SIZE,
   SCARCITY,
@@ -210,9 +211,19 @@ function buildFormatRule(
     if (!modifierAppliesTo(m, format)) fail(src, [...path, 'modifiers', i], `modifier ${shortModifierName(m)} is not defined for ${format.name}`, m.name);
     if (modifiers.indexOf(m) !== i) fail(src, [...path, 'modifiers', i], 'listed twice', m.name);
   });
+  const access = raw?.access ?? 'readwrite';
+  const modifierAccess = new Map<ModifierInfo, DeviceAccess>();
+  for (const [key, use] of Object.entries(raw?.modifierAccess ?? {})) {
+    const where = [...path, 'modifierAccess', key];
+    const m = findModifier(key);
+    if (!m || !modifiers.includes(m)) fail(src, where, `not one of this format's modifiers (${modifiers.map(shortModifierName).join(', ')})`, key);
+    if (!accessCovers(access, use)) fail(src, where, `cannot widen the format's access (${access})`, use);
+    modifierAccess.set(m, use);
+  }
   return {
     format,
-    access: raw?.access ?? 'readwrite',
+    access,
+    modifierAccess,
     modifiers,
     pitchAlign: raw?.pitchAlign ?? 1,
     heightAlign: raw?.heightAlign ?? 1,

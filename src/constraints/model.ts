@@ -50,10 +50,17 @@ export function accessCovers(have: DeviceAccess, need: DeviceAccess): boolean {
   return have === 'readwrite' || have === need;
 }
 
+/** What a rule lets the device do with the format in this modifier. */
+export function modifierAccessOf(rule: FormatRule, modifier: ModifierInfo): DeviceAccess {
+  return rule.modifierAccess.get(modifier) ?? rule.access;
+}
+
 export interface FormatRule {
   readonly format: FormatInfo;
   /** What the device can do with buffers of this format (default readwrite: no restriction). */
   readonly access: DeviceAccess;
+  /** Modifiers the device uses more narrowly than `access` (EGL external_only: sample only). */
+  readonly modifierAccess: ReadonlyMap<ModifierInfo, DeviceAccess>;
   /** Supported modifiers, best first. */
   readonly modifiers: readonly ModifierInfo[];
   readonly pitchAlign: number;

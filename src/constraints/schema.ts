@@ -62,6 +62,11 @@ export const heapSchema = z.strictObject({
 export const formatRuleSchema = z.strictObject({
   /** read (scanout, encode, texture), write (capture, decode, render) or readwrite (default). */
   access: z.enum(['read', 'write', 'readwrite']).optional(),
+  /**
+   * Narrower access for some modifiers, as EGL's external_only flag marks modifiers a GPU can only
+   * sample: { Y_TILED: read }.
+   */
+  modifierAccess: z.record(z.string(), z.enum(['read', 'write', 'readwrite'])).optional(),
   modifiers: z.array(modifierName).min(1, 'must list at least one modifier').optional(),
   pitchAlign: alignment.optional(),
   heightAlign: alignment.optional(),

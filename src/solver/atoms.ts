@@ -70,7 +70,12 @@ function deviceAtoms(device: Device, need: DeviceAccess | undefined, push: (a: O
   for (const rule of device.formats.values()) {
     const format = rule.format.name;
     // Only a rule that excludes the stated use restricts anything.
-    if (need !== undefined && !accessCovers(rule.access, need)) push({ device: d, format, constraint: 'access', value: rule.access, source: rule.source });
+    if (need !== undefined) {
+      const narrow = [...rule.modifierAccess].filter(([, use]) => !accessCovers(use, need)).map(([m, use]) => `${shortModifierName(m)}: ${use}`);
+      // The value is the format's access when that excludes the use, else the modifiers that do.
+      if (!accessCovers(rule.access, need)) push({ device: d, format, constraint: 'access', value: rule.access, source: rule.source });
+      else if (narrow.length > 0) push({ device: d, format, constraint: 'access', value: narrow, source: rule.source });
+    }
     push({ device: d, format, constraint: 'modifiers', value: rule.modifiers.map(shortModifierName), source: rule.source });
     if (rule.pitchAlign > 1) push({ device: d, format, constraint: 'pitchAlign', value: rule.pitchAlign, source: rule.source });
     if (rule.heightAlign > 1) push({ device: d, format, constraint: 'heightAlign', value: rule.heightAlign, source: rule.source });

@@ -25,6 +25,13 @@ function atomFix(atom: Atom, core: readonly Atom[], relaxed: Placement | undefin
     }
     case 'access': {
       const need = request.access.get(d!)!;
+      if (Array.isArray(atom.value)) {
+        // Modifier-level: the device uses these layouts only one way (EGL external_only: sample only).
+        const layouts = (atom.value as string[]).map((v) => v.split(':')[0]!);
+        const verb = need === 'readwrite' ? 'read and write' : need;
+        const allowed = (atom.value as string[])[0]!.split(': ')[1]!;
+        return `${d} cannot ${verb} ${atom.format} as ${list(layouts)} (${list(atom.value as string[])}), which the others need: if ${d} only ${allowed === 'read' ? 'reads' : 'writes'} it, say ${d}:${allowed}; otherwise add a copy step for ${d}`;
+      }
       const verb = (a: string): string => (a === 'read' ? 'read' : a === 'write' ? 'write' : 'read and write');
       return `${d} can only ${verb(String(atom.value))} ${atom.format} but the request has it ${need === 'readwrite' ? 'reading and writing' : need === 'read' ? 'reading' : 'writing'} the buffer: if ${d} only ${atom.value === 'read' ? 'reads' : 'writes'} it, say ${d}:${String(atom.value)}; otherwise give ${d} its own ${atom.format} buffer with a copy step${f && f !== atom.format ? `, or use ${f}` : ''}`;
     }

@@ -4,7 +4,7 @@
 
 import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
-import { accessCovers, type Device, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, modifierAccessOf, type Device, type FormatRule, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
@@ -83,18 +83,27 @@ class ActiveAtoms implements ActiveSet {
   }
 }
 
-function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], on: ActiveSet): FormatCandidate | undefined {
+function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], request: Request, on: ActiveSet): FormatCandidate | undefined {
   const name = format.name;
   const rules = devices.flatMap((d) => {
     const rule = d.formats.get(name);
     return rule ? [{ device: d, rule }] : [];
   });
-  const lists = rules.filter(({ device }) => on.device(device.name, 'modifiers', name)).map(({ rule }) => rule.modifiers);
+  // A device whose stated use some modifiers do not allow (EGL external_only) offers only the rest.
+  const offered = (device: Device, rule: FormatRule): readonly ModifierInfo[] => {
+    const need = request.access.get(device.name);
+    if (need === undefined || rule.modifierAccess.size === 0 || !on.device(device.name, 'access', name)) return rule.modifiers;
+    return rule.modifiers.filter((m) => accessCovers(modifierAccessOf(rule, m), need));
+  };
+  const restricting = rules.filter(({ device }) => on.device(device.name, 'modifiers', name));
+  const lists = restricting.map(({ device, rule }) => offered(device, rule));
+  // Preference is a modifier's place in each device's whole list, whatever the use filters out.
+  const preference = restricting.map(({ rule }) => rule.modifiers);
   // A format nobody restricts may use any modifier (LINEAR first): relaxing an atom only ever adds options.
   const common = intersectOrdered(lists) ?? MODIFIERS;
   const modifiers = common
     .filter((m) => modifierAppliesTo(m, format) && m.layout.kind !== 'opaque')
-    .map((modifier) => ({ modifier, rank: lists.reduce((sum, list) => sum + list.indexOf(modifier), 0) }))
+    .map((modifier) => ({ modifier, rank: preference.reduce((sum, list) => sum + list.indexOf(modifier), 0) }))
     .sort((a, b) => a.rank - b.rank);
   if (modifiers.length === 0) return undefined;
   const active = (c: Atom['constraint']) => rules.filter(({ device }) => on.device(device.name, c, name)).map(({ rule }) => rule);
@@ -137,7 +146,7 @@ export function compile(platform: Platform, request: Request, atoms?: readonly A
   const candidates = function* (): Generator<FormatCandidate> {
     for (const [rank, format] of base.entries()) {
       if (!devices.every((d) => !on.device(d.name, 'formats') || usable(d, format.name, request, on))) continue;
-      const c = formatCandidate(format, rank, devices, on);
+      const c = formatCandidate(format, rank, devices, request, on);
       if (c) yield c;
     }
   };

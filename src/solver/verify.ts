@@ -2,7 +2,7 @@
 // property tests' brute-force oracle and by callers who build plans themselves). It deliberately
 // does not reuse the solver's merged problem: it re-reads each device's own rules.
 
-import { accessCovers, PAGE_SIZE, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, modifierAccessOf, PAGE_SIZE, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { guaranteedAlignment, type Placement } from './solve.js';
@@ -30,6 +30,7 @@ export function violations(platform: Platform, request: Request, plan: Placement
     }
     const need = request.access.get(name);
     if (need !== undefined && !accessCovers(rule.access, need)) out.push(`${name}: ${format.name} is ${rule.access}-only for it, the request has it ${need}`);
+    else if (need !== undefined && !accessCovers(modifierAccessOf(rule, modifier), need)) out.push(`${name}: ${format.name} ${shortModifierName(modifier)} is ${modifierAccessOf(rule, modifier)}-only for it, the request has it ${need}`);
     if (!rule.modifiers.includes(modifier)) out.push(`${name}: modifier ${shortModifierName(modifier)} unsupported for ${format.name}`);
     if (rule.maxWidth !== undefined && request.width > rule.maxWidth) out.push(`${name}: width ${request.width} > ${rule.maxWidth}`);
     if (rule.maxHeight !== undefined && request.height > rule.maxHeight) out.push(`${name}: height ${request.height} > ${rule.maxHeight}`);

@@ -4,7 +4,7 @@
 // the device and the rule, e.g. "display: no IOMMU, heap system not contiguous".
 
 import type { FormatInfo } from '../constraints/formats.js';
-import { accessCovers, type Device, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, modifierAccessOf, type Device, type Platform, type Request } from '../constraints/model.js';
 import { modifierAppliesTo, shortModifierName, type ModifierInfo } from '../constraints/modifiers.js';
 import { computeLayout } from './layout.js';
 import type { Negotiation } from './negotiate.js';
@@ -36,10 +36,12 @@ export interface ChoiceExplanation {
   readonly heaps: readonly HeapVerdict[];
 }
 
-function usableModifiers(format: FormatInfo, devices: readonly Device[]): ModifierInfo[] | undefined {
+function usableModifiers(format: FormatInfo, devices: readonly Device[], request: Request): ModifierInfo[] | undefined {
   let common: ModifierInfo[] | undefined;
   for (const d of devices) {
-    const list = d.formats.get(format.name)!.modifiers;
+    const rule = d.formats.get(format.name)!;
+    const need = request.access.get(d.name);
+    const list = need === undefined ? rule.modifiers : rule.modifiers.filter((m) => accessCovers(modifierAccessOf(rule, m), need));
     common = common ? common.filter((m) => list.includes(m)) : [...list];
   }
   return common?.filter((m) => modifierAppliesTo(m, format) && m.layout.kind !== 'opaque');
@@ -59,8 +61,11 @@ function formatReasons(format: FormatInfo, devices: readonly Device[], request: 
     if (rule.maxWidth !== undefined && request.width > rule.maxWidth) reasons.push(`${d.name} handles ${format.name} only up to ${rule.maxWidth} pixels wide`);
     if (rule.maxHeight !== undefined && request.height > rule.maxHeight) reasons.push(`${d.name} handles ${format.name} only up to ${rule.maxHeight} pixels high`);
   }
-  if (reasons.length === 0 && usableModifiers(format, devices)?.length === 0) {
-    const lists = devices.map((d) => `${d.name}: ${d.formats.get(format.name)!.modifiers.map(shortModifierName).join(', ')}`);
+  if (reasons.length === 0 && usableModifiers(format, devices, request)?.length === 0) {
+    const lists = devices.map((d) => {
+      const rule = d.formats.get(format.name)!;
+      return `${d.name}: ${rule.modifiers.map((m) => (rule.modifierAccess.has(m) ? `${shortModifierName(m)} (${modifierAccessOf(rule, m)} only)` : shortModifierName(m))).join(', ')}`;
+    });
     reasons.push(`no modifier every device supports (${lists.join('; ')})`);
   }
   return reasons;

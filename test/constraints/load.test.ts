@@ -95,6 +95,8 @@ describe('platform profiles', () => {
     ['a mappable secure heap', minimal('{ name: s, kind: secure, size: 4096, cpuAccess: true }'), /cannot be CPU-mappable/],
     ['base + size beyond 2^53', minimal('{ name: s, kind: cma, base: 0x1fffffffffffff, size: 1GiB }'), /beyond 2\^53/],
     ['unknown access', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV12: { access: scanout } } }'), /p\.yaml:4: profile field devices\[0\]\.formats\.NV12\.access = "scanout": .*"read"/],
+    ['modifierAccess for a modifier not listed', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV12: { modifiers: [LINEAR], modifierAccess: { Y_TILED: read } } } }'), /devices\[0\]\.formats\.NV12\.modifierAccess\.Y_TILED = "Y_TILED": not one of this format's modifiers \(LINEAR\)/],
+    ['modifierAccess wider than the format', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV12: { access: read, modifiers: [LINEAR], modifierAccess: { LINEAR: write } } } }'), /modifierAccess\.LINEAR = "write": cannot widen the format's access \(read\)/],
     ['a top-level list', '- 1\n- 2\n', /must be a mapping/],
   ], '%s', (_, text, message) => {
     assert.match(inputError(() => parsePlatform(text, 'p.yaml')).message, message);

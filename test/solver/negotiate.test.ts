@@ -85,6 +85,43 @@ describe('how each device uses the buffer', () => {
   });
 });
 
+describe('per-modifier access (EGL external_only)', () => {
+  // A GPU that samples tiled NV12 but renders only linear NV12, and a decoder that writes either.
+  const pc = parsePlatform(
+    [
+      'heaps:',
+      '  - { name: system, kind: system, size: 4GiB }',
+      'devices:',
+      '  - { name: gpu, iommu: true, formats: { NV12: { modifiers: [Y_TILED, LINEAR], modifierAccess: { Y_TILED: read } } } }',
+      '  - { name: vdec, iommu: true, formats: { NV12: { modifiers: [Y_TILED, LINEAR], access: write } } }',
+      '  - { name: tiler, iommu: true, formats: { NV12: { modifiers: [Y_TILED] } } }',
+    ].join('\n'),
+    'pc.yaml',
+  );
+
+  it('a reader gets the tiled layout; a writer falls back to the modifier it can write', () => {
+    const read = ask({ devices: ['vdec:write', 'gpu:read'] }, pc).result;
+    assert.strictEqual(read.ok && read.plan.modifier.name, 'I915_FORMAT_MOD_Y_TILED');
+    const write = ask({ devices: ['vdec:write', 'gpu:write'] }, pc);
+    assert.ok(write.result.ok);
+    if (write.result.ok) {
+      assert.strictEqual(write.result.plan.modifier.name, 'DRM_FORMAT_MOD_LINEAR');
+      assert.deepStrictEqual(violations(pc, write.request, write.result.plan), []);
+      // The checker rejects the tiled plan for a rendering GPU on its own.
+      assert.deepStrictEqual(violations(pc, write.request, { ...write.result.plan, modifier: read.ok ? read.plan.modifier : write.result.plan.modifier, rank: [] }), ['gpu: NV12 Y_TILED is read-only for it, the request has it write']);
+    }
+  });
+
+  it('when only the narrow modifier is shared, the conflict names it and the use to state', () => {
+    const { result } = ask({ devices: ['tiler', 'gpu:write'] }, pc);
+    if (result.ok) throw new Error('expected a conflict');
+    assert.deepStrictEqual(result.conflict.atoms.map((a) => [atomLabel(a), a.value]), [['gpu.NV12.access', ['Y_TILED: read']]]);
+    assert.match(result.conflict.fixes[0]!, /^gpu cannot write NV12 as Y_TILED \(Y_TILED: read\), which the others need: if gpu only reads it, say gpu:read; otherwise add a copy step for gpu$/);
+    const e = explainChoices(pc, makeRequest(pc, { width: 1920, height: 1080, formats: ['NV12'], devices: ['tiler', 'gpu:write'] }), result);
+    assert.deepStrictEqual(e.formats[0]!.reasons, ['no modifier every device supports (tiler: Y_TILED; gpu: Y_TILED (read only), LINEAR)']);
+  });
+});
+
 describe('conflicts', () => {
   it('no shared format: the request is the cheapest change, with the format to add', () => {
     const { result } = ask({ devices: ['camera', 'display'], formats: ['XRGB8888'] });

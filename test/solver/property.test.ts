@@ -28,6 +28,8 @@ const heapArb = fc.record({
 
 const ruleArb = fc.record({
   access: fc.constantFrom('readwrite', 'readwrite', 'read', 'write'),
+  /** Modifiers used more narrowly than the format (by position in the final list; widening ones dropped). */
+  narrow: fc.array(fc.tuple(fc.nat(2), fc.constantFrom('read', 'write')), { maxLength: 2 }),
   modifiers: fc.uniqueArray(fc.constantFrom(...MODIFIER_POOL), { minLength: 1, maxLength: 3 }),
   pitchAlign: fc.constantFrom(1, 16, 64, 256, 48),
   heightAlign: fc.constantFrom(1, 2, 16),
@@ -88,7 +90,10 @@ function build(s: Scenario): { platform: Platform; request: Request } {
         d.formats.map(([f, r]) => {
           const format = FORMATS.find((x) => x.name === f)!;
           const mods = r.modifiers.filter((m) => modifierAppliesTo(MODIFIERS.find((x) => x.name.endsWith(m))!, format));
-          return [f, { ...r, modifiers: mods.length > 0 ? mods : ['LINEAR'], ...(r.maxWidth === undefined ? { maxWidth: undefined } : {}) }];
+          const modifiers = mods.length > 0 ? mods : ['LINEAR'];
+          const { narrow, ...rule } = r;
+          const modifierAccess = Object.fromEntries(narrow.filter(([i, use]) => i < modifiers.length && (r.access === 'readwrite' || r.access === use)).map(([i, use]) => [modifiers[i]!, use]));
+          return [f, { ...rule, modifiers, modifierAccess, ...(r.maxWidth === undefined ? { maxWidth: undefined } : {}) }];
         }),
       ),
     })),
@@ -177,6 +182,7 @@ describe('solver against a brute-force oracle', () => {
   it('every conflict is minimal: removing it all makes a plan, removing all but any one does not; the core is a minimal conflict', () => {
     let checked = 0;
     let accessBlamed = 0;
+    let modifierAccessBlamed = 0;
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { platform, request } = build(s);
@@ -195,11 +201,13 @@ describe('solver against a brute-force oracle', () => {
         for (const dropped of core) assert.strictEqual(feasibleWith(platform, request, atoms, (a) => core.has(a.id) && a.id !== dropped), true);
         assert.ok(result.conflict.fixes.length >= result.conflict.atoms.length);
         if (result.conflict.atoms.some((a) => a.constraint === 'access')) accessBlamed++;
+        if (result.conflict.atoms.some((a) => a.constraint === 'access' && Array.isArray(a.value))) modifierAccessBlamed++;
       }),
       { numRuns: 300, seed: 7 },
     );
     assert.ok(checked > 30, `${checked} > 30`);
     // Devices' per-format access must take part in conflicts, or its atoms go unchecked.
     assert.ok(accessBlamed > 3, `${accessBlamed} > 3`);
+    assert.ok(modifierAccessBlamed > 0, `per-modifier access blamed in ${modifierAccessBlamed} conflicts`);
   });
 });

@@ -29,6 +29,6 @@ export function heapsCommand(args: string[]): number {
 
 function noHeaps(backendHeaps: number): string {
   return backendHeaps === 0
-    ? `this backend has no heaps at all: nothing can be allocated through it (--backend sim simulates the profile's heaps)`
+    ? "this backend has no heaps at all: nothing can be allocated through it (--backend sim simulates the profile's heaps)"
     : 'no heap of the profile exists on this backend: nothing can be allocated (udalloc discover --write-profile FILE writes a profile for this machine)';
 }

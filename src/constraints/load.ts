@@ -54,15 +54,15 @@ class SourceDocument {
   }
 
   /**
-   * Top-level fields given outside the text (flags, API fields), how to name where each came from,
-   * and, for the command line, the flag that sets a field (named when a required one is missing).
+   * Top-level fields given outside the text (flags, API fields) and, for the command line, the
+   * flag that sets each; a value given otherwise is placed at the document's origin.
    */
-  overrides: { readonly fields: ReadonlySet<string>; readonly label: (field: string) => string; readonly flagOf?: (field: string) => string } | undefined;
+  overrides: { readonly fields: ReadonlySet<string>; readonly flagOf: ((field: string) => string) | undefined } | undefined;
 
   /** "file:line" of a path's value, or the flag / origin that set it when it did not come from the text. */
   where(path: readonly PathKey[]): string {
     const top = path[0];
-    if (typeof top === 'string' && this.overrides?.fields.has(top)) return this.overrides.label(top);
+    if (typeof top === 'string' && this.overrides?.fields.has(top)) return this.overrides.flagOf?.(top) ?? this.origin;
     const line = this.lineOf(path);
     return line === undefined ? this.origin : `${this.origin}:${line}`;
   }
@@ -307,16 +307,17 @@ export interface RequestFields {
 const FLAG_OF: Record<string, string> = { width: '--size', height: '--size', formats: '--format', devices: '--devices', cpu: '--cpu', protected: '--protected', count: '--count' };
 
 /**
- * "camera:write" -> camera, write. A suffix that is not an access word, or an entry that is itself
- * a device's name, is taken as a plain name.
+ * "camera:write" -> camera, write. An entry that is itself a device's name, or whose prefix is not
+ * one, is taken as a plain name; a known device with a word that is no use gives `badUse`.
  */
-function splitDeviceEntry(entry: string, known: readonly string[]): { name: string; use: DeviceAccess | undefined } {
+function splitDeviceEntry(entry: string, known: readonly string[]): { name: string; use?: DeviceAccess; badUse?: string } {
   const colon = entry.lastIndexOf(':');
-  if (colon < 0 || known.includes(entry)) return { name: entry, use: undefined };
+  if (colon < 0 || known.includes(entry)) return { name: entry };
+  const name = entry.slice(0, colon);
   const word = entry.slice(colon + 1);
   const use = (DEVICE_ACCESS as readonly string[]).includes(word) ? (word as DeviceAccess) : USE_WORDS[word];
-  if (use === undefined) return { name: entry, use: undefined };
-  return { name: entry.slice(0, colon), use };
+  if (use !== undefined) return { name, use };
+  return known.includes(name) ? { name, badUse: word } : { name: entry };
 }
 
 /** The roles engineers name, as the access they imply ("display:scanout" reads the buffer). */
@@ -343,11 +344,8 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
   const devices: string[] = [];
   const access = new Map<string, DeviceAccess>();
   raw.devices.forEach((entry, i) => {
-    const { name, use } = splitDeviceEntry(entry, known);
-    const colon = name.lastIndexOf(':');
-    if (!known.includes(name) && colon > 0 && known.includes(name.slice(0, colon))) {
-      fail(src, ['devices', i], `"${name.slice(colon + 1)}" is not a way to use a buffer: write ${name.slice(0, colon)}:read, :write or :readwrite (or a role: ${Object.keys(USE_WORDS).join(', ')})`, entry);
-    }
+    const { name, use, badUse } = splitDeviceEntry(entry, known);
+    if (badUse !== undefined) fail(src, ['devices', i], `"${badUse}" is not a way to use a buffer: write ${name}:read, :write or :readwrite (or a role: ${Object.keys(USE_WORDS).join(', ')})`, entry);
     if (!known.includes(name)) fail(src, ['devices', i], `no device of that name in platform ${platform.name}${didYouMean(name, known)}`, entry);
     if (devices.includes(name)) fail(src, ['devices', i], 'listed twice', entry);
     devices.push(name);
@@ -382,7 +380,7 @@ export function parseRequest(text: string, platform: Platform, origin = 'request
     merged[k] = v;
     overridden.add(k);
   }
-  src.overrides = { fields: overridden, label: flagOf ?? (() => origin), flagOf };
+  src.overrides = { fields: overridden, flagOf };
   const raw = validate(requestSchema, merged, src, 'request');
   return buildRequest(raw, platform, src, new Set(Object.keys(merged)), overridden);
 }

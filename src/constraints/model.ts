@@ -55,6 +55,12 @@ export function modifierAccessOf(rule: FormatRule, modifier: ModifierInfo): Devi
   return rule.modifierAccess.get(modifier) ?? rule.access;
 }
 
+/** The rule's modifiers, best first, that allow a stated use (all of them when none is stated). */
+export function modifiersFor(rule: FormatRule, need: DeviceAccess | undefined): readonly ModifierInfo[] {
+  if (need === undefined || rule.modifierAccess.size === 0) return rule.modifiers;
+  return rule.modifiers.filter((m) => accessCovers(modifierAccessOf(rule, m), need));
+}
+
 export interface FormatRule {
   readonly format: FormatInfo;
   /** What the device can do with buffers of this format (default readwrite: no restriction). */

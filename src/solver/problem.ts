@@ -4,7 +4,7 @@
 
 import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
-import { accessCovers, modifierAccessOf, type Device, type FormatRule, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, modifiersFor, type Device, type FormatRule, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
@@ -90,11 +90,8 @@ function formatCandidate(format: FormatInfo, rank: number, devices: readonly Dev
     return rule ? [{ device: d, rule }] : [];
   });
   // A device whose stated use some modifiers do not allow (EGL external_only) offers only the rest.
-  const offered = (device: Device, rule: FormatRule): readonly ModifierInfo[] => {
-    const need = request.access.get(device.name);
-    if (need === undefined || rule.modifierAccess.size === 0 || !on.device(device.name, 'access', name)) return rule.modifiers;
-    return rule.modifiers.filter((m) => accessCovers(modifierAccessOf(rule, m), need));
-  };
+  const offered = (device: Device, rule: FormatRule): readonly ModifierInfo[] =>
+    on.device(device.name, 'access', name) ? modifiersFor(rule, request.access.get(device.name)) : rule.modifiers;
   const restricting = rules.filter(({ device }) => on.device(device.name, 'modifiers', name));
   const lists = restricting.map(({ device, rule }) => offered(device, rule));
   // Preference is a modifier's place in each device's whole list, whatever the use filters out.

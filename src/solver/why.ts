@@ -4,11 +4,11 @@
 // the device and the rule, e.g. "display: no IOMMU, heap system not contiguous".
 
 import type { FormatInfo } from '../constraints/formats.js';
-import { accessCovers, modifierAccessOf, type Device, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, modifierAccessOf, modifiersFor, type Device, type Platform, type Request } from '../constraints/model.js';
 import { modifierAppliesTo, shortModifierName, type ModifierInfo } from '../constraints/modifiers.js';
 import { computeLayout } from './layout.js';
 import type { Negotiation } from './negotiate.js';
-import { compile } from './problem.js';
+import { compile, type FormatCandidate } from './problem.js';
 import { guaranteedAlignment, sizeForAlignment, type Placement } from './solve.js';
 import { violations } from './verify.js';
 
@@ -39,9 +39,7 @@ export interface ChoiceExplanation {
 function usableModifiers(format: FormatInfo, devices: readonly Device[], request: Request): ModifierInfo[] | undefined {
   let common: ModifierInfo[] | undefined;
   for (const d of devices) {
-    const rule = d.formats.get(format.name)!;
-    const need = request.access.get(d.name);
-    const list = need === undefined ? rule.modifiers : rule.modifiers.filter((m) => accessCovers(modifierAccessOf(rule, m), need));
+    const list = modifiersFor(d.formats.get(format.name)!, request.access.get(d.name));
     common = common ? common.filter((m) => list.includes(m)) : [...list];
   }
   return common?.filter((m) => modifierAppliesTo(m, format) && m.layout.kind !== 'opaque');
@@ -75,9 +73,10 @@ function formatReasons(format: FormatInfo, devices: readonly Device[], request: 
 export function explainChoices(platform: Platform, request: Request, result: Negotiation): ChoiceExplanation {
   const devices = request.devices.map((n) => platform.devices.find((d) => d.name === n)!);
   const plans: readonly Placement[] = result.ok ? [result.plan, ...result.alternatives] : [];
+  const reasonsOf = new Map(request.formats.map((f) => [f, formatReasons(f, devices, request)]));
   const formats = request.formats.map((format): FormatVerdict => {
     if (result.ok && result.plan.format === format) return { format: format.name, verdict: 'chosen', reasons: [] };
-    const reasons = formatReasons(format, devices, request);
+    const reasons = reasonsOf.get(format)!;
     if (reasons.length > 0) return { format: format.name, verdict: 'excluded', reasons };
     if (plans.some((p) => p.format === format)) return { format: format.name, verdict: 'possible', reasons: [] };
     return { format: format.name, verdict: 'excluded', reasons: ['laid out, but no heap qualifies for it'] };
@@ -85,8 +84,13 @@ export function explainChoices(platform: Platform, request: Request, result: Neg
 
   // The heaps are judged for the chosen layout, or for the first format every device accepts.
   const problem = compile(platform, request);
-  const reference = result.ok ? result.plan.format : request.formats.find((f) => formatReasons(f, devices, request).length === 0);
-  const candidate = reference && [...problem.candidates].find((c) => c.format === reference);
+  const reference = result.ok ? result.plan.format : request.formats.find((f) => reasonsOf.get(f)!.length === 0);
+  let candidate: FormatCandidate | undefined;
+  for (const c of problem.candidates) {
+    if (c.format !== reference) continue;
+    candidate = c;
+    break;
+  }
   const modifier = result.ok ? result.plan.modifier : candidate?.modifiers[0]?.modifier;
   const layout = candidate && modifier ? computeLayout(candidate.format, modifier, request.width, request.height, candidate.rules) : undefined;
   if (!candidate || !modifier || !layout) return { formats, layout: undefined, heaps: [] };

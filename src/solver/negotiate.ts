@@ -31,8 +31,6 @@ export interface NegotiateOptions {
   readonly capacityOf?: CapacityOf;
 }
 
-const wholeCapacity: CapacityOf = (heap) => heap.size;
-
 function rationale(platform: Platform, request: Request, plan: Placement): string[] {
   return request.devices.map((name) => {
     const d = platform.devices.find((x) => x.name === name)!;
@@ -60,7 +58,7 @@ function rationale(platform: Platform, request: Request, plan: Placement): strin
 
 function solveFresh(platform: Platform, request: Request, options: NegotiateOptions): Negotiation {
   checkRequestMagnitude(request);
-  const capacityOf = options.capacityOf ?? wholeCapacity;
+  const capacityOf = options.capacityOf;
   const limit = 1 + (options.alternatives ?? 8);
   const plans = search(platform, compile(platform, request), { limit, capacityOf });
   if (plans.length > 0) {

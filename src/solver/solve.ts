@@ -6,6 +6,7 @@ import type { FormatInfo } from '../constraints/formats.js';
 import { PAGE_SIZE, type Heap, type Platform } from '../constraints/model.js';
 import type { ModifierInfo } from '../constraints/modifiers.js';
 import { getOrder } from '../util/int.js';
+import { fitsInHeap, guaranteedAlignment } from '../constraints/placement.js';
 import { computeLayout, type PlaneLayout } from './layout.js';
 import type { HeapRequirements, Problem } from './problem.js';
 
@@ -25,12 +26,7 @@ export interface Placement {
   readonly rank: readonly number[];
 }
 
-/** Physical base alignment a heap guarantees for one buffer of `size` bytes. */
-export function guaranteedAlignment(heap: Heap, size: number): number {
-  // mm/cma.c via cma_heap.c: align = min(get_order(size), CONFIG_CMA_ALIGNMENT) pages orders.
-  if (heap.alignOrder !== undefined) return PAGE_SIZE * 2 ** Math.min(getOrder(size), heap.alignOrder);
-  return heap.maxAlign;
-}
+export { guaranteedAlignment };
 
 /**
  * The size to ask the heap for so that it guarantees `align`: on CMA a larger request gets a larger
@@ -45,11 +41,14 @@ export function sizeForAlignment(heap: Heap, size: number, align: number): numbe
   return undefined;
 }
 
-/** Capacity in bytes a heap offers to this negotiation (free space when the caller knows it). */
+/**
+ * Free bytes a heap has now, when the caller knows it (a live allocator). Without it, heaps are
+ * judged empty, with the kernel's placement rules (constraints/placement.ts).
+ */
 export type CapacityOf = (heap: Heap) => number;
 
 /** Why a heap cannot hold the buffers, or undefined when it can; also returns the padded size. */
-export function checkHeap(heap: Heap, size: number, count: number, req: HeapRequirements, capacityOf: CapacityOf): { size: number } | { reason: string } {
+export function checkHeap(heap: Heap, size: number, count: number, req: HeapRequirements, capacityOf: CapacityOf | undefined): { size: number } | { reason: string } {
   if (req.reachable && !req.reachable.includes(heap.name)) return { reason: 'not reachable by every device' };
   if (req.contiguous && !heap.contiguous) return { reason: 'not physically contiguous' };
   if (heap.end > req.dmaLimit) return { reason: 'extends above the DMA limit' };
@@ -61,7 +60,7 @@ export function checkHeap(heap: Heap, size: number, count: number, req: HeapRequ
   if (padded > req.maxSize) return { reason: 'buffer larger than a device accepts' };
   if (req.capacityLimited.has(heap.name)) {
     if (padded > heap.maxBuffer) return { reason: 'buffer larger than the heap hands out' };
-    if (padded * count > capacityOf(heap)) return { reason: 'not enough capacity' };
+    if (!fitsInHeap(heap, padded, count, capacityOf?.(heap))) return { reason: 'not enough capacity' };
   }
   return { size: padded };
 }
@@ -69,7 +68,7 @@ export function checkHeap(heap: Heap, size: number, count: number, req: HeapRequ
 export interface SearchOptions {
   /** Stop after this many plans (best first). */
   readonly limit: number;
-  readonly capacityOf: CapacityOf;
+  readonly capacityOf?: CapacityOf;
 }
 
 export function search(platform: Platform, problem: Problem, options: SearchOptions): Placement[] {

@@ -5,7 +5,8 @@
 import { accessCovers, modifierAccessOf, PAGE_SIZE, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
-import { guaranteedAlignment, type Placement } from './solve.js';
+import { emptyHeapCapacity, guaranteedAlignment, minimumPoolSize } from '../constraints/placement.js';
+import type { Placement } from './solve.js';
 
 /** Every violated constraint, as "device: what"; empty when the plan satisfies everything. */
 export function violations(platform: Platform, request: Request, plan: Placement): string[] {
@@ -16,9 +17,12 @@ export function violations(platform: Platform, request: Request, plan: Placement
   if (request.protected && !heap.secure) out.push(`request: a protected buffer needs a secure heap, and ${heap.name} is not one`);
   if (!request.protected && heap.secure) out.push(`request: ${heap.name} is a secure heap, for protected buffers only`);
   if (request.cpu !== 'none' && !heap.cpuAccess) out.push(`request: CPU ${request.cpu} access, but ${heap.name} is not CPU-mappable`);
-  if (size * plan.count > heap.size) out.push(`heap ${heap.name}: ${plan.count} x ${size} bytes exceed its ${heap.size} (${formatBytes(heap.size)})`);
-  // Only when it says something the capacity check did not (a fixed pool's limit is its size).
-  else if (size > heap.maxBuffer) out.push(`heap ${heap.name}: a ${size}-byte buffer is larger than the ${heap.maxBuffer} bytes it hands out at once`);
+  // Only one reason per heap: a buffer larger than the heap hands out, or too many for its room.
+  if (size > heap.maxBuffer && size <= heap.size) out.push(`heap ${heap.name}: a ${size}-byte buffer is larger than the ${heap.maxBuffer} bytes it hands out at once`);
+  else if (emptyHeapCapacity(heap, size) < plan.count) {
+    const need = minimumPoolSize(heap, size, plan.count);
+    out.push(`heap ${heap.name}: ${plan.count} x ${size} bytes need ${need} bytes as the kernel places them${need > size * plan.count ? ' (alignment padding included)' : ''}, it has ${heap.size} (${formatBytes(heap.size)})`);
+  }
   const last = planes[planes.length - 1]!;
   if (last.offset + last.size > size) out.push('planes overrun the buffer');
   for (const name of request.devices) {

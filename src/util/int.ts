@@ -45,7 +45,11 @@ export function isPowerOfTwo(n: number): boolean {
 
 /** Linux get_order(): the smallest order such that PAGE_SIZE << order >= size. */
 export function getOrder(size: number, pageSize = 4096): number {
-  let order = 0;
-  while (pageSize * 2 ** order < size) order++;
+  const pages = Math.ceil(size / pageSize);
+  if (pages <= 1) return 0;
+  // ceil(log2(pages)) without floating point: the bit length of pages - 1.
+  if (pages <= 2 ** 32) return 32 - Math.clz32(pages - 1);
+  let order = 32;
+  while (2 ** order < pages) order++;
   return order;
 }

@@ -15,6 +15,8 @@ import { compile } from '../../src/solver/problem.js';
 import { compareRank, guaranteedAlignment, search, type Placement } from '../../src/solver/solve.js';
 import { violations } from '../../src/solver/verify.js';
 import { lcmAll } from '../../src/util/int.js';
+import { SimKernel } from '../../src/kernel/sim/index.js';
+import { emptyHeapCapacity } from '../../src/constraints/placement.js';
 
 const FORMAT_POOL = ['XRGB8888', 'NV12', 'RGB565', 'YUYV', 'YUV420'];
 const MODIFIER_POOL = ['LINEAR', 'Y_TILED', 'X_TILED', 'AFBC_16x16', 'VIVANTE_TILED'];
@@ -209,5 +211,47 @@ describe('solver against a brute-force oracle', () => {
     // Devices' per-format access must take part in conflicts, or its atoms go unchecked.
     assert.ok(accessBlamed > 3, `${accessBlamed} > 3`);
     assert.ok(modifierAccessBlamed > 0, `per-modifier access blamed in ${modifierAccessBlamed} conflicts`);
+  });
+});
+
+describe('plans hold when acted on', () => {
+  /** Allocates every buffer of the plan on a fresh simulated kernel; fails the test on any error. */
+  function allocateAll(platform: Platform, plan: Placement): void {
+    const kernel = new SimKernel(platform.heaps, { maxFds: 1 << 16 });
+    const fds: number[] = [];
+    try {
+      for (let i = 0; i < plan.count; i++) fds.push(kernel.allocate(plan.heap.name, plan.size));
+    } catch (err) {
+      assert.fail(`${plan.count} x ${plan.size} in ${plan.heap.name} (${plan.heap.kind}, ${plan.heap.size} bytes at ${plan.heap.base}): planned, but ${String(err)} after ${fds.length}`);
+    }
+    for (const fd of fds) kernel.close(fd);
+  }
+
+  it('on empty heaps, whatever negotiate plans (best and every alternative), the simulated kernel places: never ENOMEM', () => {
+    let plans = 0;
+    let tight = 0;
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const { platform, request } = build(s);
+        const result = negotiate(platform, request);
+        if (!result.ok) return;
+        for (const plan of [result.plan, ...result.alternatives]) {
+          plans++;
+          allocateAll(platform, plan);
+        }
+        // Again with as many buffers as the chosen heap can place, where a loose capacity check breaks.
+        const most = emptyHeapCapacity(result.plan.heap, result.plan.size);
+        if (most > 4096) return;
+        const full = negotiate(platform, { ...request, count: most });
+        assert.ok(full.ok, `${most} x ${result.plan.size} fit ${result.plan.heap.name} by the placement rules, yet no plan`);
+        for (const plan of [full.plan, ...full.alternatives]) {
+          if (plan.heap === result.plan.heap && plan.size === result.plan.size) tight++;
+          allocateAll(platform, plan);
+        }
+      }),
+      { numRuns: 500, seed: 1129 },
+    );
+    assert.ok(plans > 150, `${plans} > 150`);
+    assert.ok(tight > 50, `plans that fill their heap to the last buffer: ${tight} > 50`);
   });
 });

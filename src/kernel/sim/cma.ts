@@ -13,7 +13,7 @@
 // total larger than the request can still fail when no aligned run is long enough.
 
 import { PAGE_SIZE } from '../../constraints/model.js';
-import { getOrder } from '../../util/int.js';
+import { cmaAlignOrder } from '../../constraints/placement.js';
 import type { HeapStats } from '../backend.js';
 import { KernelError } from '../errno.js';
 import { Bitmap } from './bitmap.js';
@@ -101,7 +101,7 @@ export class CmaPool implements Pool {
 
   allocate(size: number, faults: FaultInjector): PoolBlock {
     const pages = size / PAGE_SIZE;
-    const align = Math.min(getOrder(size), this.alignmentOrder);
+    const align = cmaAlignOrder(size, this.alignmentOrder);
     const pfn = this.area.alloc(pages, align, () => faults.check('migrate', this.heapName) === 'EBUSY');
     if (pfn === undefined) {
       // cma_heap_allocate() turns a NULL from cma_alloc() into -ENOMEM.

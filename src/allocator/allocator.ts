@@ -8,6 +8,7 @@ import { DMA_BUF_NAME_LEN, type KernelBackend } from '../kernel/backend.js';
 import { isKernelError, KernelError, type Errno } from '../kernel/errno.js';
 import type { SimOptions } from '../kernel/sim/kernel.js';
 import { negotiate } from '../solver/negotiate.js';
+import { allocatesOnEmptyHeaps } from './fix-check.js';
 import type { Placement } from '../solver/solve.js';
 import { selectBackend, type BackendChoice } from './backend-select.js';
 import { bufferLabel, DmaBuffer, type BufferHost, type BufferRecord } from './buffer.js';
@@ -167,7 +168,7 @@ export class Allocator {
       if (bytes === undefined) free.set(heap.name, (bytes = this.backend.heapStats(heap.name).free));
       return bytes;
     };
-    const result = negotiate(this.platform, req, options.against === 'capacity' ? { alternatives: options.alternatives } : { alternatives: options.alternatives, capacityOf });
+    const result = negotiate(this.platform, req, options.against === 'capacity' ? { alternatives: options.alternatives, check: allocatesOnEmptyHeaps } : { alternatives: options.alternatives, capacityOf, check: allocatesOnEmptyHeaps });
     if (!result.ok) throw new ConflictError(result.conflict);
     const ranked = [result.plan, ...result.alternatives];
     return new Plan(ranked, ranked.map((p) => choiceOf(p, req, this.#handle(p))), result.rationale, req);

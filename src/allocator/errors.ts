@@ -16,8 +16,8 @@ export class ConflictError extends Error {
       [
         'no plan satisfies every device; these constraints cannot all hold together:',
         ...conflict.core.map((a) => `  ${atomLine(a)}`),
-        'fixes:',
-        ...conflict.fixes.map((f) => `  - ${f}`),
+        ...(conflict.fixes.length > 0 ? ['fixes (each one alone works):', ...conflict.fixes.map((f) => `  - ${f.text}`)] : []),
+        ...(conflict.hardware.length > 0 ? ['no change to the request or the pools helps; it takes hardware or firmware:', ...conflict.hardware.map((h) => `  - ${h}`)] : []),
       ].join('\n'),
     );
     this.name = 'ConflictError';

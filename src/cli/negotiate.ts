@@ -6,6 +6,7 @@ import { loadRequest } from '../constraints/load.js';
 import { cliRecorder } from './record-option.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
 import { negotiate } from '../solver/index.js';
+import { allocatesOnEmptyHeaps } from '../allocator/fix-check.js';
 import { explainChoices } from '../solver/why.js';
 import { choicesText, negotiationJson, negotiationText } from './output.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
@@ -41,7 +42,7 @@ export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' =
   }
   const platform = platformFromOption(values.platform);
   const request = loadRequest(values.request, platform, requestFieldsFromFlags(values));
-  const result = negotiate(platform, request, { alternatives });
+  const result = negotiate(platform, request, { alternatives, check: allocatesOnEmptyHeaps });
   if (values.record !== undefined && result.ok) {
     const recorder = cliRecorder();
     recorder.alloc(request, request.count);

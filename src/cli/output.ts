@@ -2,7 +2,7 @@
 
 import { modifierHex, shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
-import type { Atom, Negotiation, Placement } from '../solver/index.js';
+import type { Atom, Conflict, Fix, Negotiation, Placement } from '../solver/index.js';
 import { atomLabel, atomValueText } from '../solver/atoms.js';
 import type { ChoiceExplanation } from '../solver/why.js';
 
@@ -30,13 +30,21 @@ export function atomJson(a: Atom): Record<string, unknown> {
     constraint: a.constraint,
     value: a.value,
     source: a.source,
+    changeable: a.changeable,
   };
+}
+
+export function fixJson(f: Fix): Record<string, unknown> {
+  return { fix: f.text, changes: f.changes, atoms: f.atoms.map(atomJson), plans: f.plans.map(planJson) };
+}
+
+export function conflictJson(c: Conflict): Record<string, unknown> {
+  return { atoms: c.atoms.map(atomJson), core: c.core.map(atomJson), fixes: c.fixes.map(fixJson), hardware: c.hardware };
 }
 
 export function negotiationJson(result: Negotiation): Record<string, unknown> {
   if (result.ok) return { plan: planJson(result.plan), alternatives: result.alternatives.map(planJson), rationale: result.rationale };
-  const c = result.conflict;
-  return { conflict: { atoms: c.atoms.map(atomJson), core: c.core.map(atomJson), fixes: c.fixes } };
+  return { conflict: conflictJson(result.conflict) };
 }
 
 function describePlan(p: Placement): string {
@@ -62,15 +70,24 @@ export function negotiationText(result: Negotiation): string {
     }
     return lines.join('\n');
   }
-  const c = result.conflict;
-  lines.push('conflict: no plan satisfies every device');
-  lines.push('these constraints cannot all hold together:');
-  for (const a of c.core) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}    (${a.source})`);
-  lines.push('changing all of these would make a plan possible:');
-  for (const a of c.atoms) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}    (${a.source})`);
-  lines.push('fixes:');
-  for (const f of c.fixes) lines.push(`  - ${f}`);
+  lines.push(...conflictLines(result.conflict));
   return lines.join('\n');
+}
+
+export function conflictLines(c: Conflict): string[] {
+  const lines = ['conflict: no plan satisfies every device', 'these constraints cannot all hold together:'];
+  for (const a of c.core) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}${a.changeable ? '' : ' (hardware)'}    (${a.source})`);
+  if (c.fixes.length > 0) {
+    lines.push('fixes (each one alone leads to buffers that allocate; checked on the simulated kernel):');
+    for (const f of c.fixes) lines.push(`  - ${f.text}`);
+  } else if (c.hardware.length > 0) {
+    lines.push('no change to the request, the pools or the pipeline helps; only hardware or firmware could change:');
+    for (const h of c.hardware) lines.push(`  - ${h}`);
+  } else {
+    lines.push('no fix found whose buffers allocate: changing all of these makes a plan possible, but not one the heaps can hold:');
+    for (const a of c.atoms) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}    (${a.source})`);
+  }
+  return lines;
 }
 
 /** `udalloc explain`'s sections after the negotiation: every format and heap with its verdict. */

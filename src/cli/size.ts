@@ -20,8 +20,12 @@ ${platformHelp}
   --json                print one JSON object instead of text
 ${workloadHelp}`;
 
-/** cma= takes a size with a suffix; round up to whole MiB, what people write on the command line. */
-const cmaArg = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)}M`;
+/**
+ * cma= takes a size with a suffix. The kernel aligns a CMA area's size up to CMA_MIN_ALIGNMENT_BYTES
+ * (one pageblock: 2 MiB with 4 KiB pages, mm/cma.c cma_declare_contiguous_nid), so say the size it
+ * will really have, in whole 2 MiB steps.
+ */
+const cmaArg = (bytes: number) => `${Math.ceil(bytes / 2 ** 21) * 2}M`;
 
 /** A pool grown past a DMA limit is no longer reachable by the devices that needed it. */
 export function reachWarnings(platform: Platform, results: readonly SizingResult[]): string[] {

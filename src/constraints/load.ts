@@ -358,7 +358,7 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
   });
   const sources: Record<string, string> = {};
   for (const field of ['width', 'height', 'formats', 'devices', 'cpu', 'protected', 'count']) {
-    sources[field] = overridden.has(field) ? `${FLAG_OF[field]} ${field}` : src.source([field], written.has(field));
+    sources[field] = overridden.has(field) ? `${FLAG_OF[field]} on the command line` : src.source([field], written.has(field));
   }
   return { width: raw.width, height: raw.height, formats, devices, access, cpu: raw.cpu, protected: raw.protected, count: raw.count, sources };
 }

@@ -2,7 +2,7 @@
 // to its owner (a device, the request or a heap) and its source. The solver works on a set of
 // active atoms; conflict explanation switches atoms off to find minimal sets.
 
-import { formatBytes } from '../constraints/units.js';
+import { formatAddress, formatBytes } from '../constraints/units.js';
 import { accessCovers, PAGE_SIZE, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 
@@ -23,7 +23,15 @@ export type AtomConstraint =
   | 'maxSize'
   | 'protected'
   | 'cpu'
-  | 'capacity';
+  | 'capacity'
+  // Request: the buffer's size (the device limits maxWidth, maxHeight and maxSize bound it).
+  | 'size'
+  // Request: the number of buffers.
+  | 'count'
+  // Heap: where a contiguous pool lies (its end, against devices' DMA limits).
+  | 'placement'
+  // Device: it shares the one buffer with the others (the alternative is its own buffer and a copy).
+  | 'shared';
 
 export interface Atom {
   readonly id: number;
@@ -38,9 +46,21 @@ export interface Atom {
   readonly constraint: AtomConstraint;
   readonly value: string | number | boolean | readonly string[];
   readonly source: string;
+  /**
+   * True for what a user can change: the request (formats, size, count, CPU use, protection, how a
+   * device uses the buffer), pool sizes and placement, and adding a copy step between devices.
+   * False for hardware facts (a device's formats, modifiers, alignments, IOMMU, DMA reach...):
+   * those are never "fixed", they are the reason.
+   */
+  readonly changeable: boolean;
 }
 
-/** Atoms in the order explanations should try to keep them (hardware facts first, easy fixes last). */
+/**
+ * Atoms in the order explanations try to keep them: hardware facts first (they are never blamed
+ * while a change elsewhere helps), then the changes, the likeliest fix last. A device's access to
+ * a format is a fact; the request's statement of how the device uses the buffer (the access atom)
+ * is the likelier mistake, so it is blamed before pools grow.
+ */
 const KEEP_ORDER: readonly AtomConstraint[] = [
   'iommu',
   'dmaBits',
@@ -56,16 +76,24 @@ const KEEP_ORDER: readonly AtomConstraint[] = [
   'sizeAlign',
   'modifiers',
   'formats',
-  // A device's access to a format is a hardware fact, but the request's statement of how the
-  // device uses the buffer is the likelier mistake: blame it before the device's format list.
-  'access',
+  'shared',
   'cpu',
+  'placement',
+  'count',
   'capacity',
+  'access',
+  'size',
 ];
 
-function deviceAtoms(device: Device, need: DeviceAccess | undefined, push: (a: Omit<Atom, 'id'>) => void): void {
+/** Kinds of atom a user can change (see Atom.changeable); request.protected only when true. */
+const CHANGEABLE: ReadonlySet<AtomConstraint> = new Set(['access', 'cpu', 'capacity', 'size', 'count', 'placement', 'shared']);
+
+type NewAtom = Omit<Atom, 'id' | 'changeable'> & { readonly changeable?: boolean };
+
+function deviceAtoms(device: Device, need: DeviceAccess | undefined, shared: string | undefined, push: (a: NewAtom) => void): void {
   const d = device.name;
   const s = device.sources;
+  if (shared !== undefined) push({ device: d, constraint: 'shared', value: true, source: shared });
   push({ device: d, constraint: 'formats', value: [...device.formats.keys()], source: s['formats']! });
   for (const rule of device.formats.values()) {
     const format = rule.format.name;
@@ -97,22 +125,33 @@ function deviceAtoms(device: Device, need: DeviceAccess | undefined, push: (a: O
 
 /** Every atom of a negotiation, sorted so that explanations blame the most changeable ones. */
 export function atomize(platform: Platform, request: Request): Atom[] {
-  const atoms: Omit<Atom, 'id'>[] = [];
-  const push = (a: Omit<Atom, 'id'>): void => void atoms.push(a);
-  for (const name of request.devices) deviceAtoms(platform.devices.find((d) => d.name === name)!, request.access.get(name), push);
-  push({ request: true, constraint: 'formats', value: request.formats.map((f) => f.name), source: request.sources['formats']! });
+  const atoms: NewAtom[] = [];
+  const push = (a: NewAtom): void => void atoms.push(a);
+  // Every device but the first may leave the shared buffer for one of its own, with a copy step
+  // between them; the first (usually the producer) anchors the buffer, so that relaxing only ever
+  // removes devices from it.
+  request.devices.forEach((name, i) => deviceAtoms(platform.devices.find((d) => d.name === name)!, request.access.get(name), i > 0 ? request.sources['devices']! : undefined, push));
+  // The request's format list is changeable; relaxing it still leaves every device's own list.
+  push({ request: true, constraint: 'formats', value: request.formats.map((f) => f.name), source: request.sources['formats']!, changeable: true });
+  push({ request: true, constraint: 'size', value: `${request.width}x${request.height}`, source: request.sources['width']! });
+  if (request.count > 1) push({ request: true, constraint: 'count', value: request.count, source: request.sources['count']! });
   if (request.cpu !== 'none') push({ request: true, constraint: 'cpu', value: request.cpu, source: request.sources['cpu']! });
   // Protected buffers live only in secure heaps, and unprotected ones never do: both are atoms so
-  // that relaxing one only ever widens the choice of heaps.
-  push({ request: true, constraint: 'protected', value: request.protected, source: request.sources['protected']! });
-  for (const heap of platform.heaps) push({ heap: heap.name, constraint: 'capacity', value: heap.size, source: heap.source });
-  const rank = (a: Omit<Atom, 'id'>): number => KEEP_ORDER.indexOf(a.constraint);
+  // that relaxing one only ever widens the choice of heaps. Only a protected buffer is a choice to
+  // undo: nobody who did not ask for protection is told to protect.
+  push({ request: true, constraint: 'protected', value: request.protected, source: request.sources['protected']!, changeable: request.protected });
+  for (const heap of platform.heaps) {
+    push({ heap: heap.name, constraint: 'capacity', value: heap.size, source: heap.source });
+    // A contiguous pool's position can be chosen at boot (reg, alloc-ranges, cma=...@start-end).
+    if (heap.contiguous && heap.kind !== 'system-contig') push({ heap: heap.name, constraint: 'placement', value: Number.isFinite(heap.end) ? heap.end : 'unknown', source: heap.source });
+  }
+  const rank = (a: NewAtom): number => KEEP_ORDER.indexOf(a.constraint);
   // Among pools, blame the most plentiful one last-kept: growing CMA is the usual fix, not a carveout.
-  const scarcity = (a: Omit<Atom, 'id'>): number => -(platform.heaps.find((h) => h.name === a.heap)?.scarcity ?? 0);
+  const scarcity = (a: NewAtom): number => -(platform.heaps.find((h) => h.name === a.heap)?.scarcity ?? 0);
   return atoms
     .map((a, i) => ({ a, i }))
     .sort((x, y) => rank(x.a) - rank(y.a) || scarcity(x.a) - scarcity(y.a) || x.i - y.i)
-    .map(({ a }, id) => ({ ...a, id }));
+    .map(({ a }, id) => ({ ...a, changeable: a.changeable ?? CHANGEABLE.has(a.constraint), id }));
 }
 
 /** "display.dmaBits", "camera.NV12.pitchAlign", "request.cpu", "heap linux,cma capacity". */
@@ -125,6 +164,8 @@ export function atomLabel(atom: Atom): string {
 /** An atom's value for people: byte counts with units, lists comma-separated. */
 export function atomValueText(a: Atom): string {
   if (Array.isArray(a.value)) return a.value.join(', ');
+  if (a.constraint === 'placement') return typeof a.value === 'number' ? `ends at ${formatAddress(a.value)}` : 'unknown (no base or limit)';
+  if (a.constraint === 'shared') return 'shares the buffer';
   if (a.constraint === 'capacity' || a.constraint === 'maxSize' || a.constraint === 'alignment' || a.constraint === 'sizeAlign') return formatBytes(a.value as number);
   return String(a.value);
 }

@@ -1,94 +1,372 @@
-// Turns a minimal correction set into concrete advice. Each atom of the set gets one sentence,
-// made specific by the plan that exists once the whole set is relaxed (the "relaxed plan").
+// Turns a minimal correction set into concrete changes (as data, see apply.ts) and sentences. Each
+// changeable atom becomes a change computed from the plan that exists once the set is relaxed: the
+// pool size that holds the buffers as the kernel places them, the largest count or size that fits,
+// the formats every device really lists. conflict.ts applies and checks every change before it is
+// shown. Hardware facts get advice, never a fix.
 
-import type { Platform, Request } from '../constraints/model.js';
+import { FORMATS } from '../constraints/formats.js';
+import { accessCovers, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
+import { minimumPoolSize } from '../constraints/placement.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
+import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import type { Atom } from './atoms.js';
-import type { Placement } from './solve.js';
+import { compile } from './problem.js';
+import { search, type CapacityOf, type Placement } from './solve.js';
 
-function list(values: readonly string[]): string {
-  return values.length <= 6 ? values.join(', ') : `${values.slice(0, 6).join(', ')} and ${values.length - 6} more`;
+export interface FixContext {
+  readonly platform: Platform;
+  readonly request: Request;
+  readonly capacityOf: CapacityOf | undefined;
 }
 
-function atomFix(atom: Atom, core: readonly Atom[], relaxed: Placement | undefined, platform: Platform, request: Request): string {
-  const d = atom.device;
-  const f = relaxed?.format.name;
-  const m = relaxed ? shortModifierName(relaxed.modifier) : undefined;
-  const heap = relaxed?.heap;
+/** CMA areas and reusable reserved-memory pools are sized and placed in pageblocks (2 MiB here). */
+const PAGEBLOCK = 2 * 2 ** 20;
+/** How many alternative formats one "accept another format" fix offers. */
+const MAX_FORMATS = 3;
+
+const MiB = 2 ** 20;
+
+function list(values: readonly string[]): string {
+  if (values.length <= 1) return values.join('');
+  const shown = values.length <= 6 ? values : [...values.slice(0, 5), `${values.length - 5} more`];
+  return `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
+}
+
+function deviceOf(platform: Platform, name: string): Device {
+  return platform.devices.find((d) => d.name === name)!;
+}
+
+function entryOf(request: Request, name: string): string {
+  const use = request.access.get(name);
+  return use === undefined ? name : `${name}:${use}`;
+}
+
+function planOf(ctx: FixContext, changes: readonly Change[]): Placement | undefined {
+  const applied = applyChanges(ctx.platform, ctx.request, changes);
+  return search(applied.platform, compile(applied.platform, applied.requests[0]!), { limit: 1, capacityOf: ctx.capacityOf })[0];
+}
+
+/** Even dimensions (chroma subsampling) scaled by s, at least 2x2. */
+function scaled(width: number, height: number, s: number): { width: number; height: number } {
+  const even = (v: number) => Math.max(2, Math.floor((v * s) / 2) * 2);
+  return { width: Math.min(width, even(width)), height: Math.min(height, even(height)) };
+}
+
+/**
+ * The largest size with the request's aspect ratio, at most `start` times the original, for which
+ * `fits` holds: `start` first (the device limits give it exactly), then a bisection.
+ */
+function fitSize(width: number, height: number, start: number, fits: (w: number, h: number) => boolean): { width: number; height: number } | undefined {
+  const first = scaled(width, height, start);
+  if (fits(first.width, first.height)) return first;
+  let lo = 0;
+  let hi = start;
+  let best: { width: number; height: number } | undefined;
+  for (let i = 0; i < 14; i++) {
+    const mid = (lo + hi) / 2;
+    const s = scaled(width, height, mid);
+    if (fits(s.width, s.height)) {
+      best = s;
+      lo = mid;
+    } else hi = mid;
+  }
+  return best;
+}
+
+/** How far the devices' own limits let the request grow: the scale factor their maxWidth/maxHeight allow. */
+function limitScale(devices: readonly Device[], request: Request, format: string | undefined): number {
+  let s = 1;
+  for (const d of devices) {
+    const rules = format ? [d.formats.get(format)].filter((r) => r !== undefined) : [...d.formats.values()];
+    for (const rule of rules) {
+      if (rule.maxWidth !== undefined) s = Math.min(s, rule.maxWidth / request.width);
+      if (rule.maxHeight !== undefined) s = Math.min(s, rule.maxHeight / request.height);
+    }
+  }
+  return s;
+}
+
+/** Formats a device can use as the request says it does. */
+function usableFormats(device: Device, use: DeviceAccess | undefined): string[] {
+  return [...device.formats.values()].filter((r) => use === undefined || accessCovers(r.access, use)).map((r) => r.format.name);
+}
+
+/** The request for a device's own buffer: its own formats (the request's first), scaled if its limits say so. */
+function copyRequest(ctx: FixContext, name: string): CopyRequest | undefined {
+  const { platform, request } = ctx;
+  const device = deviceOf(platform, name);
+  const own = usableFormats(device, request.access.get(name));
+  const formats = [...request.formats.map((f) => f.name).filter((f) => own.includes(f)), ...own.filter((f) => !request.formats.some((r) => r.name === f))];
+  if (formats.length === 0) return undefined;
+  const base: CopyRequest = { width: request.width, height: request.height, formats, devices: [entryOf(request, name)], count: request.count, cpu: 'none' };
+  const fits = (w: number, h: number) => {
+    const applied = applyChanges(platform, request, [{ target: 'copy', device: name, request: { ...base, width: w, height: h } }]);
+    return search(applied.platform, compile(applied.platform, applied.requests[1]!), { limit: 1, capacityOf: ctx.capacityOf }).length > 0;
+  };
+  if (fits(request.width, request.height)) return base;
+  // A smaller copy only when the device's own size limits are what it cannot meet (a scaler then).
+  const scale = limitScale([device], request, undefined);
+  if (scale >= 1) return undefined;
+  const size = fitSize(request.width, request.height, scale, fits);
+  return size ? { ...base, ...size } : undefined;
+}
+
+/**
+ * The changes for a correction set, as alternatives (an "accept another format" set offers each
+ * format every device lists). An empty list when some atom has no concrete change.
+ */
+export function changesFor(set: readonly Atom[], relaxed: Placement | undefined, ctx: FixContext): Change[][] {
+  const { platform, request } = ctx;
+  const direct: Change[] = [];
+  let entries = request.devices.map((d) => entryOf(request, d));
+  const leaving = new Set(set.filter((a) => a.constraint === 'shared').map((a) => a.device!));
+  const staying = request.devices.filter((d) => !leaving.has(d)).map((d) => deviceOf(platform, d));
+  let formatAlternatives: Change[][] = [[]];
+  const newSizes = new Map<string, number>();
+  // Direct changes first; pools after (their size comes from the relaxed plan); searched ones last.
+  const order = (a: Atom) => ['shared', 'access', 'formats', 'cpu', 'protected', 'capacity', 'placement', 'size', 'count'].indexOf(a.constraint);
+  for (const atom of [...set].sort((a, b) => order(a) - order(b))) {
+    switch (atom.constraint) {
+      case 'shared': {
+        const copy = copyRequest(ctx, atom.device!);
+        if (!copy) return [];
+        entries = entries.filter((e) => e !== entryOf(request, atom.device!));
+        direct.push({ target: 'copy', device: atom.device!, request: copy });
+        break;
+      }
+      case 'access': {
+        const allowed = Array.isArray(atom.value) ? (atom.value as string[])[0]!.split(': ')[1]! : String(atom.value);
+        entries = entries.map((e) => (e === entryOf(request, atom.device!) ? `${atom.device!}:${allowed}` : e));
+        break;
+      }
+      case 'formats': {
+        const have = new Set(request.formats.map((f) => f.name));
+        const shared = FORMATS.filter((f) => !have.has(f.name) && staying.every((d) => usableFormats(d, request.access.get(d.name)).includes(f.name))).map((f) => f.name);
+        // The relaxed plan's format first: it is the one known to work.
+        const first = relaxed && shared.includes(relaxed.format.name) ? [relaxed.format.name] : [];
+        const candidates = [...first, ...shared.filter((f) => !first.includes(f))];
+        if (candidates.length === 0) return [];
+        formatAlternatives = candidates.map((f) => [{ target: 'request', field: 'formats', value: [...request.formats.map((x) => x.name), f] }]);
+        break;
+      }
+      case 'cpu':
+        direct.push({ target: 'request', field: 'cpu', value: 'none' });
+        break;
+      case 'protected':
+        direct.push({ target: 'request', field: 'protected', value: false });
+        break;
+      case 'capacity': {
+        const heap = platform.heaps.find((h) => h.name === atom.heap)!;
+        if (!relaxed || relaxed.heap.name !== heap.name) return [];
+        const size = minimumPoolSize(heap, relaxed.size, relaxed.count);
+        newSizes.set(heap.name, size);
+        direct.push({ target: 'heap', heap: heap.name, field: 'size', value: size });
+        break;
+      }
+      case 'placement': {
+        const heap = platform.heaps.find((h) => h.name === atom.heap)!;
+        const limit = dmaLimit(staying);
+        if (!Number.isFinite(limit)) return [];
+        if (heap.base === undefined) direct.push({ target: 'heap', heap: heap.name, field: 'limit', value: limit });
+        else {
+          const size = newSizes.get(heap.name) ?? heap.size;
+          const base = Math.floor((limit - size) / PAGEBLOCK) * PAGEBLOCK;
+          if (base < 0) return [];
+          direct.push({ target: 'heap', heap: heap.name, field: 'base', value: base });
+        }
+        break;
+      }
+      case 'size':
+      case 'count':
+        break;
+      default:
+        return []; // a hardware fact: never changed by a fix
+    }
+  }
+  const devicesChange: Change[] = entries.join(',') === request.devices.map((d) => entryOf(request, d)).join(',') ? [] : [{ target: 'request', field: 'devices', value: entries }];
+  const out: Change[][] = [];
+  for (const alternative of formatAlternatives.slice(0, MAX_FORMATS + 1)) {
+    let changes: Change[] = [...devicesChange, ...alternative, ...direct];
+    if (set.some((a) => a.constraint === 'size')) {
+      const format = relaxed?.format.name;
+      const size = fitSize(request.width, request.height, limitScale(staying, request, format), (w, h) => planOf(ctx, [...changes, { target: 'request', field: 'width', value: w }, { target: 'request', field: 'height', value: h }]) !== undefined);
+      if (!size) continue;
+      changes = [...changes, { target: 'request', field: 'width', value: size.width }, { target: 'request', field: 'height', value: size.height }];
+    }
+    if (set.some((a) => a.constraint === 'count')) {
+      let lo = 0;
+      let hi = request.count;
+      // Largest count that still plans: fewer buffers never need more room.
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (planOf(ctx, [...changes, { target: 'request', field: 'count', value: mid }])) lo = mid;
+        else hi = mid;
+      }
+      if (lo === 0) continue;
+      changes = [...changes, { target: 'request', field: 'count', value: lo }];
+    }
+    out.push(changes);
+  }
+  return out;
+}
+
+/** Exclusive upper bound of the addresses every device without an IOMMU reaches. */
+function dmaLimit(devices: readonly Device[]): number {
+  let limit = Infinity;
+  for (const d of devices) if (!d.iommu && d.dmaBits !== undefined) limit = Math.min(limit, 2 ** d.dmaBits);
+  return limit;
+}
+
+function describePlan(p: Placement): string {
+  return `${p.format.name} ${shortModifierName(p.modifier)} in ${p.heap.name}`;
+}
+
+/** How to give a pool its size at boot. */
+function sizeAtBoot(kind: string, name: string, size: number): string {
+  const hex = `0x${size.toString(16)}`;
+  if (kind === 'cma') {
+    const mib = Math.ceil(size / PAGEBLOCK) * (PAGEBLOCK / MiB);
+    return `at boot: cma=${mib}M if ${name} is the default CMA area, or size = <${hex}> in its /reserved-memory node`;
+  }
+  return `at boot: the size of its /reserved-memory node (${hex})`;
+}
+
+function sizeLimits(ctx: FixContext): string[] {
+  const { platform, request } = ctx;
+  const reasons: string[] = [];
+  for (const name of request.devices) {
+    const d = deviceOf(platform, name);
+    for (const f of request.formats) {
+      const rule = d.formats.get(f.name);
+      if (!rule) continue;
+      if (rule.maxWidth !== undefined && request.width > rule.maxWidth) reasons.push(`${name} takes ${f.name} only up to ${rule.maxWidth} pixels wide (${rule.source})`);
+      if (rule.maxHeight !== undefined && request.height > rule.maxHeight) reasons.push(`${name} takes ${f.name} only up to ${rule.maxHeight} pixels high (${rule.source})`);
+    }
+    if (d.maxSize !== undefined) reasons.push(`${name} takes buffers up to ${formatBytes(d.maxSize)} (${d.sources['maxSize']})`);
+  }
+  return reasons.slice(0, 2);
+}
+
+function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placement[], ctx: FixContext): string {
+  const { platform, request } = ctx;
+  const plan = plans[0]!;
+  const requestChange = (field: string) => changes.find((c) => c.target === 'request' && c.field === field) as { value: unknown } | undefined;
   switch (atom.constraint) {
+    case 'size': {
+      const w = requestChange('width')!.value as number;
+      const h = requestChange('height')!.value as number;
+      const why = sizeLimits(ctx);
+      return `${why.length > 0 ? `${why.join('; ')}: ` : ''}ask for ${w}x${h} instead of ${request.width}x${request.height}`;
+    }
     case 'formats': {
-      if (atom.request) return f ? `accept ${f} in the request: every device can share it` : 'accept more formats in the request';
-      const others = core.filter((a) => a.constraint === 'formats' && a.device !== undefined && a.device !== d).map((a) => a.device!);
-      const peers = others.length > 0 ? others.join(' and ') : 'the other devices';
-      return `${d} and ${peers} share no format the request accepts (${d}: ${list(atom.value as string[])}): add a conversion copy between ${d} and ${peers}${f ? ` (they share ${f})` : ''}, or drop ${d} from the request`;
+      const formats = requestChange('formats')!.value as string[];
+      const added = formats[formats.length - 1]!;
+      const devices = request.devices.filter((d) => !changes.some((c) => c.target === 'copy' && c.device === d));
+      const takers = devices.length === 1 ? `${devices[0]} takes it` : devices.length === 2 ? `both ${list(devices)} take it` : `${list(devices)} all take it`;
+      return `accept ${added} in the request (${takers}): --format ${formats.join(',')}`;
     }
     case 'access': {
-      const need = request.access.get(d!)!;
-      if (Array.isArray(atom.value)) {
-        // Modifier-level: the device uses these layouts only one way (EGL external_only: sample only).
-        const layouts = (atom.value as string[]).map((v) => v.split(':')[0]!);
-        const verb = need === 'readwrite' ? 'read and write' : need;
-        const allowed = (atom.value as string[])[0]!.split(': ')[1]!;
-        return `${d} cannot ${verb} ${atom.format} as ${list(layouts)} (${list(atom.value as string[])}), which the others need: if ${d} only ${allowed === 'read' ? 'reads' : 'writes'} it, say ${d}:${allowed}; otherwise add a copy step for ${d}`;
+      const d = atom.device!;
+      const entry = (requestChange('devices')!.value as string[]).find((e) => e.startsWith(`${d}:`))!;
+      const use = request.access.get(d)!;
+      const allowed = entry.slice(d.length + 1);
+      return `${d} can only ${allowed === 'read' ? 'read' : 'write'} ${atom.format}${Array.isArray(atom.value) ? ` as ${list((atom.value as string[]).map((v) => v.split(':')[0]!))}` : ''}, and the request has it ${use === 'readwrite' ? 'reading and writing' : `${use === 'read' ? 'reading' : 'writing'}`}: if it only ${allowed === 'read' ? 'reads' : 'writes'} the buffer, say ${entry}`;
+    }
+    case 'count': {
+      const k = requestChange('count')!.value as number;
+      return `ask for ${k} buffer${k === 1 ? '' : 's'} instead of ${request.count} (${describePlan(plan)} holds ${k} of ${formatBytes(plan.size)})`;
+    }
+    case 'capacity': {
+      const heap = platform.heaps.find((h) => h.name === atom.heap)!;
+      const size = (changes.find((c) => c.target === 'heap' && c.heap === heap.name && c.field === 'size') as { value: number }).value;
+      const padded = size > plan.size * plan.count;
+      return `grow ${heap.name} from ${formatBytes(heap.size)} to ${formatBytes(size)} (${size} bytes: ${plan.count} x ${plan.size}${padded ? `, each placed on a ${formatBytes(plan.alignment)} boundary as the kernel aligns them` : ''}); ${sizeAtBoot(heap.kind, heap.name, size)}`;
+    }
+    case 'placement': {
+      const heap = platform.heaps.find((h) => h.name === atom.heap)!;
+      const change = changes.find((c) => c.target === 'heap' && c.heap === heap.name && (c.field === 'limit' || c.field === 'base')) as { field: 'limit' | 'base'; value: number };
+      const staying = request.devices.filter((d) => !changes.some((c) => c.target === 'copy' && c.device === d)).map((d) => deviceOf(platform, d));
+      const limit = dmaLimit(staying);
+      const who = staying.filter((d) => !d.iommu && d.dmaBits !== undefined && 2 ** d.dmaBits === limit).map((d) => `${d.name} (${d.dmaBits}-bit DMA, no IOMMU)`);
+      const reach = `${list(who)} reach${who.length === 1 ? 'es' : ''} only addresses below ${formatAddress(limit)}`;
+      const mib = Math.ceil(heap.size / PAGEBLOCK) * 2;
+      const boot = heap.kind === 'cma' ? `boot with cma=${mib}M@0-${formatAddress(limit)}, or give its /reserved-memory node alloc-ranges below ${formatAddress(limit)}` : `place its /reserved-memory reg below ${formatAddress(limit)}`;
+      if (!Number.isFinite(heap.end)) {
+        return `${reach}, and where ${heap.name} lies is unknown (the profile gives no base or limit: ${heap.source}): if it lies below ${formatAddress(limit)}, say limit: ${formatAddress(limit)} in its profile entry; to make sure it does, ${boot}`;
       }
-      const verb = (a: string): string => (a === 'read' ? 'read' : a === 'write' ? 'write' : 'read and write');
-      return `${d} can only ${verb(String(atom.value))} ${atom.format} but the request has it ${need === 'readwrite' ? 'reading and writing' : need === 'read' ? 'reading' : 'writing'} the buffer: if ${d} only ${atom.value === 'read' ? 'reads' : 'writes'} it, say ${d}:${String(atom.value)}; otherwise give ${d} its own ${atom.format} buffer with a copy step${f && f !== atom.format ? `, or use ${f}` : ''}`;
+      const where = change.field === 'base' ? `move ${heap.name} to ${formatAddress(change.value)} (it ends at ${formatAddress(heap.end)})` : `keep ${heap.name} below ${formatAddress(limit)} (it may reach ${formatAddress(heap.end)})`;
+      return `${reach}: ${where}; ${boot}`;
+    }
+    case 'cpu':
+      return `set cpu: none and let a device copy the data out${plan.heap.cpuAccess ? '' : ` (${plan.heap.name}, where it fits, cannot be mapped by the CPU)`}`;
+    case 'protected':
+      return `allocate an unprotected buffer (then ${describePlan(plan)})`;
+    case 'shared': {
+      const d = atom.device!;
+      const copies = changes.filter((c) => c.target === 'copy');
+      const index = copies.findIndex((c) => c.device === d);
+      const mine = plans[1 + index]!;
+      const copy = copies[index]! as { request: CopyRequest };
+      const staying = request.devices.filter((n) => !copies.some((c) => c.device === n));
+      const verb = staying.length === 1 ? 'uses' : 'share';
+      const scaledTo = copy.request.width !== request.width ? ` at ${copy.request.width}x${copy.request.height}` : '';
+      const step =
+        scaledTo !== '' ? `scales ${request.width}x${request.height} to ${copy.request.width}x${copy.request.height}${mine.format !== plan.format ? ` and converts ${plan.format.name} to ${mine.format.name}` : ''}`
+        : mine.format !== plan.format ? `converts ${plan.format.name} to ${mine.format.name}`
+        : mine.modifier !== plan.modifier ? `converts the layout ${shortModifierName(plan.modifier)} to ${shortModifierName(mine.modifier)}`
+        : 'is a plain copy';
+      return `give ${d} its own buffer and copy into it: ${list(staying)} ${verb} ${describePlan(plan)}, ${d} gets ${describePlan(mine)}${scaledTo}; the copy step (GPU, 2D engine or CPU) ${step}`;
+    }
+    default:
+      return '';
+  }
+}
+
+/** The fix as one sentence: each change of the set, joined. */
+export function fixText(set: readonly Atom[], changes: readonly Change[], plans: readonly Placement[], ctx: FixContext): string {
+  const parts = set.map((a) => atomText(a, changes, plans, ctx)).filter((t) => t !== '');
+  return parts.length === 1 ? parts[0]! : `both: ${parts.join('; and ')}`;
+}
+
+/** What hardware or firmware would have to change, for a fact in the core of a conflict no request change resolves. */
+export function hardwareAdvice(atom: Atom, core: readonly Atom[], request: Request): string {
+  const d = atom.device;
+  const where = `(${atom.source})`;
+  switch (atom.constraint) {
+    case 'formats': {
+      if (atom.request) return `the request accepts only ${list(atom.value as string[])} ${where}`;
+      const others = core.filter((a) => a.constraint === 'formats' && a.device !== undefined && a.device !== d).map((a) => a.device!);
+      return `${d} takes only ${list(atom.value as string[])} ${where}${others.length > 0 ? `, none of which ${list(others)} take${others.length === 1 ? 's' : ''} as well` : ''}`;
     }
     case 'modifiers':
-      return `${d} cannot read or write ${atom.format} as ${m ?? 'the layout the others need'} (it supports ${list(atom.value as string[])}): add a (de)tiling copy for ${d}, or give it ${m ?? 'a shared'} support`;
+      return `${d} takes ${atom.format} only as ${list(atom.value as string[])} ${where}`;
+    case 'iommu':
+      return `${d} has no IOMMU and needs physically contiguous memory ${where}: it needs a contiguous pool (CMA or a carveout) it can reach, large enough for the buffer`;
+    case 'dmaBits':
+      return `${d} reaches only addresses below ${formatAddress(2 ** (atom.value as number))} (${String(atom.value)}-bit DMA) ${where}`;
+    case 'alignment':
+      return `${d} needs ${formatBytes(atom.value as number)} physical base alignment ${where}, which no pool it reaches guarantees`;
+    case 'heaps':
+      return `${d} reaches only ${list(atom.value as string[])} ${where}: a memory-region link in its device-tree node adds a pool`;
+    case 'maxSize':
+      return `${d} takes buffers up to ${formatBytes(atom.value as number)} ${where}`;
+    case 'maxWidth':
+    case 'maxHeight':
+      return `${d} takes ${atom.format} only up to ${String(atom.value)} pixels ${atom.constraint === 'maxWidth' ? 'wide' : 'high'} ${where}`;
+    case 'sizeAlign':
     case 'pitchAlign':
     case 'heightAlign':
     case 'offsetAlign':
-      return `${d}'s ${atom.constraint} ${String(atom.value)} for ${atom.format} makes the buffer too large for the available heaps: relax it if the hardware allows`;
-    case 'maxWidth':
-    case 'maxHeight':
-      return `${d} handles ${atom.format} only up to ${String(atom.value)} pixels ${atom.constraint === 'maxWidth' ? 'wide' : 'high'} but the request is ${request.width}x${request.height}: scale down, or let another device read a smaller copy`;
-    case 'iommu':
-      return `${d} has no IOMMU and needs physically contiguous memory${heap && !heap.contiguous ? `, but only ${heap.name} (not contiguous) fits` : ''}: route ${d} through an IOMMU, or provide a contiguous pool (CMA or carveout) that every device reaches and that is large enough`;
-    case 'dmaBits': {
-      const limit = 2 ** (atom.value as number);
-      return `${d} can address only below ${formatAddress(limit)} (${String(atom.value)}-bit DMA)${heap ? `, but ${heap.name} ends at ${formatAddress(heap.end)}` : ''}: place a contiguous pool below ${formatBytes(limit)} (device-tree reg or alloc-ranges), or give ${d} an IOMMU`;
-    }
-    case 'alignment':
-      return `${d} needs ${formatBytes(atom.value as number)} physical base alignment${heap ? `, which ${heap.name} cannot guarantee` : ''}: use a CMA heap with a larger CONFIG_CMA_ALIGNMENT, or a carveout aligned for it`;
-    case 'heaps':
-      return `${d} can reach only ${list(atom.value as string[])}${heap ? `; link it to ${heap.name} too (a memory-region in its device-tree node)` : ': link it to a heap the others can use'}`;
-    case 'maxSize':
-      return `${d} accepts buffers up to ${formatBytes(atom.value as number)}${relaxed ? ` but this one needs ${formatBytes(relaxed.size)}` : ''}: lower the resolution or pick a smaller format`;
-    case 'sizeAlign':
-      return `${d}'s size alignment ${formatBytes(atom.value as number)} makes the buffer too large: relax it if the hardware allows`;
+      return `${d}'s ${atom.format ? `${atom.format} ` : ''}${atom.constraint} is ${atomValueForText(atom)} ${where}`;
     case 'protected':
-      if (atom.request) {
-        return atom.value
-          ? `a protected buffer needs a secure heap that every device reaches and none is: add one, or allocate an unprotected buffer`
-          : `no ordinary heap fits${heap ? `; only the secure heap ${heap.name} does: make the buffer protected` : ''}`;
-      }
-      return atom.value === 'required'
-        ? `${d} works only on protected memory and no secure heap fits: add a secure heap every device reaches`
-        : `${d} cannot use protected memory but the buffer must be protected: leave ${d} out of the protected pipeline`;
-    case 'cpu':
-      return `CPU ${String(atom.value)} access needs a CPU-mappable heap${heap ? `, and only ${heap.name} (not mappable) fits` : ''}: set cpu: none and let a device copy the data out`;
-    case 'capacity': {
-      const h = platform.heaps.find((x) => x.name === atom.heap)!;
-      if (relaxed && relaxed.heap.name === h.name) {
-        const need = relaxed.size * relaxed.count;
-        if (relaxed.size > h.maxBuffer) return `${h.name} hands out at most ${formatBytes(h.maxBuffer)} per buffer but one buffer needs ${formatBytes(relaxed.size)}`;
-        const fits = Math.floor(h.size / relaxed.size);
-        return `${h.name} needs ${formatBytes(need - h.size)} more (${need} bytes for ${relaxed.count} x ${relaxed.size}, it has ${h.size})${fits > 0 ? `, or ask for ${fits} buffer${fits === 1 ? '' : 's'} instead of ${relaxed.count}` : ''}`;
-      }
-      return `${h.name} (${formatBytes(h.size)}) is too small for this request: grow it`;
-    }
+      if (atom.request) return request.protected ? `the buffer must be protected ${where}` : `the buffer is not protected ${where}, and only a secure heap could hold it`;
+      return atom.value === 'required' ? `${d} works only on protected memory ${where}` : `${d} cannot use protected memory ${where}`;
+    default:
+      return `${d ?? atom.heap ?? 'request'}: ${atom.constraint} ${where}`;
   }
 }
 
-/** One sentence per atom of the correction set, most specific first. */
-export function suggestFixes(correction: readonly Atom[], core: readonly Atom[], relaxed: Placement | undefined, platform: Platform, request: Request): string[] {
-  const fixes = correction.map((a) => atomFix(a, core, relaxed, platform, request));
-  const devices = new Set(correction.map((a) => a.device).filter((d) => d !== undefined));
-  if (correction.length > 1 && devices.size === 1 && correction.every((a) => a.device !== undefined)) {
-    const [d] = devices;
-    fixes.push(`or drop ${d} from the request and give it its own buffer with a copy step`);
-  }
-  return fixes;
+function atomValueForText(atom: Atom): string {
+  return atom.constraint === 'sizeAlign' ? formatBytes(atom.value as number) : String(atom.value);
 }

@@ -1,5 +1,6 @@
 // The solver: pure, synchronous, no I/O.
-export { negotiate, type Negotiation, type Conflict, type NegotiateOptions } from './negotiate.js';
+export { negotiate, type Negotiation, type Conflict, type Fix, type FixCheck, type NegotiateOptions } from './negotiate.js';
+export { applyChanges, changeText, type Change, type CopyRequest, type Applied } from './apply.js';
 export { atomize, atomLabel, type Atom } from './atoms.js';
 export { computeLayout, type Layout, type PlaneLayout, type LayoutRules } from './layout.js';
 export { guaranteedAlignment, compareRank, type Placement, type CapacityOf } from './solve.js';

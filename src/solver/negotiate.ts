@@ -6,19 +6,11 @@ import type { Platform, Request } from '../constraints/model.js';
 import { checkRequestMagnitude, deviceEntries } from '../constraints/load.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress } from '../constraints/units.js';
-import { atomize, type Atom } from './atoms.js';
-import { minimalCore, minimalCorrection } from './explain.js';
-import { suggestFixes } from './fixes.js';
+import { explainConflict, type Conflict, type FixCheck } from './conflict.js';
 import { compile } from './problem.js';
 import { search, type CapacityOf, type Placement } from './solve.js';
 
-export interface Conflict {
-  /** Minimal correction set: change all of these and a plan exists. */
-  readonly atoms: readonly Atom[];
-  /** Minimal conflicting subset: these cannot all hold together. */
-  readonly core: readonly Atom[];
-  readonly fixes: readonly string[];
-}
+export type { Conflict, Fix, FixCheck } from './conflict.js';
 
 export type Negotiation =
   | { readonly ok: true; readonly plan: Placement; readonly alternatives: readonly Placement[]; readonly rationale: readonly string[] }
@@ -29,6 +21,11 @@ export interface NegotiateOptions {
   readonly alternatives?: number;
   /** Bytes each heap can offer now; default: its whole capacity. Results with it are not memoised. */
   readonly capacityOf?: CapacityOf;
+  /**
+   * Acts on each fix of a conflict (allocates its plans on an empty simulated kernel): fixes that
+   * fail it are dropped. Without it, a fix is shown when the changed inputs negotiate a plan.
+   */
+  readonly check?: FixCheck;
 }
 
 function rationale(platform: Platform, request: Request, plan: Placement): string[] {
@@ -65,18 +62,12 @@ function solveFresh(platform: Platform, request: Request, options: NegotiateOpti
     const [plan, ...alternatives] = plans as [Placement, ...Placement[]];
     return { ok: true, plan, alternatives, rationale: rationale(platform, request, plan) };
   }
-  // No plan: only now build the atoms and search relaxations of them.
-  const atoms = atomize(platform, request);
-  const feasible = (active: (a: Atom) => boolean): boolean => search(platform, compile(platform, request, atoms, active), { limit: 1, capacityOf }).length > 0;
-  const correction = minimalCorrection(atoms, feasible);
-  const core = minimalCore(atoms, feasible, correction);
-  const removed = new Set(correction.map((a) => a.id));
-  const relaxed = search(platform, compile(platform, request, atoms, (a) => !removed.has(a.id)), { limit: 1, capacityOf })[0];
-  return { ok: false, conflict: { atoms: correction, core, fixes: suggestFixes(correction, core, relaxed, platform, request) } };
+  // No plan: only now build the atoms, relax them and try the fixes.
+  return { ok: false, conflict: explainConflict(platform, request, { capacityOf, check: options.check }) };
 }
 
 function fingerprint(request: Request, options: NegotiateOptions): string {
-  return [request.width, request.height, request.formats.map((f) => f.name).join(','), deviceEntries(request).join(','), request.cpu, request.protected, request.count, options.alternatives ?? 8].join('|');
+  return [request.width, request.height, request.formats.map((f) => f.name).join(','), deviceEntries(request).join(','), request.cpu, request.protected, request.count, options.alternatives ?? 8, options.check ? 'checked' : ''].join('|');
 }
 
 /** Results kept per platform; the oldest are evicted so a long-running process stays bounded. */
@@ -87,7 +78,7 @@ const memoByRequest = new WeakMap<Request, { key: string; platform: Platform; re
 /** Negotiates a plan. Deterministic; repeated requests on the same platform are answered from a memo. */
 export function negotiate(platform: Platform, request: Request, options: NegotiateOptions = {}): Negotiation {
   if (options.capacityOf) return solveFresh(platform, request, options);
-  const alternativesKey = String(options.alternatives ?? 8);
+  const alternativesKey = `${options.alternatives ?? 8}${options.check ? 'checked' : ''}`;
   const cached = memoByRequest.get(request);
   if (cached && cached.platform === platform && cached.key === alternativesKey) return cached.result;
   let table = memo.get(platform);

@@ -40,6 +40,8 @@ export interface HeapRequirements {
   readonly needCpu: boolean;
   /** Heaps whose capacity counts (capacity atoms active). */
   readonly capacityLimited: ReadonlySet<string>;
+  /** Pools whose placement is relaxed: they could be moved below any DMA limit. */
+  readonly movable: ReadonlySet<string>;
 }
 
 export interface Problem {
@@ -57,11 +59,12 @@ export interface Problem {
 interface ActiveSet {
   device(device: string, constraint: Atom['constraint'], format?: string): boolean;
   request(constraint: Atom['constraint']): boolean;
-  heap(heap: string): boolean;
+  heap(heap: string, constraint: 'capacity' | 'placement'): boolean;
 }
 
 /** The normal negotiation: every constraint holds, no atoms need to be built. */
 const ALL_ACTIVE: ActiveSet = { device: () => true, request: () => true, heap: () => true };
+const NOTHING: ReadonlySet<string> = new Set();
 
 /** A subset of atoms, for conflict explanation. */
 class ActiveAtoms implements ActiveSet {
@@ -78,12 +81,12 @@ class ActiveAtoms implements ActiveSet {
   request(constraint: Atom['constraint']): boolean {
     return this.keys.has(ActiveAtoms.key('', constraint, undefined, true));
   }
-  heap(heap: string): boolean {
-    return this.keys.has(ActiveAtoms.key(heap, 'capacity'));
+  heap(heap: string, constraint: 'capacity' | 'placement'): boolean {
+    return this.keys.has(ActiveAtoms.key(heap, constraint));
   }
 }
 
-function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], request: Request, on: ActiveSet): FormatCandidate | undefined {
+function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], request: Request, on: ActiveSet, sized: boolean): FormatCandidate | undefined {
   const name = format.name;
   const rules = devices.flatMap((d) => {
     const rule = d.formats.get(name);
@@ -114,8 +117,8 @@ function formatCandidate(format: FormatInfo, rank: number, devices: readonly Dev
       offsetAlign: mergeAlignments(active('offsetAlign').map((r) => r.offsetAlign)),
       sizeAlign: mergeAlignments(devices.filter((d) => on.device(d.name, 'sizeAlign')).map((d) => d.sizeAlign)),
     },
-    maxWidth: mergeLimits(active('maxWidth').map((r) => r.maxWidth)),
-    maxHeight: mergeLimits(active('maxHeight').map((r) => r.maxHeight)),
+    maxWidth: sized ? mergeLimits(active('maxWidth').map((r) => r.maxWidth)) : Infinity,
+    maxHeight: sized ? mergeLimits(active('maxHeight').map((r) => r.maxHeight)) : Infinity,
   };
 }
 
@@ -136,14 +139,18 @@ function usable(device: Device, format: string, request: Request, on: ActiveSet)
  */
 export function compile(platform: Platform, request: Request, atoms?: readonly Atom[], active?: (atom: Atom) => boolean): Problem {
   const on: ActiveSet = atoms && active ? new ActiveAtoms(atoms, active) : ALL_ACTIVE;
-  const devices = request.devices.map((n) => platform.devices.find((d) => d.name === n)!);
+  // A device that stops sharing the buffer (its own buffer and a copy step) leaves the negotiation;
+  // the first device always stays (it has no 'shared' atom).
+  const devices = request.devices.filter((n, i) => i === 0 || on.device(n, 'shared')).map((n) => platform.devices.find((d) => d.name === n)!);
+  // The request's size is bounded by the devices' maxWidth, maxHeight and maxSize; relaxing it lifts them.
+  const sized = on.request('size');
 
   // Formats: the request's list when its atom is active, else every known format (request's first).
   const base = on.request('formats') ? request.formats : [...request.formats, ...FORMATS.filter((f) => !request.formats.includes(f))];
   const candidates = function* (): Generator<FormatCandidate> {
     for (const [rank, format] of base.entries()) {
       if (!devices.every((d) => !on.device(d.name, 'formats') || usable(d, format.name, request, on))) continue;
-      const c = formatCandidate(format, rank, devices, request, on);
+      const c = formatCandidate(format, rank, devices, request, on, sized);
       if (c) yield c;
     }
   };
@@ -163,18 +170,19 @@ export function compile(platform: Platform, request: Request, atoms?: readonly A
   return {
     width: request.width,
     height: request.height,
-    count: request.count,
+    count: request.count > 1 && !on.request('count') ? 1 : request.count,
     candidates: { [Symbol.iterator]: candidates },
     heap: {
       contiguous: physical.length > 0,
       dmaLimit: mergeLimits(physical.filter((d) => d.dmaBits !== undefined && on.device(d.name, 'dmaBits')).map((d) => 2 ** d.dmaBits!)),
       physAlign: mergeAlignments(physical.filter((d) => on.device(d.name, 'alignment')).map((d) => d.alignment)),
       reachable: intersectOrdered(reachableLists),
-      maxSize: mergeLimits(devices.filter((d) => on.device(d.name, 'maxSize')).map((d) => d.maxSize)),
+      maxSize: sized ? mergeLimits(devices.filter((d) => on.device(d.name, 'maxSize')).map((d) => d.maxSize)) : Infinity,
       needSecure,
       forbidSecure,
       needCpu: request.cpu !== 'none' && on.request('cpu'),
-      capacityLimited: new Set(platform.heaps.filter((h) => on.heap(h.name)).map((h) => h.name)),
+      capacityLimited: new Set(platform.heaps.filter((h) => on.heap(h.name, 'capacity')).map((h) => h.name)),
+      movable: on === ALL_ACTIVE ? NOTHING : new Set(platform.heaps.filter((h) => h.contiguous && h.kind !== 'system-contig' && !on.heap(h.name, 'placement')).map((h) => h.name)),
     },
     preferredHeapRank,
   };

@@ -51,7 +51,7 @@ export type CapacityOf = (heap: Heap) => number;
 export function checkHeap(heap: Heap, size: number, count: number, req: HeapRequirements, capacityOf: CapacityOf | undefined): { size: number } | { reason: string } {
   if (req.reachable && !req.reachable.includes(heap.name)) return { reason: 'not reachable by every device' };
   if (req.contiguous && !heap.contiguous) return { reason: 'not physically contiguous' };
-  if (heap.end > req.dmaLimit) return { reason: 'extends above the DMA limit' };
+  if (heap.end > req.dmaLimit && !req.movable.has(heap.name)) return { reason: 'extends above the DMA limit' };
   if (req.needSecure && !heap.secure) return { reason: 'not a secure heap' };
   if (req.forbidSecure && heap.secure) return { reason: 'secure heaps hold only protected buffers' };
   if (req.needCpu && !heap.cpuAccess) return { reason: 'not CPU-mappable' };

@@ -35,15 +35,20 @@ describe('udalloc negotiate', () => {
     const r = run('negotiate', '--platform', 'boards/example.yaml', '--devices', 'camera,display', '--size', '1920x1080', '--format', 'XRGB8888', '--json');
     assert.strictEqual(r.code, 3);
     const json = JSON.parse(r.out);
-    assert.deepStrictEqual(json.conflict.atoms, [{ request: true, constraint: 'formats', value: ['XRGB8888'], source: '--format formats' }]);
-    assert.deepStrictEqual(json.conflict.fixes, ['accept NV12 in the request: every device can share it']);
+    assert.deepStrictEqual(json.conflict.atoms, [{ request: true, constraint: 'formats', value: ['XRGB8888'], source: '--format on the command line', changeable: true }]);
+    // A program can apply a fix: each carries its changes as data, and the plans they lead to.
+    assert.deepStrictEqual(json.conflict.fixes[0].changes, [{ target: 'request', field: 'formats', value: ['XRGB8888', 'NV12'] }]);
+    assert.strictEqual(json.conflict.fixes[0].fix, 'accept NV12 in the request (both camera and display take it): --format XRGB8888,NV12');
+    assert.strictEqual(json.conflict.fixes[0].plans[0].format, 'NV12');
+    const applied = run('negotiate', '--platform', 'boards/example.yaml', '--devices', 'camera,display', '--size', '1920x1080', '--format', json.conflict.fixes[0].changes[0].value.join(','), '--json');
+    assert.strictEqual(applied.code, 0);
   });
 
   it('prints a readable explanation without --json', () => {
     const r = run('negotiate', '--platform', 'boards/example.yaml', '--devices', 'camera,display', '--size', '3840x2160', '--format', 'NV12', '--count', '40');
     assert.strictEqual(r.code, 3);
     assert.ok((r.out).includes('heap linux,cma capacity = 256 MiB    (boards/example.yaml:6 heaps[1])'), `expected to contain ${'heap linux,cma capacity = 256 MiB    (boards/example.yaml:6 heaps[1])'}`);
-    assert.ok((r.out).includes('linux,cma needs 218.69 MiB more'), `expected to contain ${'linux,cma needs 218.69 MiB more'}`);
+    assert.ok(r.out.includes('  - grow linux,cma from 256 MiB to 479.87 MiB (503177216 bytes: 40 x 12443648, each placed on a 1 MiB boundary as the kernel aligns them)'), r.out);
   });
 
   each([

@@ -155,7 +155,7 @@ describe('requests', () => {
   it('flags override the file and are named as the source', () => {
     const r = parseRequest('width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\n', platform, 'r.yaml', { count: 5, devices: ['display'] });
     assert.deepStrictEqual([r.count, r.devices], [5, ['display']]);
-    assert.strictEqual(r.sources['devices'], '--devices devices');
+    assert.strictEqual(r.sources['devices'], '--devices on the command line');
     assert.strictEqual(r.sources['width'], 'r.yaml:1 width');
   });
 });

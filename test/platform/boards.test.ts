@@ -47,13 +47,18 @@ describe('shipped board profiles', () => {
     }
   });
 
-  it('Raspberry Pi 4: 1080p triple buffering fits the 64 MiB CMA pool; 4K does not, and the fix names the missing bytes', () => {
+  it('Raspberry Pi 4: 1080p triple buffering fits the 64 MiB CMA pool; 4K does not, and the fixes (a bigger pool, RGB565) work when applied', () => {
     const ok = plan('raspberry-pi-4', { formats: ['XRGB8888'], devices: ['v3d', 'hvs'], count: 3 });
     assert.ok(ok.ok && ok.plan.heap.name === 'linux,cma');
     const r = plan('raspberry-pi-4', { width: 3840, height: 2160, formats: ['XRGB8888'], devices: ['v3d', 'hvs'], count: 3 });
     assert.ok(!r.ok);
     assert.ok(r.conflict.core.some((a) => a.device === 'hvs' && a.constraint === 'iommu'));
-    assert.match(r.conflict.fixes[0]!, /linux,cma needs 30\.92 MiB more \(99532800 bytes for 3 x 33177600, it has 67108864\)/);
+    const texts = r.conflict.fixes.map((f) => f.text);
+    assert.match(texts[0]!, /^accept RGB565 in the request \(both v3d and hvs take it\): --format XRGB8888,RGB565$/);
+    // 3 x 33177600 bytes, each CMA-aligned to 1 MiB: two strides of 32 MiB and the last buffer.
+    const grow = r.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'heap'))!;
+    assert.deepStrictEqual(grow.changes, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: 2 * 32 * 2 ** 20 + 33177600 }]);
+    assert.match(grow.text, /cma=96M/);
   });
 
   it('RK3399: the big VOP and the Mali GPU share AFBC buffers in the system heap (both map scattered pages)', () => {

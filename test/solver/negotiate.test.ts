@@ -6,13 +6,15 @@ import { assertMatches } from '../helpers.js';
 import { loadPlatform, makeRequest, parsePlatform, type RequestFields } from '../../src/constraints/load.js';
 import { atomLabel } from '../../src/solver/atoms.js';
 import { negotiate } from '../../src/solver/negotiate.js';
+import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
+import { applyChanges } from '../../src/solver/apply.js';
 import { violations } from '../../src/solver/verify.js';
 import { explainChoices } from '../../src/solver/why.js';
 
 const board = loadPlatform('boards/example.yaml');
 const ask = (fields: RequestFields, platform = board) => {
   const request = makeRequest(platform, { width: 1920, height: 1080, formats: ['NV12'], ...fields });
-  return { request, result: negotiate(platform, request) };
+  return { request, result: negotiate(platform, request, { check: allocatesOnEmptyHeaps }) };
 };
 
 describe('plans on the example board', () => {
@@ -44,7 +46,7 @@ describe('plans on the example board', () => {
 
   it('is deterministic and memoised', () => {
     const a = ask({ devices: ['camera', 'display'] });
-    assert.strictEqual(negotiate(board, a.request), a.result);
+    assert.strictEqual(negotiate(board, a.request, { check: allocatesOnEmptyHeaps }), a.result);
     const b = ask({ devices: ['camera', 'display'] }); // equal request, new object
     assert.strictEqual(b.result, a.result);
   });
@@ -66,7 +68,8 @@ describe('how each device uses the buffer', () => {
     if (result.ok) throw new Error('expected a conflict');
     assert.deepStrictEqual(result.conflict.atoms.map(atomLabel), ['gpu.NV12.access']);
     assert.match(result.conflict.atoms[0]!.source, /^boards\/example\.yaml:32 devices\[3\]\.formats\.NV12$/);
-    assert.match(result.conflict.fixes[0]!, /^gpu can only read NV12 but the request has it writing the buffer: if gpu only reads it, say gpu:read/);
+    assert.strictEqual(result.conflict.fixes[0]!.text, 'gpu can only read NV12, and the request has it writing: if it only reads the buffer, say gpu:read');
+    assert.deepStrictEqual(result.conflict.fixes[0]!.changes, [{ target: 'request', field: 'devices', value: ['decoder:write', 'gpu:read'] }]);
     // The plan the solver refused really breaks the GPU's rule, by the independent checker too.
     const unstated = ask({ devices: ['decoder', 'gpu'] });
     assert.ok(unstated.result.ok, 'without stated access the devices may use any rule they have');
@@ -116,7 +119,9 @@ describe('per-modifier access (EGL external_only)', () => {
     const { result } = ask({ devices: ['tiler', 'gpu:write'] }, pc);
     if (result.ok) throw new Error('expected a conflict');
     assert.deepStrictEqual(result.conflict.atoms.map((a) => [atomLabel(a), a.value]), [['gpu.NV12.access', ['Y_TILED: read']]]);
-    assert.match(result.conflict.fixes[0]!, /^gpu cannot write NV12 as Y_TILED \(Y_TILED: read\), which the others need: if gpu only reads it, say gpu:read; otherwise add a copy step for gpu$/);
+    assert.strictEqual(result.conflict.fixes[0]!.text, 'gpu can only read NV12 as Y_TILED, and the request has it writing: if it only reads the buffer, say gpu:read');
+    // The other way out: the GPU renders into a linear buffer of its own, and a copy step tiles it.
+    assert.match(result.conflict.fixes[1]!.text, /^give gpu its own buffer and copy into it: tiler uses NV12 Y_TILED in \S+, gpu gets NV12 LINEAR in \S+; the copy step \(GPU, 2D engine or CPU\) converts the layout Y_TILED to LINEAR$/);
     const e = explainChoices(pc, makeRequest(pc, { width: 1920, height: 1080, formats: ['NV12'], devices: ['tiler', 'gpu:write'] }), result);
     assert.deepStrictEqual(e.formats[0]!.reasons, ['no modifier every device supports (tiler: Y_TILED; gpu: Y_TILED (read only), LINEAR)']);
   });
@@ -128,20 +133,30 @@ describe('conflicts', () => {
     if (result.ok) throw new Error('expected a conflict');
     assert.deepStrictEqual(result.conflict.atoms.map(atomLabel), ['request.formats']);
     assert.deepStrictEqual(result.conflict.core.map(atomLabel).sort(), ['camera.formats', 'request.formats']);
-    assert.strictEqual(result.conflict.fixes[0], 'accept NV12 in the request: every device can share it');
+    assert.strictEqual(result.conflict.fixes[0]!.text, 'accept NV12 in the request (both camera and display take it): --format XRGB8888,NV12');
+    assert.deepStrictEqual(result.conflict.fixes[0]!.changes, [{ target: 'request', field: 'formats', value: ['XRGB8888', 'NV12'] }]);
   });
 
-  it('a pool too small: grow CMA by the exact missing bytes', () => {
+  it('a pool too small: grow CMA to what 40 buffers take as the kernel places them (1 MiB aligned), or ask for fewer', () => {
     const { result } = ask({ devices: ['camera', 'display'], width: 3840, height: 2160, count: 40 });
     if (result.ok) throw new Error('expected a conflict');
     assert.deepStrictEqual(result.conflict.atoms.map(atomLabel), ['heap linux,cma capacity']);
-    // 3840x2160 NV12, pitch 3840 (256-aligned), 2160 rows (16-aligned): 12441600 -> 12443648 bytes per buffer
-    const need = 40 * 12443648;
-    assert.strictEqual(result.conflict.fixes[0], `linux,cma needs 218.69 MiB more (${need} bytes for 40 x 12443648, it has ${256 * 2 ** 20}), or ask for 21 buffers instead of 40`);
-    assert.strictEqual(need - 256 * 2 ** 20, 229310464); // 218.69 MiB
+    // 3840x2160 NV12, pitch 3840 (256-aligned), 2160 rows (16-aligned): 12441600 -> 12443648 bytes per
+    // buffer, which CMA aligns to 1 MiB: 39 strides of 12 MiB and the last buffer.
+    const need = 39 * 12 * 2 ** 20 + 12443648;
+    const grow = result.conflict.fixes[0];
+    const fewer = result.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'request' && c.field === 'count'));
+    assert.deepStrictEqual(grow!.changes, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: need }]);
+    assert.match(grow!.text, /^grow linux,cma from 256 MiB to 479\.87 MiB \(503177216 bytes: 40 x 12443648, each placed on a 1 MiB boundary as the kernel aligns them\); at boot: cma=480M /);
+    assert.deepStrictEqual(fewer!.changes, [{ target: 'request', field: 'count', value: 21 }]);
+    // Acting on it: the grown pool holds exactly 40, one page less holds 39.
+    const grown = applyChanges(board, makeRequest(board, { width: 3840, height: 2160, formats: ['NV12'], devices: ['camera', 'display'], count: 40 }), grow!.changes);
+    assert.ok(negotiate(grown.platform, grown.requests[0]!).ok);
+    const short = applyChanges(board, grown.requests[0]!, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: need - 4096 }]);
+    assert.ok(!negotiate(short.platform, short.requests[0]!).ok);
   });
 
-  it('a DMA limit below every contiguous pool names the device and its source', () => {
+  it('a DMA limit below every contiguous pool: move the pool (a fix), the DMA reach is the reason', () => {
     const platform = parsePlatform(
       [
         'heaps:',
@@ -155,9 +170,65 @@ describe('conflicts', () => {
     );
     const { result } = ask({ devices: ['display', 'gpu'], formats: ['XRGB8888'] }, platform);
     if (result.ok) throw new Error('expected a conflict');
-    assert.strictEqual((result.conflict.atoms).length, 1);
-    assertMatches(result.conflict.atoms[0], { device: 'display', constraint: 'dmaBits', value: 32, source: 'high.yaml:5 devices[0].dmaBits' });
-    assert.match(result.conflict.fixes[0] ?? "", /^display can address only below 0x100000000 \(32-bit DMA\), but cma-high ends at 0x110000000/);
+    assert.deepStrictEqual(result.conflict.atoms.map(atomLabel), ['heap cma-high placement']);
+    assertMatches(result.conflict.core.find((a) => a.constraint === 'dmaBits'), { device: 'display', constraint: 'dmaBits', value: 32, source: 'high.yaml:5 devices[0].dmaBits', changeable: false });
+    assert.deepStrictEqual(result.conflict.fixes[0]!.changes, [{ target: 'heap', heap: 'cma-high', field: 'base', value: 0xf0000000 }]);
+    assert.match(result.conflict.fixes[0]!.text, /^display \(32-bit DMA, no IOMMU\) reaches only addresses below 0x100000000: move cma-high to 0xf0000000 \(it ends at 0x110000000\); boot with cma=256M@0-0x100000000/);
+  });
+
+  it('a CMA pool with no known position: the fix says so instead of an address', () => {
+    const platform = parsePlatform('heaps:\n  - { name: cma, kind: cma, size: 64MiB }\ndevices:\n  - { name: display, iommu: false, dmaBits: 32, formats: { XRGB8888: {} } }\n', 'nobase.yaml');
+    const { result } = ask({ devices: ['display'], formats: ['XRGB8888'] }, platform);
+    if (result.ok) throw new Error('expected a conflict');
+    assert.deepStrictEqual(result.conflict.fixes.map((f) => f.changes), [[{ target: 'heap', heap: 'cma', field: 'limit', value: 2 ** 32 }]]);
+    assert.match(result.conflict.fixes[0]!.text, /where cma lies is unknown \(the profile gives no base or limit: nobase\.yaml:2 heaps\[0\]\): if it lies below 0x100000000, say limit: 0x100000000/);
+    assert.doesNotMatch(result.conflict.fixes[0]!.text, /Infinity/);
+  });
+
+  it('only hardware can change: says so, names the device and the fact, and offers no fix', () => {
+    const platform = parsePlatform('heaps:\n  - { name: system, kind: system, size: 4GiB }\ndevices:\n  - { name: display, iommu: false, formats: { XRGB8888: {} } }\n  - { name: gpu, iommu: true, formats: { XRGB8888: {} } }\n', 'nocontig.yaml');
+    const { result } = ask({ devices: ['gpu', 'display'], formats: ['XRGB8888'] }, platform);
+    if (result.ok) throw new Error('expected a conflict');
+    assert.deepStrictEqual(result.conflict.fixes, []);
+    assert.deepStrictEqual(result.conflict.core.map(atomLabel), ['display.iommu']);
+    assert.deepStrictEqual(result.conflict.hardware, ['display has no IOMMU and needs physically contiguous memory (nocontig.yaml:4 devices[0].iommu): it needs a contiguous pool (CMA or a carveout) it can reach, large enough for the buffer']);
+  });
+
+  it('a device limit bounds the size: the real cause first, then scaling in a copy step', () => {
+    const platform = parsePlatform(
+      [
+        'heaps:',
+        '  - { name: system, kind: system, size: 4GiB }',
+        'devices:',
+        '  - { name: camera, iommu: true, formats: { NV12: { access: write }, UYVY: { access: write } } }',
+        '  - { name: encoder, iommu: true, formats: { NV12: { access: read, maxWidth: 1920 } } }',
+      ].join('\n'),
+      'enc.yaml',
+    );
+    const { result } = ask({ devices: ['camera:write', 'encoder:read'], width: 3840, height: 2160 }, platform);
+    if (result.ok) throw new Error('expected a conflict');
+    const [size, copy, ...rest] = result.conflict.fixes;
+    assert.strictEqual(size!.text, 'encoder takes NV12 only up to 1920 pixels wide (enc.yaml:5 devices[1].formats.NV12): ask for 1920x1080 instead of 3840x2160');
+    assert.match(copy!.text, /^give encoder its own buffer and copy into it: camera uses NV12 LINEAR in system, encoder gets NV12 LINEAR in system at 1920x1080; the copy step \(GPU, 2D engine or CPU\) scales 3840x2160 to 1920x1080$/);
+    // UYVY is not offered: the encoder does not list it.
+    assert.deepStrictEqual(rest, []);
+  });
+
+  it('two devices that share a format but no layout: a conversion between the layouts they list, never a format neither lists', () => {
+    const platform = parsePlatform('heaps:\n  - { name: system, kind: system, size: 4GiB }\ndevices:\n  - { name: gpu, iommu: true, formats: { XRGB8888: { modifiers: [Y_TILED] } } }\n  - { name: scanout, iommu: true, formats: { XRGB8888: { access: read, modifiers: [X_TILED] } } }\n', 'mods.yaml');
+    const { result } = ask({ devices: ['gpu', 'scanout'], formats: ['XRGB8888'] }, platform);
+    if (result.ok) throw new Error('expected a conflict');
+    assert.deepStrictEqual(result.conflict.fixes.map((f) => f.text), ['give scanout its own buffer and copy into it: gpu uses XRGB8888 Y_TILED in system, scanout gets XRGB8888 X_TILED in system; the copy step (GPU, 2D engine or CPU) converts the layout Y_TILED to X_TILED']);
+    assert.ok(result.conflict.fixes.every((f) => f.atoms.every((a) => a.changeable)), 'device format lists are facts, never relaxed into "anything"');
+  });
+
+  it('an unprotected buffer is never told to become protected, nor to grow the secure heap', () => {
+    // Only the secure heap is large enough; the buffer is not protected.
+    const { result } = ask({ devices: ['camera', 'display'], width: 3840, height: 2160, count: 40 });
+    if (result.ok) throw new Error('expected a conflict');
+    for (const f of result.conflict.fixes) {
+      assert.ok(!f.changes.some((c) => (c.target === 'request' && c.field === 'protected') || (c.target === 'heap' && c.heap === 'secure')), f.text);
+    }
   });
 
   it('CMA pads small buffers to get the alignment a device needs; a carveout cannot', () => {

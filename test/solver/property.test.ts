@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePlatform, makeRequest } from '../../src/constraints/load.js';
+import { parsePlatform, makeRequest, type RequestFields } from '../../src/constraints/load.js';
 import { FORMATS } from '../../src/constraints/formats.js';
 import { MODIFIERS, modifierAppliesTo } from '../../src/constraints/modifiers.js';
 import { PAGE_SIZE, type Platform, type Request } from '../../src/constraints/model.js';
@@ -16,6 +16,7 @@ import { compareRank, guaranteedAlignment, search, type Placement } from '../../
 import { violations } from '../../src/solver/verify.js';
 import { lcmAll } from '../../src/util/int.js';
 import { SimKernel } from '../../src/kernel/sim/index.js';
+import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
 import { emptyHeapCapacity } from '../../src/constraints/placement.js';
 
 const FORMAT_POOL = ['XRGB8888', 'NV12', 'RGB565', 'YUYV', 'YUV420'];
@@ -73,7 +74,7 @@ const scenarioArb = fc.integer({ min: 1, max: 4 }).chain((heapCount) =>
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** Builds the scenario through the real profile loader, dropping modifiers a format cannot take. */
-function build(s: Scenario): { platform: Platform; request: Request } {
+function build(s: Scenario): { platform: Platform; request: Request; profile: { heaps: Record<string, unknown>[] }; fields: RequestFields } {
   const heapName = (i: number) => `h${i}`;
   const profile = {
     name: 'random',
@@ -101,7 +102,7 @@ function build(s: Scenario): { platform: Platform; request: Request } {
     })),
   };
   const platform = parsePlatform(JSON.stringify(profile), 'random.json');
-  const request = makeRequest(platform, {
+  const fields: RequestFields = {
     width: s.width,
     height: s.height,
     formats: s.formats,
@@ -109,8 +110,8 @@ function build(s: Scenario): { platform: Platform; request: Request } {
     cpu: s.cpu as Request['cpu'],
     protected: s.protected,
     count: s.count,
-  });
-  return { platform, request };
+  };
+  return { platform, request: makeRequest(platform, fields), profile, fields };
 }
 
 /** Brute force: every format, every modelled modifier, every heap, every power-of-two padding. */
@@ -181,10 +182,11 @@ describe('solver against a brute-force oracle', () => {
     assert.ok(conflicts > 40, `${conflicts} > 40`);
   });
 
-  it('every conflict is minimal: removing it all makes a plan, removing all but any one does not; the core is a minimal conflict', () => {
+  it('every conflict is minimal over what a user can change (hardware held fixed), and the core is a minimal conflict', () => {
     let checked = 0;
     let accessBlamed = 0;
     let modifierAccessBlamed = 0;
+    let hardwareOnly = 0;
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { platform, request } = build(s);
@@ -192,25 +194,82 @@ describe('solver against a brute-force oracle', () => {
         if (result.ok) return;
         checked++;
         const atoms = atomize(platform, request);
-        const correction = new Set(result.conflict.atoms.map((a) => a.id));
+        const conflict = result.conflict;
+        // Sharing the buffer (and an unprotected buffer staying so) is the premise of the request:
+        // the core keeps every device in it.
+        const premise = (a: Atom) => a.constraint === 'shared' || (a.request === true && a.constraint === 'protected' && a.value === false);
+        const core = new Set(conflict.core.map((a) => a.id));
+        // Only when nothing else conflicts does the core name the premise (an unprotected buffer, only secure heaps).
+        const kept = conflict.core.some(premise) ? (a: Atom) => a.constraint === 'shared' : premise;
+        assert.strictEqual(feasibleWith(platform, request, atoms, (a) => kept(a) || core.has(a.id)), false);
+        for (const dropped of core) assert.strictEqual(feasibleWith(platform, request, atoms, (a) => kept(a) || (core.has(a.id) && a.id !== dropped)), true);
+        if (conflict.fixes.length === 0) {
+          hardwareOnly++;
+          assert.ok(conflict.hardware.length > 0, 'a conflict without fixes says what hardware would have to change');
+          return;
+        }
+        for (const fix of conflict.fixes) assert.ok(fix.atoms.every((a) => a.changeable), `${fix.text}: changes only what a user can change`);
+        const correction = new Set(conflict.atoms.map((a) => a.id));
         assert.ok(correction.size > 0, `${correction.size} > 0`);
         assert.strictEqual(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id)), true);
         for (const kept of correction) {
           assert.strictEqual(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id) || a.id === kept), false);
         }
-        const core = new Set(result.conflict.core.map((a) => a.id));
-        assert.strictEqual(feasibleWith(platform, request, atoms, (a) => core.has(a.id)), false);
-        for (const dropped of core) assert.strictEqual(feasibleWith(platform, request, atoms, (a) => core.has(a.id) && a.id !== dropped), true);
-        assert.ok(result.conflict.fixes.length >= result.conflict.atoms.length);
-        if (result.conflict.atoms.some((a) => a.constraint === 'access')) accessBlamed++;
-        if (result.conflict.atoms.some((a) => a.constraint === 'access' && Array.isArray(a.value))) modifierAccessBlamed++;
+        if (conflict.atoms.some((a) => a.constraint === 'access')) accessBlamed++;
+        if (conflict.atoms.some((a) => a.constraint === 'access' && Array.isArray(a.value))) modifierAccessBlamed++;
       }),
       { numRuns: 300, seed: 7 },
     );
     assert.ok(checked > 30, `${checked} > 30`);
-    // Devices' per-format access must take part in conflicts, or its atoms go unchecked.
+    assert.ok(hardwareOnly > 3 && hardwareOnly < checked, `hardware-only conflicts: ${hardwareOnly} of ${checked}`);
+    // The request's statement of each device's use must take part in conflicts, or its atoms go unchecked.
     assert.ok(accessBlamed > 3, `${accessBlamed} > 3`);
     assert.ok(modifierAccessBlamed > 0, `per-modifier access blamed in ${modifierAccessBlamed} conflicts`);
+  });
+
+  it('every fix, applied to the profile and request as a user would and negotiated again, allocates on the simulated kernel', () => {
+    let fixes = 0;
+    const kinds = new Map<string, number>();
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const { platform, request, profile, fields } = build(s);
+        const result = negotiate(platform, request, { check: allocatesOnEmptyHeaps });
+        if (result.ok) return;
+        for (const fix of result.conflict.fixes) {
+          fixes++;
+          // Apply the changes to the files' contents (not to the solver's objects) and load them again.
+          const heaps = profile.heaps.map((h) => ({ ...h }));
+          let shared: RequestFields = { ...fields };
+          const copies: RequestFields[] = [];
+          for (const c of fix.changes) {
+            kinds.set(c.target === 'heap' ? `heap.${c.field}` : c.target === 'copy' ? 'copy' : `request.${c.field}`, (kinds.get(c.target === 'heap' ? `heap.${c.field}` : c.target === 'copy' ? 'copy' : `request.${c.field}`) ?? 0) + 1);
+            if (c.target === 'heap') {
+              const h = heaps.find((x) => x['name'] === c.heap)!;
+              if (c.field === 'limit') delete h['base'];
+              h[c.field] = c.value;
+            } else if (c.target === 'copy') copies.push({ ...c.request, formats: [...c.request.formats], devices: [...c.request.devices] });
+            else shared = { ...shared, [c.field]: c.value };
+          }
+          const changed = parsePlatform(JSON.stringify({ ...profile, heaps }), 'changed.json');
+          const plans: Placement[] = [];
+          for (const r of [shared, ...copies]) {
+            const again = negotiate(changed, makeRequest(changed, r));
+            assert.ok(again.ok, `${fix.text}: the changed request does not negotiate`);
+            plans.push(again.plan);
+          }
+          const kernel = new SimKernel(changed.heaps, { maxFds: 1 << 16 });
+          try {
+            for (const p of plans) for (let i = 0; i < p.count; i++) kernel.allocate(p.heap.name, p.size);
+          } catch (err) {
+            assert.fail(`${fix.text}: ${String(err)}`);
+          }
+        }
+      }),
+      { numRuns: 300, seed: 29 },
+    );
+    assert.ok(fixes > 100, `${fixes} > 100`);
+    // Every kind of change must be exercised, or its application goes unchecked.
+    for (const kind of ['request.formats', 'request.devices', 'request.count', 'request.width', 'request.cpu', 'heap.size', 'copy']) assert.ok((kinds.get(kind) ?? 0) > 0, `${kind}: ${JSON.stringify([...kinds])}`);
   });
 });
 

@@ -1,0 +1,124 @@
+// Fixes as data: a change a user can make to the request or to a pool, and how to apply a list of
+// them to copies of the inputs. Field names are those of the request file and the platform profile,
+// so a program can apply a fix to its own files. Pure: nothing here touches the kernel.
+
+import { FORMATS } from '../constraints/formats.js';
+import { DEVICE_ACCESS, PAGE_SIZE, type CpuAccess, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
+
+/** A request for a buffer of its own, given to a device that leaves the shared one. */
+/** MAX_PAGE_ORDER (include/linux/mmzone.h): the largest block alloc_pages() gives. */
+const MAX_PAGE_ORDER = 10;
+
+export interface CopyRequest {
+  readonly width: number;
+  readonly height: number;
+  readonly formats: readonly string[];
+  readonly devices: readonly string[];
+  readonly count: number;
+  readonly cpu: CpuAccess;
+}
+
+export type Change =
+  | { readonly target: 'request'; readonly field: 'formats' | 'devices'; readonly value: readonly string[] }
+  | { readonly target: 'request'; readonly field: 'width' | 'height' | 'count'; readonly value: number }
+  | { readonly target: 'request'; readonly field: 'cpu'; readonly value: CpuAccess }
+  | { readonly target: 'request'; readonly field: 'protected'; readonly value: boolean }
+  | { readonly target: 'heap'; readonly heap: string; readonly field: 'size' | 'base' | 'limit'; readonly value: number }
+  /** A second buffer for `device`, filled by a copy (or conversion, or scaling) from the shared one. */
+  | { readonly target: 'copy'; readonly device: string; readonly request: CopyRequest };
+
+/** The inputs after a fix: the platform and one request per buffer (the shared one first). */
+export interface Applied {
+  readonly platform: Platform;
+  readonly requests: readonly Request[];
+}
+
+function parseEntry(entry: string): { name: string; use: DeviceAccess | undefined } {
+  const at = entry.lastIndexOf(':');
+  const use = at > 0 ? entry.slice(at + 1) : '';
+  if ((DEVICE_ACCESS as readonly string[]).includes(use)) return { name: entry.slice(0, at), use: use as DeviceAccess };
+  return { name: entry, use: undefined };
+}
+
+function withDevices(request: Request, entries: readonly string[]): Request {
+  const access = new Map<string, DeviceAccess>();
+  const devices = entries.map((e) => {
+    const { name, use } = parseEntry(e);
+    if (use !== undefined) access.set(name, use);
+    return name;
+  });
+  return { ...request, devices, access };
+}
+
+function formatsByName(names: readonly string[]): Request['formats'] {
+  return names.map((n) => {
+    const f = FORMATS.find((x) => x.name === n);
+    if (!f) throw new Error(`fix names an unknown format ${n}`);
+    return f;
+  });
+}
+
+/** The heap with a new size, base or limit; its end and largest buffer follow (as the loader derives them). */
+export function changedHeap(heap: Heap, field: 'size' | 'base' | 'limit', value: number): Heap {
+  const size = field === 'size' ? value : heap.size;
+  const base = field === 'base' ? value : heap.base;
+  let end: number;
+  if (field === 'limit') end = value;
+  else if (base !== undefined) end = base + size;
+  else if (heap.kind === 'system') end = size;
+  else end = heap.end;
+  const maxBuffer = heap.kind === 'system-contig' ? Math.min(size, PAGE_SIZE << MAX_PAGE_ORDER) : size;
+  return { ...heap, size, base: field === 'limit' ? undefined : base, end, maxBuffer };
+}
+
+export function applyChanges(platform: Platform, request: Request, changes: readonly Change[]): Applied {
+  let heaps = platform.heaps;
+  let shared: Request = request;
+  const copies: Request[] = [];
+  for (const c of changes) {
+    switch (c.target) {
+      case 'heap':
+        heaps = heaps.map((h) => (h.name === c.heap ? changedHeap(h, c.field, c.value) : h));
+        break;
+      case 'copy': {
+        const r = withDevices({ ...request, width: c.request.width, height: c.request.height, count: c.request.count, cpu: c.request.cpu, protected: false }, c.request.devices);
+        copies.push({ ...r, formats: formatsByName(c.request.formats) });
+        break;
+      }
+      case 'request':
+        switch (c.field) {
+          case 'formats':
+            shared = { ...shared, formats: formatsByName(c.value) };
+            break;
+          case 'devices':
+            shared = withDevices(shared, c.value);
+            break;
+          case 'width':
+          case 'height':
+          case 'count':
+            shared = { ...shared, [c.field]: c.value };
+            break;
+          case 'cpu':
+            shared = { ...shared, cpu: c.value };
+            break;
+          case 'protected':
+            shared = { ...shared, protected: c.value };
+            break;
+        }
+        break;
+    }
+  }
+  return { platform: heaps === platform.heaps ? platform : { ...platform, heaps }, requests: [shared, ...copies] };
+}
+
+/** How a change reads in a request file, a profile or on the command line. */
+export function changeText(c: Change): string {
+  switch (c.target) {
+    case 'heap':
+      return `heaps[${c.heap}].${c.field} = ${c.field === 'size' ? c.value : `0x${c.value.toString(16)}`}`;
+    case 'copy':
+      return `a buffer of its own for ${c.device}: ${c.request.width}x${c.request.height} ${c.request.formats.join(',')}`;
+    case 'request':
+      return `request.${c.field} = ${Array.isArray(c.value) ? (c.value as readonly string[]).join(',') : String(c.value)}`;
+  }
+}

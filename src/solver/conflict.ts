@@ -1,0 +1,156 @@
+// What to do when no plan exists. Constraint atoms split into what a user can change (the request,
+// pool sizes and placement, a copy step between devices) and hardware facts. Every minimal set of
+// changeable atoms whose relaxation makes a plan possible (a minimal correction set, hardware held
+// fixed) becomes candidate fixes: concrete changes (fixes.ts) that are applied to copies of the
+// inputs, negotiated again and, through the caller's check, allocated; a fix that does not end in
+// allocated buffers is never shown. When no change helps, the conflict says so and names the facts.
+
+import type { Platform, Request } from '../constraints/model.js';
+import { applyChanges, type Change } from './apply.js';
+import { atomize, type Atom } from './atoms.js';
+import { minimalCore, minimalCorrection } from './explain.js';
+import { changesFor, fixText, hardwareAdvice, type FixContext } from './fixes.js';
+import { compile } from './problem.js';
+import { search, type CapacityOf, type Placement } from './solve.js';
+
+export interface Fix {
+  /** One sentence: what to change, and how (the profile field, the boot parameter). */
+  readonly text: string;
+  /** The change as data: fields of the request file or the platform profile, new values. */
+  readonly changes: readonly Change[];
+  /** The correction set this fix changes. */
+  readonly atoms: readonly Atom[];
+  /** What the changed inputs negotiate to: the shared buffer's plan, then each copy's. */
+  readonly plans: readonly Placement[];
+}
+
+export interface Conflict {
+  /** The first fix's correction set: change all of these and a plan exists (hardware held fixed). */
+  readonly atoms: readonly Atom[];
+  /** Minimal conflicting subset: these cannot all hold together (the reason, facts included). */
+  readonly core: readonly Atom[];
+  /** Verified fixes, likeliest first; each alone leads to buffers that allocate. */
+  readonly fixes: readonly Fix[];
+  /** When nothing a user can change helps: what hardware or firmware would have to change. */
+  readonly hardware: readonly string[];
+}
+
+/**
+ * Acts on a fix: allocates every plan together on empty heaps of `platform` (the simulated kernel,
+ * supplied by the caller: the solver itself never touches a kernel). True when all allocate.
+ */
+export type FixCheck = (platform: Platform, plans: readonly Placement[]) => boolean;
+
+/** How many alternative fixes to look for (each costs a few searches and one allocation check). */
+const MAX_FIXES = 8;
+
+/** The best plan for a request, or undefined: what negotiate() would answer, without the explanation. */
+export function bestPlan(platform: Platform, request: Request, capacityOf?: CapacityOf): Placement | undefined {
+  return search(platform, compile(platform, request), { limit: 1, capacityOf })[0];
+}
+
+/** Minimal correction sets over the changeable atoms: every single one, then pairs; else one by deletion. */
+function correctionSets(choices: readonly Atom[], feasibleWithout: (removed: readonly Atom[]) => boolean): Atom[][] {
+  const sets: Atom[][] = [];
+  const single = new Set<number>();
+  for (const a of choices) {
+    if (feasibleWithout([a])) {
+      sets.push([a]);
+      single.add(a.id);
+    }
+  }
+  if (sets.length < MAX_FIXES) {
+    const rest = choices.filter((a) => !single.has(a.id));
+    for (let i = 0; i < rest.length && sets.length < MAX_FIXES * 2; i++) {
+      for (let j = i + 1; j < rest.length; j++) if (feasibleWithout([rest[i]!, rest[j]!])) sets.push([rest[i]!, rest[j]!]);
+    }
+  }
+  if (sets.length > 0) return sets;
+  const removedAll = new Set(choices.map((a) => a.id));
+  const feasibleActive = (active: (a: Atom) => boolean) => feasibleWithout(choices.filter((a) => !active(a)));
+  if (!feasibleActive((a) => !removedAll.has(a.id))) return [];
+  return [minimalCorrection(choices, feasibleActive)];
+}
+
+export interface ExplainOptions {
+  readonly capacityOf?: CapacityOf;
+  readonly check?: FixCheck;
+}
+
+export function explainConflict(platform: Platform, request: Request, options: ExplainOptions = {}): Conflict {
+  const { capacityOf, check } = options;
+  const atoms = atomize(platform, request);
+  const relaxedPlan = (removed: readonly Atom[]): Placement | undefined => {
+    const ids = new Set(removed.map((a) => a.id));
+    return search(platform, compile(platform, request, atoms, (a) => !ids.has(a.id)), { limit: 1, capacityOf })[0];
+  };
+  const feasibleWithout = (removed: readonly Atom[]) => relaxedPlan(removed) !== undefined;
+  const choices = atoms.filter((a) => a.changeable);
+
+  // The reason: a minimal conflicting subset, with every device kept in the shared buffer (that is
+  // the premise of the request) and the correction set's atoms dropped last, so that they show.
+  // An unprotected buffer stays unprotected too: it is a premise, not a reason.
+  const premise = (a: Atom) => a.constraint === 'shared' || (a.request === true && a.constraint === 'protected' && !a.changeable);
+  const shared = atoms.filter(premise);
+  const others = atoms.filter((a) => !premise(a));
+  const feasible = (active: (a: Atom) => boolean): boolean => search(platform, compile(platform, request, atoms, (a) => premise(a) || active(a)), { limit: 1, capacityOf }).length > 0;
+  // Facts are dropped after other changeable atoms, so the core names the hardware behind it.
+  const facts = others.filter((a) => !a.changeable);
+  const coreFor = (prefer: readonly Atom[]) => minimalCore(others, feasible, [...facts, ...prefer.filter((a) => !shared.includes(a))]);
+  const hardwareOnly = (correction: readonly Atom[]): Conflict => {
+    let core = coreFor([]);
+    // Nothing conflicts but the premise itself (an unprotected buffer and only secure heaps): say that.
+    if (core.length === 0) {
+      const devicesShared = (a: Atom) => a.constraint === 'shared';
+      core = minimalCore(atoms.filter((a) => !devicesShared(a)), (active) => search(platform, compile(platform, request, atoms, (a) => devicesShared(a) || active(a)), { limit: 1, capacityOf }).length > 0, shared);
+    }
+    const reasons = core.filter((a) => !a.changeable);
+    return { atoms: correction.length > 0 ? correction : reasons, core, fixes: [], hardware: reasons.map((a) => hardwareAdvice(a, core, request)) };
+  };
+
+  const sets = correctionSets(choices, feasibleWithout);
+  if (sets.length === 0) return hardwareOnly([]);
+
+  const ctx: FixContext = { platform, request, capacityOf };
+  const fixes: Fix[] = [];
+  const seen = new Set<string>();
+  for (const set of sets) {
+    const relaxed = relaxedPlan(set);
+    for (const changes of changesFor(set, relaxed, ctx)) {
+      const key = JSON.stringify(changes);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const plans = actOn(platform, request, changes, capacityOf, check);
+      if (plans) fixes.push({ text: fixText(set, changes, plans, ctx), changes, atoms: set, plans });
+    }
+  }
+  // Every change that helps in principle failed when acted on (a device left alone cannot get a
+  // buffer of its own, say): what remains is the hardware.
+  if (fixes.length === 0) return hardwareOnly(sets[0]!);
+  fixes.sort((a, b) => fixOrder(a, platform) - fixOrder(b, platform));
+  const chosen = fixes.slice(0, MAX_FIXES);
+  return { atoms: chosen[0]!.atoms, core: coreFor(chosen[0]!.atoms), fixes: chosen, hardware: [] };
+}
+
+/** Applies the changes, negotiates every resulting buffer, and allocates them together. */
+function actOn(platform: Platform, request: Request, changes: readonly Change[], capacityOf: CapacityOf | undefined, check: FixCheck | undefined): Placement[] | undefined {
+  const applied = applyChanges(platform, request, changes);
+  const plans: Placement[] = [];
+  for (const r of applied.requests) {
+    const plan = bestPlan(applied.platform, r, capacityOf);
+    if (!plan) return undefined;
+    plans.push(plan);
+  }
+  if (check && !check(applied.platform, plans)) return undefined;
+  return plans;
+}
+
+/** The real cause first: a size a device bounds, then the request's formats and uses, pools, copies. */
+const FIX_ORDER: readonly Atom['constraint'][] = ['size', 'formats', 'access', 'capacity', 'count', 'placement', 'cpu', 'protected', 'shared'];
+
+function fixOrder(fix: Fix, platform: Platform): number {
+  const ranks = fix.atoms.map((a) => FIX_ORDER.indexOf(a.constraint) * 10 + (platform.heaps.find((h) => h.name === a.heap)?.scarcity ?? 0));
+  // Single changes before pairs; among equals, the order of the most preferred atom, and among
+  // pools the most plentiful kind (growing CMA before a carveout).
+  return fix.atoms.length * 1000 + Math.min(...ranks);
+}

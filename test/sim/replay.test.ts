@@ -7,7 +7,9 @@ import { parsePlatform, type RequestFields } from '../../src/constraints/load.js
 import { replay } from '../../src/sim/replay.js';
 import { sizePools } from '../../src/sim/sizing.js';
 import { loadTrace, traceFromEvents, type RawEvent } from '../../src/sim/trace.js';
-import { loadPlatform } from '../../src/constraints/load.js';
+import { loadPlatform, makeRequest } from '../../src/constraints/load.js';
+import { negotiate } from '../../src/solver/negotiate.js';
+import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
 
 const PAGE = 4096;
 const MiB = 2 ** 20;
@@ -87,6 +89,22 @@ describe('sizing', () => {
     // 0, 4, 8, 12 MiB; the 1080p recording ring at 16, 20, ..., 36 MiB, ending at 36 MiB + 3342336.
     const p = sizePools(board, [t]).pools.find((x) => x.name === 'linux,cma')!;
     assert.deepStrictEqual([p.size, p.failsAt, p.peakLive], [36 * MiB + 3342336, 36 * MiB + 3342336 - PAGE, 10 * 3342336]);
+  });
+
+  it('a conflict\'s "grow the pool" fix and `size` on the same request give the same bytes, and both hold when replayed', () => {
+    const board = loadPlatform('boards/example.yaml');
+    for (const [width, height, count] of [[1920, 1080, 80], [3840, 2160, 24], [1280, 720, 200]] as const) {
+      const fields = { width, height, formats: ['NV12'], devices: ['camera:write', 'display:read'], count };
+      const result = negotiate(board, makeRequest(board, fields), { check: allocatesOnEmptyHeaps });
+      if (result.ok) throw new Error(`${count} x ${width}x${height} should not fit 256 MiB`);
+      const grow = result.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'heap' && c.heap === 'linux,cma'))!;
+      const fixSize = (grow.changes[0] as { value: number }).value;
+      const t = traceFromEvents([{ t: 0, op: 'alloc', id: 'a', request: fields }], board, 'one request');
+      const sized = sizePools(board, [t]).pools.find((x) => x.name === 'linux,cma')!;
+      assert.strictEqual(sized.size, fixSize, `${count} x ${width}x${height}: size says ${sized.size}, the fix ${fixSize}`);
+      const at = (size: number) => replay(board, t, { sizes: new Map([['linux,cma', size]]), planUnbounded: true, fallback: false }).failures.length;
+      assert.deepStrictEqual([at(fixSize), at(fixSize - PAGE) > 0], [0, true]);
+    }
   });
 
   it('best fit beats first fit when a small request would split the hole a later large one needs', () => {

@@ -3,7 +3,8 @@
 import { InputError } from '../errors.js';
 import type { Platform } from '../constraints/model.js';
 import { PLACEMENT_POLICIES, type PlacementPolicy } from '../kernel/sim/pool.js';
-import { findScenario, generateScenario, SCENARIOS } from '../sim/scenarios.js';
+import { generateScenario, SCENARIOS } from '../sim/scenarios.js';
+import { deviceParameters, fitScenarioDevices } from '../sim/scenario-fit.js';
 import { loadTrace, traceFromEvents, type Trace } from '../sim/trace.js';
 
 export const workloadOptions = {
@@ -30,8 +31,11 @@ export function loadWorkloads(values: { trace?: string[]; scenario?: string[]; s
     } catch (err) {
       if (!(err instanceof InputError) || !/no device of that name/.test(err.message)) throw err;
       const name = spec.split(':')[0]!;
-      const deviceParams = Object.entries(findScenario(name).defaults).filter(([k]) => /devices?$/i.test(k) || k === 'encoder').map(([k, v]) => `${k}=${v}`);
-      throw new InputError(`${err.message}\n  the scenario's devices are parameters: ${deviceParams.join(', ')}; this platform has ${platform.devices.map((d) => d.name).join(', ')}\n  e.g. --scenario "${name}:${deviceParams[0]?.split('=')[0]}=${platform.devices.slice(0, 2).map((d) => d.name).join('+')}"`, err.field, err.value);
+      const deviceParams = deviceParameters(name).map(([k, v]) => `${k}=${v}`);
+      // Only a suggestion that was tried: it loads, and its requests negotiate on this platform.
+      const fitted = fitScenarioDevices(name, platform, seed);
+      const hint = fitted ? `\n  this works here: --scenario "${fitted}"` : '\n  no assignment of this platform\'s devices to the scenario\'s roles negotiates; write a trace instead (see README, "Traces")';
+      throw new InputError(`${err.message}\n  the scenario's devices are parameters: ${deviceParams.join(', ')}; this platform has ${platform.devices.map((d) => d.name).join(', ')}${hint}`, err.field, err.value);
     }
   }
   if (traces.length === 0) throw new InputError(`give a workload: --trace FILE or --scenario NAME (${SCENARIOS.map((s) => s.name).join(', ')})`, 'trace');

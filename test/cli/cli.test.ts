@@ -163,6 +163,19 @@ describe('udalloc alloc', () => {
 });
 
 describe('udalloc simulate and size', () => {
+  it('a scenario whose roles the board lacks gets a device assignment that was tried, and the suggestion runs', () => {
+    for (const board of ['rockpro64-rk3399', 'x86-laptop-tgl']) {
+      const r = run('size', '--platform', `boards/${board}.yaml`, '--scenario', 'compositor', '--policy', 'first-fit');
+      assert.strictEqual(r.code, 2);
+      const suggested = /this works here: --scenario "([^"]+)"/.exec(r.err)?.[1];
+      assert.ok(suggested, r.err);
+      const again = run('size', '--platform', `boards/${board}.yaml`, '--scenario', suggested, '--policy', 'first-fit', '--json');
+      assert.strictEqual(again.code, 0, again.err);
+      assert.strictEqual(JSON.parse(again.out).workloads[0], 'compositor (seed 1)');
+    }
+    assert.match(run('size', '--platform', 'boards/rockpro64-rk3399.yaml', '--scenario', 'compositor').err, /this works here: --scenario "compositor:outputDevices=mali:write\+vop-big:read,clientDevices=mali"/);
+  });
+
   it('simulate --json reports per heap peaks and fragmentation samples', () => {
     const r = run('simulate', '--platform', 'boards/example.yaml', '--scenario', 'video-decode:clips=10', '--json');
     assert.strictEqual(r.code, 0, r.err);

@@ -8,6 +8,7 @@ import { openSync, type Allocator } from '../allocator/allocator.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
 import type { Plan, PlanChoice } from '../allocator/plan.js';
+import type { KernelBackend } from '../kernel/backend.js';
 import { SimKernel } from '../kernel/sim/kernel.js';
 import type { PlacementPolicy } from '../kernel/sim/pool.js';
 import type { AllocEvent, Trace } from './trace.js';
@@ -35,6 +36,12 @@ export interface ReplayOptions {
   readonly heapMap?: boolean;
   /** Called every ~1% of events with (events done, total). */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Replay on this kernel instead of a fresh simulated one (a real dma-heap backend, to check a
+   * sizing answer against the kernel): `sizes` and `policy` then describe nothing, the kernel's
+   * own pools serve, and the high-water mark is measured only where the kernel tells addresses.
+   */
+  readonly backend?: KernelBackend;
 }
 
 export interface HeapSample {
@@ -129,7 +136,7 @@ export function describeRequest(e: AllocEvent): string {
 
 export function replay(platform: Platform, trace: Trace, options: ReplayOptions = {}): ReplayReport {
   const policy = options.policy ?? 'first-fit';
-  const backend = new SimKernel(resized(platform.heaps, options.sizes), { policy, maxFds: 1 << 30 });
+  const backend = options.backend ?? new SimKernel(resized(platform.heaps, options.sizes), { policy, maxFds: 1 << 30 });
   // The replay closes every buffer it allocates, so the GC leak finaliser has nothing to catch.
   const dev: Allocator = openSync({ platform: options.planUnbounded ? unboundedForPlanning(platform) : platform, backend, leakCheck: false });
   const states = new Map<string, HeapState>(
@@ -192,7 +199,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
         plans.set(e.key, plan);
       }
       if (plan instanceof ConflictError) {
-        failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: undefined, reason: `no plan: ${plan.conflict.fixes[0] ?? 'constraints conflict'}` });
+        failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: undefined, reason: `no plan: ${plan.conflict.fixes[0]?.text ?? plan.conflict.hardware[0] ?? 'constraints conflict'}` });
         live.set(e.id, { buffers: [], heap: undefined, live: 0, used: 0 });
       } else {
         const first = stateOf(plan);
@@ -208,7 +215,9 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
           if (s.tracksHighWater) {
             const blocks = s.blocks ? [] as Array<{ offset: number; size: number }> : undefined;
             for (const b of bufs) {
-              const offset = b.info().physAddr! - (s.heap.base ?? 0);
+              const phys = b.info().physAddr;
+              if (phys === undefined) continue;
+              const offset = phys - (s.heap.base ?? 0);
               if (offset + used.size > s.highWater) s.highWater = offset + used.size;
               blocks?.push({ offset, size: used.size });
             }

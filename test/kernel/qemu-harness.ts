@@ -21,7 +21,7 @@ function libraries(binary: string): string[] {
 }
 
 /** Builds a gzip'd newc initramfs; `command` runs in /udalloc as root after the mounts. */
-export function buildInitramfs(projectRoot: string, command: string): string {
+export function buildInitramfs(projectRoot: string, command: string, files: Readonly<Record<string, string>> = {}): string {
   need(BUSYBOX, 'apt-get install busybox-static');
   const dir = mkdtempSync(join(tmpdir(), 'udalloc-initramfs-'));
   const root = join(dir, 'root');
@@ -37,6 +37,8 @@ export function buildInitramfs(projectRoot: string, command: string): string {
   for (const part of ['dist', 'native/build/Release/udalloc_native.node', 'boards', 'test-kernel', 'package.json', 'node_modules/zod', 'node_modules/yaml', 'node_modules/tinybench']) {
     if (existsSync(join(projectRoot, part))) cpSync(join(projectRoot, part), join(root, 'udalloc', part), { recursive: true });
   }
+  // Data the command reads (traces written by the host test), under /udalloc.
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(root, 'udalloc', name), text);
   writeFileSync(
     join(root, 'init'),
     `#!/bin/busybox sh
@@ -65,10 +67,13 @@ export interface GuestRun {
   readonly output: string;
 }
 
-/** Boots the kernel with the initramfs under TCG (KVM is not available here) and waits for it. */
-export function bootGuest(initramfs: string, timeoutMs = 600_000): Promise<GuestRun> {
+/**
+ * Boots the kernel with the initramfs under TCG (KVM is not available here) and waits for it.
+ * `cma` is the cma= argument (the default CMA area's size; 64M unless a test sizes it).
+ */
+export function bootGuest(initramfs: string, timeoutMs = 600_000, cma = '64M'): Promise<GuestRun> {
   need(KERNEL, 'run scripts/build-test-kernel.sh (about 10 minutes once; the result is cached)');
-  const args = ['-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '2', '-nographic', '-no-reboot', '-kernel', KERNEL, '-initrd', initramfs, '-append', 'console=ttyS0 cma=64M panic=-1 quiet'];
+  const args = ['-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '2', '-nographic', '-no-reboot', '-kernel', KERNEL, '-initrd', initramfs, '-append', `console=ttyS0 cma=${cma} panic=-1 quiet`];
   return new Promise((resolve, reject) => {
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

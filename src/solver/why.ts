@@ -36,13 +36,14 @@ export interface ChoiceExplanation {
   readonly heaps: readonly HeapVerdict[];
 }
 
-function usableModifiers(format: FormatInfo, devices: readonly Device[], request: Request): ModifierInfo[] | undefined {
+/** Modifiers every device takes for the format, as the request uses it (before any layout model). */
+function sharedModifiers(format: FormatInfo, devices: readonly Device[], request: Request): ModifierInfo[] | undefined {
   let common: ModifierInfo[] | undefined;
   for (const d of devices) {
     const list = modifiersFor(d.formats.get(format.name)!, request.access.get(d.name));
     common = common ? common.filter((m) => list.includes(m)) : [...list];
   }
-  return common?.filter((m) => modifierAppliesTo(m, format) && m.layout.kind !== 'opaque');
+  return common?.filter((m) => modifierAppliesTo(m, format));
 }
 
 /** Device-level reasons a format cannot be used, in request device order; empty when none. */
@@ -59,7 +60,12 @@ function formatReasons(format: FormatInfo, devices: readonly Device[], request: 
     if (rule.maxWidth !== undefined && request.width > rule.maxWidth) reasons.push(`${d.name} handles ${format.name} only up to ${rule.maxWidth} pixels wide`);
     if (rule.maxHeight !== undefined && request.height > rule.maxHeight) reasons.push(`${d.name} handles ${format.name} only up to ${rule.maxHeight} pixels high`);
   }
-  if (reasons.length === 0 && usableModifiers(format, devices, request)?.length === 0) {
+  const shared = reasons.length === 0 ? sharedModifiers(format, devices, request) : undefined;
+  const opaque = shared?.filter((m) => m.layout.kind === 'opaque') ?? [];
+  if (shared && shared.length > 0 && shared.length === opaque.length) {
+    // They do share a layout, but not one udalloc can size: say why, not "nothing in common".
+    reasons.push(`every device takes ${opaque.map((m) => shortModifierName(m)).join(', ')}, but udalloc cannot lay that out (${opaque.map((m) => (m.layout.kind === 'opaque' ? m.layout.why : '')).join('; ')})`);
+  } else if (shared && shared.length === 0) {
     const lists = devices.map((d) => {
       const rule = d.formats.get(format.name)!;
       return `${d.name}: ${rule.modifiers.map((m) => (rule.modifierAccess.has(m) ? `${shortModifierName(m)} (${modifierAccessOf(rule, m)} only)` : shortModifierName(m))).join(', ')}`;

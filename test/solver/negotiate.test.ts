@@ -292,5 +292,9 @@ describe('explaining choices (udalloc explain)', () => {
     const tiled = parsePlatform('heaps:\n  - { name: s, kind: system, size: 1GiB }\ndevices:\n  - { name: a, iommu: true, formats: { NV12: { modifiers: [Y_TILED] } } }\n  - { name: b, iommu: true, formats: { NV12: { modifiers: [LINEAR] } } }\n', 't.yaml');
     const t = ask({ devices: ['a', 'b'] }, tiled);
     assert.deepStrictEqual(explainChoices(tiled, t.request, t.result).formats[0]!.reasons, ['no modifier every device supports (a: Y_TILED; b: LINEAR)']);
+    // Sharing a layout udalloc cannot size is not "nothing in common".
+    const ccs = parsePlatform('heaps:\n  - { name: s, kind: system, size: 1GiB }\ndevices:\n  - { name: a, iommu: true, formats: { XRGB8888: { modifiers: [Y_TILED_CCS] } } }\n  - { name: b, iommu: true, formats: { XRGB8888: { modifiers: [Y_TILED_CCS, X_TILED] } } }\n', 'ccs.yaml');
+    const c = ask({ devices: ['a', 'b'], formats: ['XRGB8888'] }, ccs);
+    assert.deepStrictEqual(explainChoices(ccs, c.request, c.result).formats[0]!.reasons, ['every device takes Y_TILED_CCS, but udalloc cannot lay that out (needs an auxiliary compression plane)']);
   });
 });

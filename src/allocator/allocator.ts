@@ -17,7 +17,7 @@ import { HeapHandle, heapName } from './heap-handle.js';
 import { LeakWatch } from './leak-watch.js';
 import { LiveRecords } from './live-records.js';
 import { choiceOf, Plan, planInternals, type PlanChoice } from './plan.js';
-import type { TraceRecorder } from '../sim/record.js';
+import type { AllocationRecorder, RecordedSet } from './recording.js';
 import { MAX_EINTR_RETRIES, retryOnEintr } from './retry.js';
 
 export interface OpenOptions {
@@ -28,7 +28,7 @@ export interface OpenOptions {
   /** Options of the simulated kernel (fault schedule, seed, fd limit). */
   readonly sim?: SimOptions;
   /** Records every buffer allocated and closed, as a trace for `udalloc simulate` / `size`. */
-  readonly record?: TraceRecorder;
+  readonly record?: AllocationRecorder;
   /**
    * Watch buffers for garbage collection while open (default true). Only code that provably
    * closes every buffer itself (the trace replayer) turns this off, to save its per-buffer cost.
@@ -112,10 +112,10 @@ export class Allocator {
   readonly #handles = new Map<string, HeapHandle>();
   readonly #live = new LiveRecords<BufferRecord>();
   readonly #host: BufferHost;
-  readonly #recorder: TraceRecorder | undefined;
+  readonly #recorder: AllocationRecorder | undefined;
 
   /** @internal Use open(). */
-  constructor(platform: Platform, backend: KernelBackend, reason: string, recorder?: TraceRecorder, leakCheck = true) {
+  constructor(platform: Platform, backend: KernelBackend, reason: string, recorder?: AllocationRecorder, leakCheck = true) {
     this.#recorder = recorder;
     this.backend = backend;
     this.backendReason = reason;
@@ -139,7 +139,8 @@ export class Allocator {
       release: (record) => {
         record.closed = true;
         leaks?.forget(record);
-        if (record.traceId !== undefined) this.#recorder?.free(record.traceId);
+        // The set was recorded as one allocation: its free is recorded when its last buffer closes.
+        if (record.traceSet !== undefined && --record.traceSet.open === 0) this.#recorder?.free(record.traceSet.id);
         this.#live.remove(record);
         backend.close(record.fd);
       },
@@ -220,7 +221,8 @@ export class Allocator {
       }
       // A plain loop and direct property stores: this runs once per buffer handed out.
       const buffers = new Array<DmaBuffer>(taken.length) as DmaBuffer[] & { used: PlanChoice; fallbacks: readonly FailedAttempt[] };
-      for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, choice, owner, name === undefined ? undefined : `${name}-${n}`, this.#recorder?.alloc(plan.request, 1));
+      const traceSet: RecordedSet | undefined = this.#recorder ? { id: this.#recorder.alloc(plan.request, taken.length), open: taken.length } : undefined;
+      for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, choice, owner, name === undefined ? undefined : `${name}-${n}`, traceSet);
       buffers.used = choice;
       buffers.fallbacks = fallbacks;
       return buffers;
@@ -273,9 +275,9 @@ export class Allocator {
     }
   }
 
-  #adopt(fd: number, choice: PlanChoice, owner: string, name: string | undefined, traceId: string | undefined): DmaBuffer {
+  #adopt(fd: number, choice: PlanChoice, owner: string, name: string | undefined, traceSet: RecordedSet | undefined): DmaBuffer {
     // choice.size is page aligned (the solver rounds it), so it is what the kernel reports.
-    const record: BufferRecord = { fd, layout: choice, heap: choice.heap, owner, name, closed: false, watched: false, slot: -1, traceId };
+    const record: BufferRecord = { fd, layout: choice, heap: choice.heap, owner, name, closed: false, watched: false, slot: -1, traceSet };
     this.#live.add(record);
     return new DmaBuffer(this.#host, record);
   }

@@ -5,6 +5,7 @@
 
 import { syncFlags, type DmaBufInfo, type KernelBackend, type Mapping, type SyncAccess } from '../kernel/backend.js';
 import { ClosedError } from './errors.js';
+import type { RecordedSet } from './recording.js';
 import type { HeapHandle } from './heap-handle.js';
 import { retryOnEintr } from './retry.js';
 
@@ -26,8 +27,8 @@ export interface BufferRecord {
   watched: boolean;
   /** Index in the allocator's live records (see live-records.ts). */
   slot: number;
-  /** The id of this buffer's alloc event when the allocator records a trace. */
-  readonly traceId?: string | undefined;
+  /** The recorded set this buffer belongs to, when the allocator records a trace. */
+  readonly traceSet?: RecordedSet | undefined;
 }
 
 /** @internal What a buffer needs from the allocator that made it. */

@@ -12,6 +12,8 @@ import type { DmaBuffer } from '../allocator/buffer.js';
 import { heapRows, heapTable } from './heap-table.js';
 import { backendHelp, backendOption, platformFromOption, platformHelp } from './platform-option.js';
 import { cliRecorder } from './record-option.js';
+import { checkOutputPath, writeOutput } from './output-file.js';
+import { AllocationError, ConflictError } from '../allocator/errors.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
 
 const HELP = `usage: udalloc alloc [--platform FILE] [--request FILE] [request flags] [--name NAME] [--hold] [--record FILE] [--json]
@@ -63,10 +65,13 @@ function describeText(bufs: AllocatedBuffers, cpu: string[], reason: string): st
   return lines.join('\n');
 }
 
+/** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
+export const allocOptions = { ...requestOptions, platform: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' }, hold: { type: 'boolean' }, record: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export async function allocCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...requestOptions, platform: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' }, hold: { type: 'boolean' }, record: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: allocOptions,
     strict: true,
     allowPositionals: false,
   });
@@ -75,11 +80,24 @@ export async function allocCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (values.name !== undefined && values.name === '') throw new InputError('--name: must not be empty', 'name', values.name);
+  if (values.record !== undefined) checkOutputPath(values.record, '--record');
   const recorder = values.record === undefined ? undefined : cliRecorder();
+  const flush = () => {
+    if (recorder) writeOutput(values.record!, recorder.drain(), '--record', true);
+  };
   const dev = openSync({ backend: backendOption(values.backend), platform: platformFromOption(values.platform), record: recorder });
   const request = loadRequest(values.request, dev.platform, requestFieldsFromFlags(values));
-  const plan = dev.negotiate(request);
-  const bufs = await dev.allocate(plan, values.name !== undefined ? { name: values.name } : {});
+  let bufs: AllocatedBuffers;
+  try {
+    bufs = await dev.allocate(dev.negotiate(request), values.name !== undefined ? { name: values.name } : {});
+  } catch (err) {
+    // What happened is recorded too: a request that found no plan or no memory, asked for and let go.
+    if (recorder && (err instanceof ConflictError || err instanceof AllocationError)) {
+      recorder.momentary(request);
+      flush();
+    }
+    throw err;
+  }
   // With --hold, install the signal handlers before anything is printed (see below).
   const signalled = values.hold ? Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]) : undefined;
   try {
@@ -111,7 +129,7 @@ export async function allocCommand(args: string[]): Promise<number> {
     }
   } finally {
     bufs.forEach((b) => b.close());
-    if (recorder) recorder.flushTo(values.record!);
+    flush();
   }
   if (!values.json) process.stdout.write(`released ${bufs.length} buffer(s); ${dev.stats().heaps.every((h) => h.liveBytes === 0) ? 'no buffer of ours is left in any heap' : 'SOME BUFFERS REMAIN'}\n`);
   return 0;

@@ -40,8 +40,11 @@ function deviceText(d: Device): string {
   return lines.join('\n');
 }
 
+/** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
+export const devicesOptions = { platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export function devicesCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: devicesOptions, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;

@@ -1,12 +1,14 @@
 // udalloc discover: the platform as Linux publishes it (a .dtb, a sysfs tree, or this machine),
 // printed with the source of every value, and optionally written as a profile to refine.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkOutputPath, writeOutput } from './output-file.js';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
-import { parseDtb } from '../platform/fdt.js';
+import { readDtbFile } from '../platform/fdt.js';
 import { deriveFromTree, type DiscoveredPlatform } from '../platform/derive.js';
 import { discoverLive } from '../platform/live.js';
 import { profileYaml } from '../platform/profile-writer.js';
@@ -36,24 +38,38 @@ function text(p: DiscoveredPlatform, notes: readonly string[]): string {
   return lines.join('\n');
 }
 
+/** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
+export const discoverOptions = { dtb: { type: 'string' }, sysfs: { type: 'string' }, json: { type: 'boolean' }, 'write-profile': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
+/** A root to discover under must exist and look like one: a directory with proc/ or sys/ in it. */
+function checkSysfsRoot(root: string): void {
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  if (!isDir(root)) throw new InputError(`--sysfs ${root}: not a directory`, 'sysfs', root);
+  if (!isDir(join(root, 'sys')) && !isDir(join(root, 'proc')) && !isDir(join(root, 'dev'))) {
+    throw new InputError(`--sysfs ${root}: has no sys/, proc/ or dev/ in it; give the root of a Linux system (/ or a copy of its /sys, /proc and /dev)`, 'sysfs', root);
+  }
+}
+
 export function discoverCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { dtb: { type: 'string' }, sysfs: { type: 'string' }, json: { type: 'boolean' }, 'write-profile': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: discoverOptions, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
   if (values.dtb !== undefined && values.sysfs !== undefined) throw new InputError('give --dtb FILE or --sysfs ROOT, not both', 'dtb');
+  if (values['write-profile'] !== undefined) checkOutputPath(values['write-profile'], '--write-profile');
+  if (values.sysfs !== undefined) checkSysfsRoot(values.sysfs);
   let platform: DiscoveredPlatform;
   let notes: readonly string[] = [];
   let buffers: unknown[] = [];
   if (values.dtb !== undefined) {
-    let blob: Buffer;
-    try {
-      blob = readFileSync(values.dtb);
-    } catch (err) {
-      throw new InputError(`cannot read ${values.dtb}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'dtb', values.dtb);
-    }
-    platform = deriveFromTree(parseDtb(new Uint8Array(blob), values.dtb));
+    platform = deriveFromTree(readDtbFile(values.dtb));
   } else {
     const live = discoverLive(values.sysfs ?? '/');
     platform = live;
@@ -62,7 +78,7 @@ export function discoverCommand(args: string[]): number {
   }
   if (values['write-profile'] !== undefined) {
     const name = values.dtb !== undefined ? basename(values.dtb).replace(/\.dtb$/, '') : 'this-machine';
-    writeFileSync(values['write-profile'], profileYaml(platform, name));
+    writeOutput(values['write-profile'], profileYaml(platform, name), '--write-profile');
     if (!values.json) process.stderr.write(`udalloc: wrote ${values['write-profile']}; add each device's formats before negotiating\n`);
   }
   if (values.json) {

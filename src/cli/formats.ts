@@ -4,8 +4,11 @@ import { parseArgs } from 'node:util';
 import { FORMATS } from '../constraints/formats.js';
 import { MODIFIERS, modifierHex, shortModifierName } from '../constraints/modifiers.js';
 
+/** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
+export const formatsOptions = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export function formatsCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({ args, options: formatsOptions, strict: true });
   if (values.help) {
     process.stdout.write('usage: udalloc formats [--json]\n');
     return 0;

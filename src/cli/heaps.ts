@@ -11,8 +11,11 @@ ${platformHelp}
 ${backendHelp}
   --json                print one JSON object instead of text`;
 
+/** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
+export const heapsOptions = { platform: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export function heapsCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { platform: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: heapsOptions, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;

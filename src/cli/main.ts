@@ -5,16 +5,19 @@
 
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
-import { negotiateCommand } from './negotiate.js';
-import { formatsCommand } from './formats.js';
-import { heapsCommand } from './heaps.js';
-import { allocCommand } from './alloc.js';
-import { simulateCommand } from './simulate.js';
-import { sizeCommand } from './size.js';
-import { discoverCommand } from './discover.js';
-import { devicesCommand } from './devices.js';
+import { negotiateCommand, negotiateOptions } from './negotiate.js';
+import { formatsCommand, formatsOptions } from './formats.js';
+import { heapsCommand, heapsOptions } from './heaps.js';
+import { allocCommand, allocOptions } from './alloc.js';
+import { simulateCommand, simulateOptions } from './simulate.js';
+import { sizeCommand, sizeOptions } from './size.js';
+import { discoverCommand, discoverOptions } from './discover.js';
+import { devicesCommand, devicesOptions } from './devices.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
 import { KernelError } from '../kernel/errno.js';
+import { conflictJson } from './output.js';
+import { closest } from '../util/suggest.js';
+import { packageVersion } from './version.js';
 
 export const EXIT = { ok: 0, internal: 1, input: 2, conflict: 3, kernel: 4 } as const;
 
@@ -47,41 +50,69 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   devices: devicesCommand,
 };
 
+/** Each command's flags, for "did you mean" on a mistyped one. */
+const FLAGS: Record<string, readonly string[]> = {
+  negotiate: Object.keys(negotiateOptions),
+  explain: Object.keys(negotiateOptions),
+  formats: Object.keys(formatsOptions),
+  heaps: Object.keys(heapsOptions),
+  alloc: Object.keys(allocOptions),
+  simulate: Object.keys(simulateOptions),
+  size: Object.keys(sizeOptions),
+  discover: Object.keys(discoverOptions),
+  devices: Object.keys(devicesOptions),
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? EXIT.input : EXIT.ok;
   }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`udalloc ${packageVersion()}\n`);
+    return EXIT.ok;
+  }
   const run = COMMANDS[command];
   if (!run) {
-    process.stderr.write(`udalloc: unknown command "${command}"\n\n${USAGE}\n`);
+    const near = closest(command, [...Object.keys(COMMANDS), 'help']);
+    process.stderr.write(`udalloc: unknown command "${command}"${near ? ` (did you mean ${near}?)` : ''}\n\n${USAGE}\n`);
     return EXIT.input;
   }
+  // With --json, stdout carries exactly one JSON object whatever happens: the command's, or the error's.
+  const json = rest.includes('--json');
+  const fail = (code: number, message: string, error: Record<string, unknown>): number => {
+    process.stderr.write(`udalloc ${command}: ${message}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(error)}\n`);
+    return code;
+  };
   try {
     return await run(rest);
   } catch (err) {
-    if (err instanceof InputError) {
-      process.stderr.write(`udalloc ${command}: ${err.message}\n`);
-      return EXIT.input;
+    if (err instanceof InputError) return fail(EXIT.input, err.message, { error: { kind: 'input', message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) } });
+    if (err instanceof ConflictError) return fail(EXIT.conflict, err.message, { conflict: conflictJson(err.conflict) });
+    if (err instanceof AllocationError) {
+      return fail(EXIT.kernel, err.message, { error: { kind: 'kernel', message: err.message, attempts: err.attempts.map((a) => ({ heap: a.heap.describe().name, errno: a.errno, allocated: a.allocated })) } });
     }
-    if (err instanceof ConflictError) {
-      process.stderr.write(`udalloc ${command}: ${err.message}\n`);
-      return EXIT.conflict;
-    }
-    if (err instanceof AllocationError || err instanceof KernelError) {
-      process.stderr.write(`udalloc ${command}: ${err.message}\n`);
-      return EXIT.kernel;
-    }
+    if (err instanceof KernelError) return fail(EXIT.kernel, err.message, { error: { kind: 'kernel', message: err.message, errno: err.errno } });
     // parseArgs reports unknown or malformed options with these codes.
     const code = (err as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`udalloc ${command}: ${(err as Error).message}\n`);
-      return EXIT.input;
+      const message = withFlagSuggestion((err as Error).message, command);
+      return fail(EXIT.input, message, { error: { kind: 'input', message } });
     }
     process.stderr.write(`udalloc ${command}: internal error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.internal;
   }
+}
+
+/** parseArgs' "Unknown option '--formt'" with the closest real flag of the command. */
+function withFlagSuggestion(message: string, command: string): string {
+  const m = /Unknown option '(--?[^']+)'/.exec(message);
+  if (!m) return message;
+  const flags = FLAGS[command] ?? [];
+  const near = closest(m[1]!.replace(/^-+/, ''), flags);
+  return near ? `${message.replace(/\. To specify a positional argument.*$/s, '')} (did you mean --${near}?)` : message;
 }
 
 // `udalloc ... | head` closes the pipe early: that is the reader's choice, not an error.

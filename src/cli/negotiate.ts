@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { loadRequest } from '../constraints/load.js';
 import { cliRecorder } from './record-option.js';
+import { checkOutputPath, writeOutput } from './output-file.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
 import { negotiate } from '../solver/index.js';
 import { allocatesOnEmptyHeaps } from '../allocator/fix-check.js';
@@ -24,10 +25,13 @@ ${platformHelp}
   --record FILE         append the request to a trace (JSON Lines) for simulate/size
 ${requestHelp}`;
 
+/** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
+export const negotiateOptions = { ...requestOptions, platform: { type: 'string' }, json: { type: 'boolean' }, alternatives: { type: 'string' }, record: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' = 'negotiate'): number {
   const { values } = parseArgs({
     args,
-    options: { ...requestOptions, platform: { type: 'string' }, json: { type: 'boolean' }, alternatives: { type: 'string' }, record: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: negotiateOptions,
     strict: true,
     allowPositionals: false,
   });
@@ -40,13 +44,16 @@ export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' =
     if (!/^\d+$/.test(values.alternatives) || Number(values.alternatives) > 1000) throw new InputError(`--alternatives ${JSON.stringify(values.alternatives)}: must be a whole number up to 1000`, 'alternatives', values.alternatives);
     alternatives = Number(values.alternatives);
   }
+  if (values.record !== undefined) checkOutputPath(values.record, '--record');
   const platform = platformFromOption(values.platform);
   const request = loadRequest(values.request, platform, requestFieldsFromFlags(values));
   const result = negotiate(platform, request, { alternatives, check: allocatesOnEmptyHeaps });
-  if (values.record !== undefined && result.ok) {
+  // A negotiation holds no memory: it is recorded as a request asked for and let go at once,
+  // conflicts included (so `udalloc size` can size the pool a failing request needs).
+  if (values.record !== undefined) {
     const recorder = cliRecorder();
-    recorder.alloc(request, request.count);
-    recorder.flushTo(values.record);
+    recorder.momentary(request);
+    writeOutput(values.record, recorder.drain(), '--record', true);
   }
   if (mode === 'explain') {
     const choices = explainChoices(platform, request, result);

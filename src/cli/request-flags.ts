@@ -30,6 +30,8 @@ function list(value: string | undefined): string[] | undefined {
 function integer(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value.trim())) throw new InputError(`--${flag} ${JSON.stringify(value)}: must be a positive whole number`, flag, value);
+  // Keep the text the user wrote: beyond 2^53 the number itself has already lost digits.
+  if (!Number.isSafeInteger(Number(value))) throw new InputError(`--${flag} ${value.trim()}: is too large (more than 2^53)`, flag, value);
   return Number(value);
 }
 
@@ -38,6 +40,7 @@ export function requestFieldsFromFlags(values: { [K in keyof typeof requestOptio
   if (typeof values.size === 'string') {
     const m = /^\s*(\d+)\s*[xX]\s*(\d+)\s*$/.exec(values.size);
     if (!m) throw new InputError(`--size ${JSON.stringify(values.size)}: expected WIDTHxHEIGHT, e.g. 1920x1080`, 'size', values.size);
+    if (!Number.isSafeInteger(Number(m[1])) || !Number.isSafeInteger(Number(m[2]))) throw new InputError(`--size ${values.size.trim()}: is too large (more than 2^53 pixels a side)`, 'size', values.size);
     fields.width = Number(m[1]);
     fields.height = Number(m[2]);
   }

@@ -1,10 +1,9 @@
 // udalloc simulate: replay traces or scenarios on the simulated kernel through the solver and
 // allocator; report per heap peaks, failures, fallbacks and fragmentation.
 
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { InputError } from '../errors.js';
 import { reportHtml } from '../sim/report-html.js';
+import { checkOutputPath, writeOutput } from './output-file.js';
 import { formatBytes } from '../constraints/units.js';
 import { replay, type ReplayReport } from '../sim/replay.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
@@ -35,12 +34,16 @@ function reportText(r: ReplayReport): string {
   return lines.join('\n');
 }
 
+/** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
+export const simulateOptions = { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export function simulateCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: simulateOptions, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  if (values.html !== undefined) checkOutputPath(values.html, '--html');
   const platform = platformFromOption(values.platform);
   const [policy] = policiesFrom(values.policy, false);
   const traces = loadWorkloads(values, platform);
@@ -48,11 +51,7 @@ export function simulateCommand(args: string[]): number {
   const reports = traces.map((trace) => replay(platform, trace, { policy, heapMap: values.html !== undefined, onProgress: (done, total) => progress.update(done, total, `replaying ${trace.origin}`) }));
   progress.done();
   if (values.html !== undefined) {
-    try {
-      writeFileSync(values.html, reportHtml(platform.name, reports));
-    } catch (err) {
-      throw new InputError(`--html ${values.html}: cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'html', values.html);
-    }
+    writeOutput(values.html, reportHtml(platform.name, reports), '--html');
     if (!values.json) process.stderr.write(`udalloc: wrote ${values.html}\n`);
   }
   if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, reports })}\n`);

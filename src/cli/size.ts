@@ -28,6 +28,9 @@ ${workloadHelp}`;
 const cmaArg = (bytes: number) => `${Math.ceil(bytes / 2 ** 21) * 2}M`;
 
 /** A pool grown past a DMA limit is no longer reachable by the devices that needed it. */
+/** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
+export const sizeOptions = { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export function reachWarnings(platform: Platform, results: readonly SizingResult[]): string[] {
   const warnings: string[] = [];
   for (const r of results) {
@@ -71,7 +74,7 @@ function resultText(platform: Platform, results: readonly SizingResult[], worklo
 }
 
 export function sizeCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: sizeOptions, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;

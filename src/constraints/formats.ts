@@ -101,9 +101,24 @@ export const FORMATS: readonly FormatInfo[] = [
 
 const byName = new Map<string, FormatInfo>(FORMATS.map((f) => [f.name.toUpperCase(), f]));
 
-/** Looks a format up by its drm_fourcc.h name, with or without the DRM_FORMAT_ prefix, any case. */
-export function findFormat(name: string): FormatInfo | undefined {
-  return byName.get(name.trim().toUpperCase().replace(/^DRM_FORMAT_/, ''));
+const byCode = new Map<number, FormatInfo>(FORMATS.map((f) => [f.fourcc, f]));
+
+const byFourcc = new Map<string, FormatInfo>(FORMATS.map((f) => [f.code, f]));
+
+/**
+ * Looks a format up every way people write one: its drm_fourcc.h name with or without the
+ * DRM_FORMAT_ prefix (any case), its fourcc code in hex or decimal (0x3231564e; YAML reads an
+ * unquoted hex key as a number), or its four characters ('XR24', quotes optional).
+ */
+export function findFormat(input: string | number): FormatInfo | undefined {
+  if (typeof input === 'number') return Number.isSafeInteger(input) ? byCode.get(input) : undefined;
+  const text = input.trim();
+  const named = byName.get(text.toUpperCase().replace(/^DRM_FORMAT_/, ''));
+  if (named) return named;
+  if (/^0x[0-9a-f]{1,8}$/i.test(text)) return byCode.get(Number.parseInt(text.slice(2), 16));
+  if (/^\d{1,10}$/.test(text)) return byCode.get(Number(text));
+  const chars = text.replace(/^'(.{4})'$/, '$1');
+  return chars.length === 4 ? byFourcc.get(chars) : undefined;
 }
 
 export function formatNames(): string[] {

@@ -2,7 +2,7 @@
 // the file, line, field path and offending value; every constraint keeps a source string so a
 // conflict explanation can say where it came from.
 
-import { readFileSync } from 'node:fs';
+import { LIMITS, readInputText } from '../util/input-file.js';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError, showValue } from '../errors.js';
@@ -35,12 +35,15 @@ class SourceDocument {
   /** False for a request made only of flags or API fields: there are no lines to point at. */
   readonly hasText: boolean;
 
+  private readonly text: string;
+
   constructor(
     text: string,
     readonly origin: string,
   ) {
     this.hasText = text.trim() !== '';
     if (!this.hasText) text = '{}';
+    this.text = text;
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
     const first = this.doc.errors[0];
     if (first) {
@@ -74,6 +77,18 @@ class SourceDocument {
       if (node && typeof node === 'object' && node.range) return this.lines.linePos(node.range[0]).line;
     }
     return undefined;
+  }
+
+  /**
+   * A value as the user wrote it, for messages: a number beyond 2^53 has already lost digits
+   * once parsed (2^64 reads back as 18446744073709552000), so show the source text instead.
+   */
+  shown(path: readonly PathKey[], value: unknown): string {
+    if (typeof value === 'number' && Number.isFinite(value) && !Number.isSafeInteger(value) && this.hasText) {
+      const node = this.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return this.text.slice(node.range[0], node.range[1]);
+    }
+    return showValue(value);
   }
 
   /** "file:line path" for a field that was written; "file (default for path)" for one that was not. */
@@ -118,7 +133,7 @@ function validate<S extends z.ZodType>(schema: S, data: unknown, src: SourceDocu
       const why = issue.code === 'invalid_type' ? '' : `: ${issue.message}`; // zod's own text would only repeat "missing"
       return { text: `${where}: ${what} field ${pathText(path)} is missing${flag ? ` (set it with ${flag} or in a --request file)` : ''}${why}`, path, value };
     }
-    const shown = issue.code === 'unrecognized_keys' ? '' : ` = ${showValue(value)}`;
+    const shown = issue.code === 'unrecognized_keys' ? '' : ` = ${src.shown(path, value)}`;
     return { text: `${where}: ${what} field ${pathText(path)}${shown}: ${issue.message}`, path, value };
   });
   const more = result.error.issues.length > 5 ? `\n(${result.error.issues.length - 5} more errors)` : '';
@@ -127,16 +142,11 @@ function validate<S extends z.ZodType>(schema: S, data: unknown, src: SourceDocu
 }
 
 function fail(src: SourceDocument, path: PathKey[], message: string, value: unknown): never {
-  throw new InputError(`${src.where(path)}: ${pathText(path)} = ${showValue(value)}: ${message}`, pathText(path), value);
+  throw new InputError(`${src.where(path)}: ${pathText(path)} = ${src.shown(path, value)}: ${message}`, pathText(path), value);
 }
 
-function readText(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new InputError(`cannot read ${what} ${file}: ${code}`, what, file);
-  }
+function readText(file: string, what: 'platform profile' | 'request'): string {
+  return readInputText(file, { what, field: what === 'request' ? 'request' : 'platform', maxBytes: what === 'request' ? LIMITS.request : LIMITS.profile });
 }
 
 // ---------------------------------------------------------------- platform
@@ -339,6 +349,27 @@ export function deviceEntries(request: Request): string[] {
   });
 }
 
+/**
+ * A request that names no format accepts every format all its devices take (for the use it states),
+ * best first by the devices' own order of preference (the sum of each format's position in their
+ * lists). None in common is an error that lists each device's formats.
+ */
+function sharedFormats(platform: Platform, names: readonly string[], access: ReadonlyMap<string, DeviceAccess>, src: SourceDocument): FormatInfo[] {
+  const devices = names.map((n) => platform.devices.find((d) => d.name === n)!);
+  const takes = (d: Device) => {
+    const use = access.get(d.name);
+    return [...d.formats.values()].filter((r) => use === undefined || accessCovers(r.access, use)).map((r) => r.format);
+  };
+  const lists = devices.map(takes);
+  const shared = lists[0]!.filter((f) => lists.every((l) => l.includes(f)));
+  if (shared.length === 0) {
+    const each = devices.map((d, i) => `${d.name}: ${lists[i]!.map((f) => f.name).join(', ') || 'nothing for that use'}`).join('; ');
+    throw new InputError(`${src.where(['formats'])}: request field formats is missing, and the devices take no format in common (${each}); set it with --format or in a --request file`, 'formats', undefined);
+  }
+  const rank = (f: FormatInfo) => lists.reduce((sum, l) => sum + l.indexOf(f), 0);
+  return shared.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map(({ f }) => f);
+}
+
 function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, written: Set<string>, overridden: Set<string>): Request {
   const known = platform.devices.map((d) => d.name);
   const devices: string[] = [];
@@ -352,14 +383,16 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
     if (use !== undefined) access.set(name, use);
   });
   const formats: FormatInfo[] = [];
-  raw.formats.forEach((f, i) => {
+  (raw.formats ?? []).forEach((f, i) => {
     if (formats.includes(f)) fail(src, ['formats', i], `${f.name} is listed twice`, f.name);
     formats.push(f);
   });
+  if (raw.formats === undefined) formats.push(...sharedFormats(platform, devices, access, src));
   const sources: Record<string, string> = {};
   for (const field of ['width', 'height', 'formats', 'devices', 'cpu', 'protected', 'count']) {
     sources[field] = overridden.has(field) ? `${FLAG_OF[field]} on the command line` : src.source([field], written.has(field));
   }
+  if (raw.formats === undefined) sources['formats'] = `${src.origin} (default: the formats ${devices.join(', ')} all take)`;
   return { width: raw.width, height: raw.height, formats, devices, access, cpu: raw.cpu, protected: raw.protected, count: raw.count, sources };
 }
 

@@ -24,10 +24,10 @@ const alignment = positiveBytes;
 
 const name = z.string().trim().min(1, 'must not be empty').max(128, 'is longer than 128 characters');
 
-const formatName = z.string().transform((input, ctx) => {
+const formatName = z.union([z.string(), z.number()]).transform((input, ctx) => {
   const f = findFormat(input);
   if (!f) {
-    ctx.addIssue({ code: 'custom', message: `unknown format${didYouMean(input, formatNames())}; run "udalloc formats" for the list` });
+    ctx.addIssue({ code: 'custom', message: `unknown format${typeof input === 'string' ? didYouMean(input, formatNames()) : ''}; run "udalloc formats" for the list` });
     return z.NEVER;
   }
   return f;
@@ -100,7 +100,8 @@ const dimension = z.number().int('must be a whole number of pixels').positive('m
 export const requestSchema = z.strictObject({
   width: dimension,
   height: dimension,
-  formats: z.array(formatName).min(1, 'must list at least one format'),
+  // Optional: without it, the formats every device takes (see buildRequest).
+  formats: z.array(formatName).min(1, 'must list at least one format').optional(),
   devices: z.array(name).min(1, 'must list at least one device'),
   cpu: z.enum(['none', 'read', 'write', 'readwrite']).default('none'),
   protected: z.boolean().default(false),

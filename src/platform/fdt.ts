@@ -5,6 +5,7 @@
 // (nothing is allocated beyond the blob's own size, nesting is limited).
 
 import { InputError } from '../errors.js';
+import { LIMITS, readInputWithHeader } from '../util/input-file.js';
 import { DeviceTree, DtNode } from './tree.js';
 
 export const FDT_MAGIC = 0xd00dfeed;
@@ -56,6 +57,22 @@ class Reader {
 }
 
 const align4 = (n: number) => (n + 3) & ~3;
+
+/**
+ * Reads a .dtb file: its 40-byte header first (magic, totalsize), then only the bytes the header
+ * says the blob has, never more than LIMITS.dtb; anything that is not a device tree is refused
+ * before the rest is read.
+ */
+export function readDtbFile(file: string): DeviceTree {
+  const blob = readInputWithHeader(file, { what: 'device tree blob', field: 'dtb', maxBytes: LIMITS.dtb }, HEADER_SIZE, (header) => {
+    const r = new Reader(header, file);
+    if (header.byteLength < HEADER_SIZE) r.fail(0, `${header.byteLength} bytes is too short for a device tree header (${HEADER_SIZE})`);
+    const magic = r.view.getUint32(0);
+    if (magic !== FDT_MAGIC) r.fail(0, `magic 0x${magic.toString(16)} is not 0xd00dfeed: not a flattened device tree`);
+    return r.view.getUint32(4);
+  });
+  return parseDtb(blob, file);
+}
 
 /** Parses a .dtb blob. `origin` names it in errors and in the sources of derived values. */
 export function parseDtb(blob: Uint8Array, origin = 'dtb'): DeviceTree {

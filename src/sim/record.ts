@@ -1,9 +1,10 @@
 // Recording the requests a program serves, as a trace that `udalloc simulate` and `udalloc size`
-// replay: one alloc event per buffer handed out, one free event when it is closed.
+// replay: one alloc event per buffer set handed out (as one allocate() took it, all in one heap),
+// one free event when the last buffer of the set is closed.
 
-import { appendFileSync } from 'node:fs';
 import { deviceEntries, type RequestFields } from '../constraints/load.js';
 import type { Request } from '../constraints/model.js';
+import type { AllocationRecorder } from '../allocator/recording.js';
 import { formatTrace, type RawEvent } from './trace.js';
 
 export interface RecorderOptions {
@@ -17,7 +18,7 @@ export function requestFields(request: Request, count = request.count): RequestF
   return { width: request.width, height: request.height, formats: request.formats.map((f) => f.name), devices: deviceEntries(request), cpu: request.cpu, protected: request.protected, count };
 }
 
-export class TraceRecorder {
+export class TraceRecorder implements AllocationRecorder {
   readonly #events: RawEvent[] = [];
   readonly #epoch: number;
   readonly #prefix: string;
@@ -54,10 +55,18 @@ export class TraceRecorder {
     return formatTrace(this.#events);
   }
 
-  /** Appends the events recorded so far to a file and forgets them. */
-  flushTo(file: string): void {
-    if (this.#events.length === 0) return;
-    appendFileSync(file, this.toJSONL());
+  /**
+   * A request that was asked for and let go at once (negotiated, or refused): an alloc and its
+   * free at the same moment, so sizing sees the demand without holding it forever.
+   */
+  momentary(request: Request): void {
+    this.free(this.alloc(request, request.count));
+  }
+
+  /** Takes the events recorded so far (to append to a file) and forgets them. */
+  drain(): string {
+    const text = this.#events.length === 0 ? '' : this.toJSONL();
     this.#events.length = 0;
+    return text;
   }
 }

@@ -10,7 +10,7 @@
 // request file. Blank lines and lines starting with # are ignored. The validator names the line,
 // the field and the value of the first problem.
 
-import { readFileSync } from 'node:fs';
+import { LIMITS, readInputText } from '../util/input-file.js';
 import { z } from 'zod';
 import { InputError, showValue } from '../errors.js';
 import { makeRequest, type RequestFields } from '../constraints/load.js';
@@ -126,13 +126,7 @@ function validateEvents(entries: ReadonlyArray<{ line: number; value: unknown }>
 }
 
 export function loadTrace(file: string, platform: Platform): Trace {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read trace ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'trace', file);
-  }
-  return parseTrace(text, platform, file);
+  return parseTrace(readInputText(file, { what: 'trace', field: 'trace', maxBytes: LIMITS.trace }), platform, file);
 }
 
 /** One JSON object per line, as parseTrace() reads it. */

@@ -214,18 +214,26 @@ describe('udalloc simulate and size', () => {
     assert.match(r.err, /give a workload: --trace FILE or --scenario NAME \(camera-record, video-decode, compositor, photo-burst\)/);
   });
 
-  it('alloc --record and negotiate --record append a trace that simulate replays', async () => {
+  it('alloc --record and negotiate --record append what happened: sets, frees, and requests that failed', async () => {
     const { mkdtempSync, readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const file = join(mkdtempSync(join(tmpdir(), 'udalloc-rec-')), 'rec.jsonl');
     assert.strictEqual(run('alloc', '--request', 'examples/camera-display.yaml', '--record', file).code, 0);
-    assert.strictEqual(run('negotiate', '--devices', 'camera,encoder', '--size', '640x480', '--format', 'NV12', '--record', file).code, 0);
-    const ops = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).op);
-    assert.deepStrictEqual(ops, ['alloc', 'alloc', 'alloc', 'free', 'free', 'free', 'alloc']);
+    // Two negotiations hold nothing: each is asked for and let go, never 24 buffers live.
+    for (let i = 0; i < 2; i++) assert.strictEqual(run('negotiate', '--devices', 'camera,display', '--size', '1920x1080', '--format', 'NV12', '--count', '12', '--record', file).code, 0);
+    // A conflict is recorded too, so the pool it needs can be sized.
+    assert.strictEqual(run('negotiate', '--devices', 'camera,display', '--size', '3840x2160', '--format', 'NV12', '--count', '40', '--record', file).code, 3);
+    const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepStrictEqual(events.map((e) => `${e.op}${e.op === 'alloc' ? ` x${e.request.count}` : ''}`), ['alloc x3', 'free', 'alloc x12', 'free', 'alloc x12', 'free', 'alloc x40', 'free']);
     const r = run('simulate', '--trace', file, '--json');
     assert.strictEqual(r.code, 0, r.err);
-    assert.strictEqual(JSON.parse(r.out).reports[0].failures.length, 0);
+    const report = JSON.parse(r.out).reports[0];
+    assert.strictEqual(report.failures.length, 1, 'only the 40 x 4K request fails, as it did');
+    assert.strictEqual(report.heaps.find((h: { name: string }) => h.name === 'linux,cma').peakLive, 12 * 3342336);
+    // And size answers for it: the pool that would have served the failing request.
+    const sized = JSON.parse(run('size', '--trace', file, '--policy', 'first-fit', '--json').out);
+    assert.strictEqual(sized.results[0].pools.find((p: { name: string }) => p.name === 'linux,cma').size, 39 * 12 * 2 ** 20 + 12443648);
   });
 });
 

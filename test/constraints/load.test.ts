@@ -159,3 +159,31 @@ describe('requests', () => {
     assert.strictEqual(r.sources['width'], 'r.yaml:1 width');
   });
 });
+
+describe('formats as people write them, and numbers as they wrote them', () => {
+  it('a format is found by name, DRM_FORMAT_ name, fourcc characters, or code in hex or decimal, in requests and profiles', () => {
+    for (const spelling of ['NV12', 'nv12', 'DRM_FORMAT_NV12', '0x3231564e', '842094158', "'NV12'"]) {
+      assert.strictEqual(makeRequest(platform, { width: 64, height: 64, formats: [spelling], devices: ['camera'] }).formats[0]!.name, 'NV12', spelling);
+    }
+    assert.strictEqual(makeRequest(platform, { width: 64, height: 64, formats: ['XR24'], devices: ['display'] }).formats[0]!.name, 'XRGB8888');
+    // YAML reads an unquoted hex key or list item as a number; it still names the format.
+    const p = parsePlatform(minimal('{ name: s, kind: system, size: 1GiB }', '{ name: d, formats: { 0x34325258: {}, "0x3231564e": {} } }'), 'hex.yaml');
+    assert.match(inputError(() => parsePlatform(minimal('{ name: s, kind: system, size: 1GiB }', '{ name: d, formats: { 0x34325258: {}, XR24: {} } }'), 'dup.yaml')).message, /formats\.XR24 = "XR24": XRGB8888 is listed twice/);
+    assert.deepStrictEqual([...p.devices[0]!.formats.keys()], ['XRGB8888', 'NV12']);
+    const r = parseRequest('width: 64\nheight: 64\nformats: [0x3231564e]\ndevices: [d]\n', p, 'r.yaml');
+    assert.strictEqual(r.formats[0]!.name, 'NV12');
+  });
+
+  it('without formats, a request takes every format its devices share, in their order of preference', () => {
+    const r = loadRequest(undefined, platform, { width: 64, height: 64, devices: ['gpu', 'display'] });
+    assert.deepStrictEqual(r.formats.map((f) => f.name), ['XRGB8888', 'NV12']);
+    assert.match(r.sources['formats']!, /default: the formats gpu, display all take/);
+    assert.match(inputError(() => loadRequest(undefined, platform, { width: 64, height: 64, devices: ['camera:write', 'gpu:write'] })).message, /request field formats is missing, and the devices take no format in common \(camera: NV12; gpu: XRGB8888, ARGB8888\)/);
+  });
+
+  it('a number beyond 2^53 is shown as written, not as the double it became', () => {
+    const message = inputError(() => parsePlatform(minimal('{ name: s, kind: system, size: 18446744073709551616 }'), 'big.yaml')).message;
+    assert.match(message, /heaps\[0\]\.size = 18446744073709551616: is larger than 2\^53 bytes/);
+    assert.doesNotMatch(message, /18446744073709552000/);
+  });
+});

@@ -3,7 +3,7 @@
 
 import type { Request } from '../constraints/model.js';
 import { modifierHex, shortModifierName } from '../constraints/modifiers.js';
-import type { Placement } from '../solver/solve.js';
+import { modifierValueOf, type Placement } from '../solver/solve.js';
 import type { BufferLayout } from './buffer.js';
 import type { HeapHandle } from './heap-handle.js';
 
@@ -19,7 +19,7 @@ export function choiceOf(placement: Placement, request: Request, handle: HeapHan
     format: placement.format.name,
     fourcc: placement.format.fourcc,
     modifier: shortModifierName(placement.modifier),
-    modifierValue: placement.modifier.value,
+    modifierValue: modifierValueOf(placement),
     width: request.width,
     height: request.height,
     planes: placement.planes.map((p) => ({ offset: p.offset, pitch: p.pitch, size: p.size })),

@@ -4,6 +4,7 @@ import { modifierHex, shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import type { Atom, Conflict, Fix, Negotiation, Placement } from '../solver/index.js';
 import { atomLabel, atomValueText } from '../solver/atoms.js';
+import { modifierValueOf } from '../solver/solve.js';
 import type { ChoiceExplanation } from '../solver/why.js';
 
 export function planJson(p: Placement): Record<string, unknown> {
@@ -12,7 +13,7 @@ export function planJson(p: Placement): Record<string, unknown> {
     format: p.format.name,
     fourcc: `0x${p.format.fourcc.toString(16).padStart(8, '0')}`,
     modifier: shortModifierName(p.modifier),
-    modifierValue: modifierHex(p.modifier.value),
+    modifierValue: modifierHex(modifierValueOf(p)),
     size: p.size,
     count: p.count,
     alignment: p.alignment,
@@ -58,7 +59,7 @@ export function negotiationText(result: Negotiation): string {
     const p = result.plan;
     lines.push(`plan: ${describePlan(p)}`);
     lines.push(`  format    ${p.format.name} (fourcc 0x${p.format.fourcc.toString(16).padStart(8, '0')})`);
-    lines.push(`  modifier  ${shortModifierName(p.modifier)} (${modifierHex(p.modifier.value)})`);
+    lines.push(`  modifier  ${shortModifierName(p.modifier)} (${modifierHex(modifierValueOf(p))}${p.modifierValue !== undefined && p.modifier.layout.kind === 'sand' ? `, column height ${p.planes[0]!.rows + p.planes[1]!.rows} rows` : ''})`);
     lines.push(`  heap      ${p.heap.name}: ${p.heap.kind}${p.heap.base !== undefined ? ` at ${formatAddress(p.heap.base)}` : ''}, ${formatBytes(p.heap.size)}`);
     lines.push(`  size      ${p.size} bytes per buffer (${formatBytes(p.size)}), base alignment ${formatBytes(p.alignment)}`);
     p.planes.forEach((pl, i) => lines.push(`  plane ${i}   offset ${pl.offset}  pitch ${pl.pitch}  rows ${pl.rows}  size ${pl.size}`));

@@ -12,7 +12,13 @@ export type ModifierLayout =
   | { kind: 'tiled'; tileBytes?: number; tilePixels?: number; tileRows: number }
   /** Arm AFBC superblocks, sized as drm_gem_afbc_min_size() in drm_gem_framebuffer_helper.c. */
   | { kind: 'afbc'; blockWidth: number; blockHeight: number }
-  /** Layout depends on hidden parameters (compression metadata, column heights): cannot be sized here. */
+  /**
+   * Broadcom SAND: the image cut into columns `columnBytes` wide, stored one after another; each
+   * column holds its luma rows, then its chroma rows. The column height (in rows) is the modifier's
+   * parameter (drm_fourcc.h, fourcc_mod_broadcom_code(val, params), params at bit 8).
+   */
+  | { kind: 'sand'; columnBytes: number }
+  /** Layout depends on hidden parameters (compression metadata, tile geometry): cannot be sized here. */
   | { kind: 'opaque'; why: string };
 
 export interface ModifierInfo {
@@ -72,10 +78,10 @@ export const MODIFIERS: readonly ModifierInfo[] = [
   { name: 'DRM_FORMAT_MOD_NVIDIA_TEGRA_TILED', value: modCode('NVIDIA', 1n), vendor: 'NVIDIA', layout: { kind: 'tiled', tileBytes: 16, tileRows: 16 } },
   // Broadcom VC4 T-format: 4 KiB tiles of 128 B x 32 rows.
   { name: 'DRM_FORMAT_MOD_BROADCOM_VC4_T_TILED', value: modCode('BROADCOM', 1n), vendor: 'BROADCOM', layout: { kind: 'tiled', tileBytes: 128, tileRows: 32 }, appliesTo: singlePlaneRgb },
-  { name: 'DRM_FORMAT_MOD_BROADCOM_SAND32', value: modCode('BROADCOM', 2n), vendor: 'BROADCOM', layout: { kind: 'opaque', why: 'column height is a per-buffer parameter' }, appliesTo: nv12Like },
-  { name: 'DRM_FORMAT_MOD_BROADCOM_SAND64', value: modCode('BROADCOM', 3n), vendor: 'BROADCOM', layout: { kind: 'opaque', why: 'column height is a per-buffer parameter' }, appliesTo: nv12Like },
-  { name: 'DRM_FORMAT_MOD_BROADCOM_SAND128', value: modCode('BROADCOM', 4n), vendor: 'BROADCOM', layout: { kind: 'opaque', why: 'column height is a per-buffer parameter' }, appliesTo: (f) => nv12Like(f) || f.name === 'P010' },
-  { name: 'DRM_FORMAT_MOD_BROADCOM_SAND256', value: modCode('BROADCOM', 5n), vendor: 'BROADCOM', layout: { kind: 'opaque', why: 'column height is a per-buffer parameter' }, appliesTo: nv12Like },
+  { name: 'DRM_FORMAT_MOD_BROADCOM_SAND32', value: modCode('BROADCOM', 2n), vendor: 'BROADCOM', layout: { kind: 'sand', columnBytes: 32 }, appliesTo: nv12Like },
+  { name: 'DRM_FORMAT_MOD_BROADCOM_SAND64', value: modCode('BROADCOM', 3n), vendor: 'BROADCOM', layout: { kind: 'sand', columnBytes: 64 }, appliesTo: nv12Like },
+  { name: 'DRM_FORMAT_MOD_BROADCOM_SAND128', value: modCode('BROADCOM', 4n), vendor: 'BROADCOM', layout: { kind: 'sand', columnBytes: 128 }, appliesTo: (f) => nv12Like(f) || f.name === 'P010' },
+  { name: 'DRM_FORMAT_MOD_BROADCOM_SAND256', value: modCode('BROADCOM', 5n), vendor: 'BROADCOM', layout: { kind: 'sand', columnBytes: 256 }, appliesTo: nv12Like },
   { name: 'DRM_FORMAT_MOD_BROADCOM_UIF', value: modCode('BROADCOM', 6n), vendor: 'BROADCOM', layout: { kind: 'opaque', why: 'UIF layout depends on the GPU block geometry' } },
   afbc('DRM_FORMAT_MOD_ARM_AFBC_16x16', AFBC_16x16),
   afbc('DRM_FORMAT_MOD_ARM_AFBC_16x16_YTR_SPARSE', AFBC_16x16 | AFBC_YTR | AFBC_SPARSE),
@@ -119,6 +125,17 @@ export function modifierNames(): string[] {
 /** The short name used in plans and output (LINEAR, Y_TILED, ...). */
 export function shortModifierName(m: ModifierInfo): string {
   return shortNames.get(m) ?? m.name;
+}
+
+/** Bit position of the Broadcom modifiers' parameter (__fourcc_mod_broadcom_param_shift). */
+const BROADCOM_PARAM_SHIFT = 8n;
+const BROADCOM_PARAM_BITS = 48n;
+
+/** A SAND modifier with its column height: DRM_FORMAT_MOD_BROADCOM_SAND128_COL_HEIGHT(rows). */
+export function sandModifierValue(m: ModifierInfo, columnRows: number): bigint {
+  const rows = BigInt(columnRows);
+  if (rows >= 1n << BROADCOM_PARAM_BITS) throw new RangeError(`SAND column height ${columnRows} does not fit the modifier's 48-bit parameter`);
+  return m.value | (rows << BROADCOM_PARAM_SHIFT);
 }
 
 export function modifierHex(value: bigint): string {

@@ -3,6 +3,6 @@ export { negotiate, type Negotiation, type Conflict, type Fix, type FixCheck, ty
 export { applyChanges, changeText, type Change, type CopyRequest, type Applied } from './apply.js';
 export { atomize, atomLabel, type Atom } from './atoms.js';
 export { computeLayout, type Layout, type PlaneLayout, type LayoutRules } from './layout.js';
-export { guaranteedAlignment, compareRank, type Placement, type CapacityOf } from './solve.js';
+export { guaranteedAlignment, compareRank, modifierValueOf, type Placement, type CapacityOf } from './solve.js';
 export { violations } from './verify.js';
 export { explainChoices, type ChoiceExplanation, type FormatVerdict, type HeapVerdict, type Verdict } from './why.js';

@@ -2,7 +2,7 @@
 // under merged alignment rules. Pure integer arithmetic; sizes beyond 2^53 throw OverflowError.
 
 import type { FormatInfo } from '../constraints/formats.js';
-import type { ModifierInfo } from '../constraints/modifiers.js';
+import { sandModifierValue, type ModifierInfo } from '../constraints/modifiers.js';
 import { PAGE_SIZE } from '../constraints/model.js';
 import { alignUp, ceilDiv, checked, lcm } from '../util/int.js';
 
@@ -23,6 +23,8 @@ export interface LayoutRules {
 
 export interface Layout {
   readonly planes: readonly PlaneLayout[];
+  /** The modifier with the parameters this layout sets (a SAND column height); else the modifier's value. */
+  readonly modifierValue?: bigint;
   /** Bytes the planes span, before page and size rounding. */
   readonly used: number;
   /** Bytes to allocate: used rounded up to the page and to sizeAlign. */
@@ -38,6 +40,7 @@ const AFBC_SUPERBLOCK_ALIGNMENT = 128;
 export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width: number, height: number, rules: LayoutRules): Layout | undefined {
   const layout = modifier.layout;
   if (layout.kind === 'opaque') return undefined;
+  if (layout.kind === 'sand') return sandLayout(format, modifier, layout.columnBytes, width, height, rules);
   // Odd widths/heights of subsampled formats round up to whole chroma samples.
   const w = alignUp(width, format.hsub);
   const lumaRows = alignUp(alignUp(height, format.vsub), rules.heightAlign);
@@ -77,4 +80,30 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
   });
   const size = alignUp(end, lcm(PAGE_SIZE, rules.sizeAlign), 'buffer size');
   return { planes, used: end, size };
+}
+
+/**
+ * Broadcom SAND (include/uapi/drm/drm_fourcc.h): columns `columnBytes` wide placed one after
+ * another, each holding its luma rows then its chroma rows, so plane 1 starts `lumaRows` rows
+ * into the first column. The column height is luma plus chroma rows, the Raspberry Pi HEVC
+ * decoder's default for NV12_COL128 (bytesperline = height * 3 / 2, hevc_d_video.c) and what
+ * vc4_plane.c programs from the modifier's parameter; the framebuffer pitch is the padded width.
+ * Returns undefined when the chroma start breaks an offset alignment.
+ */
+function sandLayout(format: FormatInfo, modifier: ModifierInfo, columnBytes: number, width: number, height: number, rules: LayoutRules): Layout | undefined {
+  if (format.planes.length !== 2) return undefined;
+  const w = alignUp(width, format.hsub);
+  const lumaRows = alignUp(alignUp(height, format.vsub), rules.heightAlign);
+  const chromaRows = ceilDiv(lumaRows, format.vsub);
+  const columns = ceilDiv(checked('row size', w * format.planes[0]!.cpp), columnBytes);
+  const pitch = alignUp(columns * columnBytes, rules.pitchAlign, 'pitch');
+  const chromaOffset = checked('plane offset', lumaRows * columnBytes);
+  if (chromaOffset % rules.offsetAlign !== 0) return undefined;
+  const columnRows = lumaRows + chromaRows;
+  const used = checked('buffer size', columnRows * pitch);
+  const planes: PlaneLayout[] = [
+    { offset: 0, pitch, rows: lumaRows, size: checked('plane size', lumaRows * pitch) },
+    { offset: chromaOffset, pitch, rows: chromaRows, size: checked('plane size', chromaRows * pitch) },
+  ];
+  return { planes, used, size: alignUp(used, lcm(PAGE_SIZE, rules.sizeAlign), 'buffer size'), modifierValue: sandModifierValue(modifier, columnRows) };
 }

@@ -24,6 +24,13 @@ export interface Placement {
   readonly count: number;
   /** Lexicographic rank; lower is better. */
   readonly rank: readonly number[];
+  /** The modifier with the parameters the layout sets (a SAND column height), when it has any. */
+  readonly modifierValue?: bigint;
+}
+
+/** The modifier value a buffer of this plan is described by (to KMS, V4L2, EGL). */
+export function modifierValueOf(p: Placement): bigint {
+  return p.modifierValue ?? p.modifier.value;
 }
 
 export { guaranteedAlignment };
@@ -92,6 +99,7 @@ export function search(platform: Platform, problem: Problem, options: SearchOpti
           alignment: guaranteedAlignment(heap, fit.size),
           count: problem.count,
           rank: [candidate.rank, modifierRank, problem.preferredHeapRank.get(heap.name) ?? 1000, heap.scarcity, fit.size, heapIndex],
+          ...(layout.modifierValue !== undefined ? { modifierValue: layout.modifierValue } : {}),
         });
       }
       group.sort((a, b) => compareRank(a.rank, b.rank));

@@ -60,7 +60,21 @@ describe('computeLayout', () => {
   });
 
   it('opaque modifiers have no layout', () => {
-    assert.strictEqual(computeLayout(f('NV12'), m('SAND128'), 1920, 1080, rules()), undefined);
+    assert.strictEqual(computeLayout(f('NV12'), m('Y_TILED_CCS'), 1920, 1080, rules()), undefined);
+  });
+
+  it('SAND128 NV12 1920x1080 as the Pi HEVC decoder writes it and vc4 reads it: 15 columns of 1620 rows, chroma 1080 rows in', () => {
+    // hevc_d_video.c: width aligned to 128, height to 8, bytesperline (column height) = height * 3 / 2,
+    // sizeimage = column height * aligned width; chroma at height * 128 (hevc_d_h265.c).
+    const l = computeLayout(f('NV12'), m('SAND128'), 1920, 1080, rules(1, 8))!;
+    assert.deepStrictEqual(l.planes.map((p) => [p.offset, p.pitch, p.rows]), [[0, 1920, 1080], [1080 * 128, 1920, 540]]);
+    assert.strictEqual(l.used, 1620 * 1920);
+    // DRM_FORMAT_MOD_BROADCOM_SAND128_COL_HEIGHT(1620) = fourcc_mod_broadcom_code(4, 1620)
+    assert.strictEqual(l.modifierValue, (0x07n << 56n) | (1620n << 8n) | 4n);
+    // An odd size: width to whole columns, height to the decoder's 8 rows.
+    const odd = computeLayout(f('NV12'), m('SAND128'), 1000, 701, rules(1, 8))!;
+    assert.deepStrictEqual(odd.planes.map((p) => [p.offset, p.pitch, p.rows]), [[0, 1024, 704], [704 * 128, 1024, 352]]);
+    assert.strictEqual(odd.used, (704 + 352) * 1024);
   });
 
   it('sizes beyond 2^53 throw instead of rounding', () => {

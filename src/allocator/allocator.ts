@@ -2,7 +2,8 @@
 // allocate plans into dma-bufs with fallback down the ranked plans, and account for what is live.
 
 import { InputError } from '../errors.js';
-import { loadPlatform, makeRequest, type RequestFields } from '../constraints/load.js';
+import { makeRequest, type RequestFields } from '../constraints/load.js';
+import { selectPlatform } from '../platform/select.js';
 import type { Heap, Platform, Request } from '../constraints/model.js';
 import { DMA_BUF_NAME_LEN, type KernelBackend } from '../kernel/backend.js';
 import { isKernelError, KernelError, type Errno } from '../kernel/errno.js';
@@ -21,8 +22,12 @@ import type { AllocationRecorder, RecordedSet } from './recording.js';
 import { MAX_EINTR_RETRIES, retryOnEintr } from './retry.js';
 
 export interface OpenOptions {
-  /** A platform profile path (YAML/JSON) or an already loaded Platform. */
-  readonly platform: string | Platform;
+  /**
+   * A platform profile path (YAML/JSON), a shipped board's name ("raspberry-pi-4"), or an already
+   * loaded Platform. Default: this machine's heaps and devices when it has /dev/dma_heap, else the
+   * example board (on the simulated kernel).
+   */
+  readonly platform?: string | Platform;
   /** 'auto' (default): real heaps when present and supported, else the simulated kernel. */
   readonly backend?: BackendChoice;
   /** Options of the simulated kernel (fault schedule, seed, fd limit). */
@@ -288,15 +293,13 @@ function isRequest(value: RequestFields | Request): value is Request {
 }
 
 /** Opens a platform on a kernel backend: real heaps when present and supported, else the simulator. */
-export async function open(options: OpenOptions): Promise<Allocator> {
+export async function open(options: OpenOptions = {}): Promise<Allocator> {
   return openSync(options);
 }
 
-export function openSync(options: OpenOptions): Allocator {
-  if (options === null || typeof options !== 'object' || options.platform === undefined) {
-    throw new InputError('open({ platform }): a platform profile path or Platform is required, e.g. { platform: "boards/example.yaml" }', 'platform', undefined);
-  }
-  const platform = typeof options.platform === 'string' ? loadPlatform(options.platform) : options.platform;
+export function openSync(options: OpenOptions = {}): Allocator {
+  if (options === null || typeof options !== 'object') throw new InputError('open(options): expected an object such as { platform: "raspberry-pi-4" }', 'options', options);
+  const platform = typeof options.platform === 'object' ? options.platform : selectPlatform(options.platform);
   const { backend, reason } = selectBackend(platform, options.backend, options.sim);
   return new Allocator(platform, backend, reason, options.record, options.leakCheck ?? true);
 }

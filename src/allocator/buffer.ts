@@ -5,6 +5,8 @@
 
 import { syncFlags, type DmaBufInfo, type KernelBackend, type Mapping, type SyncAccess } from '../kernel/backend.js';
 import { ClosedError } from './errors.js';
+import { InputError } from '../errors.js';
+import type { CpuAccess } from '../constraints/model.js';
 import type { RecordedSet } from './recording.js';
 import type { HeapHandle } from './heap-handle.js';
 import { retryOnEintr } from './retry.js';
@@ -54,6 +56,13 @@ export interface BufferLayout {
   readonly planes: readonly PlaneView[];
   /** Bytes of the dma-buf (what fstat reports). */
   readonly size: number;
+  /** The CPU access the request asked for: what map() allows. */
+  readonly cpu: CpuAccess;
+}
+
+/** True when a buffer negotiated for `cpu` may be mapped for `access`. */
+function cpuAllows(cpu: CpuAccess, access: SyncAccess): boolean {
+  return cpu === 'readwrite' || cpu === access;
 }
 
 export class DmaBuffer implements BufferLayout {
@@ -100,6 +109,10 @@ export class DmaBuffer implements BufferLayout {
     return this.#layout.planes;
   }
   /** Bytes of the dma-buf (what fstat reports). */
+  get cpu(): CpuAccess {
+    return this.#layout.cpu;
+  }
+
   get size(): number {
     return this.#layout.size;
   }
@@ -118,8 +131,13 @@ export class DmaBuffer implements BufferLayout {
    * Maps the buffer for CPU access and begins it (DMA_BUF_IOCTL_SYNC START with `access`). End the
    * access with view.end() or a `using` declaration; that syncs END and unmaps.
    */
-  map(access: SyncAccess = 'readwrite'): CpuView {
+  map(access: SyncAccess = this.cpu === 'none' ? 'readwrite' : this.cpu): CpuView {
     this.#check();
+    // The plan chose its heap for the CPU use the request stated (a secure or uncached heap when
+    // none): a mapping it did not ask for may fail or skip the cache maintenance the use needs.
+    if (!cpuAllows(this.cpu, access)) {
+      throw new InputError(`${this.toString()}: map('${access}') on a buffer negotiated with cpu: '${this.cpu}'; ask for cpu: '${access === 'read' ? 'read' : access === 'write' ? 'write' : 'readwrite'}' in the request so that the plan picks a heap the CPU can map`, 'cpu', access);
+    }
     const backend = this.#host.backend;
     const mapping = retryOnEintr(() => backend.map(this.#record.fd));
     try {

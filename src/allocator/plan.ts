@@ -24,6 +24,7 @@ export function choiceOf(placement: Placement, request: Request, handle: HeapHan
     height: request.height,
     planes: placement.planes.map((p) => ({ offset: p.offset, pitch: p.pitch, size: p.size })),
     size: placement.size,
+    cpu: request.cpu,
     heap: handle,
     alignment: placement.alignment,
     count: placement.count,
@@ -48,6 +49,7 @@ export class Plan implements PlanChoice {
   readonly height: number;
   readonly planes: PlanChoice['planes'];
   readonly size: number;
+  readonly cpu: PlanChoice['cpu'];
   readonly heap: HeapHandle;
   readonly alignment: number;
   readonly count: number;
@@ -68,6 +70,7 @@ export class Plan implements PlanChoice {
     this.height = best.height;
     this.planes = best.planes;
     this.size = best.size;
+    this.cpu = best.cpu;
     this.heap = best.heap;
     this.alignment = best.alignment;
     this.count = best.count;

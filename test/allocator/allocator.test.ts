@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPlatform } from '../../src/constraints/load.js';
@@ -159,11 +159,12 @@ describe('allocate: fallback and rollback', () => {
 });
 
 describe('protected buffers', () => {
-  it('land in the secure heap and refuse CPU mapping with EPERM', () => {
+  it('land in the secure heap and refuse CPU mapping (the request, then the kernel with EPERM)', () => {
     const dev = openBoard();
     const [buf] = dev.allocateSync(dev.negotiate({ width: 1920, height: 1080, formats: ['NV12'], devices: ['drm-protected'], protected: true }));
     assert.strictEqual(buf!.heap.describe().kind, 'secure');
-    assert.throws(() => buf!.map(), (err) => isKernelError(err, 'EPERM') && /not CPU-accessible/.test((err as Error).message));
+    assert.throws(() => buf!.map(), (err) => err instanceof InputError && /negotiated with cpu: 'none'/.test((err as Error).message));
+    assert.throws(() => simOf(dev).map(buf!.fd), (err) => isKernelError(err, 'EPERM') && /not CPU-accessible/.test((err as Error).message));
     assert.strictEqual(buf!.closed, false);
     buf!.close();
     assert.deepStrictEqual(simOf(dev).openFds(), []);
@@ -190,9 +191,21 @@ describe('close', () => {
     assert.throws(() => buf!.setName('x'), ClosedError);
   });
 
+  it('mapping a buffer for a CPU use its request did not ask for is refused, naming the fix', () => {
+    const dev = openBoard();
+    const [none] = dev.allocateSync(dev.negotiate({ ...camDisplay, count: 1 }));
+    assert.throws(() => none!.map('write'), /map\('write'\) on a buffer negotiated with cpu: 'none'; ask for cpu: 'write' in the request/);
+    const [reader] = dev.allocateSync(dev.negotiate({ ...camDisplay, cpu: 'read', count: 1 }));
+    assert.throws(() => reader!.map('write'), /negotiated with cpu: 'read'/);
+    reader!.map().end(); // the default is the use it asked for
+    none!.close();
+    reader!.close();
+    assert.deepStrictEqual(simOf(dev).openFds(), []);
+  });
+
   it('closing a buffer ends its open CPU views first; the view then refuses access', () => {
     const dev = openBoard();
-    const [buf] = dev.allocateSync(dev.negotiate({ ...camDisplay, count: 1 }));
+    const [buf] = dev.allocateSync(dev.negotiate({ ...camDisplay, cpu: 'readwrite', count: 1 }));
     const view = buf!.map();
     buf!.close();
     assert.throws(() => view.bytes, ClosedError);
@@ -241,8 +254,15 @@ describe('negotiation through the allocator', () => {
 });
 
 describe('open', () => {
-  it('needs a platform, with a clear error', async () => {
-    await assert.rejects(() => open({} as never), (err) => err instanceof InputError && err.field === 'platform');
+  it('without a platform opens this machine, or the example board where it has no dma-buf heaps; boards open by name', async () => {
+    const dev = await open();
+    assert.strictEqual(dev.platform.name, existsSync('/dev/dma_heap') ? 'this-machine' : 'example-board');
+    dev.close();
+    const pi = await open({ platform: 'raspberry-pi-4' });
+    assert.strictEqual(pi.platform.name, 'raspberry-pi-4');
+    pi.close();
+    await assert.rejects(() => open({ platform: 'raspbery-pi-4' }), (err) => err instanceof InputError && /no such file, and no shipped board of that name \(did you mean raspberry-pi-4\?\)/.test(err.message));
+    await assert.rejects(() => open(null as never), (err) => err instanceof InputError && err.field === 'options');
   });
 
   it('says which backend it chose and why', () => {

@@ -9,7 +9,7 @@ import { LeakWatch, NURSERY_LIMIT } from '../../src/allocator/leak-watch.js';
 import { LiveRecords } from '../../src/allocator/live-records.js';
 
 function record(fd: number): BufferRecord {
-  const layout = { format: 'NV12', fourcc: 0, modifier: 'LINEAR', modifierValue: 0n, width: 1, height: 1, planes: [], size: 4096 };
+  const layout = { format: 'NV12', fourcc: 0, modifier: 'LINEAR', modifierValue: 0n, width: 1, height: 1, planes: [], size: 4096, cpu: 'none' as const };
   return { fd, layout, heap: undefined as never, owner: 'test', name: undefined, closed: false, watched: false, slot: -1 };
 }
 

@@ -3,6 +3,7 @@
 // and fail only with the errors it documents.
 
 import assert from 'node:assert/strict';
+import { InputError } from '../../src/errors.js';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { loadPlatform } from '../../src/constraints/load.js';
@@ -16,7 +17,7 @@ import type { SimKernel } from '../../src/kernel/sim/kernel.js';
 import type { RequestFields } from '../../src/constraints/load.js';
 
 const REQUESTS: RequestFields[] = [
-  { width: 1920, height: 1080, formats: ['NV12'], devices: ['camera', 'display'], count: 3 },
+  { width: 1920, height: 1080, formats: ['NV12'], devices: ['camera', 'display'], cpu: 'readwrite', count: 3 },
   { width: 3840, height: 2160, formats: ['NV12'], devices: ['camera', 'encoder'], count: 2 },
   { width: 1920, height: 1080, formats: ['XRGB8888'], devices: ['gpu', 'display'], cpu: 'write' },
   { width: 4096, height: 4096, formats: ['XRGB8888'], devices: ['display'], count: 2 },
@@ -61,7 +62,14 @@ describe('fault-injection storm', () => {
           count('closed');
         } else if (roll < 0.8) {
           const buf = pick(live);
-          const view = buf.map(pick(['read', 'write', 'readwrite'] as const));
+          // Map it the ways its request allows; a buffer negotiated without CPU use is refused up front.
+          const access = buf.cpu === 'readwrite' ? pick(['read', 'write', 'readwrite'] as const) : buf.cpu === 'none' ? pick(['read', 'write'] as const) : buf.cpu;
+          if (buf.cpu === 'none') {
+            assert.throws(() => buf.map(access), (e) => e instanceof InputError && /negotiated with cpu: 'none'/.test((e as Error).message));
+            count('map refused (cpu: none)');
+            continue;
+          }
+          const view = buf.map(access);
           view.bytes[0] = op & 0xff;
           if (random() < 0.1) {
             buf.close(); // closing with a view open ends the view first
@@ -92,7 +100,7 @@ describe('fault-injection storm', () => {
     }
 
     // The storm must really have exercised the failure paths.
-    for (const key of ['allocated', 'allocated after fallback', 'closed', 'mapped', 'named', 'conflict', 'kernel mmap EPERM', 'kernel mmap ENOMEM', 'kernel DMA_BUF_SET_NAME EBUSY']) {
+    for (const key of ['allocated', 'allocated after fallback', 'closed', 'mapped', 'named', 'conflict', 'map refused (cpu: none)', 'kernel mmap ENOMEM', 'kernel DMA_BUF_SET_NAME EBUSY']) {
       assert.ok((outcomes.get(key) ?? 0) > 0, `storm never reached "${key}": ${JSON.stringify([...outcomes])}`);
     }
     assert.ok(Object.entries(sim.faults.fired).every(([point, n]) => point === 'dup' || n > 0), `every fault point the allocator reaches fired: ${JSON.stringify(sim.faults.fired)}`);

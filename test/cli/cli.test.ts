@@ -101,7 +101,7 @@ describe('udalloc heaps', () => {
   it('defaults to the built-in example board and says so on stderr', () => {
     const r = run('heaps');
     assert.strictEqual(r.code, 0);
-    assert.match(r.err, /no --platform given; using the built-in example board/);
+    assert.match(r.err, /no platform given; using the built-in example board/);
     assert.match(r.out, /linux,cma\s+cma\s+0x38000000-0x48000000\s+256 MiB\s+0 B\s+256 MiB/);
   });
 
@@ -244,9 +244,9 @@ describe('udalloc devices', () => {
     const hvs = JSON.parse(r.out).devices.find((d: { name: string }) => d.name === 'hvs');
     assertMatches(hvs, { iommu: false, dmaBits: 30, heaps: null });
     assert.deepStrictEqual(hvs.formats[0], { format: 'XRGB8888', access: 'read', modifierAccess: {}, modifiers: ['LINEAR', 'BROADCOM_VC4_T_TILED'], pitchAlign: 64, heightAlign: 1, offsetAlign: 1, maxWidth: null, maxHeight: null });
-    assert.strictEqual(hvs.sources.dmaBits, 'boards/raspberry-pi-4.yaml:16 devices[0].dmaBits');
+    assert.strictEqual(hvs.sources.dmaBits, 'boards/raspberry-pi-4.yaml:20 devices[0].dmaBits');
     const text = run('devices', '--platform', 'boards/raspberry-pi-4.yaml');
-    assert.match(text.out, /^hvs: no IOMMU: contiguous, below 2\^30\n {4}iommu: boards\/raspberry-pi-4\.yaml:15 devices\[0\]\.iommu/);
+    assert.match(text.out, /^hvs: no IOMMU: contiguous, below 2\^30\n {4}iommu: boards\/raspberry-pi-4\.yaml:19 devices\[0\]\.iommu/);
     assert.doesNotMatch(text.out, /default:/);
   });
 });

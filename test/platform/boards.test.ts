@@ -61,6 +61,29 @@ describe('shipped board profiles', () => {
     assert.match(grow.text, /cma=96M/);
   });
 
+  it('Raspberry Pi 4 pipelines: HEVC decode to display shares SAND128 with the column height in the modifier; ISP to H.264 encoder shares linear NV12 below 1 GiB', () => {
+    const decode = plan('raspberry-pi-4', { width: 3840, height: 2160, formats: ['NV12'], devices: ['hevc-dec:write', 'hvs:read'], count: 4 });
+    assert.ok(decode.ok);
+    assert.deepStrictEqual([shortModifierName(decode.plan.modifier), decode.plan.heap.name], ['BROADCOM_SAND128', 'linux,cma']);
+    // 2160 luma + 1080 chroma rows per 128-byte column: DRM_FORMAT_MOD_BROADCOM_SAND128_COL_HEIGHT(3240)
+    assert.strictEqual(decode.plan.modifierValue, 0x0700000000000004n | (3240n << 8n));
+    const encode = plan('raspberry-pi-4', { formats: ['NV12'], devices: ['isp:write', 'h264-enc:read'], count: 4 });
+    assert.ok(encode.ok && encode.plan.heap.name === 'linux,cma' && encode.plan.planes[0]!.pitch === 1920);
+    // The encoder stops at 1920 wide: a 4K recording is told so, with the size that works.
+    const big = plan('raspberry-pi-4', { width: 3840, height: 2160, formats: ['NV12'], devices: ['isp:write', 'h264-enc:read'] });
+    assert.ok(!big.ok);
+    assert.match(big.conflict.fixes[0]!.text, /^h264-enc takes NV12 only up to 1920 pixels wide .*: ask for 1920x1080 instead of 3840x2160$/);
+    // Unicam writes no NV12 at all: the camera needs the ISP in between.
+    const raw = plan('raspberry-pi-4', { formats: ['NV12'], devices: ['unicam:write', 'h264-enc:read'] });
+    assert.ok(!raw.ok && raw.conflict.core.some((a) => a.device === 'unicam' && a.constraint === 'formats'));
+  });
+
+  it('i.MX8M Plus: the Hantro decoders write linear NV12 below 4 GiB, in CMA', () => {
+    const r = plan('imx8mp-evk', { formats: ['NV12'], devices: ['vpu-g1:write', 'gc7000ul:read'], count: 6 });
+    assert.ok(r.ok && r.plan.heap.name === 'reserved');
+    assert.strictEqual(r.plan.planes[1]!.offset, 1920 * 1088);
+  });
+
   it('RK3399: the big VOP and the Mali GPU share AFBC buffers in the system heap (both map scattered pages)', () => {
     const r = plan('rockpro64-rk3399', { formats: ['XRGB8888'], devices: ['mali', 'vop-big'], count: 3 });
     assert.ok(r.ok);

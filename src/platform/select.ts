@@ -1,0 +1,59 @@
+// Which platform a program or command means: a profile file, a shipped board by name
+// ("raspberry-pi-4"), or, when nothing is named, this machine (discovered live) where it has
+// dma-buf heaps, else the built-in example board. One place, so that the library's open() and
+// every command agree.
+
+import { existsSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadPlatform, parsePlatform } from '../constraints/load.js';
+import type { Platform } from '../constraints/model.js';
+import { InputError } from '../errors.js';
+import { listDirectory } from '../util/fs.js';
+import { didYouMean } from '../util/suggest.js';
+import { discoverLive } from './live.js';
+import { profileYaml } from './profile-writer.js';
+
+/** The boards/ folder shipped with the package (dist/src/platform -> package root). */
+export const BOARDS_DIR = fileURLToPath(new URL('../../../boards/', import.meta.url));
+export const EXAMPLE_BOARD = join(BOARDS_DIR, 'example.yaml');
+
+/** Names of the shipped boards: "example", "raspberry-pi-4", ... */
+export function shippedBoards(): string[] {
+  return listDirectory(BOARDS_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+}
+
+/** A path relative to the working directory when that is shorter, for messages. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
+
+export interface SelectOptions {
+  /** Root of the live system (tests use a fake tree). */
+  readonly root?: string;
+  /** Where to say which platform was chosen when none was named (the CLI writes to stderr). */
+  readonly note?: (line: string) => void;
+}
+
+/**
+ * A profile path, or a shipped board's name when no such file exists; undefined means this
+ * machine when it has dma-buf heaps, else the example board.
+ */
+export function selectPlatform(spec: string | undefined, options: SelectOptions = {}): Platform {
+  const root = options.root ?? '/';
+  if (spec !== undefined) {
+    if (existsSync(spec) || /[/\\]|\.(ya?ml|json)$/i.test(spec)) return loadPlatform(spec);
+    const boards = shippedBoards();
+    const name = basename(spec);
+    if (boards.includes(name)) return loadPlatform(shown(join(BOARDS_DIR, `${name}.yaml`)));
+    throw new InputError(`platform ${JSON.stringify(spec)}: no such file, and no shipped board of that name${didYouMean(name, boards)} (boards: ${boards.join(', ')})`, 'platform', spec);
+  }
+  if (listDirectory(join(root, 'dev/dma_heap')).length > 0) {
+    const live = discoverLive(root);
+    options.note?.(`no platform given; using this machine's heaps (${live.heaps.map((h) => h.name).join(', ')}) and devices; formats need a profile (udalloc discover --write-profile)`);
+    return parsePlatform(profileYaml(live, 'this-machine'), 'discovered from this machine');
+  }
+  options.note?.(`no platform given; using the built-in example board (${shown(EXAMPLE_BOARD)})`);
+  return loadPlatform(shown(EXAMPLE_BOARD));
+}

@@ -153,7 +153,7 @@ describe('real kernel: dma-buf heaps', () => {
       if (r < 0.45 || live.length === 0) {
         const devices = random() < 0.5 ? ['display'] : ['gpu'];
         try {
-          live.push(...dev.allocateSync(dev.negotiate({ width: 64 + Math.floor(random() * 1024), height: 64 + Math.floor(random() * 512), formats: ['XRGB8888'], devices, count: 1 + Math.floor(random() * 3) })));
+          live.push(...dev.allocateSync(dev.negotiate({ width: 64 + Math.floor(random() * 1024), height: 64 + Math.floor(random() * 512), formats: ['XRGB8888'], devices, cpu: 'write', count: 1 + Math.floor(random() * 3) })));
         } catch (err) {
           if (!(err instanceof Error) || !/allocation failed|no plan/.test(err.message)) throw err;
         }

@@ -134,6 +134,9 @@ describe('udalloc alloc', () => {
     assert.strictEqual(r.code, 0, r.err);
     assert.match(r.out, /fd 3  system  1384448 bytes  cpu write\+read back: ok/);
     assert.match(r.out, /released 2 buffer\(s\); no buffer of ours is left in any heap/);
+    // Write-only is written, never read back; read-only reads the zeroed pages.
+    assert.match(run('alloc', '--devices', 'camera,encoder', '--size', '64x64', '--format', 'NV12', '--cpu', 'write').out, /cpu write: ok/);
+    assert.match(run('alloc', '--devices', 'camera,encoder', '--size', '64x64', '--format', 'NV12', '--cpu', 'read').out, /cpu read: zero-filled/);
   });
 
   it('a conflict exits 3 with the explanation on stderr', () => {

@@ -134,7 +134,7 @@ export class Allocator {
     });
     const leaks = leakCheck
       ? new LeakWatch((record) => {
-          process.emitWarning(`udalloc: ${bufferLabel(record.fd, record.layout, record.owner)} was garbage-collected while open; closing fd ${record.fd}. Call close() or hold it with "using".`, { code: 'UDALLOC_LEAKED_BUFFER' });
+          process.emitWarning(`udalloc: ${record.name !== undefined ? `buffer "${record.name}", ` : ''}${bufferLabel(record.fd, record.layout, record.owner)} was garbage-collected while open; closing fd ${record.fd}. Call close() or hold it with "using".`, { code: 'UDALLOC_LEAKED_BUFFER' });
           this.#host.release(record);
         })
       : undefined;

@@ -37,7 +37,7 @@ export class AllocationError extends Error {
     readonly attempts: readonly FailedAttempt[],
     detail: string,
   ) {
-    super(`allocation failed on every ranked plan (${attempts.map((a) => `${a.heap.describe().kind} ${a.heap}: ${a.errno} after ${a.allocated} buffer(s)`).join('; ')}): ${detail}`);
+    super(`allocation failed on every ranked plan (${attempts.map((a) => `${a.heap.describe().name} (${a.heap.describe().kind}): ${a.errno} after ${a.allocated} buffer(s)`).join('; ')}): ${detail}`);
     this.name = 'AllocationError';
   }
 }

@@ -2,6 +2,7 @@
 // pick heaps by name (names differ from board to board and kernel to kernel); the solver picks.
 // describe() exists for logs and diagnostics, not for branching on.
 
+import { inspect } from 'node:util';
 import type { HeapKind } from '../constraints/model.js';
 
 export interface HeapDescription {
@@ -39,6 +40,12 @@ export class HeapHandle {
 
   toJSON(): string {
     return this.toString();
+  }
+
+  /** console.log / util.inspect: the handle and, for the person reading the log, what it is. */
+  [inspect.custom](): string {
+    const d = this.describe();
+    return `HeapHandle #${this.id} (${d.name}, ${d.kind})`;
   }
 }
 

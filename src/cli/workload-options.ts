@@ -39,6 +39,8 @@ export function loadWorkloads(values: { trace?: string[]; scenario?: string[]; s
     }
   }
   if (traces.length === 0) throw new InputError(`give a workload: --trace FILE or --scenario NAME (${SCENARIOS.map((s) => s.name).join(', ')})`, 'trace');
+  // An empty trace replays to nothing and sizes every pool to zero: say so rather than answer quietly.
+  for (const t of traces) if (t.events.length === 0) process.stderr.write(`udalloc: warning: ${t.origin} has no events; there is nothing to replay or size\n`);
   return traces;
 }
 

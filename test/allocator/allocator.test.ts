@@ -2,6 +2,7 @@
 // EINTR), mapping, protected buffers, close semantics, accounting and opaque heap handles.
 
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,7 +131,7 @@ describe('allocate: fallback and rollback', () => {
     const dev = openBoard(faults({ at: 'allocate', errno: 'ENOMEM', heap: 'linux,cma', call: 3 }, { at: 'allocate', errno: 'ENOMEM', heap: 'vpu-carve', call: 2 }));
     assert.throws(
       () => dev.allocateSync(dev.negotiate(camDisplay)),
-      (err) => err instanceof AllocationError && err.attempts.map((a) => [a.heap.describe().name, a.errno, a.allocated]).join(';') === 'linux,cma,ENOMEM,2;vpu-carve,ENOMEM,1',
+      (err) => err instanceof AllocationError && err.attempts.map((a) => [a.heap.describe().name, a.errno, a.allocated]).join(';') === 'linux,cma,ENOMEM,2;vpu-carve,ENOMEM,1' && /\(linux,cma \(cma\): ENOMEM after 2 buffer\(s\); vpu-carve \(carveout\): ENOMEM after 1/.test(err.message),
     );
     assert.deepStrictEqual(simOf(dev).openFds(), []);
     assert.ok(dev.stats().heaps.every((h) => h.used === 0));
@@ -239,6 +240,8 @@ describe('negotiation through the allocator', () => {
     assert.doesNotMatch(json, /cma|carve|system/);
     assert.match(json, /\[heap #\d\]/);
     assert.deepStrictEqual(plan.heap.describe(), { name: 'linux,cma', kind: 'cma', base: 0x38000000, end: 0x48000000, capacity: 256 * 2 ** 20, contiguous: true, cpuAccess: true, path: 'sim:linux,cma' });
+    // ... but a log of stats() says what each handle is.
+    assert.match(inspect(dev.stats()), /HeapHandle #2 \(linux,cma, cma\)/);
   });
 
   it('uses live free space: a heap the caller filled is not planned', () => {

@@ -86,6 +86,14 @@ describe('outputs', () => {
   });
 });
 
+describe('empty workloads', () => {
+  it('an empty trace is sized with a warning, not silently', () => {
+    const r = run('size', '--platform', 'example', '--trace', empty);
+    assert.strictEqual(r.code, 0);
+    assert.match(r.err, /warning: .*empty\.jsonl has no events; there is nothing to replay or size/);
+  });
+});
+
 describe('--json always prints one object', () => {
   it('on a conflict, a kernel refusal and bad input', () => {
     const conflict = run('alloc', '--platform', 'boards/example.yaml', '--devices', 'camera,display', '--size', '3840x2160', '--format', 'NV12', '--count', '40', '--json');

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test data: the compiled device trees Debian ships in its arm64 kernel package (~570 real boards).
-# Downloaded once with apt (the package linux-image-arm64:arm64 depends on), unpacked outside git,
-# and cached. Prints the cache directory. Nothing third-party is committed.
+# Downloaded once with apt (the package linux-image-arm64 depends on, for arm64) using a private apt
+# state in a temporary directory, unpacked outside git, and cached. Prints the cache directory.
+# Nothing third-party is committed, and the machine's package configuration is left as it was.
 set -euo pipefail
 CACHE="${UDALLOC_DTB_CACHE:-${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}/udalloc/dtbs}"
 if [ -f "$CACHE/.complete" ]; then
@@ -9,19 +10,23 @@ if [ -f "$CACHE/.complete" ]; then
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  dpkg --add-architecture arm64
-fi
-apt-get update -qq
-pkg=$(apt-cache depends linux-image-arm64:arm64 | awk '/Depends: linux-image-/ { print $2; exit }')
-if [ -z "$pkg" ]; then
-  echo "fetch-dtbs: cannot find the package linux-image-arm64:arm64 depends on" >&2
-  exit 1
-fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
-(cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1 || apt-get download "$pkg")
+# A private apt state: arm64 package lists and caches live in $tmp, so the machine's own package
+# configuration (foreign architectures, lists, dpkg status) is never changed.
+state="$tmp/apt"
+mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
+: > "$state/status"
+apt_opts=(-o "Dir::State=$state" -o "Dir::State::status=$state/status" -o "Dir::Cache=$state/cache"
+  -o "APT::Architecture=arm64" -o "APT::Architectures::=arm64" -o "Debug::NoLocking=1" -q)
+apt-get "${apt_opts[@]}" update >/dev/null
+pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-arm64 | awk '/Depends: linux-image-/ { print $2; exit }')
+if [ -z "$pkg" ]; then
+  echo "fetch-dtbs: cannot find the package linux-image-arm64 (arm64) depends on" >&2
+  exit 1
+fi
+(cd "$tmp" && apt-get "${apt_opts[@]}" download "$pkg" >/dev/null 2>&1 || apt-get "${apt_opts[@]}" download "$pkg")
 dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" --wildcards './usr/lib/linux-image-*'
 rm -rf "$CACHE"
 mkdir -p "$CACHE"

@@ -7,7 +7,7 @@ import { checkOutputPath, writeOutput } from './output-file.js';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
-import { formatAddress, formatBytes } from '../constraints/units.js';
+import { formatAddress, formatBytes, parseByteCount } from '../constraints/units.js';
 import { readDtbFile } from '../platform/fdt.js';
 import { deriveFromTree, type DiscoveredPlatform } from '../platform/derive.js';
 import { discoverLive } from '../platform/live.js';
@@ -18,6 +18,8 @@ const HELP = `usage: udalloc discover [--dtb FILE | --sysfs ROOT] [--json] [--wr
   --dtb FILE            read a flattened device tree (.dtb)
   --sysfs ROOT          read a running system's tree under ROOT (ROOT/dev/dma_heap, ROOT/proc/meminfo,
                         ROOT/sys/firmware/devicetree/base, ROOT/sys/class/drm...); default: /
+  --cma SIZE            with --dtb: the default CMA area's size when the tree does not give one
+                        (the kernel's CONFIG_CMA_SIZE_MBYTES or cma=; a .dtb cannot know it)
   --json                print one JSON object: {"heaps":[...],"devices":[...]}
   --write-profile FILE  write the platform as a profile (YAML) to complete with formats`;
 
@@ -39,7 +41,7 @@ function text(p: DiscoveredPlatform, notes: readonly string[]): string {
 }
 
 /** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
-export const discoverOptions = { dtb: { type: 'string' }, sysfs: { type: 'string' }, json: { type: 'boolean' }, 'write-profile': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+export const discoverOptions = { dtb: { type: 'string' }, sysfs: { type: 'string' }, cma: { type: 'string' }, json: { type: 'boolean' }, 'write-profile': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
 /** A root to discover under must exist and look like one: a directory with proc/ or sys/ in it. */
 function checkSysfsRoot(root: string): void {
@@ -69,7 +71,14 @@ export function discoverCommand(args: string[]): number {
   let notes: readonly string[] = [];
   let buffers: unknown[] = [];
   if (values.dtb !== undefined) {
-    platform = deriveFromTree(readDtbFile(values.dtb));
+    let cma: number | undefined;
+    if (values.cma !== undefined) {
+      const parsed = parseByteCount(values.cma);
+      if ('error' in parsed || parsed.value === 0) throw new InputError(`--cma ${values.cma}: ${'error' in parsed ? parsed.error : 'must be greater than 0'} (as cma= takes it: 64M, 256MiB, 0x4000000)`, 'cma', values.cma);
+      cma = parsed.value;
+    }
+    platform = deriveFromTree(readDtbFile(values.dtb), cma !== undefined ? { cma } : {});
+    notes = platform.notes ?? [];
   } else {
     const live = discoverLive(values.sysfs ?? '/');
     platform = live;
@@ -84,7 +93,7 @@ export function discoverCommand(args: string[]): number {
   if (values.json) {
     const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}), ...(h.private ? { private: true } : {}), ...(h.alignment !== undefined ? { alignment: h.alignment } : {}) }));
     const devices = platform.devices.map((d) => ({ name: d.name, kind: d.kind, compatible: d.compatible, iommu: d.iommu, dmaBits: d.dmaBits, heaps: d.heaps, source: d.source, sources: d.sources }));
-    process.stdout.write(`${JSON.stringify({ origin: platform.origin, heaps, devices, ...(values.dtb === undefined ? { notes, buffers } : {}) })}\n`);
+    process.stdout.write(`${JSON.stringify({ origin: platform.origin, heaps, devices, notes, ...(values.dtb === undefined ? { buffers } : {}) })}\n`);
   } else process.stdout.write(`${text(platform, notes)}\n`);
   return 0;
 }

@@ -41,17 +41,49 @@ export interface DiscoveredPlatform {
   readonly origin: string;
   readonly heaps: readonly DiscoveredHeap[];
   readonly devices: readonly DiscoveredDevice[];
+  /** What discovery left out or could not know, and why (a CSI-2 receiver, a CMA size). */
+  readonly notes?: readonly string[];
+}
+
+export interface DeriveOptions {
+  /**
+   * The default CMA area's size when the tree has neither cma= nor a linux,cma-default node: the
+   * kernel then sizes it from CONFIG_CMA_SIZE_MBYTES, which no device tree records.
+   */
+  readonly cma?: number;
 }
 
 /** Substrings of a compatible string that say what a node is; checked in this order. */
 const KIND_HINTS: ReadonlyArray<[DeviceKind, readonly string[]]> = [
   ['display', ['-vop', 'vop-', ',vop', '-dpu', 'dcss', 'lcdif', 'hdlcd', '-hvs', 'mali-dp', 'komeda', 'display-controller', 'display-engine', '-de2', 'lcdc', '-dss', 'ltdc', 'mxsfb', 'ipu']],
-  ['camera', ['-isp', 'isp-', 'unicam', 'camss', 'mipi-csi', '-csi2', 'csi2-', '-cif', 'camera', '-vin', 'vfe']],
+  ['camera', ['-isp', 'isp-', 'unicam', 'camss', '-csi', '-isi', '-cif', 'camera', '-vin', 'vfe', 'vicap']],
   ['codec', ['-vpu', 'vpu-', 'vdec', 'venc', 'video-codec', 'hantro', 'rkvdec', 'venus', '-mfc', 'vepu', 'vdpu', 'coda', 'wave5', 'amphion', 'jpeg-enc', 'jpeg-dec', 'vcodec']],
   ['gpu', ['gpu', 'mali', 'adreno', 'v3d', 'vivante,gc', 'panfrost', 'powervr', 'sgx', 'img,']],
 ];
 /** Helpers around those devices that are not buffer users themselves. */
 const NOT_A_DEVICE = ['iommu', 'smmu', 'phy', 'audio', 'sound', 'i2s', 'spdif', 'clock', 'reset', 'regulator', 'gpio', 'pinctrl', 'syscon', 'thermal', 'cooling', 'pmu', 'mdss-dsi', 'dsi-ctrl', 'hdmi-codec', 'edp', 'grf', 'gcc', 'gpucc', 'dispcc', 'camcc', 'videocc', '-gmu', 'blk-ctrl'];
+
+/**
+ * MIPI CSI-2 receivers: they take the sensor's lanes and hand pixels to a capture block over an
+ * internal bus (i.MX8MM mipi-csi2 -> imx7-csi, Renesas csi2 -> VIN, Allwinner mipi-csi2 -> csi);
+ * the capture block is the DMA master that writes buffers, the receiver never touches memory.
+ */
+const CSI2_RECEIVERS = ['mipi-csi2', 'mipi-csis', 'csi2rx', '-csi2', 'csi2-'];
+
+/**
+ * GPUs that translate addresses through an MMU of their own, so they map scattered pages although
+ * their nodes carry no iommus: Vivante (drivers/gpu/drm/etnaviv/etnaviv_iommu*.c), Arm Mali
+ * (drivers/gpu/drm/panfrost/panfrost_mmu.c, lima/lima_mmu.c), Broadcom V3D (v3d/v3d_mmu.c) and
+ * Imagination PowerVR (drivers/gpu/drm/imagination/pvr_mmu.c).
+ */
+const GPU_OWN_MMU: ReadonlyArray<[string, string]> = [
+  ['vivante,gc', 'drivers/gpu/drm/etnaviv/etnaviv_iommu_v2.c'],
+  ['arm,mali', 'drivers/gpu/drm/panfrost/panfrost_mmu.c'],
+  ['-mali', 'drivers/gpu/drm/panfrost/panfrost_mmu.c'],
+  ['v3d', 'drivers/gpu/drm/v3d/v3d_mmu.c'],
+  ['img,img-', 'drivers/gpu/drm/imagination/pvr_mmu.c'],
+  ['powervr', 'drivers/gpu/drm/imagination/pvr_mmu.c'],
+];
 
 export function classify(compatible: readonly string[]): DeviceKind | undefined {
   const all = compatible.join(' ').toLowerCase();
@@ -150,8 +182,9 @@ function dmaWindow(tree: DeviceTree, node: DtNode): { bits: number; source: stri
   return undefined;
 }
 
-export function deriveFromTree(tree: DeviceTree): DiscoveredPlatform {
+export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): DiscoveredPlatform {
   const heaps: DiscoveredHeap[] = [];
+  const notes: string[] = [];
   // System RAM: every /memory node (device_type = "memory").
   const memory = tree.root.children.filter((n) => n.string('device_type') === 'memory' || n.baseName === 'memory');
   const ram = memory.flatMap((n) => tree.ranges(n)).reduce((sum, r) => sum + r.size, 0);
@@ -178,6 +211,14 @@ export function deriveFromTree(tree: DeviceTree): DiscoveredPlatform {
     heaps.push(heap);
     byNode.set(node, heap);
   }
+  // No cma= and no default CMA node: the kernel still makes its default area (kernel/dma/contiguous.c
+  // dma_contiguous_reserve()) from CONFIG_CMA_SIZE_MBYTES, below the DMA zone limit (arm64:
+  // arm64_dma_phys_limit, at most 4 GiB). Its size is a kernel build option no tree records.
+  if (!heaps.some((h) => h.kind === 'cma' && h.default)) {
+    const why = `${tree.origin}: no cma= in /chosen bootargs and no linux,cma-default node: the kernel makes its default CMA area from CONFIG_CMA_SIZE_MBYTES (kernel/dma/contiguous.c), below 4 GiB on arm64`;
+    if (options.cma !== undefined) heaps.push({ name: 'reserved', kind: 'cma', base: null, size: options.cma, limit: 2 ** 32, source: `${why}; size ${options.cma} bytes from --cma`, default: true });
+    else notes.push(`default CMA area: its size is not in the device tree (the kernel's CONFIG_CMA_SIZE_MBYTES or cma= decides); give --cma SIZE, or run discover on the live system where /proc/meminfo shows CmaTotal`);
+  }
 
   const devices: DiscoveredDevice[] = [];
   const names = new Set<string>();
@@ -187,13 +228,19 @@ export function deriveFromTree(tree: DeviceTree): DiscoveredPlatform {
     const compatible = node.strings('compatible');
     const kind = classify(compatible);
     if (!kind) continue;
+    const all = compatible.join(' ').toLowerCase();
+    if (kind === 'camera' && CSI2_RECEIVERS.some((r) => all.includes(r))) {
+      notes.push(`skipped ${node.path} (${compatible[0]}): a MIPI CSI-2 receiver, which passes pixels to a capture block and does no DMA of its own`);
+      continue;
+    }
     // Sub-functions of a device already listed (venus-decoder inside venus) are the same device.
     let inside = false;
     for (let up: DtNode | undefined = node.parent; up && !inside; up = up.parent) inside = classified.has(up);
     if (inside) continue;
     classified.add(node);
     const where = `${tree.origin} ${node.path}`;
-    const iommuSource = iommuOf(tree, node);
+    const ownMmu = kind === 'gpu' ? GPU_OWN_MMU.find(([c]) => all.includes(c)) : undefined;
+    const iommuSource = iommuOf(tree, node) ?? (ownMmu ? `${where} compatible "${compatible[0]}": the GPU has its own MMU (${ownMmu[1]}), so it maps scattered pages` : undefined);
     const iommu = iommuSource !== undefined;
     const window = dmaWindow(tree, node);
     const regions = (node.cells('memory-region', tree) ?? []).map((ph) => tree.byPhandle(ph)).filter((n): n is DtNode => n !== undefined);
@@ -217,5 +264,5 @@ export function deriveFromTree(tree: DeviceTree): DiscoveredPlatform {
       },
     });
   }
-  return { origin: tree.origin, heaps, devices };
+  return { origin: tree.origin, heaps, devices, notes };
 }

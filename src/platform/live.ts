@@ -58,8 +58,10 @@ export function discoverLive(root = '/'): LiveDiscovery {
   const notes: string[] = [];
   const mem = meminfo(root);
   const dtDir = join(root, 'sys/firmware/devicetree/base');
-  const fromTree = existsSync(dtDir) ? deriveFromTree(readDeviceTreeDir(dtDir)) : undefined;
+  // On a running system /proc/meminfo knows the default CMA area's size, which the tree cannot.
+  const fromTree = existsSync(dtDir) ? deriveFromTree(readDeviceTreeDir(dtDir), mem['CmaTotal'] !== undefined && mem['CmaTotal'] > 0 ? { cma: mem['CmaTotal'] } : {}) : undefined;
   notes.push(fromTree ? `device tree: ${dtDir}` : `device tree: none (${dtDir} absent)`);
+  notes.push(...(fromTree?.notes ?? []));
   const heapDir = join(root, 'dev/dma_heap');
   const live = listDirectory(heapDir);
   notes.push(live.length > 0 ? `dma-buf heaps: ${live.join(', ')} (${heapDir})` : `dma-buf heaps: none (${heapDir} absent or empty)`);

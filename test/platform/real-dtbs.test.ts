@@ -54,7 +54,7 @@ describe('real device trees', () => {
     assert.match(p.heaps[0]!.source, /memory@0 reg \(size 0: filled in by the firmware at boot\)/);
   });
 
-  it('RK3399 (RockPro64): both VOPs, the VPU and the decoder sit behind IOMMUs; the Mali GPU does not', () => {
+  it('RK3399 (RockPro64): both VOPs, the VPU and the decoder sit behind IOMMUs; the Mali GPU has its own MMU', () => {
     const p = discover('rockchip/rk3399-rockpro64.dtb');
     const by = (c: string) => p.devices.find((d) => d.compatible === c)!;
     assert.deepStrictEqual(['rockchip,rk3399-vop-big', 'rockchip,rk3399-vop-lit', 'rockchip,rk3399-vpu', 'rockchip,rk3399-vdec', 'rockchip,rk3399-mali'].map((c) => [by(c).kind, by(c).iommu]), [
@@ -62,8 +62,9 @@ describe('real device trees', () => {
       ['display', true],
       ['codec', true],
       ['codec', true],
-      ['gpu', false],
+      ['gpu', true],
     ]);
+    assert.match(by('rockchip,rk3399-mali').sources.iommu, /the GPU has its own MMU \(drivers\/gpu\/drm\/panfrost\/panfrost_mmu\.c\)/);
     // The ISPs are disabled on this board (status = "disabled") and not listed.
     assert.ok(!p.devices.some((d) => d.compatible === 'rockchip,rk3399-cif-isp'));
   });
@@ -86,6 +87,23 @@ describe('real device trees', () => {
     // linux,cma { size = <0x0 0x10000000>; alignment = <0x0 0x400000>; reusable; linux,cma-default; }
     assert.deepStrictEqual([cma.name, cma.size, cma.base, cma.default, cma.alignment], ['linux,cma', 256 * MiB, null, true, 4 * MiB]);
     assert.match(cma.source, /size, alignment\)/);
+  });
+
+  it('i.MX8M Mini with an IMX219 camera: the capture block (imx7-csi) is the camera, the CSI-2 receiver is skipped and said so; the GPU maps through its own MMU', () => {
+    const p = discover('freescale/imx8mm-venice-gw73xx-0x-imx219.dtb');
+    assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'camera').map((d) => [d.compatible, d.iommu, d.dmaBits]), [['fsl,imx8mm-csi', false, 32]]);
+    assert.ok(p.notes!.some((n) => /^skipped \/soc@0\/bus@32c00000\/mipi-csi@32e30000 \(fsl,imx8mm-mipi-csi2\): a MIPI CSI-2 receiver/.test(n)), p.notes!.join('\n'));
+    assert.ok(p.devices.filter((d) => d.kind === 'gpu').every((d) => d.iommu && /own MMU/.test(d.sources.iommu)));
+  });
+
+  it('i.MX8M Mini EVK: no CMA node and no cma=: the default area is said to exist, its size taken from --cma or said to be unknown', () => {
+    const tree = parseDtb(readFileSync(dtbPath('freescale/imx8mm-evk.dtb')), 'imx8mm-evk.dtb');
+    const unknown = deriveFromTree(tree);
+    assert.ok(!unknown.heaps.some((h) => h.kind === 'cma'));
+    assert.ok(unknown.notes!.some((n) => /default CMA area: its size is not in the device tree .* give --cma SIZE/.test(n)));
+    const given = deriveFromTree(tree, { cma: 64 * MiB }).heaps.find((h) => h.kind === 'cma')!;
+    assert.deepStrictEqual([given.name, given.size, given.base, given.limit, given.default], ['reserved', 64 * MiB, null, 2 ** 32, true]);
+    assert.match(given.source, /CONFIG_CMA_SIZE_MBYTES \(kernel\/dma\/contiguous\.c\).*from --cma/);
   });
 
   it('i.MX8M Plus EVK: 6 GiB of RAM in two memory ranges; the Vivante GPUs', () => {

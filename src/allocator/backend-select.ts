@@ -1,6 +1,7 @@
 // Which kernel backend an Allocator talks to. Real heaps when the machine has them and a native
 // backend for them is built; the simulated kernel otherwise, saying so.
 
+import { existsSync } from 'node:fs';
 import { listDirectory } from '../util/fs.js';
 import { InputError } from '../errors.js';
 import type { Platform } from '../constraints/model.js';
@@ -23,7 +24,14 @@ export interface SelectedBackend {
 export const DMA_HEAP_DIR = '/dev/dma_heap';
 
 
-export function selectBackend(platform: Platform, choice: BackendChoice = 'auto', sim: SimOptions = {}, heapDir = DMA_HEAP_DIR): SelectedBackend {
+/** Device nodes of the other backends (tests point them elsewhere). */
+export interface BackendDevices {
+  readonly ion: string;
+  readonly udmabuf: string;
+}
+const DEVICES: BackendDevices = { ion: '/dev/ion', udmabuf: '/dev/udmabuf' };
+
+export function selectBackend(platform: Platform, choice: BackendChoice = 'auto', sim: SimOptions = {}, heapDir = DMA_HEAP_DIR, devices: BackendDevices = DEVICES): SelectedBackend {
   if (typeof choice === 'object') return { backend: choice, reason: `${choice.kind} backend supplied by the caller` };
   switch (choice) {
     case 'sim':
@@ -31,9 +39,14 @@ export function selectBackend(platform: Platform, choice: BackendChoice = 'auto'
     case 'dma-heap':
       return { backend: new DmaHeapBackend({ dir: heapDir }), reason: `dma-buf heaps in ${heapDir} (requested): ${listDirectory(heapDir).join(', ') || 'none'}` };
     case 'udmabuf':
+      if (!existsSync(devices.udmabuf)) throw new InputError(`backend udmabuf: ${devices.udmabuf} does not exist (a kernel built with CONFIG_UDMABUF has it); use --backend sim to simulate the profile's heaps`, 'backend', choice);
       return { backend: new UdmabufBackend(), reason: 'udmabuf (requested): system memory through /dev/udmabuf' };
     case 'ion':
-      return { backend: new IonBackend(), reason: 'ION (requested): /dev/ion' };
+      if (!existsSync(devices.ion)) {
+        const heaps = listDirectory(heapDir).length > 0;
+        throw new InputError(`backend ion: ${devices.ion} does not exist (ION was removed from Linux in 5.11${heaps ? `; this kernel has dma-buf heaps in ${heapDir}: use --backend dma-heap` : '; use --backend sim to simulate the profile\'s heaps'})`, 'backend', choice);
+      }
+      return { backend: new IonBackend({ device: devices.ion }), reason: `ION (requested): ${devices.ion}` };
     case 'auto':
       break;
     default:

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -83,6 +83,14 @@ describe('outputs', () => {
   it('discover --sysfs of a path that is not a system root is an error, not an empty platform', () => {
     oneLine(run('discover', '--sysfs', '/nonexistent'), /--sysfs \/nonexistent: not a directory/);
     oneLine(run('discover', '--sysfs', sub), /has no sys\/, proc\/ or dev\/ in it/);
+  });
+});
+
+describe('backends that are not there', () => {
+  it('--backend ion without /dev/ion, and udmabuf without /dev/udmabuf, are one line and exit 2', () => {
+    assert.strictEqual(existsSync('/dev/ion'), false, 'this test describes a machine without ION');
+    oneLine(run('heaps', '--platform', 'example', '--backend', 'ion'), /^udalloc heaps: backend ion: \/dev\/ion does not exist \(ION was removed from Linux in 5\.11; use --backend sim/);
+    if (!existsSync('/dev/udmabuf')) oneLine(run('alloc', '--platform', 'example', '--devices', 'camera', '--size', '64x64', '--backend', 'udmabuf'), /backend udmabuf: \/dev\/udmabuf does not exist/);
   });
 });
 

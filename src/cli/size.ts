@@ -5,11 +5,14 @@ import { parseArgs } from 'node:util';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import type { Platform } from '../constraints/model.js';
 import { sizePools, type SizingResult } from '../sim/sizing.js';
+import { replay } from '../sim/replay.js';
+import { sizingReportHtml } from '../sim/report-html.js';
+import { checkOutputPath, writeOutput } from './output-file.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
 import { progressBar } from './progress.js';
 import { loadWorkloads, policiesFrom, workloadHelp, workloadOptions } from './workload-options.js';
 
-const HELP = `usage: udalloc size [--platform FILE] (--trace FILE | --scenario NAME)... [--policy P|all] [--json]
+const HELP = `usage: udalloc size [--platform FILE] (--trace FILE | --scenario NAME)... [--policy P|all] [--json] [--html FILE]
 
 Replays the workloads with each request in its preferred heap and finds, for every fixed pool, the
 smallest size with no failure (each probe is a full replay). 1.0 in the ratio column is the
@@ -18,6 +21,8 @@ physical limit (peak live bytes); above it is page rounding, alignment and fragm
 ${platformHelp}
   --policy P            first-fit (Linux), best-fit, or all (default: all)
   --json                print one JSON object instead of text
+  --html FILE           also write a self-contained HTML report: each pool's occupancy at the
+                        recommended size, against that size and today's, with today's failures
 ${workloadHelp}`;
 
 /**
@@ -29,7 +34,7 @@ const cmaArg = (bytes: number) => `${Math.ceil(bytes / 2 ** 21) * 2}M`;
 
 /** A pool grown past a DMA limit is no longer reachable by the devices that needed it. */
 /** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
-export const sizeOptions = { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+export const sizeOptions = { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
 export function reachWarnings(platform: Platform, results: readonly SizingResult[]): string[] {
   const warnings: string[] = [];
@@ -54,6 +59,13 @@ export function reachWarnings(platform: Platform, results: readonly SizingResult
   return [...new Set(warnings)];
 }
 
+/** How to give the kernel's first-fit CMA area the size found, at boot. */
+function bootAdvice(results: readonly SizingResult[]): string | undefined {
+  const kernel = results.find((r) => r.policy === 'first-fit');
+  const cma = kernel?.pools.find((p) => p.kind === 'cma' && p.size > 0);
+  return cma ? `for the kernel's first-fit CMA: boot with cma=${cmaArg(cma.size)} (or size the ${cma.name} reserved-memory node to at least ${cma.size} bytes)` : undefined;
+}
+
 function resultText(platform: Platform, results: readonly SizingResult[], workloads: string[]): string {
   const lines = [`workloads: ${workloads.join(', ')}`];
   const pools = results[0]!.pools.filter((p) => p.size > 0);
@@ -67,9 +79,8 @@ function resultText(platform: Platform, results: readonly SizingResult[], worklo
   for (const row of [header, ...rows]) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
   for (const r of results) lines.push(`${r.policy}: ${r.probes} replays; each size passes and one page less fails`);
   for (const w of reachWarnings(platform, results)) lines.push(`warning: ${w}`);
-  const kernel = results.find((r) => r.policy === 'first-fit');
-  const cma = kernel?.pools.find((p) => p.kind === 'cma' && p.size > 0);
-  if (cma) lines.push(`for the kernel's first-fit CMA: boot with cma=${cmaArg(cma.size)} (or size the ${cma.name} reserved-memory node to at least ${cma.size} bytes)`);
+  const advice = bootAdvice(results);
+  if (advice) lines.push(advice);
   return lines.join('\n');
 }
 
@@ -79,12 +90,25 @@ export function sizeCommand(args: string[]): number {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  if (values.html !== undefined) checkOutputPath(values.html, '--html');
   const platform = platformFromOption(values.platform);
   const policies = policiesFrom(values.policy, true);
   const traces = loadWorkloads(values, platform);
   const progress = progressBar(!values.json);
   const results = policies.map((policy) => sizePools(platform, traces, { policy, onProbe: (n) => progress.update(n, n + 1, `sizing (${policy}): replay ${n}`) }));
   progress.done();
+  if (values.html !== undefined) {
+    // The picture of the answer: each trace replayed at the recommended sizes and at today's.
+    const result = results.find((r) => r.policy === 'first-fit') ?? results[0]!;
+    const sizes = new Map(result.pools.filter((p) => p.size > 0).map((p) => [p.name, p.size]));
+    const replays = traces.map((t) => ({
+      trace: t.origin,
+      atRecommended: replay(platform, t, { sizes, planUnbounded: true, fallback: false, heapMap: true }),
+      atProfile: replay(platform, t, { planUnbounded: true, fallback: false, samples: 1 }),
+    }));
+    writeOutput(values.html, sizingReportHtml(platform, result, replays, bootAdvice(results)), '--html');
+    if (!values.json) process.stderr.write(`udalloc: wrote ${values.html}\n`);
+  }
   if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, workloads: traces.map((t) => t.origin), results, warnings: reachWarnings(platform, results) })}\n`);
   else process.stdout.write(`${resultText(platform, results, traces.map((t) => t.origin))}\n`);
   return 0;

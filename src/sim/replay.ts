@@ -239,6 +239,8 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
           // The first failure of a watched heap counts once; stop when all of them have failed.
           if (stopSet && first.failures === 1 && stopSet.has(first.heap.name) && ++stopFailed === stopSet.size) stopped = true;
           failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: first.heap.name, reason: err.attempts.map((a) => `${a.heap.describe().name}: ${a.errno}`).join(', ') });
+          // A sample at every failure, so that a chart can mark it where it happened.
+          sample(e.t);
           // Later frees of this id have nothing to release.
           live.set(e.id, { buffers: [], heap: first, live: 0, used: 0 });
         }

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "udalloc_native",
-      "sources": ["src/udalloc_native.c"],
+      "sources": ["src/udalloc_native.c", "src/v4l2.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -25,6 +25,8 @@
 
 #include <node_api.h>
 
+#include "udalloc_native.h"
+
 /* ---- Layouts checked against the uapi headers --------------------------------------------- */
 _Static_assert(sizeof(struct dma_heap_allocation_data) == 24, "dma_heap_allocation_data is 24 bytes");
 _Static_assert(offsetof(struct dma_heap_allocation_data, len) == 0, "len at 0");
@@ -97,6 +99,10 @@ static const char *errno_name(int e) {
     case ENOSPC: return "ENOSPC";
     case EBADFD: return "EBADFD";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EAGAIN: return "EAGAIN";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EPIPE: return "EPIPE";
+    case ENXIO: return "ENXIO";
     default: return "EIO";
   }
 }
@@ -128,6 +134,20 @@ static napi_value make_i32(napi_env env, int32_t v) {
   napi_value out;
   napi_create_int32(env, v, &out);
   return out;
+}
+
+/* The shared helpers (udalloc_native.h), for the other source files. */
+napi_value udalloc_throw_errno(napi_env env, const char *op, int e) { return throw_errno(env, op, e); }
+int udalloc_arg_i32(napi_env env, napi_value v, int32_t *out) { return arg_i32(env, v, out); }
+int udalloc_arg_u64(napi_env env, napi_value v, uint64_t *out) { return arg_u64(env, v, out); }
+napi_value udalloc_make_i32(napi_env env, int32_t v) { return make_i32(env, v); }
+int udalloc_put_number(napi_env env, napi_value obj, const char *name, double value) {
+  napi_value v;
+  return napi_create_double(env, value, &v) == napi_ok && napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+int udalloc_put_string(napi_env env, napi_value obj, const char *name, const char *value, size_t max) {
+  napi_value v;
+  return napi_create_string_utf8(env, value, strnlen(value, max), &v) == napi_ok && napi_set_named_property(env, obj, name, v) == napi_ok;
 }
 
 #define ARGS(n)                                                     \
@@ -410,6 +430,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"constants", NULL, constants, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  udalloc_register_v4l2(env, exports);
   return exports;
 }
 

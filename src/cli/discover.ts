@@ -35,6 +35,7 @@ function text(p: DiscoveredPlatform, notes: readonly string[]): string {
     lines.push(`      iommu: ${d.sources.iommu}`);
     if (d.dmaBits !== null) lines.push(`      dmaBits: ${d.sources.dmaBits}`);
     if (d.heaps) lines.push(`      heaps: ${d.sources.heaps}`);
+    for (const f of d.formats ?? []) lines.push(`      ${f.format}: ${f.access}, ${f.modifiers.join(', ')}, pitch a multiple of ${f.pitchAlign}    (${f.source.split('; pitch:')[0]})`);
   }
   if (p.devices.length === 0) lines.push('  (none found)');
   return lines.join('\n');
@@ -92,7 +93,7 @@ export function discoverCommand(args: string[]): number {
   }
   if (values.json) {
     const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}), ...(h.private ? { private: true } : {}), ...(h.alignment !== undefined ? { alignment: h.alignment } : {}) }));
-    const devices = platform.devices.map((d) => ({ name: d.name, kind: d.kind, compatible: d.compatible, iommu: d.iommu, dmaBits: d.dmaBits, heaps: d.heaps, source: d.source, sources: d.sources }));
+    const devices = platform.devices.map((d) => ({ name: d.name, kind: d.kind, compatible: d.compatible, iommu: d.iommu, dmaBits: d.dmaBits, heaps: d.heaps, source: d.source, sources: d.sources, ...(d.formats ? { formats: d.formats } : {}) }));
     process.stdout.write(`${JSON.stringify({ origin: platform.origin, heaps, devices, notes, ...(values.dtb === undefined ? { buffers } : {}) })}\n`);
   } else process.stdout.write(`${text(platform, notes)}\n`);
   return 0;

@@ -24,7 +24,20 @@ export interface DiscoveredHeap {
   readonly private?: boolean;
 }
 
+/** A format rule read from a live driver (V4L2 ENUM_FMT and TRY_FMT, DRM plane IN_FORMATS). */
+export interface DiscoveredFormat {
+  /** The DRM format name. */
+  readonly format: string;
+  readonly access: 'read' | 'write' | 'readwrite';
+  readonly modifiers: readonly string[];
+  readonly pitchAlign: number;
+  /** Where it came from: the ioctl and object, and the evidence for the pitch rule. */
+  readonly source: string;
+}
+
 export interface DiscoveredDevice {
+  /** Formats the driver reported, when it was asked (live V4L2 and DRM devices); else undefined. */
+  readonly formats?: readonly DiscoveredFormat[];
   readonly name: string;
   readonly kind: DeviceKind;
   readonly compatible: string;

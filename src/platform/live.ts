@@ -5,7 +5,9 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { listDirectory } from '../util/fs.js';
-import { deriveFromTree, type DiscoveredDevice, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
+import { deriveFromTree, type DiscoveredDevice, type DiscoveredFormat, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
+import { loadNative, type NativeAddon } from '../kernel/native/addon.js';
+import { describeV4l2 } from './v4l2.js';
 import { readDeviceTreeDir } from './sysfs-tree.js';
 
 function read(path: string): string | undefined {
@@ -54,7 +56,12 @@ export interface LiveDiscovery extends DiscoveredPlatform {
   readonly buffers: readonly FdinfoBuffer[];
 }
 
-export function discoverLive(root = '/'): LiveDiscovery {
+/**
+ * @param ioctl ask each /dev/video node's driver (VIDIOC_QUERYCAP, ENUM_FMT, TRY_FMT, REQBUFS);
+ *   only meaningful on the machine itself (a copied tree has no device nodes), so the default is
+ *   root === '/'. Needs the native binding; without it, a note says what was not asked.
+ */
+export function discoverLive(root = '/', ioctl = root === '/'): LiveDiscovery {
   const notes: string[] = [];
   const mem = meminfo(root);
   const dtDir = join(root, 'sys/firmware/devicetree/base');
@@ -106,7 +113,8 @@ export function discoverLive(root = '/'): LiveDiscovery {
       const driver = linkName(join(base, 'device/driver'));
       const usb = driver === 'uvcvideo';
       const iommu = usb || existsSync(join(base, 'device/iommu_group'));
-      devices.push(sysDevice(v, 'camera', driver ? `${driver}: ${name}` : name, iommu, base, usb ? `${base}: a USB (uvcvideo) device: frames pass through the host controller and the CPU, so no physical constraint` : iommu ? `${base}/device/iommu_group` : `${base}/device has no iommu_group`));
+      const device = sysDevice(v, 'camera', driver ? `${driver}: ${name}` : name, iommu, base, usb ? `${base}: a USB (uvcvideo) device: frames pass through the host controller and the CPU, so no physical constraint` : iommu ? `${base}/device/iommu_group` : `${base}/device has no iommu_group`);
+      devices.push(ioctl ? withV4l2Formats(device, join(root, 'dev', v), notes) : device);
     }
   }
   return { origin: root, heaps, devices, notes, buffers: dmaBufFdinfo(root) };
@@ -118,6 +126,38 @@ function linkName(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The device with what its V4L2 driver answers: formats with DRM equivalents, pitch rules, dma-buf import. */
+function withV4l2Formats(device: DiscoveredDevice, node: string, notes: string[]): DiscoveredDevice {
+  let addon: NativeAddon;
+  try {
+    addon = loadNative();
+  } catch (err) {
+    notes.push(`${node}: formats not asked (${(err as Error).message})`);
+    return device;
+  }
+  const v = describeV4l2(node, addon);
+  if ('error' in v) {
+    notes.push(`${node}: ${v.error}`);
+    return device;
+  }
+  notes.push(...v.notes);
+  const access = v.direction === 'output' ? 'read' : 'write';
+  const formats: DiscoveredFormat[] = [];
+  const left: string[] = [];
+  for (const f of v.formats) {
+    if (!f.mapping.drm || f.mapping.buffers !== 'one' || !f.pitch) {
+      left.push(`${f.v4l2} (${!f.mapping.drm ? f.mapping.why : f.mapping.buffers !== 'one' ? 'one dma-buf per plane' : 'no pitch rule'})`);
+      continue;
+    }
+    if (formats.some((x) => x.format === f.mapping.drm)) continue;
+    formats.push({ format: f.mapping.drm, access, modifiers: ['LINEAR'], pitchAlign: f.pitch.pitchAlign, source: `${f.source} ${f.v4l2} (${f.mapping.why}); pitch: ${f.pitch.evidence.join('; ')}` });
+  }
+  if (left.length > 0) notes.push(`${node} (${v.driver}): formats without a single-buffer DRM equivalent, not in the profile: ${left.join(', ')}`);
+  if (v.dmabuf === false) notes.push(`${node} (${v.driver}): its queue does not import dma-bufs (no V4L2_BUF_CAP_SUPPORTS_DMABUF): udalloc's buffers cannot be given to it`);
+  const kind = v.direction === 'capture' ? 'camera' : 'codec';
+  return { ...device, kind, compatible: `${v.driver}: ${v.card}`, formats };
 }
 
 function sysDevice(name: string, kind: DiscoveredDevice['kind'], compatible: string, iommu: boolean, where: string, iommuSource: string): DiscoveredDevice {

@@ -38,8 +38,13 @@ export function profileYaml(p: DiscoveredPlatform, name: string): string {
     const privates = (d.heaps ?? []).filter((h) => privateHeaps.has(h));
     if (pools.length > 0) lines.push(`    heaps: [${pools.map(q).join(', ')}]    # ${d.sources.heaps}`);
     if (privates.length > 0) lines.push(`    # memory-region ${privates.join(', ')}: private memory, not where shared buffers go`);
-    lines.push('    formats:    # TODO: placeholder; list the formats and modifiers the driver supports');
-    lines.push(`      ${PLACEHOLDER_FORMAT[d.kind]}: { ${PLACEHOLDER_ACCESS[d.kind]}modifiers: [LINEAR] }`);
+    if (d.formats && d.formats.length > 0) {
+      lines.push('    formats:    # as the driver reported them');
+      for (const f of d.formats) lines.push(`      ${f.format}: { access: ${f.access}, modifiers: [${f.modifiers.join(', ')}], pitchAlign: ${f.pitchAlign} }    # ${f.source}`);
+    } else {
+      lines.push('    formats:    # TODO: placeholder; list the formats and modifiers the driver supports');
+      lines.push(`      ${PLACEHOLDER_FORMAT[d.kind]}: { ${PLACEHOLDER_ACCESS[d.kind]}modifiers: [LINEAR] }`);
+    }
   }
   if (p.devices.length === 0) {
     // A profile needs a device; with none found, the CPU is the only user (any heap will do).

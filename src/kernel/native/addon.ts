@@ -21,6 +21,14 @@ export interface NativeAddon {
   ionHeapQuery(ionFd: number): Array<{ name: string; type: number; heapId: number }>;
   ionAlloc(ionFd: number, len: number, heapIdMask: number, flags: number): number;
   constants(): Record<string, number>;
+  v4l2QueryCap(fd: number): { driver: string; card: string; busInfo: string; version: number; capabilities: number; deviceCaps: number };
+  v4l2EnumFmt(fd: number, type: number, index: number): { pixelformat: number; description: string; flags: number } | null;
+  v4l2Format(fd: number, type: number, width: number, height: number, pixelformat: number, bytesperline: number, set: boolean): { width: number; height: number; pixelformat: number; field: number; planes: Array<{ bytesperline: number; sizeimage: number }> };
+  v4l2ReqBufs(fd: number, type: number, memory: number, count: number): { count: number; capabilities: number };
+  v4l2QueueDmabuf(fd: number, type: number, index: number, dmabufFd: number, length: number): void;
+  v4l2Dequeue(fd: number, type: number, timeoutMs: number): { index: number; bytesused: number; sequence: number; flags: number };
+  v4l2Stream(fd: number, type: number, on: boolean): void;
+  v4l2Constants(): Record<string, number>;
 }
 
 /** native/build/Release/udalloc_native.node, relative to the package root (dist/src/kernel/native). */

@@ -1,0 +1,196 @@
+// A live V4L2 device (/dev/videoN) described from its driver's own answers: VIDIOC_QUERYCAP
+// (driver, card, bus, capture or output, single or multi-planar), VIDIOC_ENUM_FMT (every pixel
+// format, mapped to its DRM fourcc where one exists), VIDIOC_REQBUFS with count 0 (whether the
+// queue imports dma-bufs), and VIDIOC_TRY_FMT at a few widths, odd ones included (the bytesperline
+// rule the driver really applies). Nothing is configured: TRY_FMT changes no state, and REQBUFS 0
+// frees nothing that was not ours.
+
+import { closeSync, constants, openSync } from 'node:fs';
+import { findFormat, type FormatInfo } from '../constraints/formats.js';
+import type { NativeAddon } from '../kernel/native/addon.js';
+
+/** A V4L2 fourcc as its four characters ("YUYV", "NM12"). */
+export function fourccName(code: number): string {
+  return String.fromCharCode(code & 0xff, (code >>> 8) & 0xff, (code >>> 16) & 0xff, (code >>> 24) & 0xff).replace(/\s+$/, '');
+}
+
+export interface V4l2FormatMapping {
+  /** The DRM format with the same memory layout, or undefined when DRM has none. */
+  readonly drm: string | undefined;
+  /** Multi-planar variants (NV12M...) take one dma-buf per plane; the others put every plane in one buffer. */
+  readonly buffers: 'one' | 'per-plane';
+  readonly why: string;
+}
+
+/**
+ * V4L2 pixel formats (include/uapi/linux/videodev2.h, Documentation/userspace-api/media/v4l/
+ * pixfmt-*.rst) against DRM fourccs (include/uapi/drm/drm_fourcc.h), by byte order in memory.
+ * V4L2 names RGB by memory order, DRM by a little-endian word: V4L2 RGB24 (R, G, B bytes) is
+ * DRM_FORMAT_BGR888, V4L2 XBGR32 ('XR24': B, G, R, X bytes) is DRM_FORMAT_XRGB8888.
+ */
+const V4L2_TO_DRM: Readonly<Record<string, V4l2FormatMapping>> = {
+  YUYV: { drm: 'YUYV', buffers: 'one', why: 'same layout and fourcc' },
+  UYVY: { drm: 'UYVY', buffers: 'one', why: 'same layout and fourcc' },
+  YVYU: { drm: 'YVYU', buffers: 'one', why: 'same layout and fourcc' },
+  VYUY: { drm: 'VYUY', buffers: 'one', why: 'same layout and fourcc' },
+  NV12: { drm: 'NV12', buffers: 'one', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
+  NV21: { drm: 'NV21', buffers: 'one', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
+  NV16: { drm: 'NV16', buffers: 'one', why: 'chroma follows luma in the same buffer' },
+  NV61: { drm: 'NV61', buffers: 'one', why: 'chroma follows luma in the same buffer' },
+  NM12: { drm: 'NV12', buffers: 'per-plane', why: 'V4L2_PIX_FMT_NV12M: one buffer per plane' },
+  NM21: { drm: 'NV21', buffers: 'per-plane', why: 'V4L2_PIX_FMT_NV21M: one buffer per plane' },
+  YU12: { drm: 'YUV420', buffers: 'one', why: 'V4L2_PIX_FMT_YUV420: three planes in one buffer' },
+  YV12: { drm: 'YVU420', buffers: 'one', why: 'V4L2_PIX_FMT_YVU420: three planes in one buffer' },
+  YM12: { drm: 'YUV420', buffers: 'per-plane', why: 'V4L2_PIX_FMT_YUV420M: one buffer per plane' },
+  '422P': { drm: 'YUV422', buffers: 'one', why: 'V4L2_PIX_FMT_YUV422P' },
+  RGBP: { drm: 'RGB565', buffers: 'one', why: 'V4L2_PIX_FMT_RGB565 (little endian) is DRM_FORMAT_RGB565' },
+  RGB3: { drm: 'BGR888', buffers: 'one', why: 'V4L2_PIX_FMT_RGB24 (R, G, B bytes) is DRM_FORMAT_BGR888' },
+  BGR3: { drm: 'RGB888', buffers: 'one', why: 'V4L2_PIX_FMT_BGR24 (B, G, R bytes) is DRM_FORMAT_RGB888' },
+  XR24: { drm: 'XRGB8888', buffers: 'one', why: 'V4L2_PIX_FMT_XBGR32 (B, G, R, X bytes) is DRM_FORMAT_XRGB8888' },
+  AR24: { drm: 'ARGB8888', buffers: 'one', why: 'V4L2_PIX_FMT_ABGR32 (B, G, R, A bytes) is DRM_FORMAT_ARGB8888' },
+  XB24: { drm: 'XBGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBX32 (R, G, B, X bytes) is DRM_FORMAT_XBGR8888' },
+  AB24: { drm: 'ABGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBA32 (R, G, B, A bytes) is DRM_FORMAT_ABGR8888' },
+  BX24: { drm: 'BGRX8888', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB32 (X, R, G, B bytes) is DRM_FORMAT_BGRX8888' },
+  BA24: { drm: 'BGRA8888', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB32 (A, R, G, B bytes) is DRM_FORMAT_BGRA8888' },
+  GREY: { drm: 'R8', buffers: 'one', why: 'V4L2_PIX_FMT_GREY, one byte per pixel, is DRM_FORMAT_R8' },
+  'Y16 ': { drm: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
+  Y16: { drm: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
+  P010: { drm: 'P010', buffers: 'one', why: 'same layout and fourcc' },
+};
+
+/** What DRM has no equivalent for, and why (listed, never dropped silently). */
+function noEquivalent(v4l2: string, compressed: boolean): string {
+  if (compressed) return 'compressed (a bitstream, not pixels)';
+  if (v4l2 === 'RGB4' || v4l2 === 'BGR4') return 'deprecated 32-bit RGB whose fourth byte may be alpha or padding: no single DRM format';
+  if (/^(BA81|GBRG|GRBG|RGGB|B[GR]1[0-6]|pBAA|pGAA|pgAA|pRAA|BG1.|GB1.|BA1.|RG1.)$/.test(v4l2)) return 'raw Bayer: DRM has no Bayer formats';
+  return 'no DRM format with this layout';
+}
+
+export function mapV4l2Format(v4l2: string, compressed = false): V4l2FormatMapping {
+  return V4L2_TO_DRM[v4l2] ?? { drm: undefined, buffers: 'one', why: noEquivalent(v4l2, compressed) };
+}
+
+export interface PitchRule {
+  /** bytesperline = align(width x bytes per pixel, pitchAlign) at every width tried. */
+  readonly pitchAlign: number;
+  /** The TRY_FMT answers it rests on: "641x480 -> width 641, bytesperline 2564". */
+  readonly evidence: readonly string[];
+}
+
+export interface V4l2Format {
+  readonly v4l2: string;
+  readonly description: string;
+  readonly compressed: boolean;
+  readonly mapping: V4l2FormatMapping;
+  /** The driver's pitch rule for formats udalloc can lay out (mapped to DRM, one buffer). */
+  readonly pitch: PitchRule | undefined;
+  readonly source: string;
+}
+
+export interface V4l2Device {
+  readonly path: string;
+  readonly driver: string;
+  readonly card: string;
+  readonly busInfo: string;
+  /** Capture devices write buffers, output devices read them; memory-to-memory do both. */
+  readonly direction: 'capture' | 'output' | 'm2m';
+  readonly multiplanar: boolean;
+  readonly streaming: boolean;
+  /** Whether the queue imports dma-bufs (V4L2_BUF_CAP_SUPPORTS_DMABUF from REQBUFS count 0), or undefined when it could not be asked. */
+  readonly dmabuf: boolean | undefined;
+  readonly formats: readonly V4l2Format[];
+  readonly notes: readonly string[];
+}
+
+const WIDTHS = [640, 641, 642, 643, 1000, 1001];
+const HEIGHT = 480;
+
+/**
+ * The largest power of two A with bytesperline = align(width x cpp, A) at every width the driver
+ * took (odd widths among them keep an exact driver from looking padded); undefined when none fits.
+ */
+export function pitchRuleOf(format: FormatInfo, answers: ReadonlyArray<{ asked: number; width: number; bytesperline: number }>): PitchRule | undefined {
+  const cpp = format.planes[0]!.cpp;
+  const ok = (a: number) => answers.every((x) => x.bytesperline === Math.ceil((x.width * cpp) / a) * a);
+  if (answers.length === 0) return undefined;
+  let found: number | undefined;
+  for (let a = 1; a <= 4096; a *= 2) if (ok(a)) found = a;
+  return found === undefined ? undefined : { pitchAlign: found, evidence: answers.map((x) => `TRY_FMT ${x.asked}x${HEIGHT} -> width ${x.width}, bytesperline ${x.bytesperline}`) };
+}
+
+/**
+ * Describes one /dev/video node through its ioctls. Never throws for what a device says or does
+ * not say: a node that vanishes (ENODEV), refuses us (EACCES) or answers oddly gives a note.
+ */
+export function describeV4l2(path: string, addon: NativeAddon): V4l2Device | { readonly path: string; readonly error: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+  } catch (err) {
+    return { path, error: `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  try {
+    const k = addon.v4l2Constants();
+    let cap;
+    try {
+      cap = addon.v4l2QueryCap(fd);
+    } catch (err) {
+      return { path, error: `VIDIOC_QUERYCAP: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    }
+    const has = (bit: number) => (cap.deviceCaps & bit) !== 0;
+    const m2m = has(k['V4L2_CAP_VIDEO_M2M']!) || has(k['V4L2_CAP_VIDEO_M2M_MPLANE']!);
+    const captureMp = has(k['V4L2_CAP_VIDEO_CAPTURE_MPLANE']!) || has(k['V4L2_CAP_VIDEO_M2M_MPLANE']!);
+    const capture = captureMp || has(k['V4L2_CAP_VIDEO_CAPTURE']!) || has(k['V4L2_CAP_VIDEO_M2M']!);
+    const outputMp = has(k['V4L2_CAP_VIDEO_OUTPUT_MPLANE']!);
+    const output = outputMp || has(k['V4L2_CAP_VIDEO_OUTPUT']!);
+    const notes: string[] = [];
+    if (!capture && !output) return { path, error: `${cap.driver}: not a video capture or output node (capabilities 0x${cap.deviceCaps.toString(16)})` };
+    const multiplanar = capture ? captureMp : outputMp;
+    const type = capture
+      ? k[multiplanar ? 'V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE' : 'V4L2_BUF_TYPE_VIDEO_CAPTURE']!
+      : k[multiplanar ? 'V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE' : 'V4L2_BUF_TYPE_VIDEO_OUTPUT']!;
+    const where = `${path} (${cap.driver})`;
+
+    let dmabuf: boolean | undefined;
+    try {
+      const req = addon.v4l2ReqBufs(fd, type, k['V4L2_MEMORY_DMABUF']!, 0);
+      dmabuf = (req.capabilities & k['V4L2_BUF_CAP_SUPPORTS_DMABUF']!) !== 0;
+    } catch (err) {
+      notes.push(`${where}: VIDIOC_REQBUFS(0, DMABUF) failed (${(err as NodeJS.ErrnoException).code ?? String(err)}): dma-buf import unknown`);
+    }
+
+    const formats: V4l2Format[] = [];
+    for (let index = 0; index < 256; index++) {
+      let desc;
+      try {
+        desc = addon.v4l2EnumFmt(fd, type, index);
+      } catch (err) {
+        notes.push(`${where}: VIDIOC_ENUM_FMT index ${index} failed (${(err as NodeJS.ErrnoException).code ?? String(err)}); stopped there`);
+        break;
+      }
+      if (desc === null) break;
+      const v4l2 = fourccName(desc.pixelformat);
+      const compressed = (desc.flags & k['V4L2_FMT_FLAG_COMPRESSED']!) !== 0;
+      const mapping = mapV4l2Format(v4l2, compressed);
+      const drm = mapping.drm !== undefined ? findFormat(mapping.drm) : undefined;
+      let pitch: PitchRule | undefined;
+      if (drm && mapping.buffers === 'one') {
+        const answers: Array<{ asked: number; width: number; bytesperline: number }> = [];
+        for (const w of WIDTHS) {
+          try {
+            const f = addon.v4l2Format(fd, type, w, HEIGHT, desc.pixelformat, 0, false);
+            if (f.pixelformat === desc.pixelformat && f.planes[0]) answers.push({ asked: w, width: f.width, bytesperline: f.planes[0].bytesperline });
+          } catch (err) {
+            notes.push(`${where}: VIDIOC_TRY_FMT ${v4l2} ${w}x${HEIGHT} failed (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+          }
+        }
+        pitch = pitchRuleOf(drm, answers);
+        if (!pitch && answers.length > 0) notes.push(`${where}: ${v4l2}: bytesperline follows no alignment rule (${answers.map((a) => `${a.width}->${a.bytesperline}`).join(', ')}); left out of the profile`);
+      }
+      formats.push({ v4l2, description: desc.description, compressed, mapping, pitch, source: `${where} VIDIOC_ENUM_FMT index ${index}` });
+    }
+    return { path, driver: cap.driver, card: cap.card, busInfo: cap.busInfo, direction: m2m ? 'm2m' : capture ? 'capture' : 'output', multiplanar, streaming: has(k['V4L2_CAP_STREAMING']!), dmabuf, formats, notes };
+  } finally {
+    closeSync(fd);
+  }
+}

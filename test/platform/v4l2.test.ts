@@ -1,0 +1,96 @@
+// V4L2 discovery's parsing of driver answers, with a scripted driver standing in for the ioctls
+// (the real drivers are asked in the QEMU suite): the V4L2 -> DRM format table, the pitch rule
+// read off TRY_FMT, and odd or failing answers turning into notes, never exceptions.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { findFormat } from '../../src/constraints/formats.js';
+import type { NativeAddon } from '../../src/kernel/native/addon.js';
+import { describeV4l2, fourccName, mapV4l2Format, pitchRuleOf } from '../../src/platform/v4l2.js';
+
+const code = (s: string) => s.padEnd(4, ' ').split('').reduce((acc, c, i) => acc | (c.charCodeAt(0) << (8 * i)), 0) >>> 0;
+const K: Record<string, number> = {
+  V4L2_CAP_VIDEO_CAPTURE: 1, V4L2_CAP_VIDEO_OUTPUT: 2, V4L2_CAP_VIDEO_CAPTURE_MPLANE: 0x1000, V4L2_CAP_VIDEO_OUTPUT_MPLANE: 0x2000,
+  V4L2_CAP_VIDEO_M2M: 0x8000, V4L2_CAP_VIDEO_M2M_MPLANE: 0x4000, V4L2_CAP_STREAMING: 0x4000000, V4L2_CAP_META_CAPTURE: 0x800000,
+  V4L2_BUF_TYPE_VIDEO_CAPTURE: 1, V4L2_BUF_TYPE_VIDEO_OUTPUT: 2, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE: 9, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE: 10,
+  V4L2_MEMORY_MMAP: 1, V4L2_MEMORY_DMABUF: 4, V4L2_BUF_CAP_SUPPORTS_DMABUF: 4, V4L2_BUF_CAP_SUPPORTS_MMAP: 1, V4L2_FMT_FLAG_COMPRESSED: 1, V4L2_FMT_FLAG_EMULATED: 2,
+};
+
+/** A scripted driver: formats it lists and a bytesperline rule; any answer can be made to fail. */
+function driver(formats: string[], bpl: (w: number, fourcc: string) => number, fail: Partial<Record<'cap' | 'reqbufs' | 'enum' | 'try', string>> = {}): NativeAddon {
+  const err = (c: string) => Object.assign(new Error(c), { code: c });
+  return {
+    v4l2Constants: () => K,
+    v4l2QueryCap: () => {
+      if (fail.cap) throw err(fail.cap);
+      return { driver: 'scripted', card: 'Scripted Camera', busInfo: 'platform:scripted', version: 1, capabilities: 0x84000001, deviceCaps: K['V4L2_CAP_VIDEO_CAPTURE']! | K['V4L2_CAP_STREAMING']! };
+    },
+    v4l2ReqBufs: () => {
+      if (fail.reqbufs) throw err(fail.reqbufs);
+      return { count: 0, capabilities: 1 | 4 };
+    },
+    v4l2EnumFmt: (_fd: number, _t: number, i: number) => {
+      if (fail.enum && i === 1) throw err(fail.enum);
+      return i < formats.length ? { pixelformat: code(formats[i]!), description: formats[i]!, flags: formats[i] === 'MJPG' ? 1 : 0 } : null;
+    },
+    v4l2Format: (_fd: number, _t: number, w: number, h: number, pf: number) => {
+      if (fail.try) throw err(fail.try);
+      const even = w - (w % 2);
+      return { width: even, height: h, pixelformat: pf, field: 1, planes: [{ bytesperline: bpl(even, fourccName(pf)), sizeimage: 0 }] };
+    },
+  } as unknown as NativeAddon;
+}
+
+describe('V4L2 formats as DRM formats', () => {
+  it('maps by byte order in memory, and lists what has no equivalent with the reason', () => {
+    assert.deepStrictEqual(['XR24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'NV12', 'NM12', 'YU12', 'GREY'].map((f) => [f, mapV4l2Format(f).drm, mapV4l2Format(f).buffers]), [
+      ['XR24', 'XRGB8888', 'one'], ['RGB3', 'BGR888', 'one'], ['BGR3', 'RGB888', 'one'], ['RGBP', 'RGB565', 'one'], ['YUYV', 'YUYV', 'one'], ['NV12', 'NV12', 'one'], ['NM12', 'NV12', 'per-plane'], ['YU12', 'YUV420', 'one'], ['GREY', 'R8', 'one'],
+    ]);
+    // Every DRM name in the table is one udalloc knows.
+    for (const f of ['XR24', 'AR24', 'XB24', 'AB24', 'BX24', 'BA24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'UYVY', 'NV12', 'NV21', 'NV16', 'NV61', 'YU12', 'YV12', 'GREY', 'P010']) assert.ok(findFormat(mapV4l2Format(f).drm!), f);
+    assert.match(mapV4l2Format('BA81').why, /raw Bayer/);
+    assert.match(mapV4l2Format('MJPG', true).why, /compressed/);
+    assert.match(mapV4l2Format('RGB4').why, /deprecated/);
+  });
+
+  it('reads the pitch rule off TRY_FMT answers, odd widths included', () => {
+    const xrgb = findFormat('XRGB8888')!;
+    const exact = [640, 642, 1000].map((w) => ({ asked: w, width: w, bytesperline: w * 4 }));
+    assert.strictEqual(pitchRuleOf(xrgb, exact)!.pitchAlign, 8); // 640*4, 642*4 = 2568, 4000: all multiples of 8, none padded
+    const padded = [641, 643, 1001].map((w) => ({ asked: w, width: w, bytesperline: Math.ceil((w * 4) / 64) * 64 }));
+    assert.strictEqual(pitchRuleOf(xrgb, padded)!.pitchAlign, 64);
+    assert.match(pitchRuleOf(xrgb, padded)!.evidence[0]!, /^TRY_FMT 641x480 -> width 641, bytesperline 2624$/);
+    // A driver that pads by a fixed amount follows no alignment rule.
+    assert.strictEqual(pitchRuleOf(xrgb, [{ asked: 640, width: 640, bytesperline: 2600 }]), undefined);
+  });
+});
+
+describe('describing a V4L2 node', () => {
+  it('a capture node: formats with DRM equivalents and their pitch rule, dma-buf import from REQBUFS', () => {
+    const d = describeV4l2('/dev/null', driver(['YUYV', 'XR24', 'MJPG', 'BA81'], (w, f) => Math.ceil((w * (f === 'YUYV' ? 2 : 4)) / 32) * 32));
+    assert.ok(!('error' in d));
+    if ('error' in d) return;
+    assert.deepStrictEqual([d.driver, d.direction, d.multiplanar, d.dmabuf], ['scripted', 'capture', false, true]);
+    assert.deepStrictEqual(d.formats.map((f) => [f.v4l2, f.mapping.drm, f.pitch?.pitchAlign]), [['YUYV', 'YUYV', 32], ['XR24', 'XRGB8888', 32], ['MJPG', undefined, undefined], ['BA81', undefined, undefined]]);
+  });
+
+  it('failing or odd answers become notes or errors naming the ioctl, never exceptions', () => {
+    const cap = describeV4l2('/dev/null', driver([], () => 0, { cap: 'ENODEV' }));
+    assert.deepStrictEqual(cap, { path: '/dev/null', error: 'VIDIOC_QUERYCAP: ENODEV' });
+    const partial = describeV4l2('/dev/null', driver(['YUYV', 'XR24'], (w) => w * 2, { enum: 'EIO', reqbufs: 'EINVAL' }));
+    assert.ok(!('error' in partial) && partial.dmabuf === undefined && partial.formats.length === 1);
+    if (!('error' in partial)) assert.ok(partial.notes.some((n) => /VIDIOC_ENUM_FMT index 1 failed \(EIO\)/.test(n)) && partial.notes.some((n) => /REQBUFS\(0, DMABUF\) failed \(EINVAL\)/.test(n)));
+    assert.deepStrictEqual(describeV4l2('/nonexistent/video0', driver([], () => 0)), { path: '/nonexistent/video0', error: 'cannot open: ENOENT' });
+  });
+
+  it('random driver answers never throw', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('YUYV', 'XR24', 'NV12', 'NM12', 'MJPG', 'ZZZZ', '\u0000\u0000\u0000\u0000'), { maxLength: 6 }), fc.integer({ min: -5, max: 100000 }), fc.constantFrom(undefined, 'EIO', 'ENODEV', 'EINVAL'), (formats, pad, fail) => {
+        const d = describeV4l2('/dev/null', driver(formats, (w) => w + pad, fail ? { try: fail } : {}));
+        assert.ok('error' in d || Array.isArray(d.formats));
+      }),
+      { numRuns: 200, seed: 3 },
+    );
+  });
+});

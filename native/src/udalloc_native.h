@@ -14,4 +14,6 @@ int udalloc_put_string(napi_env env, napi_value obj, const char *name, const cha
 
 /* v4l2.c */
 void udalloc_register_v4l2(napi_env env, napi_value exports);
+/* drm.c */
+void udalloc_register_drm(napi_env env, napi_value exports);
 #endif

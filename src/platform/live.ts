@@ -6,7 +6,8 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { listDirectory } from '../util/fs.js';
 import { deriveFromTree, type DiscoveredDevice, type DiscoveredFormat, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
-import { loadNative, type NativeAddon } from '../kernel/native/addon.js';
+import { loadDrmNative, loadNative, type DrmAddon, type NativeAddon } from '../kernel/native/addon.js';
+import { describeDrm } from './drm.js';
 import { describeV4l2 } from './v4l2.js';
 import { readDeviceTreeDir } from './sysfs-tree.js';
 
@@ -105,7 +106,8 @@ export function discoverLive(root = '/', ioctl = root === '/'): LiveDiscovery {
       const dev = join(root, 'sys/class/drm', card, 'device');
       const driver = linkName(join(dev, 'driver'));
       const iommu = existsSync(join(dev, 'iommu_group'));
-      devices.push(sysDevice(card, 'display', driver ?? card, iommu, join(root, 'sys/class/drm', card), iommu ? `${dev}/iommu_group` : `${dev} has no iommu_group`));
+      const device = sysDevice(card, 'display', driver ?? card, iommu, join(root, 'sys/class/drm', card), iommu ? `${dev}/iommu_group` : `${dev} has no iommu_group`);
+      devices.push(...(ioctl ? withDrmFormats(device, join(root, 'dev/dri', card), notes) : [device]));
     }
     for (const v of listDirectory(join(root, 'sys/class/video4linux')).filter((c) => /^video\d+$/.test(c))) {
       const base = join(root, 'sys/class/video4linux', v);
@@ -126,6 +128,26 @@ function linkName(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The card with what its DRM driver answers (plane formats and modifiers), and its writeback connector as a device. */
+function withDrmFormats(device: DiscoveredDevice, node: string, notes: string[]): DiscoveredDevice[] {
+  let addon: DrmAddon;
+  try {
+    addon = loadDrmNative();
+  } catch (err) {
+    notes.push(`${node}: formats not asked (${(err as Error).message})`);
+    return [device];
+  }
+  const card = describeDrm(node, addon);
+  if ('error' in card) {
+    notes.push(`${node}: ${card.error}`);
+    return [device];
+  }
+  notes.push(...card.notes);
+  const out: DiscoveredDevice[] = [{ ...device, compatible: card.driver, formats: card.formats }];
+  if (card.writeback.length > 0) out.push({ ...device, name: `${device.name}-writeback`, compatible: `${card.driver} writeback`, formats: card.writeback, source: `${device.source} (writeback connector)` });
+  return out;
 }
 
 /** The device with what its V4L2 driver answers: formats with DRM equivalents, pitch rules, dma-buf import. */

@@ -29,12 +29,14 @@ export function buildInitramfs(projectRoot: string, command: string, files: Read
   copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
   const node = realpathSync(process.execPath);
   copyFileSync(node, join(root, 'bin/node'));
-  for (const lib of libraries(node)) {
+  // node's libraries, and those of the native modules (libdrm for the DRM one).
+  const addons = ['native/build/Release/udalloc_native.node', 'native/build/Release/udalloc_drm.node'].filter((a) => existsSync(join(projectRoot, a)));
+  for (const lib of new Set([node, ...addons.map((a) => join(projectRoot, a))].flatMap(libraries))) {
     mkdirSync(join(root, dirname(lib)), { recursive: true });
     copyFileSync(realpathSync(lib), join(root, lib));
   }
   // The project: compiled code, the native binding, runtime dependencies and data files.
-  for (const part of ['dist', 'native/build/Release/udalloc_native.node', 'boards', 'test-kernel', 'package.json', 'node_modules/zod', 'node_modules/yaml', 'node_modules/tinybench']) {
+  for (const part of ['dist', ...addons, 'boards', 'test-kernel', 'package.json', 'node_modules/zod', 'node_modules/yaml', 'node_modules/tinybench']) {
     if (existsSync(join(projectRoot, part))) cpSync(join(projectRoot, part), join(root, 'udalloc', part), { recursive: true });
   }
   // Data the command reads (traces written by the host test), under /udalloc.
@@ -73,7 +75,10 @@ export interface GuestRun {
  */
 export function bootGuest(initramfs: string, timeoutMs = 600_000, cma = '64M'): Promise<GuestRun> {
   need(KERNEL, 'run scripts/build-test-kernel.sh (about 10 minutes once; the result is cached)');
-  const args = ['-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '2', '-nographic', '-no-reboot', '-kernel', KERNEL, '-initrd', initramfs, '-append', `console=ttyS0 cma=${cma} panic=-1 quiet`];
+  // Two vivid capture instances: the first on vb2-dma-contig (it needs contiguous memory, like a
+  // camera without an IOMMU), the second on vmalloc (scattered pages are fine). vkms needs nothing.
+  const vivid = 'vivid.n_devs=2 vivid.node_types=0x1,0x1 vivid.allocators=1,0';
+  const args = ['-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '2', '-nographic', '-no-reboot', '-kernel', KERNEL, '-initrd', initramfs, '-append', `console=ttyS0 cma=${cma} ${vivid} panic=-1 quiet`];
   return new Promise((resolve, reject) => {
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

@@ -31,6 +31,32 @@ export interface NativeAddon {
   v4l2Constants(): Record<string, number>;
 }
 
+/** What the DRM module (native/src/drm.c, built only where libdrm's headers are) answers. */
+export interface DrmDescription {
+  readonly driver: string;
+  readonly prime: number;
+  readonly addfb2Modifiers: number;
+  readonly atomic: number;
+  readonly planes: ReadonlyArray<{ id: number; type: number; possibleCrtcs: number; formats: number[]; pairs: Array<[number, string]> | null }>;
+  readonly writeback: ReadonlyArray<{ id: number; formats: number[] }>;
+}
+
+export interface DrmAddon {
+  drmDescribe(fd: number): DrmDescription;
+}
+
+/** native/build/Release/udalloc_drm.node: the libdrm part, separate so the core binding never needs libdrm. */
+export const DRM_ADDON_PATH = fileURLToPath(new URL('../../../../native/build/Release/udalloc_drm.node', import.meta.url));
+
+let cachedDrm: DrmAddon | undefined;
+
+export function loadDrmNative(path = DRM_ADDON_PATH): DrmAddon {
+  if (cachedDrm) return cachedDrm;
+  if (!existsSync(path)) throw new Error(`the DRM part of the native binding is not built (${path} is missing): it needs libdrm-dev, then "npm run build:native"`);
+  cachedDrm = createRequire(import.meta.url)(path) as DrmAddon;
+  return cachedDrm;
+}
+
 /** native/build/Release/udalloc_native.node, relative to the package root (dist/src/kernel/native). */
 export const ADDON_PATH = fileURLToPath(new URL('../../../../native/build/Release/udalloc_native.node', import.meta.url));
 

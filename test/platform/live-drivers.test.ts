@@ -1,4 +1,4 @@
-// V4L2 discovery's parsing of driver answers, with a scripted driver standing in for the ioctls
+// Live-driver discovery (V4L2 and DRM) parsing driver answers, with scripted drivers standing in for the ioctls
 // (the real drivers are asked in the QEMU suite): the V4L2 -> DRM format table, the pitch rule
 // read off TRY_FMT, and odd or failing answers turning into notes, never exceptions.
 
@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import { findFormat } from '../../src/constraints/formats.js';
 import type { NativeAddon } from '../../src/kernel/native/addon.js';
 import { describeV4l2, fourccName, mapV4l2Format, pitchRuleOf } from '../../src/platform/v4l2.js';
+import { cardRules } from '../../src/platform/drm.js';
+import type { DrmDescription } from '../../src/kernel/native/addon.js';
 
 const code = (s: string) => s.padEnd(4, ' ').split('').reduce((acc, c, i) => acc | (c.charCodeAt(0) << (8 * i)), 0) >>> 0;
 const K: Record<string, number> = {
@@ -92,5 +94,40 @@ describe('describing a V4L2 node', () => {
       }),
       { numRuns: 200, seed: 3 },
     );
+  });
+});
+
+describe('a DRM card from its planes', () => {
+  const XR24 = 0x34325258;
+  const AR24 = 0x34325241;
+  const NV12 = 0x3231564e;
+  const card = (planes: DrmDescription['planes'], writeback: DrmDescription['writeback'] = []): DrmDescription => ({ driver: 'scripted', prime: 3, addfb2Modifiers: 1, atomic: 1, planes, writeback });
+
+  it('the union of primary and overlay planes (cursors left out), LINEAR first; writeback formats as a writer', () => {
+    const r = cardRules('/dev/dri/card0', card(
+      [
+        { id: 31, type: 1, possibleCrtcs: 1, formats: [XR24, AR24], pairs: [[XR24, '0x0100000000000002'], [XR24, '0x0000000000000000'], [AR24, '0x0000000000000000']] },
+        { id: 40, type: 0, possibleCrtcs: 1, formats: [NV12], pairs: null },
+        { id: 50, type: 2, possibleCrtcs: 1, formats: [AR24], pairs: [[AR24, '0x0100000000000001']] },
+      ],
+      [{ id: 60, formats: [XR24] }],
+    ));
+    assert.deepStrictEqual(r.formats.map((f) => [f.format, f.access, f.modifiers]), [['XRGB8888', 'read', ['LINEAR', 'Y_TILED']], ['ARGB8888', 'read', ['LINEAR']], ['NV12', 'read', ['LINEAR']]]);
+    assert.match(r.formats[2]!.source, /plane 40 formats \(no IN_FORMATS: linear\)/);
+    assert.deepStrictEqual(r.writeback.map((f) => [f.format, f.access]), [['XRGB8888', 'write']]);
+  });
+
+  it('unknown formats and modifiers are named in a note, a card without PRIME is said to be one', () => {
+    const r = cardRules('/dev/dri/card1', { ...card([{ id: 1, type: 1, possibleCrtcs: 1, formats: [], pairs: [[0x12345678, '0x0000000000000000'], [XR24, '0x0f00000000000007']] }]), prime: 0 });
+    assert.deepStrictEqual(r.formats, []);
+    assert.ok(r.notes.some((n) => /formats udalloc does not know, left out: 0x12345678/.test(n)));
+    assert.ok(r.notes.some((n) => /modifiers udalloc does not know, left out: 0x0f00000000000007/.test(n)));
+    assert.ok(r.notes.some((n) => /no DRM_CAP_PRIME/.test(n)));
+  });
+
+  it('random plane answers never throw', () => {
+    const pair = fc.tuple(fc.constantFrom(XR24, AR24, NV12, 0, 0xffffffff), fc.constantFrom('0x0000000000000000', '0x00ffffffffffffff', '0xffffffffffffffff', 'junk'));
+    const plane = fc.record({ id: fc.nat(), type: fc.integer({ min: -1, max: 5 }), possibleCrtcs: fc.nat(), formats: fc.array(fc.constantFrom(XR24, 7)), pairs: fc.option(fc.array(pair, { maxLength: 5 }), { nil: null }) });
+    fc.assert(fc.property(fc.array(plane, { maxLength: 4 }), (planes) => void cardRules('/dev/dri/card0', card(planes as DrmDescription['planes']))), { numRuns: 200, seed: 5 });
   });
 });

@@ -1,0 +1,146 @@
+// Runs inside the QEMU guest (see test/kernel/qemu.test.ts) on Linux 6.12 with two vivid capture
+// instances (vivid.allocators=1,0: the first uses vb2-dma-contig and needs contiguous memory, the
+// second vmalloc) and vkms (a virtual display with a writeback connector). With nothing but
+// discovery as input, udalloc plans a camera buffer, allocates it from the real heaps, and vivid
+// captures its test pattern into it through V4L2_MEMORY_DMABUF.
+
+import assert from 'node:assert/strict';
+import { closeSync, constants, openSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { openSync as openAllocator } from '../src/allocator/allocator.js';
+import type { DmaBuffer } from '../src/allocator/buffer.js';
+import { parsePlatform } from '../src/constraints/load.js';
+import type { Platform } from '../src/constraints/model.js';
+import { DmaHeapBackend } from '../src/kernel/dma-heap/backend.js';
+import { loadNative } from '../src/kernel/native/addon.js';
+import { discoverLive } from '../src/platform/live.js';
+import { profileYaml } from '../src/platform/profile-writer.js';
+
+const native = loadNative();
+const K = native.v4l2Constants();
+const CAPTURE = K['V4L2_BUF_TYPE_VIDEO_CAPTURE']!;
+const XR24 = 0x34325258;
+
+function discovered(): { platform: Platform; live: ReturnType<typeof discoverLive> } {
+  const live = discoverLive('/');
+  return { platform: parsePlatform(profileYaml(live, 'qemu-live'), 'discovered'), live };
+}
+
+/** Captures one frame into `bufs` (already allocated) on /dev/videoN; returns the bytes of the first filled buffer. */
+function capture(node: string, bufs: readonly DmaBuffer[], pitch: number): { bytesused: number; pixels: Uint8Array } {
+  const fd = openSync(node, constants.O_RDWR | constants.O_NONBLOCK);
+  try {
+    const f = native.v4l2Format(fd, CAPTURE, 640, 480, XR24, pitch, true);
+    assert.deepStrictEqual([f.width, f.height, f.planes[0]!.bytesperline], [640, 480, pitch], 'the driver took the plan pitch');
+    native.v4l2ReqBufs(fd, CAPTURE, K['V4L2_MEMORY_DMABUF']!, bufs.length);
+    try {
+      bufs.forEach((b, i) => native.v4l2QueueDmabuf(fd, CAPTURE, i, b.fd, b.size));
+      native.v4l2Stream(fd, CAPTURE, true);
+      const done = native.v4l2Dequeue(fd, CAPTURE, 20_000);
+      native.v4l2Stream(fd, CAPTURE, false);
+      const view = bufs[done.index]!.map('read');
+      const pixels = new Uint8Array(view.bytes.slice(0, done.bytesused));
+      view.end();
+      return { bytesused: done.bytesused, pixels };
+    } finally {
+      native.v4l2ReqBufs(fd, CAPTURE, K['V4L2_MEMORY_DMABUF']!, 0);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('real drivers: vkms as discovery sees it', () => {
+  it('the card scans out XRGB8888 linear (from its planes), its writeback connector writes XRGB8888, and it imports dma-bufs', () => {
+    const { live } = discovered();
+    const card = live.devices.find((d) => d.compatible === 'vkms')!;
+    assert.ok(card, live.devices.map((d) => `${d.name} ${d.compatible}`).join(', '));
+    const scanout = card.formats!.find((f) => f.format === 'XRGB8888')!;
+    assert.deepStrictEqual([scanout.access, scanout.modifiers[0]], ['read', 'LINEAR']);
+    assert.ok(card.formats!.some((f) => f.format === 'ARGB8888'));
+    const wb = live.devices.find((d) => d.name === `${card.name}-writeback`)!;
+    assert.deepStrictEqual(wb.formats!.find((f) => f.format === 'XRGB8888')!.access, 'write');
+    assert.ok(!live.notes.some((n) => /no DRM_CAP_PRIME/.test(n)), live.notes.join('\n'));
+  });
+
+  it('camera to display negotiates from discovery alone; NV12 is a conflict that names the display\'s plane formats', () => {
+    const { platform, live } = discovered();
+    const card = live.devices.find((d) => d.compatible === 'vkms')!;
+    const backend = new DmaHeapBackend();
+    const dev = openAllocator({ platform, backend });
+    try {
+      const plan = dev.negotiate({ width: 640, height: 480, devices: ['video0:write', `${card.name}:read`], count: 3 });
+      assert.strictEqual(plan.format, 'XRGB8888');
+      assert.strictEqual(plan.heap.describe().kind, 'cma');
+      assert.throws(
+        () => dev.negotiate({ width: 640, height: 480, formats: ['NV12'], devices: ['video0:write', `${card.name}:read`] }),
+        (err) => (err as { conflict?: { core: Array<{ device?: string; constraint: string }> } }).conflict?.core.some((a) => a.device === card.name && a.constraint === 'formats') === true,
+      );
+    } finally {
+      dev.close();
+      backend.dispose();
+    }
+  });
+});
+
+describe('real drivers: vivid capture into udalloc buffers', () => {
+  it('discovery asks both vivid instances: XRGB8888 among their formats, dma-buf import, a pitch rule', () => {
+    const { live } = discovered();
+    const vivid = live.devices.filter((d) => /vivid/.test(d.compatible));
+    assert.deepStrictEqual(vivid.map((d) => d.name), ['video0', 'video1'], live.notes.join('\n'));
+    for (const d of vivid) {
+      const xrgb = d.formats!.find((f) => f.format === 'XRGB8888')!;
+      assert.ok(xrgb, `${d.name}: ${d.formats!.map((f) => f.format).join(', ')}`);
+      assert.strictEqual(xrgb.access, 'write');
+      assert.match(xrgb.source, /VIDIOC_ENUM_FMT index \d+ XR24 .*pitch: TRY_FMT 641x480 -> width \d+, bytesperline \d+/);
+    }
+    assert.ok(!live.notes.some((n) => /does not import dma-bufs/.test(n)), live.notes.join('\n'));
+  });
+
+  it('a plan from discovery alone allocates in CMA, and vivid captures its test pattern into it with the plan pitch', () => {
+    const { platform } = discovered();
+    const backend = new DmaHeapBackend();
+    const dev = openAllocator({ platform, backend });
+    try {
+      const plan = dev.negotiate({ width: 640, height: 480, formats: ['XRGB8888'], devices: ['video0:write'], cpu: 'read', count: 3 });
+      // vivid has no IOMMU group: contiguous memory, the CMA heap.
+      assert.strictEqual(plan.heap.describe().kind, 'cma');
+      const bufs = dev.allocateSync(plan);
+      try {
+        const { bytesused, pixels } = capture('/dev/video0', bufs, plan.planes[0]!.pitch);
+        assert.strictEqual(bytesused, plan.planes[0]!.pitch * 480);
+        // The test pattern (colour bars) is not uniform.
+        const distinct = new Set<number>();
+        for (let i = 0; i < pixels.length; i += 4 * 61) distinct.add(pixels[i]! | (pixels[i + 1]! << 8) | (pixels[i + 2]! << 16));
+        assert.ok(distinct.size >= 4, `${distinct.size} distinct colours`);
+      } finally {
+        bufs.forEach((b) => b.close());
+      }
+    } finally {
+      dev.close();
+      backend.dispose();
+    }
+  });
+
+  it('system-heap pages (scattered) are refused by the dma-contig vivid and taken by the vmalloc one', () => {
+    const backend = new DmaHeapBackend();
+    const { platform } = discovered();
+    // Force the system heap: what the solver refuses for a device without an IOMMU.
+    const forced = openAllocator({ platform: { ...platform, devices: platform.devices.map((d) => ({ ...d, iommu: true })) }, backend });
+    try {
+      const plan = forced.negotiate({ width: 640, height: 480, formats: ['XRGB8888'], devices: ['video0:write', 'video1:write'], cpu: 'read', count: 2 });
+      assert.strictEqual(plan.heap.describe().kind, 'system');
+      const bufs = forced.allocateSync(plan);
+      try {
+        assert.throws(() => capture('/dev/video0', bufs, plan.planes[0]!.pitch), (err) => /VIDIOC_QBUF|VIDIOC_STREAMON|VIDIOC_DQBUF/.test((err as Error).message));
+        const ok = capture('/dev/video1', bufs, plan.planes[0]!.pitch);
+        assert.strictEqual(ok.bytesused, plan.planes[0]!.pitch * 480);
+      } finally {
+        bufs.forEach((b) => b.close());
+      }
+    } finally {
+      forced.close();
+      backend.dispose();
+    }
+  });
+});

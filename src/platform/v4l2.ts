@@ -119,6 +119,21 @@ export function pitchRuleOf(format: FormatInfo, answers: ReadonlyArray<{ asked: 
 }
 
 /**
+ * For a driver with fixed frame sizes: the pitch rule from the longer bytesperlines it kept as
+ * asked (the largest power of two dividing its own and every one it took); its own alone when it
+ * took none (it then sets the pitch itself).
+ */
+export function takenPitchRule(own: number, taken: readonly number[], answers: ReadonlyArray<{ asked: number; width: number; bytesperline: number }>, width: number): PitchRule {
+  let align = 1;
+  while (align < 4096 && [own, ...taken].every((b) => b % (align * 2) === 0)) align *= 2;
+  const evidence = [
+    ...answers.map((x) => `TRY_FMT ${x.asked}x${HEIGHT} -> width ${x.width}, bytesperline ${x.bytesperline}`),
+    taken.length > 0 ? `TRY_FMT ${width}x${HEIGHT} kept the bytesperline asked: ${taken.join(', ')}` : `TRY_FMT ${width}x${HEIGHT} kept no longer bytesperline than ${own}`,
+  ];
+  return { pitchAlign: align, evidence };
+}
+
+/**
  * Describes one /dev/video node through its ioctls. Never throws for what a device says or does
  * not say: a node that vanishes (ENODEV), refuses us (EACCES) or answers oddly gives a note.
  */
@@ -184,7 +199,22 @@ export function describeV4l2(path: string, addon: NativeAddon): V4l2Device | { r
             notes.push(`${where}: VIDIOC_TRY_FMT ${v4l2} ${w}x${HEIGHT} failed (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
           }
         }
-        pitch = pitchRuleOf(drm, answers);
+        // A driver that snaps to fixed frame sizes (a webcam) answers every width alike; whether it
+        // takes a longer bytesperline of ours is then what tells its rule: ask for a few.
+        const widths = new Set(answers.map((a) => a.width));
+        if (answers.length > 0 && widths.size === 1) {
+          const { width, bytesperline } = answers[0]!;
+          const taken: number[] = [];
+          for (const extra of [1, 2, 4, 8, 16, 32, 64]) {
+            try {
+              const f = addon.v4l2Format(fd, type, width, HEIGHT, desc.pixelformat, bytesperline + extra, false);
+              if (f.planes[0]?.bytesperline === bytesperline + extra) taken.push(bytesperline + extra);
+            } catch {
+              // a refusal is an answer too: that pitch is not taken
+            }
+          }
+          pitch = takenPitchRule(bytesperline, taken, answers, width);
+        } else pitch = pitchRuleOf(drm, answers);
         if (!pitch && answers.length > 0) notes.push(`${where}: ${v4l2}: bytesperline follows no alignment rule (${answers.map((a) => `${a.width}->${a.bytesperline}`).join(', ')}); left out of the profile`);
       }
       formats.push({ v4l2, description: desc.description, compressed, mapping, pitch, source: `${where} VIDIOC_ENUM_FMT index ${index}` });

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { findFormat } from '../../src/constraints/formats.js';
 import type { NativeAddon } from '../../src/kernel/native/addon.js';
-import { describeV4l2, fourccName, mapV4l2Format, pitchRuleOf } from '../../src/platform/v4l2.js';
+import { describeV4l2, fourccName, mapV4l2Format, pitchRuleOf, takenPitchRule } from '../../src/platform/v4l2.js';
 import { cardRules } from '../../src/platform/drm.js';
 import type { DrmDescription } from '../../src/kernel/native/addon.js';
 
@@ -129,5 +129,14 @@ describe('a DRM card from its planes', () => {
     const pair = fc.tuple(fc.constantFrom(XR24, AR24, NV12, 0, 0xffffffff), fc.constantFrom('0x0000000000000000', '0x00ffffffffffffff', '0xffffffffffffffff', 'junk'));
     const plane = fc.record({ id: fc.nat(), type: fc.integer({ min: -1, max: 5 }), possibleCrtcs: fc.nat(), formats: fc.array(fc.constantFrom(XR24, 7)), pairs: fc.option(fc.array(pair, { maxLength: 5 }), { nil: null }) });
     fc.assert(fc.property(fc.array(plane, { maxLength: 4 }), (planes) => void cardRules('/dev/dri/card0', card(planes as DrmDescription['planes']))), { numRuns: 200, seed: 5 });
+  });
+});
+
+describe('a driver with fixed frame sizes', () => {
+  it('its pitch rule comes from the longer bytesperlines it keeps', () => {
+    const answers = [640, 641].map((w) => ({ asked: w, width: 640, bytesperline: 2560 }));
+    assert.strictEqual(takenPitchRule(2560, [2561, 2562, 2564], answers, 640).pitchAlign, 1);
+    assert.strictEqual(takenPitchRule(2560, [2576, 2592], answers, 640).pitchAlign, 16);
+    assert.match(takenPitchRule(2560, [], answers, 640).evidence.at(-1)!, /kept no longer bytesperline than 2560/);
   });
 });

@@ -43,6 +43,11 @@ export interface DrmDescription {
 
 export interface DrmAddon {
   drmDescribe(fd: number): DrmDescription;
+  /** PRIME_FD_TO_HANDLE + ADDFB2 (with the modifier as "0x..." when given). */
+  drmImport(fd: number, dmabufFd: number, width: number, height: number, fourcc: number, pitches: number[], offsets: number[], modifier: string | null): { fbId: number; handle: number };
+  drmRelease(fd: number, fbId: number, handle: number): void;
+  /** One atomic commit: fbId full screen on the plane, the writeback connector writing into writebackFbId; waits for its fence. */
+  drmWriteback(fd: number, planeId: number, fbId: number, writebackFbId: number, width: number, height: number, timeoutMs: number): void;
 }
 
 /** native/build/Release/udalloc_drm.node: the libdrm part, separate so the core binding never needs libdrm. */

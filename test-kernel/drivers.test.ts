@@ -5,16 +5,15 @@
 // captures its test pattern into it through V4L2_MEMORY_DMABUF.
 
 import assert from 'node:assert/strict';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { openSync as openAllocator } from '../src/allocator/allocator.js';
 import type { DmaBuffer } from '../src/allocator/buffer.js';
-import { parsePlatform } from '../src/constraints/load.js';
 import type { Platform } from '../src/constraints/model.js';
 import { DmaHeapBackend } from '../src/kernel/dma-heap/backend.js';
 import { loadDrmNative, loadNative } from '../src/kernel/native/addon.js';
 import { discoverLive } from '../src/platform/live.js';
-import { profileYaml } from '../src/platform/profile-writer.js';
+import { platformFromDiscovery } from '../src/platform/select.js';
 
 const native = loadNative();
 const K = native.v4l2Constants();
@@ -23,7 +22,7 @@ const XR24 = 0x34325258;
 
 function discovered(): { platform: Platform; live: ReturnType<typeof discoverLive> } {
   const live = discoverLive('/');
-  return { platform: parsePlatform(profileYaml(live, 'qemu-live'), 'discovered'), live };
+  return { platform: platformFromDiscovery(live, 'qemu-live'), live };
 }
 
 /** Captures one frame into `bufs` (already allocated) on /dev/videoN; returns the bytes of the first filled buffer. */
@@ -192,6 +191,34 @@ describe('real drivers end to end: vivid -> udalloc -> vkms -> writeback', () =>
       }
     } finally {
       closeSync(cardFd);
+      dev.close();
+      backend.dispose();
+    }
+  });
+});
+
+describe('real drivers: probing contiguity (discover --probe)', () => {
+  it('the dma-contig vivid needs contiguous memory; the vmalloc vivid and vkms take scattered pages; nothing is left behind', () => {
+    const fdsBefore = readdirSync('/proc/self/fd').length;
+    const live = discoverLive('/', true, true);
+    const by = (name: string) => live.devices.find((d) => d.name === name)!;
+    assert.deepStrictEqual([by('video0').iommu, by('video1').iommu, by('card0').iommu, by('card0-writeback').iommu], [false, true, true, true], live.notes.join('\n'));
+    assert.match(by('video0').sources.iommu, /^probe \(\/dev\/video0: REQBUFS, QBUF, STREAMON, DQBUF with V4L2_MEMORY_DMABUF\): took a contiguous CMA buffer, refused a scattered system-heap one \(VIDIOC_/);
+    assert.match(by('card0').sources.iommu, /^probe \(\/dev\/dri\/card0: PRIME_FD_TO_HANDLE and ADDFB2 .*\): took a scattered system-heap buffer 3 times and a contiguous CMA one: maps any pages/);
+    assert.strictEqual(readdirSync('/proc/self/fd').length, fdsBefore, 'the probe closes every fd it opened');
+    // With the probe's answers, the solver refuses the system heap for the dma-contig vivid, naming the probe.
+    const platform = platformFromDiscovery(live, 'probed');
+    const heapless = { ...platform, heaps: platform.heaps.filter((h) => h.kind === 'system') };
+    const backend = new DmaHeapBackend();
+    const dev = openAllocator({ platform: heapless, backend });
+    try {
+      assert.throws(
+        () => dev.negotiate({ width: 640, height: 480, formats: ['XRGB8888'], devices: ['video0:write', 'card0:read'] }),
+        (err) => (err as { conflict?: { core: Array<{ device?: string; constraint: string; source: string }> } }).conflict?.core.some((a) => a.device === 'video0' && a.constraint === 'iommu' && /refused a scattered system-heap one/.test(a.source)) === true,
+      );
+      // ... and the vmalloc vivid with the display plans in the system heap.
+      assert.strictEqual(dev.negotiate({ width: 640, height: 480, formats: ['XRGB8888'], devices: ['video1:write', 'card0:read'] }).heap.describe().kind, 'system');
+    } finally {
       dev.close();
       backend.dispose();
     }

@@ -13,13 +13,15 @@ import { deriveFromTree, type DiscoveredPlatform } from '../platform/derive.js';
 import { discoverLive } from '../platform/live.js';
 import { profileYaml } from '../platform/profile-writer.js';
 
-const HELP = `usage: udalloc discover [--dtb FILE | --sysfs ROOT] [--json] [--write-profile FILE]
+const HELP = `usage: udalloc discover [--dtb FILE [--cma SIZE] | --sysfs ROOT] [--probe] [--json] [--write-profile FILE]
 
   --dtb FILE            read a flattened device tree (.dtb)
   --sysfs ROOT          read a running system's tree under ROOT (ROOT/dev/dma_heap, ROOT/proc/meminfo,
                         ROOT/sys/firmware/devicetree/base, ROOT/sys/class/drm...); default: /
   --cma SIZE            with --dtb: the default CMA area's size when the tree does not give one
                         (the kernel's CONFIG_CMA_SIZE_MBYTES or cma=; a .dtb cannot know it)
+  --probe               on this machine: import a scattered (system heap) and a contiguous (CMA)
+                        buffer into each camera and display to learn which need contiguous memory
   --json                print one JSON object: {"heaps":[...],"devices":[...]}
   --write-profile FILE  write the platform as a profile (YAML) to complete with formats`;
 
@@ -42,7 +44,7 @@ function text(p: DiscoveredPlatform, notes: readonly string[]): string {
 }
 
 /** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
-export const discoverOptions = { dtb: { type: 'string' }, sysfs: { type: 'string' }, cma: { type: 'string' }, json: { type: 'boolean' }, 'write-profile': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+export const discoverOptions = { dtb: { type: 'string' }, sysfs: { type: 'string' }, cma: { type: 'string' }, probe: { type: 'boolean' }, json: { type: 'boolean' }, 'write-profile': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
 /** A root to discover under must exist and look like one: a directory with proc/ or sys/ in it. */
 function checkSysfsRoot(root: string): void {
@@ -81,7 +83,8 @@ export function discoverCommand(args: string[]): number {
     platform = deriveFromTree(readDtbFile(values.dtb), cma !== undefined ? { cma } : {});
     notes = platform.notes ?? [];
   } else {
-    const live = discoverLive(values.sysfs ?? '/');
+    const root = values.sysfs ?? '/';
+    const live = discoverLive(root, root === '/', values.probe === true);
     platform = live;
     notes = live.notes;
     buffers = [...live.buffers];

@@ -4,4 +4,4 @@ export { DeviceTree, DtNode } from './tree.js';
 export { deriveFromTree, classify, parseCmaArg, memparse, type DiscoveredPlatform, type DiscoveredHeap, type DiscoveredDevice, type DeviceKind } from './derive.js';
 export { discoverLive, meminfo, dmaBufFdinfo, type LiveDiscovery, type FdinfoBuffer } from './live.js';
 export { profileYaml } from './profile-writer.js';
-export { selectPlatform, shippedBoards, type SelectOptions } from './select.js';
+export { selectPlatform, shippedBoards, platformFromDiscovery, type SelectOptions } from './select.js';

@@ -8,6 +8,8 @@ import { listDirectory } from '../util/fs.js';
 import { deriveFromTree, type DiscoveredDevice, type DiscoveredFormat, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
 import { loadDrmNative, loadNative, type DrmAddon, type NativeAddon } from '../kernel/native/addon.js';
 import { describeDrm } from './drm.js';
+import { probeDrm, probeHeaps, probeV4l2, type ProbeResult } from './probe.js';
+import { DmaHeapBackend } from '../kernel/dma-heap/backend.js';
 import { describeV4l2 } from './v4l2.js';
 import { readDeviceTreeDir } from './sysfs-tree.js';
 
@@ -62,7 +64,7 @@ export interface LiveDiscovery extends DiscoveredPlatform {
  *   only meaningful on the machine itself (a copied tree has no device nodes), so the default is
  *   root === '/'. Needs the native binding; without it, a note says what was not asked.
  */
-export function discoverLive(root = '/', ioctl = root === '/'): LiveDiscovery {
+export function discoverLive(root = '/', ioctl = root === '/', probe = false): LiveDiscovery {
   const notes: string[] = [];
   const mem = meminfo(root);
   const dtDir = join(root, 'sys/firmware/devicetree/base');
@@ -119,7 +121,56 @@ export function discoverLive(root = '/', ioctl = root === '/'): LiveDiscovery {
       devices.push(ioctl ? withV4l2Formats(device, join(root, 'dev', v), notes) : device);
     }
   }
-  return { origin: root, heaps, devices, notes, buffers: dmaBufFdinfo(root) };
+  const probed = probe ? probeDevices(root, devices, notes) : devices;
+  return { origin: root, heaps, devices: probed, notes, buffers: dmaBufFdinfo(root) };
+}
+
+/**
+ * --probe: whether each V4L2 capture node and DRM card takes scattered pages, measured by importing
+ * a system-heap and a CMA buffer (probe.ts); the answer replaces what sysfs suggested.
+ */
+function probeDevices(root: string, devices: DiscoveredDevice[], notes: string[]): DiscoveredDevice[] {
+  if (root !== '/') {
+    notes.push('probe: only on the machine itself (a copied tree has no devices to import into)');
+    return devices;
+  }
+  let backend: DmaHeapBackend;
+  try {
+    backend = new DmaHeapBackend();
+  } catch (err) {
+    notes.push(`probe: no dma-buf heaps to draw test buffers from (${(err as Error).message})`);
+    return devices;
+  }
+  try {
+    const heaps = probeHeaps(backend);
+    if (typeof heaps === 'string') {
+      notes.push(`probe: ${heaps}; contiguity left as sysfs says`);
+      return devices;
+    }
+    const results = new Map<string, ProbeResult>();
+    for (const d of devices) {
+      let result: ProbeResult | undefined;
+      if (/^video\d+$/.test(d.name) && d.kind === 'camera') result = probeV4l2(join(root, 'dev', d.name), loadNative(), heaps);
+      else if (/^card\d+$/.test(d.name)) {
+        try {
+          result = probeDrm(join(root, 'dev/dri', d.name), loadDrmNative(), heaps);
+        } catch (err) {
+          result = { anyPages: undefined, evidence: `probe: ${(err as Error).message}` };
+        }
+      }
+      if (!result) continue;
+      notes.push(`${d.name}: ${result.evidence}`);
+      results.set(d.name, result);
+    }
+    // A card's writeback connector writes through the same engine as the card reads.
+    return devices.map((d) => {
+      const result = results.get(d.name) ?? results.get(d.name.replace(/-writeback$/, ''));
+      if (!result || result.anyPages === undefined) return d;
+      return { ...d, iommu: result.anyPages, sources: { ...d.sources, iommu: result.evidence } };
+    });
+  } finally {
+    backend.dispose();
+  }
 }
 
 function linkName(path: string): string | undefined {

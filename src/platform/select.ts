@@ -12,7 +12,27 @@ import { InputError } from '../errors.js';
 import { listDirectory } from '../util/fs.js';
 import { didYouMean } from '../util/suggest.js';
 import { discoverLive } from './live.js';
+import type { DiscoveredPlatform } from './derive.js';
 import { profileYaml } from './profile-writer.js';
+
+/**
+ * A discovered platform as the solver's Platform: through the profile text (one loader, one set
+ * of checks), with each device's sources put back to what discovery saw (a sysfs path, an ioctl,
+ * a probe) rather than the lines of a profile nobody wrote.
+ */
+export function platformFromDiscovery(found: DiscoveredPlatform, name: string): Platform {
+  const platform = parsePlatform(profileYaml(found, name), `discovered from ${found.origin}`);
+  return {
+    ...platform,
+    devices: platform.devices.map((d) => {
+      const seen = found.devices.find((x) => x.name === d.name);
+      if (!seen) return d;
+      const sources = { ...d.sources, iommu: seen.sources.iommu, ...(seen.dmaBits !== null ? { dmaBits: seen.sources.dmaBits } : {}), ...(seen.heaps ? { heaps: seen.sources.heaps } : {}) };
+      const formats = new Map([...d.formats].map(([k, rule]) => [k, { ...rule, source: seen.formats?.find((f) => f.format === k)?.source ?? rule.source }]));
+      return { ...d, sources, formats };
+    }),
+  };
+}
 
 /** The boards/ folder shipped with the package (dist/src/platform -> package root). */
 export const BOARDS_DIR = fileURLToPath(new URL('../../../boards/', import.meta.url));
@@ -52,7 +72,7 @@ export function selectPlatform(spec: string | undefined, options: SelectOptions 
   if (listDirectory(join(root, 'dev/dma_heap')).length > 0) {
     const live = discoverLive(root);
     options.note?.(`no platform given; using this machine's heaps (${live.heaps.map((h) => h.name).join(', ')}) and devices; formats need a profile (udalloc discover --write-profile)`);
-    return parsePlatform(profileYaml(live, 'this-machine'), 'discovered from this machine');
+    return platformFromDiscovery(live, 'this-machine');
   }
   options.note?.(`no platform given; using the built-in example board (${shown(EXAMPLE_BOARD)})`);
   return loadPlatform(shown(EXAMPLE_BOARD));

@@ -1,0 +1,142 @@
+// What no uAPI says, measured: whether a device can use scattered pages. A buffer from the system
+// heap (made of separate chunks) and one from a CMA heap (physically contiguous) are each imported
+// into the device: into a V4L2 capture queue (REQBUFS + QBUF + STREAMON + DQBUF with
+// V4L2_MEMORY_DMABUF) or a DRM card (PRIME + ADDFB2). A device that takes the scattered buffer maps
+// any pages (as with an IOMMU); one that refuses it and takes the contiguous one needs contiguous
+// memory. Everything is undone (RMFB, REQBUFS 0, STREAMOFF, close); a probe that cannot run says why.
+
+import { closeSync, constants, openSync } from 'node:fs';
+import type { DmaHeapBackend } from '../kernel/dma-heap/backend.js';
+import type { DrmAddon, NativeAddon } from '../kernel/native/addon.js';
+
+export interface ProbeResult {
+  /** true: takes scattered pages; false: needs contiguous memory; undefined: the probe could not tell. */
+  readonly anyPages: boolean | undefined;
+  /** What was tried and what the driver answered. */
+  readonly evidence: string;
+}
+
+const XR24 = 0x34325258;
+const WIDTH = 640;
+const HEIGHT = 480;
+/** A system-heap buffer of this size is built from several chunks (order 8, then smaller). */
+const SCATTERED_MIN = 1536 * 1024;
+/** Scattered chunks can sit next to each other by chance: a device that takes them must do so every time. */
+const SCATTERED_TRIES = 3;
+
+export interface ProbeHeaps {
+  readonly backend: DmaHeapBackend;
+  readonly system: string;
+  readonly contiguous: string;
+}
+
+/** The heaps a probe draws from: the system heap and a CMA heap, or why there are none. */
+export function probeHeaps(backend: DmaHeapBackend): ProbeHeaps | string {
+  const heaps = backend.heaps();
+  const system = heaps.find((h) => h.kind === 'system');
+  const cma = heaps.find((h) => h.kind === 'cma');
+  if (!system || !cma) return `no ${!system ? 'system' : 'CMA'} heap in /dev/dma_heap to draw the probe's ${!system ? 'scattered' : 'contiguous'} buffer from`;
+  return { backend, system: system.name, contiguous: cma.name };
+}
+
+function errno(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? String(err);
+}
+
+/** Imports a buffer of `heap` and reports the driver's verdict (true: taken). */
+function tryBuffer(heaps: ProbeHeaps, heap: string, size: number, use: (fd: number) => void): { ok: boolean; why: string } {
+  let fd: number;
+  try {
+    fd = heaps.backend.allocate(heap, size);
+  } catch (err) {
+    return { ok: false, why: `could not allocate from ${heap}: ${errno(err)}` };
+  }
+  try {
+    use(fd);
+    return { ok: true, why: 'taken' };
+  } catch (err) {
+    return { ok: false, why: (err as Error).message };
+  } finally {
+    heaps.backend.close(fd);
+  }
+}
+
+function verdict(contiguous: { ok: boolean; why: string }, scattered: Array<{ ok: boolean; why: string }>, how: string): ProbeResult {
+  const tookScattered = scattered.every((s) => s.ok);
+  if (!contiguous.ok && !tookScattered) return { anyPages: undefined, evidence: `probe (${how}): refused both a contiguous buffer (${contiguous.why}) and a scattered one (${scattered.find((s) => !s.ok)!.why}): cannot tell` };
+  if (tookScattered) return { anyPages: true, evidence: `probe (${how}): took a scattered system-heap buffer ${scattered.length} times${contiguous.ok ? ' and a contiguous CMA one' : ''}: maps any pages` };
+  return { anyPages: false, evidence: `probe (${how}): took a contiguous CMA buffer, refused a scattered system-heap one (${scattered.find((s) => !s.ok)!.why}): needs contiguous memory` };
+}
+
+/** Probes a V4L2 capture node: one buffer queued, streamed and dequeued, with each kind of memory. */
+export function probeV4l2(node: string, addon: NativeAddon, heaps: ProbeHeaps): ProbeResult {
+  const k = addon.v4l2Constants();
+  const type = k['V4L2_BUF_TYPE_VIDEO_CAPTURE']!;
+  const dmabuf = k['V4L2_MEMORY_DMABUF']!;
+  let fd: number;
+  try {
+    fd = openSync(node, constants.O_RDWR | constants.O_NONBLOCK);
+  } catch (err) {
+    return { anyPages: undefined, evidence: `probe: cannot open ${node}: ${errno(err)}` };
+  }
+  try {
+    let sizeimage: number;
+    try {
+      sizeimage = addon.v4l2Format(fd, type, WIDTH, HEIGHT, XR24, 0, true).planes[0]!.sizeimage;
+    } catch (err) {
+      return { anyPages: undefined, evidence: `probe: VIDIOC_S_FMT XR24 on ${node} failed (${errno(err)}): cannot tell` };
+    }
+    const capture = (size: number) => (buf: number) => {
+      addon.v4l2ReqBufs(fd, type, dmabuf, 1);
+      let streaming = false;
+      try {
+        addon.v4l2QueueDmabuf(fd, type, 0, buf, size);
+        addon.v4l2Stream(fd, type, true);
+        streaming = true;
+        addon.v4l2Dequeue(fd, type, 10_000);
+      } finally {
+        if (streaming) addon.v4l2Stream(fd, type, false);
+        addon.v4l2ReqBufs(fd, type, dmabuf, 0);
+      }
+    };
+    const contiguousSize = Math.ceil(sizeimage / 4096) * 4096;
+    const scatteredSize = Math.max(contiguousSize, SCATTERED_MIN);
+    const contiguous = tryBuffer(heaps, heaps.contiguous, contiguousSize, capture(contiguousSize));
+    const scattered: Array<{ ok: boolean; why: string }> = [];
+    for (let i = 0; i < SCATTERED_TRIES; i++) {
+      const r = tryBuffer(heaps, heaps.system, scatteredSize, capture(scatteredSize));
+      scattered.push(r);
+      if (!r.ok) break;
+    }
+    return verdict(contiguous, scattered, `${node}: REQBUFS, QBUF, STREAMON, DQBUF with V4L2_MEMORY_DMABUF`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Probes a DRM card: each kind of memory imported (PRIME) and wrapped in a framebuffer (ADDFB2). */
+export function probeDrm(node: string, addon: DrmAddon, heaps: ProbeHeaps): ProbeResult {
+  let fd: number;
+  try {
+    fd = openSync(node, constants.O_RDWR);
+  } catch (err) {
+    return { anyPages: undefined, evidence: `probe: cannot open ${node}: ${errno(err)}` };
+  }
+  try {
+    const pitch = WIDTH * 4;
+    const fb = (buf: number) => {
+      const { fbId, handle } = addon.drmImport(fd, buf, WIDTH, HEIGHT, XR24, [pitch], [0], null);
+      addon.drmRelease(fd, fbId, handle);
+    };
+    const contiguous = tryBuffer(heaps, heaps.contiguous, pitch * HEIGHT, fb);
+    const scattered: Array<{ ok: boolean; why: string }> = [];
+    for (let i = 0; i < SCATTERED_TRIES; i++) {
+      const r = tryBuffer(heaps, heaps.system, Math.max(pitch * HEIGHT, SCATTERED_MIN), fb);
+      scattered.push(r);
+      if (!r.ok) break;
+    }
+    return verdict(contiguous, scattered, `${node}: PRIME_FD_TO_HANDLE and ADDFB2 of a ${WIDTH}x${HEIGHT} XRGB8888 framebuffer`);
+  } finally {
+    closeSync(fd);
+  }
+}

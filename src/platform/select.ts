@@ -20,8 +20,8 @@ import { profileYaml } from './profile-writer.js';
  * of checks), with each device's sources put back to what discovery saw (a sysfs path, an ioctl,
  * a probe) rather than the lines of a profile nobody wrote.
  */
-export function platformFromDiscovery(found: DiscoveredPlatform, name: string): Platform {
-  const platform = parsePlatform(profileYaml(found, name), `discovered from ${found.origin}`);
+export function platformFromDiscovery(found: DiscoveredPlatform, name: string, origin = `discovered from ${found.origin}`): Platform {
+  const platform = parsePlatform(profileYaml(found, name), origin);
   return {
     ...platform,
     devices: platform.devices.map((d) => {
@@ -72,7 +72,7 @@ export function selectPlatform(spec: string | undefined, options: SelectOptions 
   if (listDirectory(join(root, 'dev/dma_heap')).length > 0) {
     const live = discoverLive(root);
     options.note?.(`no platform given; using this machine's heaps (${live.heaps.map((h) => h.name).join(', ')}) and devices; formats need a profile (udalloc discover --write-profile)`);
-    return platformFromDiscovery(live, 'this-machine');
+    return platformFromDiscovery(live, 'this-machine', 'discovered from this machine');
   }
   options.note?.(`no platform given; using the built-in example board (${shown(EXAMPLE_BOARD)})`);
   return loadPlatform(shown(EXAMPLE_BOARD));

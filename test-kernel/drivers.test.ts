@@ -97,6 +97,13 @@ describe('real drivers: vivid capture into udalloc buffers', () => {
       assert.strictEqual(xrgb.pitchAlign, 1);
     }
     assert.ok(!live.notes.some((n) => /does not import dma-bufs/.test(n)), live.notes.join('\n'));
+    // Single-planar NV12: the driver finds the chroma plane itself, right after luma.
+    assert.strictEqual(vivid[0]!.formats!.find((f) => f.format === 'NV12')?.implicitPlaneOffsets, true);
+    // Multi-planar and Bayer formats have no single-buffer DRM equivalent: listed, with the reason.
+    assert.ok(live.notes.some((n) => /video0 \(vivid\): formats without a single-buffer DRM equivalent, not in the profile: .*BA81 \(raw Bayer: DRM has no Bayer formats\)/.test(n)), live.notes.join('\n'));
+    // XRGB555 maps to DRM's XRGB1555; its big-endian twin is named as such, not with a stray byte.
+    assert.ok(vivid[0]!.formats!.some((f) => f.format === 'XRGB1555'));
+    assert.ok(!live.notes.some((n) => n.includes('\u00b5')) && live.notes.some((n) => n.includes('XR15-BE')), live.notes.join('\n'));
   });
 
   it('a plan from discovery alone allocates in CMA, and vivid captures its test pattern into it with the plan pitch', () => {

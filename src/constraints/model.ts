@@ -74,7 +74,18 @@ export interface FormatRule {
   readonly offsetAlign: number;
   readonly maxWidth: number | undefined;
   readonly maxHeight: number | undefined;
+  /**
+   * The device locates planes 1.. itself: each starts right after the one before, its pitch derived
+   * from plane 0's (V4L2 single-planar formats: chroma at bytesperline x height). A plan must lay the
+   * planes out exactly so, with luma rows = the height aligned only to this rule's heightAlign.
+   */
+  readonly implicitPlaneOffsets: boolean;
   readonly source: Source;
+}
+
+/** Plane i's pitch as a device with implicit plane offsets derives it from plane 0's (V4L2's rule). */
+export function implicitPitch(pitch0: number, format: { readonly planes: readonly { readonly cpp: number }[]; readonly hsub: number }, plane: number): number {
+  return plane === 0 ? pitch0 : (pitch0 * format.planes[plane]!.cpp) / (format.planes[0]!.cpp * format.hsub);
 }
 
 export type ProtectedNeed = 'required' | 'forbidden' | 'optional';

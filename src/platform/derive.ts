@@ -31,6 +31,8 @@ export interface DiscoveredFormat {
   readonly access: 'read' | 'write' | 'readwrite';
   readonly modifiers: readonly string[];
   readonly pitchAlign: number;
+  /** The driver finds planes 1.. itself (V4L2 single-planar multi-plane formats such as NV12). */
+  readonly implicitPlaneOffsets?: boolean;
   /** Where it came from: the ioctl and object, and the evidence for the pitch rule. */
   readonly source: string;
 }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { listDirectory } from '../util/fs.js';
+import { findFormat } from '../constraints/formats.js';
 import { deriveFromTree, type DiscoveredDevice, type DiscoveredFormat, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
 import { loadDrmNative, loadNative, type DrmAddon, type NativeAddon } from '../kernel/native/addon.js';
 import { describeDrm } from './drm.js';
@@ -225,7 +226,9 @@ function withV4l2Formats(device: DiscoveredDevice, node: string, notes: string[]
       continue;
     }
     if (formats.some((x) => x.format === f.mapping.drm)) continue;
-    formats.push({ format: f.mapping.drm, access, modifiers: ['LINEAR'], pitchAlign: f.pitch.pitchAlign, source: `${f.source} ${f.v4l2} (${f.mapping.why}); pitch: ${f.pitch.evidence.join('; ')}` });
+    // A single-planar queue carries every plane in one buffer at offsets the driver computes itself.
+    const implicit = (findFormat(f.mapping.drm)?.planes.length ?? 1) > 1 ? { implicitPlaneOffsets: true } : {};
+    formats.push({ format: f.mapping.drm, access, modifiers: ['LINEAR'], pitchAlign: f.pitch.pitchAlign, ...implicit, source: `${f.source} ${f.v4l2} (${f.mapping.why}); pitch: ${f.pitch.evidence.join('; ')}` });
   }
   if (left.length > 0) notes.push(`${node} (${v.driver}): formats without a single-buffer DRM equivalent, not in the profile: ${left.join(', ')}`);
   if (v.dmabuf === false) notes.push(`${node} (${v.driver}): its queue does not import dma-bufs (no V4L2_BUF_CAP_SUPPORTS_DMABUF): udalloc's buffers cannot be given to it`);

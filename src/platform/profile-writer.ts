@@ -40,7 +40,7 @@ export function profileYaml(p: DiscoveredPlatform, name: string): string {
     if (privates.length > 0) lines.push(`    # memory-region ${privates.join(', ')}: private memory, not where shared buffers go`);
     if (d.formats && d.formats.length > 0) {
       lines.push('    formats:    # as the driver reported them');
-      for (const f of d.formats) lines.push(`      ${f.format}: { access: ${f.access}, modifiers: [${f.modifiers.join(', ')}], pitchAlign: ${f.pitchAlign} }    # ${f.source}`);
+      for (const f of d.formats) lines.push(`      ${f.format}: { access: ${f.access}, modifiers: [${f.modifiers.join(', ')}], pitchAlign: ${f.pitchAlign}${f.implicitPlaneOffsets ? ', implicitPlaneOffsets: true' : ''} }    # ${f.source}`);
     } else {
       lines.push('    formats:    # TODO: placeholder; list the formats and modifiers the driver supports');
       lines.push(`      ${PLACEHOLDER_FORMAT[d.kind]}: { ${PLACEHOLDER_ACCESS[d.kind]}modifiers: [LINEAR] }`);

@@ -9,9 +9,11 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { findFormat, type FormatInfo } from '../constraints/formats.js';
 import type { NativeAddon } from '../kernel/native/addon.js';
 
-/** A V4L2 fourcc as its four characters ("YUYV", "NM12"). */
+/** A V4L2 fourcc as its four characters ("YUYV", "NM12"); big-endian variants (bit 31, v4l2_fourcc_be) end in "-BE". */
 export function fourccName(code: number): string {
-  return String.fromCharCode(code & 0xff, (code >>> 8) & 0xff, (code >>> 16) & 0xff, (code >>> 24) & 0xff).replace(/\s+$/, '');
+  const be = (code & 0x80000000) !== 0;
+  const text = String.fromCharCode(code & 0xff, (code >>> 8) & 0xff, (code >>> 16) & 0xff, (code >>> 24) & 0x7f).replace(/\s+$/, '');
+  return be ? `${text}-BE` : text;
 }
 
 export interface V4l2FormatMapping {
@@ -52,6 +54,14 @@ const V4L2_TO_DRM: Readonly<Record<string, V4l2FormatMapping>> = {
   AB24: { drm: 'ABGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBA32 (R, G, B, A bytes) is DRM_FORMAT_ABGR8888' },
   BX24: { drm: 'BGRX8888', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB32 (X, R, G, B bytes) is DRM_FORMAT_BGRX8888' },
   BA24: { drm: 'BGRA8888', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB32 (A, R, G, B bytes) is DRM_FORMAT_BGRA8888' },
+  XR12: { drm: 'XRGB4444', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB444 is DRM_FORMAT_XRGB4444 (same little-endian word)' },
+  AR12: { drm: 'ARGB4444', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB444 is DRM_FORMAT_ARGB4444' },
+  XR15: { drm: 'XRGB1555', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB555 is DRM_FORMAT_XRGB1555' },
+  AR15: { drm: 'ARGB1555', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB555 is DRM_FORMAT_ARGB1555' },
+  NV24: { drm: 'NV24', buffers: 'one', why: 'full-resolution chroma after luma, same fourcc' },
+  NV42: { drm: 'NV42', buffers: 'one', why: 'full-resolution chroma after luma, same fourcc' },
+  VUYA: { drm: 'AYUV', buffers: 'one', why: 'V4L2_PIX_FMT_VUYA32 (V, U, Y, A bytes) is DRM_FORMAT_AYUV' },
+  VUYX: { drm: 'XYUV8888', buffers: 'one', why: 'V4L2_PIX_FMT_VUYX32 (V, U, Y, X bytes) is DRM_FORMAT_XYUV8888' },
   GREY: { drm: 'R8', buffers: 'one', why: 'V4L2_PIX_FMT_GREY, one byte per pixel, is DRM_FORMAT_R8' },
   'Y16 ': { drm: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
   Y16: { drm: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
@@ -63,7 +73,7 @@ function noEquivalent(v4l2: string, compressed: boolean): string {
   if (compressed) return 'compressed (a bitstream, not pixels)';
   if (v4l2 === 'RGB4' || v4l2 === 'BGR4') return 'deprecated 32-bit RGB whose fourth byte may be alpha or padding: no single DRM format';
   if (/^(BA81|GBRG|GRBG|RGGB|B[GR]1[0-6]|pBAA|pGAA|pgAA|pRAA|BG1.|GB1.|BA1.|RG1.)$/.test(v4l2)) return 'raw Bayer: DRM has no Bayer formats';
-  return 'no DRM format with this layout';
+  return 'no DRM format udalloc knows with this layout';
 }
 
 export function mapV4l2Format(v4l2: string, compressed = false): V4l2FormatMapping {

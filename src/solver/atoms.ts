@@ -13,6 +13,7 @@ export type AtomConstraint =
   | 'pitchAlign'
   | 'heightAlign'
   | 'offsetAlign'
+  | 'implicitPlanes'
   | 'maxWidth'
   | 'maxHeight'
   | 'iommu'
@@ -73,6 +74,7 @@ const KEEP_ORDER: readonly AtomConstraint[] = [
   'pitchAlign',
   'heightAlign',
   'offsetAlign',
+  'implicitPlanes',
   'sizeAlign',
   'modifiers',
   'formats',
@@ -108,6 +110,7 @@ function deviceAtoms(device: Device, need: DeviceAccess | undefined, shared: str
     if (rule.pitchAlign > 1) push({ device: d, format, constraint: 'pitchAlign', value: rule.pitchAlign, source: rule.source });
     if (rule.heightAlign > 1) push({ device: d, format, constraint: 'heightAlign', value: rule.heightAlign, source: rule.source });
     if (rule.offsetAlign > 1) push({ device: d, format, constraint: 'offsetAlign', value: rule.offsetAlign, source: rule.source });
+    if (rule.implicitPlaneOffsets) push({ device: d, format, constraint: 'implicitPlanes', value: true, source: rule.source });
     if (rule.maxWidth !== undefined) push({ device: d, format, constraint: 'maxWidth', value: rule.maxWidth, source: rule.source });
     if (rule.maxHeight !== undefined) push({ device: d, format, constraint: 'maxHeight', value: rule.maxHeight, source: rule.source });
   }

@@ -354,6 +354,8 @@ export function hardwareAdvice(atom: Atom, core: readonly Atom[], request: Reque
     case 'maxWidth':
     case 'maxHeight':
       return `${d} takes ${atom.format} only up to ${String(atom.value)} pixels ${atom.constraint === 'maxWidth' ? 'wide' : 'high'} ${where}`;
+    case 'implicitPlanes':
+      return `${d} finds the planes of ${atom.format} itself, each right after the one before with a pitch derived from the first ${where}: the others' offset or pitch rules move them`;
     case 'sizeAlign':
     case 'pitchAlign':
     case 'heightAlign':

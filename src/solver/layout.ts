@@ -3,7 +3,7 @@
 
 import type { FormatInfo } from '../constraints/formats.js';
 import { sandModifierValue, type ModifierInfo } from '../constraints/modifiers.js';
-import { PAGE_SIZE } from '../constraints/model.js';
+import { implicitPitch, PAGE_SIZE } from '../constraints/model.js';
 import { alignUp, ceilDiv, checked, lcm } from '../util/int.js';
 
 export interface PlaneLayout {
@@ -19,6 +19,12 @@ export interface LayoutRules {
   readonly heightAlign: number;
   readonly offsetAlign: number;
   readonly sizeAlign: number;
+  /**
+   * A device finds planes 1.. itself (implicit plane offsets, V4L2 single-planar formats): every
+   * plane follows the one before, its pitch derived from plane 0's. The plan's luma rows are the
+   * height to give that device. Absent or false: planes are placed freely.
+   */
+  readonly implicitPlanes?: boolean;
 }
 
 export interface Layout {
@@ -40,6 +46,8 @@ const AFBC_SUPERBLOCK_ALIGNMENT = 128;
 export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width: number, height: number, rules: LayoutRules): Layout | undefined {
   const layout = modifier.layout;
   if (layout.kind === 'opaque') return undefined;
+  // Implicit plane offsets are a rule of linear single-buffer layouts (V4L2 single-planar formats).
+  if (rules.implicitPlanes && layout.kind !== 'linear') return undefined;
   if (layout.kind === 'sand') return sandLayout(format, modifier, layout.columnBytes, width, height, rules);
   // Odd widths/heights of subsampled formats round up to whole chroma samples.
   const w = alignUp(width, format.hsub);
@@ -47,6 +55,7 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
 
   const planes: PlaneLayout[] = [];
   let end = 0;
+  let implicitFailed = false;
   format.planes.forEach((plane, index) => {
     const hsub = index === 0 ? 1 : format.hsub;
     const vsub = index === 0 ? 1 : format.vsub;
@@ -71,13 +80,24 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
         pitchAlign = lcm(pitchAlign, tileBytes);
         rows = alignUp(rows, layout.tileRows);
       }
-      pitch = alignUp(rowBytes, pitchAlign, 'pitch');
+      if (rules.implicitPlanes) {
+        // Plane 0's pitch so aligned that every derived pitch still meets pitchAlign (YUV420's
+        // chroma pitch is half the luma pitch); later planes take the derived pitch, as the device does.
+        const ratio = (format.planes[0]!.cpp * format.hsub) / Math.min(...format.planes.slice(1).map((p) => p.cpp));
+        pitch = index === 0 ? alignUp(rowBytes, lcm(pitchAlign, pitchAlign * Math.max(1, Math.round(ratio))), 'pitch') : implicitPitch(planes[0]!.pitch, format, index);
+      } else pitch = alignUp(rowBytes, pitchAlign, 'pitch');
       size = checked('plane size', pitch * rows);
+    }
+    // With implicit plane offsets the next plane starts where the last ended, or nowhere.
+    if (rules.implicitPlanes && (!Number.isInteger(pitch) || end % rules.offsetAlign !== 0)) {
+      implicitFailed = true;
+      return;
     }
     const offset = alignUp(end, rules.offsetAlign, 'plane offset');
     end = checked('buffer size', offset + size);
     planes.push({ offset, pitch, rows, size });
   });
+  if (implicitFailed) return undefined;
   const size = alignUp(end, lcm(PAGE_SIZE, rules.sizeAlign), 'buffer size');
   return { planes, used: end, size };
 }

@@ -116,6 +116,7 @@ function formatCandidate(format: FormatInfo, rank: number, devices: readonly Dev
       heightAlign: mergeAlignments(active('heightAlign').map((r) => r.heightAlign)),
       offsetAlign: mergeAlignments(active('offsetAlign').map((r) => r.offsetAlign)),
       sizeAlign: mergeAlignments(devices.filter((d) => on.device(d.name, 'sizeAlign')).map((d) => d.sizeAlign)),
+      implicitPlanes: active('implicitPlanes').some((r) => r.implicitPlaneOffsets),
     },
     maxWidth: sized ? mergeLimits(active('maxWidth').map((r) => r.maxWidth)) : Infinity,
     maxHeight: sized ? mergeLimits(active('maxHeight').map((r) => r.maxHeight)) : Infinity,

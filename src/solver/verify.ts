@@ -2,7 +2,7 @@
 // property tests' brute-force oracle and by callers who build plans themselves). It deliberately
 // does not reuse the solver's merged problem: it re-reads each device's own rules.
 
-import { accessCovers, modifierAccessOf, PAGE_SIZE, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, implicitPitch, modifierAccessOf, PAGE_SIZE, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { emptyHeapCapacity, guaranteedAlignment, minimumPoolSize } from '../constraints/placement.js';
@@ -45,6 +45,15 @@ export function violations(platform: Platform, request: Request, plan: Placement
       const minRows = Math.ceil(Math.ceil(request.height / rule.heightAlign) * rule.heightAlign / subsample);
       if (p.rows < minRows) out.push(`${name}: plane ${i} has ${p.rows} rows, needs ${minRows}`);
     });
+    if (rule.implicitPlaneOffsets) {
+      // The device finds planes 1.. itself: each right after the previous, pitch derived from plane 0's.
+      for (let i = 1; i < planes.length; i++) {
+        const prev = planes[i - 1]!;
+        if (planes[i]!.offset !== prev.offset + prev.size) out.push(`${name}: plane ${i} at ${planes[i]!.offset}, but it looks for it right after plane ${i - 1} (${prev.offset + prev.size})`);
+        if (planes[i]!.pitch !== implicitPitch(planes[0]!.pitch, format, i)) out.push(`${name}: plane ${i} pitch ${planes[i]!.pitch}, but it derives ${implicitPitch(planes[0]!.pitch, format, i)} from plane 0's`);
+      }
+      if (modifier.layout.kind !== 'linear') out.push(`${name}: finds ${format.name}'s planes itself only in a linear layout`);
+    }
     if (size % d.sizeAlign !== 0) out.push(`${name}: size ${size} not a multiple of ${d.sizeAlign}`);
     if (d.maxSize !== undefined && size > d.maxSize) out.push(`${name}: size ${size} > max ${d.maxSize}`);
     if (d.heaps && !d.heaps.includes(heap.name)) out.push(`${name}: cannot reach heap ${heap.name}`);

@@ -81,3 +81,21 @@ describe('computeLayout', () => {
     assert.throws(() => computeLayout(f('XRGB16161616F'), m('LINEAR'), 1 << 20, 1 << 20, rules(2 ** 40)), /2\^53/);
   });
 });
+
+describe('implicit plane offsets (V4L2 single-planar formats)', () => {
+  it('NV12: chroma right after luma, same pitch; an offset rule that would move it leaves no layout', () => {
+    const l = computeLayout(f('NV12'), m('LINEAR'), 1920, 1080, { ...rules(256, 16), implicitPlanes: true })!;
+    assert.deepStrictEqual(l.planes.map((p) => [p.offset, p.pitch, p.rows]), [[0, 2048, 1088], [2048 * 1088, 2048, 544]]);
+    // 650x480: the chroma plane starts at 312000, not a multiple of 4096.
+    assert.strictEqual(computeLayout(f('NV12'), m('LINEAR'), 650, 480, { ...rules(1, 1, 4096), implicitPlanes: true }), undefined);
+    assert.ok(computeLayout(f('NV12'), m('LINEAR'), 650, 480, rules(1, 1, 4096)), 'a device that takes any offset gets a layout');
+  });
+
+  it('YUV420: the chroma pitches are half the luma pitch, so the luma pitch is aligned twice as much', () => {
+    const l = computeLayout(f('YUV420'), m('LINEAR'), 1000, 480, { ...rules(64), implicitPlanes: true })!;
+    assert.deepStrictEqual(l.planes.map((p) => [p.offset, p.pitch]), [[0, 1024], [1024 * 480, 512], [1024 * 480 + 512 * 240, 512]]);
+    assert.ok(l.planes.every((p) => p.pitch % 64 === 0));
+    // A tiled layout is not one such a device can find its planes in.
+    assert.strictEqual(computeLayout(f('NV12'), m('Y_TILED'), 640, 480, { ...rules(), implicitPlanes: true }), undefined);
+  });
+});

@@ -222,6 +222,26 @@ describe('conflicts', () => {
     assert.ok(result.conflict.fixes.every((f) => f.atoms.every((a) => a.changeable)), 'device format lists are facts, never relaxed into "anything"');
   });
 
+  it('a V4L2 camera that finds NV12 chroma itself and a display that wants planes on 4 KiB: the conflict names both rules, and a copy step fixes it', () => {
+    const platform = parsePlatform(
+      [
+        'heaps:',
+        '  - { name: system, kind: system, size: 4GiB }',
+        'devices:',
+        '  - { name: camera, iommu: true, formats: { NV12: { access: write, implicitPlaneOffsets: true } } }',
+        '  - { name: display, iommu: true, formats: { NV12: { access: read, offsetAlign: 4096 } } }',
+      ].join('\n'),
+      'v4l2.yaml',
+    );
+    const { result } = ask({ devices: ['camera:write', 'display:read'], width: 650, height: 480 }, platform);
+    if (result.ok) throw new Error('expected a conflict');
+    const core = result.conflict.core.map(atomLabel);
+    assert.ok(core.includes('camera.NV12.implicitPlanes') && core.includes('display.NV12.offsetAlign'), core.join(', '));
+    assert.match(result.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'copy'))!.text, /^give display its own buffer and copy into it/);
+    // At 640x480 the chroma plane starts at 307200 = 75 x 4096: both agree.
+    assert.ok(ask({ devices: ['camera:write', 'display:read'], width: 640, height: 480 }, platform).result.ok);
+  });
+
   it('an unprotected buffer is never told to become protected, nor to grow the secure heap', () => {
     // Only the secure heap is large enough; the buffer is not protected.
     const { result } = ask({ devices: ['camera', 'display'], width: 3840, height: 2160, count: 40 });

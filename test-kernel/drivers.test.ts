@@ -60,6 +60,9 @@ describe('real drivers: vkms as discovery sees it', () => {
     const wb = live.devices.find((d) => d.name === `${card.name}-writeback`)!;
     assert.deepStrictEqual(wb.formats!.find((f) => f.format === 'XRGB8888')!.access, 'write');
     assert.ok(!live.notes.some((n) => /no DRM_CAP_PRIME/.test(n)), live.notes.join('\n'));
+    // What each plane feeds, and the pitch vkms picks for its own buffers (exact: width x 4).
+    assert.ok(live.notes.some((n) => /\/dev\/dri\/card0 \(vkms\): plane \d+ primary -> CRTC 0/.test(n)), live.notes.join('\n'));
+    assert.ok(live.notes.some((n) => /dumb-buffer pitch at 32 bpp \(a hint\): 640 px -> 2560, 641 px -> 2564/.test(n)), live.notes.join('\n'));
   });
 
   it('camera to display negotiates from discovery alone; NV12 is a conflict that names the display\'s plane formats', () => {

@@ -332,12 +332,30 @@ static napi_value writeback(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * drmDumbPitch(fd, width, height, bpp) -> the pitch the driver picks for a dumb buffer of that size
+ * (DRM_IOCTL_MODE_CREATE_DUMB, destroyed at once): a hint of the pitch alignment it likes.
+ */
+static napi_value dumb_pitch(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  int32_t fd, width, height, bpp;
+  if (!udalloc_arg_i32(env, argv[0], &fd) || !udalloc_arg_i32(env, argv[1], &width) || !udalloc_arg_i32(env, argv[2], &height) ||
+      !udalloc_arg_i32(env, argv[3], &bpp))
+    return udalloc_throw_errno(env, "DRM_IOCTL_MODE_CREATE_DUMB", EINVAL);
+  struct drm_mode_create_dumb create = {.width = (uint32_t)width, .height = (uint32_t)height, .bpp = (uint32_t)bpp};
+  if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &create) != 0) return udalloc_throw_errno(env, "DRM_IOCTL_MODE_CREATE_DUMB", errno);
+  struct drm_mode_destroy_dumb destroy = {.handle = create.handle};
+  drmIoctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &destroy);
+  return udalloc_make_i32(env, (int32_t)create.pitch);
+}
+
 void udalloc_register_drm(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"drmDescribe", NULL, describe, NULL, NULL, NULL, napi_default, NULL},
       {"drmImport", NULL, import_fb, NULL, NULL, NULL, napi_default, NULL},
       {"drmRelease", NULL, release_fb, NULL, NULL, NULL, napi_default, NULL},
       {"drmWriteback", NULL, writeback, NULL, NULL, NULL, napi_default, NULL},
+      {"drmDumbPitch", NULL, dumb_pitch, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -78,6 +78,13 @@ export function cardRules(path: string, d: DrmDescription): { formats: Discovere
   return { formats, writeback, notes };
 }
 
+/** The indices set in a possible_crtcs bitmask. */
+export function crtcIndices(mask: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < 32; i++) if ((mask >>> i) & 1) out.push(i);
+  return out;
+}
+
 /** Describes a card through libdrm; a card that vanishes or refuses us gives an error line, never a throw. */
 export function describeDrm(path: string, addon: DrmAddon): DrmCard | { readonly path: string; readonly error: string } {
   let fd: number;
@@ -94,6 +101,15 @@ export function describeDrm(path: string, addon: DrmAddon): DrmCard | { readonly
       return { path, error: `${(err as Error).message}` };
     }
     const { formats, writeback, notes } = cardRules(path, d);
+    // Which CRTCs each plane can feed, and the pitch the driver picks for its own (dumb) buffers:
+    // hints for the reader, not constraints (an imported buffer may have any pitch the plane takes).
+    notes.push(`${path} (${d.driver}): ${d.planes.map((p) => `plane ${p.id} ${PLANE_TYPES[p.type] ?? `type ${p.type}`} -> CRTC ${crtcIndices(p.possibleCrtcs).join('/') || 'none'}`).join('; ')}`);
+    try {
+      const pitches = [640, 641, 1001].map((w) => `${w} px -> ${addon.drmDumbPitch(fd, w, 16, 32)}`);
+      notes.push(`${path} (${d.driver}): dumb-buffer pitch at 32 bpp (a hint): ${pitches.join(', ')}`);
+    } catch (err) {
+      notes.push(`${path} (${d.driver}): no dumb buffers (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
     return { path, driver: d.driver, formats, writeback, prime: (d.prime & 1) !== 0, addfb2Modifiers: d.addfb2Modifiers !== 0, notes };
   } finally {
     closeSync(fd);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { findFormat } from '../../src/constraints/formats.js';
 import type { NativeAddon } from '../../src/kernel/native/addon.js';
 import { describeV4l2, fourccName, mapV4l2Format, pitchRuleOf, takenPitchRule } from '../../src/platform/v4l2.js';
-import { cardRules } from '../../src/platform/drm.js';
+import { cardRules, crtcIndices } from '../../src/platform/drm.js';
 import type { DrmDescription } from '../../src/kernel/native/addon.js';
 
 const code = (s: string) => s.padEnd(4, ' ').split('').reduce((acc, c, i) => acc | (c.charCodeAt(0) << (8 * i)), 0) >>> 0;
@@ -138,5 +138,11 @@ describe('a driver with fixed frame sizes', () => {
     assert.strictEqual(takenPitchRule(2560, [2561, 2562, 2564], answers, 640).pitchAlign, 1);
     assert.strictEqual(takenPitchRule(2560, [2576, 2592], answers, 640).pitchAlign, 16);
     assert.match(takenPitchRule(2560, [], answers, 640).evidence.at(-1)!, /kept no longer bytesperline than 2560/);
+  });
+});
+
+describe('plane to CRTC masks', () => {
+  it('lists the CRTC indices a possible_crtcs mask names', () => {
+    assert.deepStrictEqual([crtcIndices(0), crtcIndices(1), crtcIndices(0b1010), crtcIndices(0x80000000)], [[], [0], [1, 3], [31]]);
   });
 });

@@ -48,6 +48,8 @@ export interface DrmAddon {
   drmRelease(fd: number, fbId: number, handle: number): void;
   /** One atomic commit: fbId full screen on the plane, the writeback connector writing into writebackFbId; waits for its fence. */
   drmWriteback(fd: number, planeId: number, fbId: number, writebackFbId: number, width: number, height: number, timeoutMs: number): void;
+  /** The pitch the driver picks for a dumb buffer (created and destroyed at once). */
+  drmDumbPitch(fd: number, width: number, height: number, bpp: number): number;
 }
 
 /** native/build/Release/udalloc_drm.node: the libdrm part, separate so the core binding never needs libdrm. */

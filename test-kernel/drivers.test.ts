@@ -174,9 +174,13 @@ describe('real drivers end to end: vivid -> udalloc -> vkms -> writeback', () =>
       try {
         const pitch = plan.planes[0]!.pitch;
         const shot = capture('/dev/video0', bufs, pitch);
-        const primary = drm.drmDescribe(cardFd).planes.find((p) => p.type === 1)!;
-        imported.push(drm.drmImport(cardFd, bufs[shot.index]!.fd, 640, 480, XR24, [pitch], [0], null));
-        imported.push(drm.drmImport(cardFd, out!.fd, 640, 480, XR24, [wbPlan.planes[0]!.pitch], [0], null));
+        const described = drm.drmDescribe(cardFd);
+        const primary = described.planes.find((p) => p.type === 1)!;
+        // ADDFB2 with the plan's pitches, offsets and modifier (the card takes explicit modifiers).
+        assert.strictEqual(described.addfb2Modifiers, 1);
+        const modifier = `0x${plan.modifierValue.toString(16).padStart(16, '0')}`;
+        imported.push(drm.drmImport(cardFd, bufs[shot.index]!.fd, 640, 480, XR24, plan.planes.map((p) => p.pitch), plan.planes.map((p) => p.offset), modifier));
+        imported.push(drm.drmImport(cardFd, out!.fd, 640, 480, XR24, wbPlan.planes.map((p) => p.pitch), wbPlan.planes.map((p) => p.offset), modifier));
         drm.drmWriteback(cardFd, primary.id, imported[0]!.fbId, imported[1]!.fbId, 640, 480, 20_000);
         const view = out!.map('read');
         const back = new Uint8Array(view.bytes.slice(0, wbPlan.planes[0]!.pitch * 480));

@@ -13,6 +13,7 @@ import { simulateCommand, simulateOptions } from './simulate.js';
 import { sizeCommand, sizeOptions } from './size.js';
 import { discoverCommand, discoverOptions } from './discover.js';
 import { devicesCommand, devicesOptions } from './devices.js';
+import { usageCommand, usageOptions } from './usage.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
 import { KernelError } from '../kernel/errno.js';
 import { conflictJson } from './output.js';
@@ -33,6 +34,7 @@ commands:
   simulate    replay a trace or scenario on the simulated kernel; peaks, failures, fragmentation
   size        the smallest CMA/carveout/secure pool sizes that serve the workloads
   formats     list known DRM formats and modifiers
+  usage       which processes hold which dma-bufs, per heap and per process
   help        show this text
 
 run "udalloc <command> --help" for a command's options.
@@ -48,6 +50,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   size: sizeCommand,
   discover: discoverCommand,
   devices: devicesCommand,
+  usage: usageCommand,
 };
 
 /** Each command's flags, for "did you mean" on a mistyped one. */
@@ -61,6 +64,7 @@ const FLAGS: Record<string, readonly string[]> = {
   size: Object.keys(sizeOptions),
   discover: Object.keys(discoverOptions),
   devices: Object.keys(devicesOptions),
+  usage: Object.keys(usageOptions),
 };
 
 export async function main(argv: string[]): Promise<number> {

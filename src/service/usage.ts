@@ -1,0 +1,154 @@
+// Who holds which dma-buf: every process's dma-buf fds (/proc/<pid>/fdinfo: size, exp_name, ino)
+// and mappings (/proc/<pid>/maps: the "/dmabuf:<name>" lines, by inode), a shared buffer counted
+// once with all its holders; per exporter (heap) and per process (with a proportional share, as
+// Pss divides shared pages) and overall. Unprivileged it reads what it may and says how much it
+// could not. The service's accounting reads the same way (buffers are charged while any process
+// of a client holds them, found by inode, never by trusting the client).
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listDirectory } from '../util/fs.js';
+
+export interface Holder {
+  readonly pid: number;
+  readonly comm: string;
+  readonly uid: number | undefined;
+  /** Open fds on the buffer. */
+  readonly fds: number;
+  /** Whether the process has it mapped. */
+  readonly mapped: boolean;
+}
+
+export interface BufferUsage {
+  readonly inode: number;
+  readonly size: number;
+  /** The exporter: the heap's name ("system", "reserved"...), or the driver. */
+  readonly exporter: string;
+  readonly name: string | undefined;
+  readonly holders: readonly Holder[];
+  /** Where the size came from: an fdinfo, debugfs bufinfo, or the span of the mappings. */
+  readonly sizeFrom: 'fdinfo' | 'bufinfo' | 'mappings';
+}
+
+export interface ProcessUsage {
+  readonly pid: number;
+  readonly comm: string;
+  readonly uid: number | undefined;
+  readonly buffers: number;
+  /** Bytes of every buffer it holds. */
+  readonly bytes: number;
+  /** Each buffer's bytes divided by the number of processes holding it. */
+  readonly proportional: number;
+}
+
+export interface Usage {
+  readonly buffers: readonly BufferUsage[];
+  readonly processes: readonly ProcessUsage[];
+  readonly exporters: ReadonlyArray<{ readonly exporter: string; readonly buffers: number; readonly bytes: number }>;
+  readonly total: { readonly buffers: number; readonly bytes: number };
+  /** Processes whose fdinfo or maps could not be read (not ours, without root). */
+  readonly unreadable: number;
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** debugfs dma_buf/bufinfo (root): every buffer's size, exporter and name by inode. */
+function bufinfo(root: string): Map<number, { size: number; exporter: string; name: string | undefined }> {
+  const out = new Map<number, { size: number; exporter: string; name: string | undefined }>();
+  const text = read(join(root, 'sys/kernel/debug/dma_buf/bufinfo'));
+  for (const line of text?.split('\n') ?? []) {
+    // drivers/dma-buf/dma-buf.c dma_buf_debug_show(): size, flags, mode, count, exp_name, ino, name
+    const m = /^(\d+)\t[0-9a-f]+\t[0-9a-f]+\t\d+\t(\S+)\t(\d+)\t(.*)$/.exec(line);
+    if (m) out.set(Number(m[3]), { size: Number(m[1]), exporter: m[2]!, name: m[4] && m[4] !== '<none>' ? m[4] : undefined });
+  }
+  return out;
+}
+
+/** Reads /proc under `root` (default "/"); `pid` limits the report to buffers that process holds. */
+export function scanUsage(root = '/', pid?: number): Usage {
+  const proc = join(root, 'proc');
+  const known = bufinfo(root);
+  const buffers = new Map<number, { size: number; exporter: string; name: string | undefined; sizeFrom: BufferUsage['sizeFrom']; holders: Map<number, Holder>; span: number }>();
+  let unreadable = 0;
+  for (const entry of listDirectory(proc)) {
+    if (!/^\d+$/.test(entry)) continue;
+    const p = Number(entry);
+    const dir = join(proc, entry);
+    const comm = (read(join(dir, 'comm')) ?? '?').trim();
+    const uidLine = /^Uid:\s+(\d+)/m.exec(read(join(dir, 'status')) ?? '');
+    const uid = uidLine ? Number(uidLine[1]) : undefined;
+    const fdDir = join(dir, 'fdinfo');
+    let fds: string[];
+    try {
+      fds = readdirSync(fdDir);
+    } catch (err) {
+      // EACCES: another user's process (without root); ENOENT: it exited meanwhile.
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') unreadable++;
+      continue;
+    }
+    const maps = read(join(dir, 'maps'));
+    const holds = new Map<number, { fds: number; mapped: boolean }>();
+    for (const fd of fds) {
+      const text = read(join(fdDir, fd));
+      if (!text || !text.includes('exp_name:')) continue;
+      const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+      const ino = Number(field('ino'));
+      if (!Number.isSafeInteger(ino)) continue;
+      const info = known.get(ino);
+      if (!buffers.has(ino)) buffers.set(ino, { size: Number(field('size') ?? info?.size ?? 0), exporter: field('exp_name') ?? info?.exporter ?? '?', name: field('name') || info?.name, sizeFrom: 'fdinfo', holders: new Map(), span: 0 });
+      const h = holds.get(ino) ?? { fds: 0, mapped: false };
+      h.fds++;
+      holds.set(ino, h);
+    }
+    for (const line of maps?.split('\n') ?? []) {
+      // start-end perms offset dev inode path; dma-buf mappings are "/dmabuf:<name>" (dmabuffs_dname).
+      const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\/dmabuf:(.*)$/.exec(line);
+      if (!m) continue;
+      const ino = Number(m[3]);
+      const span = Number.parseInt(m[2]!, 16) - Number.parseInt(m[1]!, 16);
+      const info = known.get(ino);
+      const b = buffers.get(ino) ?? { size: info?.size ?? 0, exporter: info?.exporter ?? '?', name: info?.name ?? (m[4] || undefined), sizeFrom: info ? ('bufinfo' as const) : ('mappings' as const), holders: new Map(), span: 0 };
+      if (b.sizeFrom === 'mappings') b.span = Math.max(b.span, span);
+      buffers.set(ino, b);
+      const h = holds.get(ino) ?? { fds: 0, mapped: false };
+      h.mapped = true;
+      holds.set(ino, h);
+    }
+    for (const [ino, h] of holds) buffers.get(ino)!.holders.set(p, { pid: p, comm, uid, fds: h.fds, mapped: h.mapped });
+  }
+  let list: BufferUsage[] = [...buffers].map(([inode, b]) => ({ inode, size: b.sizeFrom === 'mappings' ? b.span : b.size, exporter: b.exporter, name: b.name, sizeFrom: b.sizeFrom, holders: [...b.holders.values()].sort((x, y) => x.pid - y.pid) }));
+  if (pid !== undefined) list = list.filter((b) => b.holders.some((h) => h.pid === pid));
+  list.sort((a, b) => b.size - a.size || a.inode - b.inode);
+
+  const processes = new Map<number, { pid: number; comm: string; uid: number | undefined; buffers: number; bytes: number; proportional: number }>();
+  for (const b of list) {
+    for (const h of b.holders) {
+      if (pid !== undefined && h.pid !== pid) continue;
+      const p = processes.get(h.pid) ?? { pid: h.pid, comm: h.comm, uid: h.uid, buffers: 0, bytes: 0, proportional: 0 };
+      p.buffers++;
+      p.bytes += b.size;
+      p.proportional += b.size / b.holders.length;
+      processes.set(h.pid, p);
+    }
+  }
+  const exporters = new Map<string, { exporter: string; buffers: number; bytes: number }>();
+  for (const b of list) {
+    const e = exporters.get(b.exporter) ?? { exporter: b.exporter, buffers: 0, bytes: 0 };
+    e.buffers++;
+    e.bytes += b.size;
+    exporters.set(b.exporter, e);
+  }
+  return {
+    buffers: list,
+    processes: [...processes.values()].map((p) => ({ ...p, proportional: Math.round(p.proportional) })).sort((a, b) => b.bytes - a.bytes || a.pid - b.pid),
+    exporters: [...exporters.values()].sort((a, b) => b.bytes - a.bytes),
+    total: { buffers: list.length, bytes: list.reduce((s, b) => s + b.size, 0) },
+    unreadable,
+  };
+}

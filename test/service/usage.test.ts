@@ -1,0 +1,64 @@
+// udalloc usage on a /proc tree laid out as Linux 6.12 writes it (fdinfo of dma-bufs, maps lines of
+// "/dmabuf:<name>" mappings, debugfs bufinfo): shared buffers counted once with every holder,
+// proportional shares, mapped-only buffers, --pid; the real kernel is read in the QEMU suite.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { scanUsage } from '../../src/service/usage.js';
+
+const MiB = 2 ** 20;
+
+function fakeProc(): string {
+  const root = mkdtempSync(join(tmpdir(), 'udalloc-proc-'));
+  const proc = (pid: number, comm: string, fds: Record<string, string>, maps: string) => {
+    const dir = join(root, 'proc', String(pid));
+    mkdirSync(join(dir, 'fdinfo'), { recursive: true });
+    writeFileSync(join(dir, 'comm'), `${comm}\n`);
+    writeFileSync(join(dir, 'status'), `Name:\t${comm}\nUid:\t1000\t1000\t1000\t1000\n`);
+    writeFileSync(join(dir, 'maps'), maps);
+    for (const [fd, text] of Object.entries(fds)) writeFileSync(join(dir, 'fdinfo', fd), text);
+  };
+  // dma_buf_show_fdinfo() after the generic pos/flags/mnt_id/ino lines.
+  const dmabuf = (ino: number, size: number, exp: string, name?: string) => `pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t${ino}\nsize:\t${size}\ncount:\t1\nexp_name:\t${exp}\n${name ? `name:\t${name}\n` : ''}`;
+  proc(100, 'camera', { '3': dmabuf(501, 4 * MiB, 'reserved', 'preview-0'), '4': dmabuf(502, 2 * MiB, 'system'), '5': 'pos:\t0\nflags:\t02\nmnt_id:\t20\nino:\t77\n' }, '');
+  // The compositor received preview-0 (another fd on the same inode) and maps it.
+  proc(200, 'compositor', { '7': dmabuf(501, 4 * MiB, 'reserved', 'preview-0') }, '7f0000000000-7f0000400000 rw-s 00000000 00:0f 501                        /dmabuf:preview-0\n');
+  // A player that closed its fd but kept the mapping of a buffer nobody else holds.
+  proc(300, 'player', {}, '7f1000000000-7f1000100000 r--s 00000000 00:0f 777                        /dmabuf:\n');
+  mkdirSync(join(root, 'sys/kernel/debug/dma_buf'), { recursive: true });
+  writeFileSync(join(root, 'sys/kernel/debug/dma_buf/bufinfo'), `\nDma-buf Objects:\nsize    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n00004194304\t00000002\t00080007\t00000003\treserved\t00000501\tpreview-0\n00001048576\t00000002\t00080007\t00000001\tsystem\t00000777\t<none>\n`);
+  return root;
+}
+
+describe('udalloc usage', () => {
+  it('counts a shared buffer once with all its holders, per exporter and per process, with proportional shares', () => {
+    const u = scanUsage(fakeProc());
+    assert.deepStrictEqual(u.buffers.map((b) => [b.inode, b.size, b.exporter, b.name ?? null, b.holders.map((h) => [h.pid, h.fds, h.mapped])]), [
+      [501, 4 * MiB, 'reserved', 'preview-0', [[100, 1, false], [200, 1, true]]],
+      [502, 2 * MiB, 'system', null, [[100, 1, false]]],
+      [777, 1 * MiB, 'system', null, [[300, 0, true]]],
+    ]);
+    assert.deepStrictEqual(u.total, { buffers: 3, bytes: 7 * MiB });
+    assert.deepStrictEqual(u.exporters, [{ exporter: 'reserved', buffers: 1, bytes: 4 * MiB }, { exporter: 'system', buffers: 2, bytes: 3 * MiB }]);
+    assert.deepStrictEqual(u.processes.map((p) => [p.pid, p.comm, p.buffers, p.bytes, p.proportional]), [
+      [100, 'camera', 2, 6 * MiB, 4 * MiB],
+      [200, 'compositor', 1, 4 * MiB, 2 * MiB],
+      [300, 'player', 1, 1 * MiB, 1 * MiB],
+    ]);
+    // The mapped-only buffer's size and exporter come from debugfs bufinfo.
+    assert.strictEqual(u.buffers[2]!.sizeFrom, 'bufinfo');
+  });
+
+  it('--pid keeps the buffers that process holds; without bufinfo a mapped-only buffer is sized by its mapping', () => {
+    const root = fakeProc();
+    const compositor = scanUsage(root, 200);
+    assert.deepStrictEqual(compositor.buffers.map((b) => b.inode), [501]);
+    assert.deepStrictEqual(compositor.processes.map((p) => p.pid), [200]);
+    writeFileSync(join(root, 'sys/kernel/debug/dma_buf/bufinfo'), '');
+    const player = scanUsage(root, 300).buffers[0]!;
+    assert.deepStrictEqual([player.size, player.sizeFrom, player.exporter], [1 * MiB, 'mappings', '?']);
+  });
+});

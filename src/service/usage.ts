@@ -58,6 +58,22 @@ function read(path: string): string | undefined {
   }
 }
 
+/**
+ * The file as text only when it contains `marker` (searched in the raw bytes: most fdinfo files are
+ * not dma-bufs and most processes map none, so most files are never decoded); '' when it does not.
+ */
+function readIf(path: string, marker: Buffer): string | undefined {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch {
+    return undefined;
+  }
+  return raw.indexOf(marker) >= 0 ? raw.toString('utf8') : '';
+}
+
+const DMABUF_MAP = Buffer.from('/dmabuf:');
+
 /** debugfs dma_buf/bufinfo (root): every buffer's size, exporter and name by inode. */
 function bufinfo(root: string): Map<number, { size: number; exporter: string; name: string | undefined }> {
   const out = new Map<number, { size: number; exporter: string; name: string | undefined }>();
@@ -80,9 +96,6 @@ export function scanUsage(root = '/', pid?: number): Usage {
     if (!/^\d+$/.test(entry)) continue;
     const p = Number(entry);
     const dir = join(proc, entry);
-    const comm = (read(join(dir, 'comm')) ?? '?').trim();
-    const uidLine = /^Uid:\s+(\d+)/m.exec(read(join(dir, 'status')) ?? '');
-    const uid = uidLine ? Number(uidLine[1]) : undefined;
     const fdDir = join(dir, 'fdinfo');
     let fds: string[];
     try {
@@ -92,7 +105,7 @@ export function scanUsage(root = '/', pid?: number): Usage {
       if ((err as NodeJS.ErrnoException).code === 'EACCES') unreadable++;
       continue;
     }
-    const maps = read(join(dir, 'maps'));
+    const maps = readIf(join(dir, 'maps'), DMABUF_MAP);
     const holds = new Map<number, { fds: number; mapped: boolean }>();
     for (const fd of fds) {
       const text = read(join(fdDir, fd));
@@ -106,7 +119,8 @@ export function scanUsage(root = '/', pid?: number): Usage {
       h.fds++;
       holds.set(ino, h);
     }
-    for (const line of maps?.split('\n') ?? []) {
+    // Most processes map no dma-buf: look for the marker before splitting the file into lines.
+    for (const line of maps ? maps.split('\n') : []) {
       // start-end perms offset dev inode path; dma-buf mappings are "/dmabuf:<name>" (dmabuffs_dname).
       const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\/dmabuf:(.*)$/.exec(line);
       if (!m) continue;
@@ -120,6 +134,11 @@ export function scanUsage(root = '/', pid?: number): Usage {
       h.mapped = true;
       holds.set(ino, h);
     }
+    if (holds.size === 0) continue;
+    // Who it is, read only for the processes that hold something.
+    const comm = (read(join(dir, 'comm')) ?? '?').trim();
+    const uidLine = /^Uid:\s+(\d+)/m.exec(read(join(dir, 'status')) ?? '');
+    const uid = uidLine ? Number(uidLine[1]) : undefined;
     for (const [ino, h] of holds) buffers.get(ino)!.holders.set(p, { pid: p, comm, uid, fds: h.fds, mapped: h.mapped });
   }
   let list: BufferUsage[] = [...buffers].map(([inode, b]) => ({ inode, size: b.sizeFrom === 'mappings' ? b.span : b.size, exporter: b.exporter, name: b.name, sizeFrom: b.sizeFrom, holders: [...b.holders.values()].sort((x, y) => x.pid - y.pid) }));

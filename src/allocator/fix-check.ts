@@ -1,17 +1,36 @@
 // Acting on a fix before it is shown: the solver proposes changes and negotiates them; this
 // allocates the resulting plans together on empty heaps of the changed platform, on the simulated
 // kernel (which follows Linux's heap placement). A fix whose buffers do not all allocate is dropped.
+// A pool too large to simulate page by page (a sizing replay plans against unbounded pools) is
+// judged by the same placement rules the simulator follows, from constraints/placement.ts.
 
-import type { Platform } from '../constraints/model.js';
+import { minimumPoolSize } from '../constraints/placement.js';
+import type { Heap, Platform } from '../constraints/model.js';
 import { SimKernel } from '../kernel/sim/kernel.js';
 import type { FixCheck, Placement } from '../solver/index.js';
 
+/** Beyond this a pool's page bitmap would not fit in memory comfortably: 16 GiB is 4M pages. */
+const SIMULATED_MAX = 16 * 2 ** 30;
+
 export const allocatesOnEmptyHeaps: FixCheck = (platform: Platform, plans: readonly Placement[]): boolean => {
+  const used = new Map<string, Heap>();
+  for (const p of plans) used.set(p.heap.name, platform.heaps.find((h) => h.name === p.heap.name) ?? p.heap);
+  const huge = [...used.values()].filter((h) => h.size > SIMULATED_MAX);
+  for (const heap of huge) {
+    // Each plan's buffers take their stride from the pool's start; plans are summed (conservative).
+    const need = plans.filter((p) => p.heap.name === heap.name).reduce((sum, p) => sum + minimumPoolSize(heap, p.size, p.count), 0);
+    if (need > heap.size) return false;
+  }
+  const simulated = [...used.values()].filter((h) => h.size <= SIMULATED_MAX);
+  if (simulated.length === 0) return true;
   const total = plans.reduce((sum, p) => sum + p.count, 0);
-  const kernel = new SimKernel(platform.heaps, { maxFds: total + 16 });
+  const kernel = new SimKernel(simulated, { maxFds: total + 16 });
   const fds: number[] = [];
   try {
-    for (const plan of plans) for (let i = 0; i < plan.count; i++) fds.push(kernel.allocate(plan.heap.name, plan.size));
+    for (const plan of plans) {
+      if (!simulated.some((h) => h.name === plan.heap.name)) continue;
+      for (let i = 0; i < plan.count; i++) fds.push(kernel.allocate(plan.heap.name, plan.size));
+    }
     return true;
   } catch {
     return false;

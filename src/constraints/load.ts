@@ -3,6 +3,8 @@
 // conflict explanation can say where it came from.
 
 import { LIMITS, readInputText } from '../util/input-file.js';
+import { overlappingPools } from './model.js';
+import { formatAddress } from './units.js';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError, showValue } from '../errors.js';
@@ -293,6 +295,12 @@ export function parsePlatform(text: string, origin = 'profile'): Platform {
   uniqueNames(raw.heaps, 'heaps', src);
   uniqueNames(raw.devices, 'devices', src);
   const heaps = raw.heaps.map((h, i) => buildHeap(h, i, src));
+  const overlap = overlappingPools(heaps);
+  if (overlap) {
+    const [a, b] = overlap;
+    const i = heaps.indexOf(b);
+    fail(src, ['heaps', i, 'base'], `${b.name} starts inside ${a.name} (${formatAddress(a.base!)}-${formatAddress(a.base! + a.size)}): pools with fixed places cannot overlap`, formatAddress(b.base!));
+  }
   const heapNames = heaps.map((h) => h.name);
   const devices = raw.devices.map((d, i) => buildDevice(d, i, heapNames, src));
   return { name: raw.name ?? origin, heaps, devices, origin };

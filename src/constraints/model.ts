@@ -143,3 +143,13 @@ export const SCARCITY: Readonly<Record<HeapKind, number>> = {
   carveout: 3,
   secure: 4,
 };
+
+/** The first two pools with fixed places whose address ranges overlap, if any (a board cannot have them). */
+export function overlappingPools(heaps: readonly Heap[]): [Heap, Heap] | undefined {
+  const fixed = heaps.filter((h) => h.base !== undefined && h.kind !== 'system' && h.size > 0).sort((a, b) => a.base! - b.base!);
+  for (let i = 1; i < fixed.length; i++) {
+    const prev = fixed[i - 1]!;
+    if (fixed[i]!.base! < prev.base! + prev.size) return [prev, fixed[i]!];
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@
 // inputs, negotiated again and, through the caller's check, allocated; a fix that does not end in
 // allocated buffers is never shown. When no change helps, the conflict says so and names the facts.
 
-import type { Platform, Request } from '../constraints/model.js';
+import { overlappingPools, type Platform, type Request } from '../constraints/model.js';
 import { applyChanges, type Change } from './apply.js';
 import { atomize, type Atom } from './atoms.js';
 import { minimalCore, minimalCorrection } from './explain.js';
@@ -120,7 +120,7 @@ export function explainConflict(platform: Platform, request: Request, options: E
       const key = JSON.stringify(changes);
       if (seen.has(key)) continue;
       seen.add(key);
-      const plans = actOn(platform, request, changes, capacityOf, check);
+      const plans = actOn(platform, request, changes, check);
       if (plans) fixes.push({ text: fixText(set, changes, plans, ctx), changes, atoms: set, plans });
     }
   }
@@ -133,11 +133,15 @@ export function explainConflict(platform: Platform, request: Request, options: E
 }
 
 /** Applies the changes, negotiates every resulting buffer, and allocates them together. */
-function actOn(platform: Platform, request: Request, changes: readonly Change[], capacityOf: CapacityOf | undefined, check: FixCheck | undefined): Placement[] | undefined {
+function actOn(platform: Platform, request: Request, changes: readonly Change[], check: FixCheck | undefined): Placement[] | undefined {
   const applied = applyChanges(platform, request, changes);
   const plans: Placement[] = [];
+  // A pool grown or moved onto another is no pool a board can have.
+  if (overlappingPools(applied.platform.heaps)) return undefined;
+  // The changed platform is judged empty, as the check allocates it: a live allocator's free space
+  // belongs to the pools as they are, not as the fix would make them.
   for (const r of applied.requests) {
-    const plan = bestPlan(applied.platform, r, capacityOf);
+    const plan = bestPlan(applied.platform, r);
     if (!plan) return undefined;
     plans.push(plan);
   }

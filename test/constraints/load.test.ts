@@ -187,3 +187,10 @@ describe('formats as people write them, and numbers as they wrote them', () => {
     assert.doesNotMatch(message, /18446744073709552000/);
   });
 });
+
+describe('pools with fixed places', () => {
+  it('may not overlap: the second is named with the range it starts in', () => {
+    const text = 'heaps:\n  - { name: cma, kind: cma, base: 0x40000000, size: 256MiB }\n  - { name: carve, kind: carveout, base: 0x48000000, size: 64MiB }\ndevices:\n  - { name: d, formats: { NV12: {} } }\n';
+    assert.match(inputError(() => parsePlatform(text, 'overlap.yaml')).message, /^overlap\.yaml:3: heaps\[1\]\.base = "0x48000000": carve starts inside cma \(0x40000000-0x50000000\): pools with fixed places cannot overlap$/);
+  });
+});

@@ -76,10 +76,18 @@ type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** Builds the scenario through the real profile loader, dropping modifiers a format cannot take. */
 function build(s: Scenario): { platform: Platform; request: Request; profile: { heaps: Record<string, unknown>[] }; fields: RequestFields } {
+  // Fixed pools cannot overlap (the loader refuses them): a pool that would start inside an
+  // earlier one moves up in 256 MiB steps (no pool here is larger).
+  const bases: number[] = [];
+  s.heaps.forEach((h, i) => {
+    let base = h.base;
+    while (s.heaps.some((o, j) => j < i && o.kind !== 'system' && base < bases[j]! + o.size && bases[j]! < base + h.size)) base += 0x1000_0000;
+    bases.push(base);
+  });
   const heapName = (i: number) => `h${i}`;
   const profile = {
     name: 'random',
-    heaps: s.heaps.map((h, i) => ({ name: heapName(i), kind: h.kind, size: h.size, ...(h.kind === 'system' ? {} : { base: h.base }) })),
+    heaps: s.heaps.map((h, i) => ({ name: heapName(i), kind: h.kind, size: h.size, ...(h.kind === 'system' ? {} : { base: bases[i]! }) })),
     devices: s.devices.map((d, i) => ({
       name: `d${i}`,
       iommu: d.iommu,

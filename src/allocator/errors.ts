@@ -1,25 +1,14 @@
 // Errors of the allocator API, each carrying what a caller needs to act on it.
 
 import type { Conflict } from '../solver/negotiate.js';
-import { atomLabel, atomValueText, type Atom } from '../solver/atoms.js';
+import { conflictLines } from '../solver/conflict-text.js';
 import type { Errno } from '../kernel/errno.js';
 import type { HeapHandle } from './heap-handle.js';
-
-function atomLine(a: Atom): string {
-  return `${atomLabel(a)} = ${atomValueText(a)} (${a.source})`;
-}
 
 /** negotiate() found no plan: `conflict` holds the conflicting constraints and fixes. */
 export class ConflictError extends Error {
   constructor(readonly conflict: Conflict) {
-    super(
-      [
-        'no plan satisfies every device; these constraints cannot all hold together:',
-        ...conflict.core.map((a) => `  ${atomLine(a)}`),
-        ...(conflict.fixes.length > 0 ? ['fixes (each one alone works):', ...conflict.fixes.map((f) => `  - ${f.text}`)] : []),
-        ...(conflict.hardware.length > 0 ? ['no change to the request or the pools helps; it takes hardware or firmware:', ...conflict.hardware.map((h) => `  - ${h}`)] : []),
-      ].join('\n'),
-    );
+    super(conflictLines(conflict).join('\n'));
     this.name = 'ConflictError';
   }
 }

@@ -3,7 +3,7 @@
 import { modifierHex, shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import type { Atom, Conflict, Fix, Negotiation, Placement } from '../solver/index.js';
-import { atomLabel, atomValueText } from '../solver/atoms.js';
+import { conflictLines } from '../solver/conflict-text.js';
 import { modifierValueOf } from '../solver/solve.js';
 import type { ChoiceExplanation } from '../solver/why.js';
 
@@ -73,22 +73,6 @@ export function negotiationText(result: Negotiation): string {
   }
   lines.push(...conflictLines(result.conflict));
   return lines.join('\n');
-}
-
-export function conflictLines(c: Conflict): string[] {
-  const lines = ['conflict: no plan satisfies every device', 'these constraints cannot all hold together:'];
-  for (const a of c.core) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}${a.changeable ? '' : ' (hardware)'}    (${a.source})`);
-  if (c.fixes.length > 0) {
-    lines.push('fixes (each one alone leads to buffers that allocate; checked on the simulated kernel):');
-    for (const f of c.fixes) lines.push(`  - ${f.text}`);
-  } else if (c.hardware.length > 0) {
-    lines.push('no change to the request, the pools or the pipeline helps; only hardware or firmware could change:');
-    for (const h of c.hardware) lines.push(`  - ${h}`);
-  } else {
-    lines.push('no fix found whose buffers allocate: changing all of these makes a plan possible, but not one the heaps can hold:');
-    for (const a of c.atoms) lines.push(`  ${atomLabel(a)} = ${atomValueText(a)}    (${a.source})`);
-  }
-  return lines;
 }
 
 /** `udalloc explain`'s sections after the negotiation: every format and heap with its verdict. */

@@ -16,7 +16,7 @@ import { checkOutputPath, writeOutput } from './output-file.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
 
-const HELP = `usage: udalloc alloc [--platform FILE] [--request FILE] [request flags] [--name NAME] [--hold] [--record FILE] [--json]
+const HELP = `usage: udalloc alloc [--platform P] [--request FILE] [request flags] [--name NAME] [--hold] [--record FILE] [--backend B] [--json]
 
 ${platformHelp}
 ${backendHelp}

@@ -68,6 +68,8 @@ export function discoverCommand(args: string[]): number {
     return 0;
   }
   if (values.dtb !== undefined && values.sysfs !== undefined) throw new InputError('give --dtb FILE or --sysfs ROOT, not both', 'dtb');
+  if (values.cma !== undefined && values.dtb === undefined) throw new InputError('--cma SIZE goes with --dtb FILE: a running system reports its CMA size itself (/proc/meminfo CmaTotal)', 'cma', values.cma);
+  if (values.probe === true && (values.dtb !== undefined || values.sysfs !== undefined)) throw new InputError('--probe imports test buffers into this machine\'s devices: it cannot go with --dtb or --sysfs', 'probe', true);
   if (values['write-profile'] !== undefined) checkOutputPath(values['write-profile'], '--write-profile');
   if (values.sysfs !== undefined) checkSysfsRoot(values.sysfs);
   let platform: DiscoveredPlatform;

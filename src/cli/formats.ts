@@ -31,8 +31,8 @@ export function formatsCommand(args: string[]): number {
     process.stdout.write(`${JSON.stringify({ formats, modifiers })}\n`);
     return 0;
   }
-  const out = ['formats (name, fourcc, bytes per pixel per plane, chroma subsampling):'];
-  for (const f of formats) out.push(`  ${f.name.padEnd(15)} ${f.fourcc} '${f.code}'  planes ${f.planes.join('/')}  ${f.hsub}x${f.vsub}`);
+  const out = ['formats (name, fourcc, bytes per pixel of each plane, chroma subsampling):'];
+  for (const f of formats) out.push(`  ${f.name.padEnd(15)} ${f.fourcc} '${f.code}'  bytes/pixel ${f.planes.join('/')}  ${f.hsub}x${f.vsub}`);
   out.push('', 'modifiers (name, short name, value, layout model):');
   for (const m of modifiers) out.push(`  ${m.name.padEnd(48)} ${m.short.padEnd(26)} ${m.value}  ${m.layout}`);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -5,7 +5,7 @@ import { openSync } from '../allocator/allocator.js';
 import { heapRows, heapTable } from './heap-table.js';
 import { backendHelp, backendOption, platformFromOption, platformHelp } from './platform-option.js';
 
-const HELP = `usage: udalloc heaps [--platform FILE] [--json]
+const HELP = `usage: udalloc heaps [--platform P] [--backend B] [--json]
 
 ${platformHelp}
 ${backendHelp}

@@ -1,5 +1,7 @@
 // udalloc usage: who holds which dma-buf on this machine (Android has dmabuf_dump; Linux had nothing).
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { formatBytes } from '../constraints/units.js';
@@ -48,7 +50,9 @@ export function usageCommand(args: string[]): number {
     if (!/^\d+$/.test(values.pid) || !Number.isSafeInteger(Number(values.pid))) throw new InputError(`--pid ${JSON.stringify(values.pid)}: expected a process id`, 'pid', values.pid);
     pid = Number(values.pid);
   }
-  const u = scanUsage(values.proc ?? '/', pid);
+  const root = values.proc ?? '/';
+  if (pid !== undefined && !existsSync(join(root, 'proc', String(pid)))) throw new InputError(`--pid ${pid}: no such process`, 'pid', pid);
+  const u = scanUsage(root, pid);
   process.stdout.write(`${values.json ? JSON.stringify(u) : text(u)}\n`);
   return 0;
 }

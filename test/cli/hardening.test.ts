@@ -94,6 +94,14 @@ describe('backends that are not there', () => {
   });
 });
 
+describe('flags that do not go together or name nothing', () => {
+  it('discover --cma without --dtb, --probe with --dtb, usage --pid of no process: one line, exit 2', () => {
+    oneLine(run('discover', '--cma', '64M'), /--cma SIZE goes with --dtb FILE/);
+    oneLine(run('discover', '--dtb', 'x.dtb', '--probe'), /--probe imports test buffers into this machine's devices: it cannot go with --dtb or --sysfs/);
+    oneLine(run('usage', '--pid', '999999999'), /--pid 999999999: no such process/);
+  });
+});
+
 describe('empty workloads', () => {
   it('an empty trace is sized with a warning, not silently', () => {
     const r = run('size', '--platform', 'example', '--trace', empty);

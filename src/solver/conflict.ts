@@ -127,7 +127,9 @@ export function explainConflict(platform: Platform, request: Request, options: E
   // Every change that helps in principle failed when acted on (a device left alone cannot get a
   // buffer of its own, say): what remains is the hardware.
   if (fixes.length === 0) return hardwareOnly(sets[0]!);
-  fixes.sort((a, b) => fixOrder(a, platform) - fixOrder(b, platform));
+  // A smaller size is the real cause's fix when a device's limits bound it, else one among others.
+  const order = sizeBounded(platform, request) ? FIX_ORDER : [...FIX_ORDER.filter((c) => c !== 'size').slice(0, 4), 'size' as const, ...FIX_ORDER.filter((c) => c !== 'size').slice(4)];
+  fixes.sort((a, b) => fixOrder(a, platform, order) - fixOrder(b, platform, order));
   const chosen = fixes.slice(0, MAX_FIXES);
   return { atoms: chosen[0]!.atoms, core: coreFor(chosen[0]!.atoms), fixes: chosen, hardware: [] };
 }
@@ -152,8 +154,19 @@ function actOn(platform: Platform, request: Request, changes: readonly Change[],
 /** The real cause first: a size a device bounds, then the request's formats and uses, pools, copies. */
 const FIX_ORDER: readonly Atom['constraint'][] = ['size', 'formats', 'access', 'capacity', 'count', 'placement', 'cpu', 'protected', 'shared'];
 
-function fixOrder(fix: Fix, platform: Platform): number {
-  const ranks = fix.atoms.map((a) => FIX_ORDER.indexOf(a.constraint) * 10 + (platform.heaps.find((h) => h.name === a.heap)?.scarcity ?? 0));
+/** Whether some device's maxWidth, maxHeight or maxSize is below what the request asks for. */
+function sizeBounded(platform: Platform, request: Request): boolean {
+  return request.devices.some((name) => {
+    const d = platform.devices.find((x) => x.name === name)!;
+    return request.formats.some((f) => {
+      const rule = d.formats.get(f.name);
+      return rule !== undefined && ((rule.maxWidth !== undefined && request.width > rule.maxWidth) || (rule.maxHeight !== undefined && request.height > rule.maxHeight));
+    }) || d.maxSize !== undefined;
+  });
+}
+
+function fixOrder(fix: Fix, platform: Platform, order: readonly Atom['constraint'][]): number {
+  const ranks = fix.atoms.map((a) => order.indexOf(a.constraint) * 10 + (platform.heaps.find((h) => h.name === a.heap)?.scarcity ?? 0));
   // Single changes before pairs; among equals, the order of the most preferred atom, and among
   // pools the most plentiful kind (growing CMA before a carveout).
   return fix.atoms.length * 1000 + Math.min(...ranks);

@@ -5,12 +5,12 @@
 // shown. Hardware facts get advice, never a fix.
 
 import { FORMATS } from '../constraints/formats.js';
-import { accessCovers, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { minimumPoolSize } from '../constraints/placement.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
-import type { Atom } from './atoms.js';
+import { atomize, type Atom } from './atoms.js';
 import { compile } from './problem.js';
 import { search, type CapacityOf, type Placement } from './solve.js';
 
@@ -42,9 +42,14 @@ function entryOf(request: Request, name: string): string {
   return use === undefined ? name : `${name}:${use}`;
 }
 
-function planOf(ctx: FixContext, changes: readonly Change[]): Placement | undefined {
+function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[] = []): Placement | undefined {
   const applied = applyChanges(ctx.platform, ctx.request, changes);
-  return search(applied.platform, compile(applied.platform, applied.requests[0]!), { limit: 1, capacityOf: ctx.capacityOf })[0];
+  const request = applied.requests[0]!;
+  if (growing.length === 0) return search(applied.platform, compile(applied.platform, request), { limit: 1, capacityOf: ctx.capacityOf })[0];
+  // The pools this fix grows do not limit the plan (their capacity atoms are off; where they lie is unchanged).
+  const atoms = atomize(applied.platform, request);
+  const names = new Set(growing.map((h) => h.name));
+  return search(applied.platform, compile(applied.platform, request, atoms, (a) => !(a.constraint === 'capacity' && a.heap !== undefined && names.has(a.heap))), { limit: 1, capacityOf: ctx.capacityOf })[0];
 }
 
 /** Even dimensions (chroma subsampling) scaled by s, at least 2x2. */
@@ -123,7 +128,8 @@ export function changesFor(set: readonly Atom[], relaxed: Placement | undefined,
   const leaving = new Set(set.filter((a) => a.constraint === 'shared').map((a) => a.device!));
   const staying = request.devices.filter((d) => !leaving.has(d)).map((d) => deviceOf(platform, d));
   let formatAlternatives: Change[][] = [[]];
-  const newSizes = new Map<string, number>();
+  const poolsToSize: Heap[] = [];
+  const poolsToPlace: Heap[] = [];
   // Direct changes first; pools after (their size comes from the relaxed plan); searched ones last.
   const order = (a: Atom) => ['shared', 'access', 'formats', 'cpu', 'protected', 'capacity', 'placement', 'size', 'count'].indexOf(a.constraint);
   for (const atom of [...set].sort((a, b) => order(a) - order(b))) {
@@ -156,27 +162,13 @@ export function changesFor(set: readonly Atom[], relaxed: Placement | undefined,
       case 'protected':
         direct.push({ target: 'request', field: 'protected', value: false });
         break;
-      case 'capacity': {
-        const heap = platform.heaps.find((h) => h.name === atom.heap)!;
-        if (!relaxed || relaxed.heap.name !== heap.name) return [];
-        const size = minimumPoolSize(heap, relaxed.size, relaxed.count);
-        newSizes.set(heap.name, size);
-        direct.push({ target: 'heap', heap: heap.name, field: 'size', value: size });
+      case 'capacity':
+        // Sized after any size change below, from the plan that then exists.
+        poolsToSize.push(platform.heaps.find((h) => h.name === atom.heap)!);
         break;
-      }
-      case 'placement': {
-        const heap = platform.heaps.find((h) => h.name === atom.heap)!;
-        const limit = dmaLimit(staying);
-        if (!Number.isFinite(limit)) return [];
-        if (heap.base === undefined) direct.push({ target: 'heap', heap: heap.name, field: 'limit', value: limit });
-        else {
-          const size = newSizes.get(heap.name) ?? heap.size;
-          const base = Math.floor((limit - size) / PAGEBLOCK) * PAGEBLOCK;
-          if (base < 0) return [];
-          direct.push({ target: 'heap', heap: heap.name, field: 'base', value: base });
-        }
+      case 'placement':
+        poolsToPlace.push(platform.heaps.find((h) => h.name === atom.heap)!);
         break;
-      }
       case 'size':
       case 'count':
         break;
@@ -190,10 +182,32 @@ export function changesFor(set: readonly Atom[], relaxed: Placement | undefined,
     let changes: Change[] = [...devicesChange, ...alternative, ...direct];
     if (set.some((a) => a.constraint === 'size')) {
       const format = relaxed?.format.name;
-      const size = fitSize(request.width, request.height, limitScale(staying, request, format), (w, h) => planOf(ctx, [...changes, { target: 'request', field: 'width', value: w }, { target: 'request', field: 'height', value: h }]) !== undefined);
+      const size = fitSize(request.width, request.height, limitScale(staying, request, format), (w, h) => planOf(ctx, [...changes, { target: 'request', field: 'width', value: w }, { target: 'request', field: 'height', value: h }], poolsToSize) !== undefined);
       if (!size) continue;
       changes = [...changes, { target: 'request', field: 'width', value: size.width }, { target: 'request', field: 'height', value: size.height }];
     }
+    // Each pool grown to what the buffers take as the kernel places them, in the plan at this size.
+    const newSizes = new Map<string, number>();
+    if (poolsToSize.length > 0) {
+      const plan = planOf(ctx, changes, poolsToSize);
+      if (!plan || !poolsToSize.some((h) => h.name === plan.heap.name)) continue;
+      const heap = poolsToSize.find((h) => h.name === plan.heap.name)!;
+      const size = minimumPoolSize(heap, plan.size, plan.count);
+      newSizes.set(heap.name, size);
+      changes = [...changes, { target: 'heap', heap: heap.name, field: 'size', value: size }];
+    }
+    let placed = true;
+    for (const heap of poolsToPlace) {
+      const limit = dmaLimit(staying);
+      if (!Number.isFinite(limit)) placed = false;
+      else if (heap.base === undefined) changes = [...changes, { target: 'heap', heap: heap.name, field: 'limit', value: limit }];
+      else {
+        const base = Math.floor((limit - (newSizes.get(heap.name) ?? heap.size)) / PAGEBLOCK) * PAGEBLOCK;
+        if (base < 0) placed = false;
+        else changes = [...changes, { target: 'heap', heap: heap.name, field: 'base', value: base }];
+      }
+    }
+    if (!placed) continue;
     if (set.some((a) => a.constraint === 'count')) {
       let lo = 0;
       let hi = request.count;

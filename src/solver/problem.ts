@@ -169,8 +169,9 @@ export function compile(platform: Platform, request: Request, atoms?: readonly A
   }
 
   return {
-    width: request.width,
-    height: request.height,
+    // A relaxed size may shrink as far as it must: the smallest buffer stands for "some smaller size".
+    width: sized ? request.width : 1,
+    height: sized ? request.height : 1,
     count: request.count > 1 && !on.request('count') ? 1 : request.count,
     candidates: { [Symbol.iterator]: candidates },
     heap: {

@@ -34,7 +34,11 @@ export function loadWorkloads(values: { trace?: string[]; scenario?: string[]; s
       const deviceParams = deviceParameters(name).map(([k, v]) => `${k}=${v}`);
       // Only a suggestion that was tried: it loads, and its requests negotiate on this platform.
       const fitted = fitScenarioDevices(name, platform, seed);
-      const hint = fitted ? `\n  this works here: --scenario "${fitted}"` : '\n  no assignment of this platform\'s devices to the scenario\'s roles negotiates; write a trace instead (see README, "Traces")';
+      const hint = fitted.spec
+        ? `\n  this works here: --scenario "${fitted.spec}"`
+        : fitted.closest
+          ? `\n  the devices that fit the roles best (--scenario "${fitted.closest.spec}") cannot run it as it is: ${fitted.closest.why}\n  change the scenario's sizes, or write a trace (see README, "Traces")`
+          : '\n  no assignment of this platform\'s devices to the scenario\'s roles negotiates; write a trace instead (see README, "Traces")';
       throw new InputError(`${err.message}\n  the scenario's devices are parameters: ${deviceParams.join(', ')}; this platform has ${platform.devices.map((d) => d.name).join(', ')}${hint}`, err.field, err.value);
     }
   }

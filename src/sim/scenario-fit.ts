@@ -67,7 +67,19 @@ function substitute(value: string, assignment: ReadonlyMap<string, string>): str
  * Tries role assignments, best first by name hints (a device playing two roles, as an i915 both
  * renders and scans out, counts against it), and returns the first spec that works on the platform.
  */
-export function fitScenarioDevices(name: string, platform: Platform, seed = 1, maxTries = 60): string | undefined {
+export interface ScenarioFit {
+  /** A spec that loads and negotiates on the platform, if one was found among the plausible ones. */
+  readonly spec: string | undefined;
+  /** When none was: the assignment that fits the roles best, and why it does not run as it is. */
+  readonly closest?: { readonly spec: string; readonly why: string };
+}
+
+/**
+ * Tries role assignments, best first by name hints; only assignments where every role goes to a
+ * device named for it are tried when the board has such devices (a display standing in for an
+ * encoder would "work" and mean nothing). Returns the first that works, or the best one and why not.
+ */
+export function fitScenarioDevices(name: string, platform: Platform, seed = 1, maxTries = 60): ScenarioFit {
   const params = deviceParameters(name);
   const wanted = roles(params);
   const roleNames = [...wanted.keys()];
@@ -81,17 +93,25 @@ export function fitScenarioDevices(name: string, platform: Platform, seed = 1, m
     if (assignments.length > 20000) assignments = assignments.sort((a, b) => a.score - b.score).slice(0, 20000);
   });
   assignments.sort((a, b) => a.score - b.score);
-  for (const { map } of assignments.slice(0, maxTries)) {
-    const spec = `${name}:${params.map(([k, v]) => `${k}=${substitute(v, map)}`).join(',')}`;
-    if (works(spec, platform, seed)) return spec;
+  const hinted = (map: Map<string, string>) => [...map].every(([role, device]) => hintScore(role, platform.devices.find((d) => d.name === device)!) <= (ROLE_HINTS[role] ?? [role]).length);
+  const plausible = assignments.filter((a) => hinted(a.map));
+  const pool = plausible.length > 0 ? plausible : assignments;
+  const specOf = (map: Map<string, string>) => `${name}:${params.map(([k, v]) => `${k}=${substitute(v, map)}`).join(',')}`;
+  let closest: { spec: string; why: string } | undefined;
+  for (const { map } of pool.slice(0, maxTries)) {
+    const spec = specOf(map);
+    const why = whyNot(spec, platform, seed);
+    if (why === undefined) return { spec };
+    closest ??= { spec, why };
   }
-  return undefined;
+  return { spec: undefined, ...(closest ? { closest } : {}) };
 }
 
 const MAX_CHECKED_REQUESTS = 24;
 
 /** The spec generates, loads, and each distinct request negotiates or misses only pool capacity. */
-function works(spec: string, platform: Platform, seed: number): boolean {
+/** Why a spec does not run on the platform (its first request that no pool size can serve), or undefined when it does. */
+function whyNot(spec: string, platform: Platform, seed: number): string | undefined {
   try {
     const g = generateScenario(spec, seed);
     traceFromEvents(g.events, platform, g.name);
@@ -103,11 +123,14 @@ function works(spec: string, platform: Platform, seed: number): boolean {
       if (seen.has(key) || seen.size >= MAX_CHECKED_REQUESTS) continue;
       seen.add(key);
       const result = negotiate(platform, makeRequest(platform, e.request));
-      if (!result.ok && !result.conflict.fixes.some((f) => f.changes.every((c) => c.target === 'heap' && c.field === 'size'))) return false;
+      if (!result.ok && !result.conflict.fixes.some((f) => f.changes.every((c) => c.target === 'heap' && c.field === 'size'))) {
+        const r = e.request;
+        return `${r.count ?? 1} x ${r.width}x${r.height} ${(r.formats ?? []).join('|')} for ${(r.devices ?? []).join('+')}: ${result.conflict.fixes[0]?.text ?? result.conflict.hardware[0] ?? 'no plan'}`;
+      }
     }
-    return true;
+    return undefined;
   } catch (err) {
-    if (err instanceof InputError) return false;
+    if (err instanceof InputError) return err.message.split('\n')[0];
     throw err;
   }
 }

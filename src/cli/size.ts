@@ -68,8 +68,10 @@ function bootAdvice(results: readonly SizingResult[]): string | undefined {
 
 function resultText(platform: Platform, results: readonly SizingResult[], workloads: string[]): string {
   const lines = [`workloads: ${workloads.join(', ')}`];
+  const none = results[0]!.unplannable;
+  if (none.length > 0) lines.push(`warning: ${none.length} request(s) have no plan at any pool size and are left out of the sizes; the first: ${none[0]!.trace}:${none[0]!.line}: ${none[0]!.request}: ${none[0]!.reason}`);
   const pools = results[0]!.pools.filter((p) => p.size > 0);
-  if (pools.length === 0) return `${lines[0]}\nno fixed pool (CMA, carveout, secure) is used by these workloads`;
+  if (pools.length === 0) return `${lines.join('\n')}\nno fixed pool (CMA, carveout, secure) is used by these workloads`;
   const header = ['POOL', 'KIND', 'PROFILE', 'PEAK LIVE', ...results.flatMap((r) => [`MIN (${r.policy})`, 'RATIO'])];
   const rows = pools.map((p) => [p.name, p.kind, formatBytes(p.profileSize), formatBytes(p.peakLive), ...results.flatMap((r) => {
     const q = r.pools.find((x) => x.name === p.name)!;

@@ -31,6 +31,8 @@ export interface PoolSize {
 
 export interface SizingResult {
   readonly policy: PlacementPolicy;
+  /** Requests no pool size can serve (no plan even with unbounded pools): left out of the sizes. */
+  readonly unplannable: ReadonlyArray<{ readonly trace: string; readonly line: number; readonly request: string; readonly reason: string }>;
   readonly pools: readonly PoolSize[];
   /** Full replays of every trace performed, including the unbounded one. */
   readonly probes: number;
@@ -50,6 +52,7 @@ export function sizePools(platform: Platform, traces: readonly Trace[], options:
   const policy = options.policy ?? 'first-fit';
   const pools = platform.heaps.filter(isFixedPool);
   let probes = 0;
+  const unplannable: Array<{ trace: string; line: number; request: string; reason: string }> = [];
   /** Replays every trace with these sizes; per pool: failed?, peak live, peak used, high water. */
   const probe = (sizes: Map<string, number>, probed?: ReadonlySet<string>) => {
     probes++;
@@ -61,6 +64,7 @@ export function sizePools(platform: Platform, traces: readonly Trace[], options:
       const r = replay(platform, t, { policy, sizes, planUnbounded: true, fallback: false, samples: 1, stopOnFailureOf: probed });
       reports.push(r);
       for (const h of r.heaps) if (h.failures > 0) failed.add(h.name);
+      if (probes === 1) for (const f of r.failures) if (f.heap === undefined) unplannable.push({ trace: t.origin, line: f.line, request: f.request, reason: f.reason });
     }
     options.onProbe?.(probes, sizes);
     return new Map(
@@ -121,6 +125,7 @@ export function sizePools(platform: Platform, traces: readonly Trace[], options:
 
   return {
     policy,
+    unplannable,
     probes,
     pools: pools.map((p) => {
       const peak = peaks.get(p.name)!;

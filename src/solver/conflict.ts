@@ -138,8 +138,9 @@ export function explainConflict(platform: Platform, request: Request, options: E
 function actOn(platform: Platform, request: Request, changes: readonly Change[], check: FixCheck | undefined): Placement[] | undefined {
   const applied = applyChanges(platform, request, changes);
   const plans: Placement[] = [];
-  // A pool grown or moved onto another is no pool a board can have.
-  if (overlappingPools(applied.platform.heaps)) return undefined;
+  // A pool grown or moved onto another is no pool a board can have (pools that already overlap,
+  // as a sizing replay's unbounded ones do, are not the fix's doing).
+  if (overlappingPools(applied.platform.heaps) && !overlappingPools(platform.heaps)) return undefined;
   // The changed platform is judged empty, as the check allocates it: a live allocator's free space
   // belongs to the pools as they are, not as the fix would make them.
   for (const r of applied.requests) {

@@ -107,6 +107,18 @@ describe('sizing', () => {
     }
   });
 
+  it('a request no pool size can serve is reported, not sized, and does not stop the sizing', () => {
+    const board = loadPlatform('boards/example.yaml');
+    const t = traceFromEvents([
+      { t: 0, op: 'alloc', id: 'big', request: { width: 5000, height: 5000, formats: ['XRGB8888'], devices: ['display'] } },
+      { t: 1, op: 'alloc', id: 'ok', request: { width: 1920, height: 1080, formats: ['NV12'], devices: ['camera', 'display'], count: 2 } },
+    ], board, 'mixed');
+    const r = sizePools(board, [t], { policy: 'first-fit' });
+    assert.deepStrictEqual(r.unplannable.map((u) => [u.trace, u.line]), [['mixed', 1]]);
+    assert.match(r.unplannable[0]!.reason, /display takes XRGB8888 only up to 4096 pixels wide/);
+    assert.strictEqual(r.pools.find((p) => p.name === 'linux,cma')!.size, 4 * MiB + 3342336);
+  });
+
   it('best fit beats first fit when a small request would split the hole a later large one needs', () => {
     const platform = pool('carveout');
     // a(3) s(1) b(1) t(1) fill [0,6); free a and b: holes of 3 and 1 pages. x(1): first fit takes

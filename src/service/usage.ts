@@ -5,7 +5,7 @@
 // could not. The service's accounting reads the same way (buffers are charged while any process
 // of a client holds them, found by inode, never by trusting the client).
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { listDirectory } from '../util/fs.js';
 
@@ -58,19 +58,43 @@ function read(path: string): string | undefined {
   }
 }
 
+/** One buffer for every /proc file read: a scan reads thousands of small files. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 /**
  * The file as text only when it contains `marker` (searched in the raw bytes: most fdinfo files are
- * not dma-bufs and most processes map none, so most files are never decoded); '' when it does not.
+ * not dma-bufs and most processes map none, so most files are never decoded); '' when it does not;
+ * undefined when it cannot be read. /proc files have no size to stat: read until the end.
  */
 function readIf(path: string, marker: Buffer): string | undefined {
-  let raw: Buffer;
+  let fd: number;
   try {
-    raw = readFileSync(path);
+    fd = openSync(path, 'r');
   } catch {
     return undefined;
   }
-  return raw.indexOf(marker) >= 0 ? raw.toString('utf8') : '';
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === scratch.length) {
+        const bigger = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(bigger, 0, 0, length);
+        scratch = bigger;
+      }
+      const n = readSync(fd, scratch, length, scratch.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    const bytes = scratch.subarray(0, length);
+    return bytes.indexOf(marker) >= 0 ? bytes.toString('utf8') : '';
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
+
+const EXP_NAME = Buffer.from('exp_name:');
 
 const DMABUF_MAP = Buffer.from('/dmabuf:');
 
@@ -108,8 +132,8 @@ export function scanUsage(root = '/', pid?: number): Usage {
     const maps = readIf(join(dir, 'maps'), DMABUF_MAP);
     const holds = new Map<number, { fds: number; mapped: boolean }>();
     for (const fd of fds) {
-      const text = read(join(fdDir, fd));
-      if (!text || !text.includes('exp_name:')) continue;
+      const text = readIf(join(fdDir, fd), EXP_NAME);
+      if (!text) continue;
       const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
       const ino = Number(field('ino'));
       if (!Number.isSafeInteger(ino)) continue;

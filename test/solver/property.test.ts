@@ -198,6 +198,7 @@ describe('solver against a brute-force oracle', () => {
     let accessBlamed = 0;
     let modifierAccessBlamed = 0;
     let hardwareOnly = 0;
+    let implicitBlamed = 0;
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { platform, request } = build(s);
@@ -227,6 +228,7 @@ describe('solver against a brute-force oracle', () => {
           assert.strictEqual(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id) || a.id === kept), false);
         }
         if (conflict.atoms.some((a) => a.constraint === 'access')) accessBlamed++;
+        if (conflict.core.some((a) => a.constraint === 'implicitPlanes')) implicitBlamed++;
         if (conflict.atoms.some((a) => a.constraint === 'access' && Array.isArray(a.value))) modifierAccessBlamed++;
       }),
       { numRuns: 300, seed: 7 },
@@ -236,6 +238,8 @@ describe('solver against a brute-force oracle', () => {
     // The request's statement of each device's use must take part in conflicts, or its atoms go unchecked.
     assert.ok(accessBlamed > 3, `${accessBlamed} > 3`);
     assert.ok(modifierAccessBlamed > 0, `per-modifier access blamed in ${modifierAccessBlamed} conflicts`);
+    // Implicit plane offsets (V4L2 single-planar) must take part in conflicts, or their atoms go unchecked.
+    assert.ok(implicitBlamed > 0, `implicit plane offsets in ${implicitBlamed} conflict cores`);
   });
 
   it('every fix, applied to the profile and request as a user would and negotiated again, allocates on the simulated kernel', () => {

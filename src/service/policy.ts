@@ -1,0 +1,135 @@
+// The service's policy: who may reach which kinds of heap, and how many bytes each user or group
+// may hold in each. Clients are identified by what the bus says (uid, and the groups of that uid),
+// never by anything they claim. Pure: parsing and decisions only; the service applies them.
+//
+// policy.yaml:
+//   default:  { system: 512MiB, cma: 64MiB }          # bytes per heap kind for anyone not listed
+//   users:    { "1000": { cma: 256MiB }, alice: { system: 2GiB } }
+//   groups:   { video: { cma: 128MiB } }
+//   reach:    { secure: [drm], carveout: [] }          # kinds only these groups may use
+//   cmaReserve: 16MiB                                   # CMA the service always keeps free
+
+import { z } from 'zod';
+import { parseDocument } from 'yaml';
+import type { HeapKind } from '../constraints/model.js';
+import { formatBytes, parseByteCount } from '../constraints/units.js';
+import { InputError, showValue } from '../errors.js';
+
+export const HEAP_KINDS: readonly HeapKind[] = ['system', 'system-contig', 'cma', 'carveout', 'secure'];
+
+const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const parsed = parseByteCount(v);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
+const perKind = z.strictObject(Object.fromEntries(HEAP_KINDS.map((k) => [k, bytes.optional()])) as Record<HeapKind, z.ZodOptional<typeof bytes>>);
+const policySchema = z.strictObject({
+  default: perKind.optional(),
+  users: z.record(z.string(), perKind).optional(),
+  groups: z.record(z.string(), perKind).optional(),
+  reach: z.strictObject(Object.fromEntries(HEAP_KINDS.map((k) => [k, z.array(z.string()).optional()])) as Record<HeapKind, z.ZodOptional<z.ZodArray<z.ZodString>>>).optional(),
+  cmaReserve: bytes.optional(),
+});
+
+export type Quotas = Partial<Record<HeapKind, number>>;
+
+export interface Policy {
+  readonly default: Quotas;
+  readonly users: ReadonlyMap<string, Quotas>;
+  readonly groups: ReadonlyMap<string, Quotas>;
+  /** Heap kinds only some groups may reach; kinds not listed are open to everyone. */
+  readonly reach: ReadonlyMap<HeapKind, readonly string[]>;
+  readonly cmaReserve: number;
+  readonly origin: string;
+}
+
+/** Carveouts are off by default (they are usually a device's own memory); everything else open. */
+const DEFAULT_REACH: ReadonlyMap<HeapKind, readonly string[]> = new Map([['carveout', []]]);
+
+export function parsePolicy(text: string, origin = 'policy'): Policy {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors[0]) throw new InputError(`${origin}: not valid YAML: ${doc.errors[0].message.split('\n')[0]}`, 'policy', origin);
+  const data = doc.toJS() ?? {};
+  const result = policySchema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.path.map(String).join('.');
+    let value: unknown = data;
+    for (const k of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+    throw new InputError(`${origin}: policy field ${path || '(top level)'}${value === undefined ? '' : ` = ${showValue(value)}`}: ${issue.message}`, path, value);
+  }
+  const p = result.data;
+  const clean = (q: Record<string, number | undefined> | undefined): Quotas => Object.fromEntries(Object.entries(q ?? {}).filter(([, v]) => v !== undefined)) as Quotas;
+  const reach = new Map(DEFAULT_REACH);
+  for (const [k, groups] of Object.entries(p.reach ?? {})) if (groups) reach.set(k as HeapKind, groups);
+  return {
+    default: clean(p.default),
+    users: new Map(Object.entries(p.users ?? {}).map(([u, q]) => [u, clean(q)])),
+    groups: new Map(Object.entries(p.groups ?? {}).map(([g, q]) => [g, clean(q)])),
+    reach,
+    cmaReserve: p.cmaReserve ?? 0,
+    origin,
+  };
+}
+
+/** Who is calling, as the bus tells it: uid, user name, and the names of the user's groups. */
+export interface Client {
+  readonly uid: number;
+  readonly user: string;
+  readonly groups: readonly string[];
+}
+
+/** Whether the client may reach a heap kind at all; a denial names the groups that may. */
+export function mayReach(policy: Policy, client: Client, kind: HeapKind): { ok: true } | { ok: false; why: string } {
+  const allowed = policy.reach.get(kind);
+  if (allowed === undefined || allowed.some((g) => client.groups.includes(g))) return { ok: true };
+  return { ok: false, why: `${kind} heaps are for ${allowed.length > 0 ? `members of ${allowed.join(', ')}` : 'no one'} (${policy.origin} reach.${kind}); ${client.user} (uid ${client.uid}) is in ${client.groups.join(', ') || 'no group'}` };
+}
+
+/**
+ * The client's quota for a heap kind: its own entry (by uid or name) when it has one, else the
+ * largest of its groups' entries, else the default; undefined means no limit.
+ */
+export function quotaFor(policy: Policy, client: Client, kind: HeapKind): { bytes: number | undefined; from: string } {
+  for (const key of [String(client.uid), client.user]) {
+    const q = policy.users.get(key)?.[kind];
+    if (q !== undefined) return { bytes: q, from: `${policy.origin} users.${key}.${kind}` };
+  }
+  let best: { bytes: number; from: string } | undefined;
+  for (const g of client.groups) {
+    const q = policy.groups.get(g)?.[kind];
+    if (q !== undefined && (!best || q > best.bytes)) best = { bytes: q, from: `${policy.origin} groups.${g}.${kind}` };
+  }
+  if (best) return best;
+  const q = policy.default[kind];
+  return q !== undefined ? { bytes: q, from: `${policy.origin} default.${kind}` } : { bytes: undefined, from: `${policy.origin}: no limit for ${kind}` };
+}
+
+/** A refusal the service turns into a named D-Bus error, with the numbers behind it. */
+export interface Refusal {
+  readonly error: 'QuotaExceeded' | 'PolicyDenied' | 'ReserveKept';
+  readonly message: string;
+  readonly quota?: number;
+  readonly charged?: number;
+  readonly asked?: number;
+}
+
+/**
+ * Whether `asked` more bytes in a heap of `kind` may be handed to the client, which is charged
+ * `charged` bytes there now; `free` is the heap's free space (CMA keeps the policy's reserve).
+ */
+export function admit(policy: Policy, client: Client, kind: HeapKind, asked: number, charged: number, free: number): Refusal | undefined {
+  const reach = mayReach(policy, client, kind);
+  if (!reach.ok) return { error: 'PolicyDenied', message: reach.why };
+  const quota = quotaFor(policy, client, kind);
+  if (quota.bytes !== undefined && charged + asked > quota.bytes) {
+    return { error: 'QuotaExceeded', message: `${client.user} (uid ${client.uid}) holds ${formatBytes(charged)} in ${kind} heaps and asks for ${formatBytes(asked)} more; the quota is ${formatBytes(quota.bytes)} (${quota.from})`, quota: quota.bytes, charged, asked };
+  }
+  if (kind === 'cma' && free - asked < policy.cmaReserve) {
+    return { error: 'ReserveKept', message: `the service keeps ${formatBytes(policy.cmaReserve)} of CMA free (${policy.origin} cmaReserve); ${formatBytes(free)} is free and ${formatBytes(asked)} was asked`, asked };
+  }
+  return undefined;
+}

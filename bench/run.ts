@@ -5,7 +5,8 @@
 // request every call; also "all plans", which ranks every shared pair on every heap) and memoised
 // (the same request again), against a bare set intersection of
 // the devices' (format, modifier) lists. Bars: cold 4-device <= 10x baseline; memoised < 1 us.
-// allocation: see bench/allocation.ts; replay and pool sizing: bench/replay.ts.
+// allocation: see bench/allocation.ts; replay and pool sizing: bench/replay.ts; usage scan:
+// bench/usage.ts.
 
 import { Bench } from 'tinybench';
 import { FORMATS } from '../src/constraints/formats.js';
@@ -16,6 +17,7 @@ import { negotiate } from '../src/solver/negotiate.js';
 import { seededRandom } from '../src/util/random.js';
 import { allocationBench } from './allocation.js';
 import { replayBench } from './replay.js';
+import { usageBench } from './usage.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
 
@@ -120,3 +122,4 @@ async function negotiationBench(): Promise<void> {
 await negotiationBench();
 await allocationBench();
 replayBench();
+usageBench();

@@ -15,6 +15,8 @@ import { findModifier, MODIFIERS, modifierAppliesTo, shortModifierName, type Mod
 import {
   accessCovers,
   DEVICE_ACCESS,
+  MAX_PAGE_ORDER,
+  maxBufferOf,
   PAGE_SIZE,
   SCARCITY,
   type CpuAccess,
@@ -164,8 +166,8 @@ interface HeapDefaults {
 const HEAP_DEFAULTS: Record<HeapKind, HeapDefaults> = {
   // drivers/dma-buf/heaps/system_heap.c: scattered pages, order 8/4/0 chunks.
   system: { contiguous: false, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE },
-  // alloc_pages() of one high-order block, at most MAX_PAGE_ORDER (10) pages.
-  'system-contig': { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE << 10 },
+  // alloc_pages() of one high-order block, at most MAX_PAGE_ORDER pages.
+  'system-contig': { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE << MAX_PAGE_ORDER },
   // drivers/dma-buf/heaps/cma_heap.c + mm/cma.c: alignment grows with size up to CONFIG_CMA_ALIGNMENT.
   cma: { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE << 8 },
   // gen_pool carveouts hand out page-granular first-fit blocks.
@@ -203,7 +205,7 @@ function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceD
     cached: raw.cached ?? true,
     maxAlign,
     alignOrder,
-    maxBuffer: raw.kind === 'system-contig' ? Math.min(raw.size, PAGE_SIZE << 10) : raw.size,
+    maxBuffer: maxBufferOf(raw.kind, raw.size),
     scarcity: SCARCITY[raw.kind],
     source: src.source(path),
   };

@@ -7,6 +7,9 @@ import type { ModifierInfo } from './modifiers.js';
 
 export const PAGE_SIZE = 4096;
 
+/** MAX_PAGE_ORDER (include/linux/mmzone.h, default 10: 4 MiB blocks with 4 KiB pages). */
+export const MAX_PAGE_ORDER = 10;
+
 export type HeapKind = 'system' | 'system-contig' | 'cma' | 'carveout' | 'secure';
 
 /** Where a value came from, so a conflict can point at it: "boards/x.yaml:12 devices[0].dmaBits". */
@@ -34,6 +37,11 @@ export interface Heap {
   /** Scarcity rank: lower is more plentiful and preferred (system < system-contig < cma < carveout < secure). */
   readonly scarcity: number;
   readonly source: Source;
+}
+
+/** Heap.maxBuffer for a pool of `size` bytes: system-contig is one alloc_pages() block at most. */
+export function maxBufferOf(kind: HeapKind, size: number): number {
+  return kind === 'system-contig' ? Math.min(size, PAGE_SIZE << MAX_PAGE_ORDER) : size;
 }
 
 /**

@@ -6,15 +6,13 @@
 // those planes'; a writeback connector is a device of its own that writes.
 
 import { closeSync, constants, openSync } from 'node:fs';
-import { FORMATS } from '../constraints/formats.js';
+import { findFormat } from '../constraints/formats.js';
 import { findModifier, shortModifierName } from '../constraints/modifiers.js';
 import type { DrmAddon, DrmDescription } from '../kernel/native/addon.js';
 import type { DiscoveredFormat } from './derive.js';
 
 /** DRM_PLANE_TYPE_* (include/drm/drm_plane.h, the "type" property's values). */
 export const PLANE_TYPES: Readonly<Record<number, string>> = { 0: 'overlay', 1: 'primary', 2: 'cursor' };
-
-const byCode = new Map(FORMATS.map((f) => [f.fourcc, f.name]));
 
 export interface DrmCard {
   readonly path: string;
@@ -40,7 +38,7 @@ export function cardRules(path: string, d: DrmDescription): { formats: Discovere
     // Without IN_FORMATS a plane takes its formats linear only (drm_plane.c format_default_modifiers).
     const pairs: Array<[number, string]> = p.pairs ?? p.formats.map((f) => [f, '0x0000000000000000']);
     for (const [code, hex] of pairs) {
-      const name = byCode.get(code);
+      const name = findFormat(code)?.name;
       if (!name) {
         unknownFormats.add(`0x${code.toString(16)}`);
         continue;
@@ -70,7 +68,7 @@ export function cardRules(path: string, d: DrmDescription): { formats: Discovere
   const writeback: DiscoveredFormat[] = [];
   for (const w of d.writeback) {
     for (const code of w.formats) {
-      const format = byCode.get(code);
+      const format = findFormat(code)?.name;
       if (format && !writeback.some((x) => x.format === format)) writeback.push({ format, access: 'write', modifiers: ['LINEAR'], pitchAlign: 1, source: `${path} (${d.driver}) writeback connector ${w.id} WRITEBACK_PIXEL_FORMATS` });
     }
   }

@@ -3,12 +3,9 @@
 // so a program can apply a fix to its own files. Pure: nothing here touches the kernel.
 
 import { FORMATS } from '../constraints/formats.js';
-import { DEVICE_ACCESS, PAGE_SIZE, type CpuAccess, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
+import { DEVICE_ACCESS, maxBufferOf, type CpuAccess, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 
 /** A request for a buffer of its own, given to a device that leaves the shared one. */
-/** MAX_PAGE_ORDER (include/linux/mmzone.h): the largest block alloc_pages() gives. */
-const MAX_PAGE_ORDER = 10;
-
 export interface CopyRequest {
   readonly width: number;
   readonly height: number;
@@ -67,8 +64,7 @@ export function changedHeap(heap: Heap, field: 'size' | 'base' | 'limit', value:
   else if (base !== undefined) end = base + size;
   else if (heap.kind === 'system') end = size;
   else end = heap.end;
-  const maxBuffer = heap.kind === 'system-contig' ? Math.min(size, PAGE_SIZE << MAX_PAGE_ORDER) : size;
-  return { ...heap, size, base: field === 'limit' ? undefined : base, end, maxBuffer };
+  return { ...heap, size, base: field === 'limit' ? undefined : base, end, maxBuffer: maxBufferOf(heap.kind, size) };
 }
 
 export function applyChanges(platform: Platform, request: Request, changes: readonly Change[]): Applied {

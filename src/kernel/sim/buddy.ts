@@ -3,8 +3,8 @@
 // buddy on free). It decides whether a high-order chunk is available, so the chunk list of a
 // system-heap buffer depends on how fragmented RAM is, as on a real machine.
 
-/** MAX_PAGE_ORDER (include/linux/mmzone.h, default 10: 4 MiB blocks with 4 KiB pages). */
-export const MAX_PAGE_ORDER = 10;
+import { MAX_PAGE_ORDER } from '../../constraints/model.js';
+
 /**
  * Per-CPU page lists for order-0 pages (struct per_cpu_pages): refilled and drained `batch` pages
  * at a time and capped at `high`. 63 is zone_batchsize()'s cap; high is 6 batches, a typical

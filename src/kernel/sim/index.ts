@@ -4,6 +4,7 @@ export { seededRandom } from '../../util/random.js';
 export { CmaArea, CmaPool, DEFAULT_CMA_ALIGNMENT } from './cma.js';
 export { GenPool } from './genpool.js';
 export { SystemPool, SystemContigPool, systemHeapChunks, SYSTEM_HEAP_ORDERS } from './system.js';
-export { BuddyAllocator, MAX_PAGE_ORDER } from './buddy.js';
+export { BuddyAllocator } from './buddy.js';
+export { MAX_PAGE_ORDER } from '../../constraints/model.js';
 export { Bitmap } from './bitmap.js';
 export { PLACEMENT_POLICIES, type PlacementPolicy } from './pool.js';

@@ -8,11 +8,11 @@
 // contiguous; a high-order attempt (__GFP_NORETRY) that finds no free block of that order falls
 // back to the next order, so on fragmented RAM a buffer is made of smaller chunks, as in Linux.
 
-import { PAGE_SIZE } from '../../constraints/model.js';
+import { MAX_PAGE_ORDER, PAGE_SIZE } from '../../constraints/model.js';
 import { getOrder } from '../../util/int.js';
 import type { HeapStats } from '../backend.js';
 import { KernelError } from '../errno.js';
-import { BuddyAllocator, MAX_PAGE_ORDER } from './buddy.js';
+import { BuddyAllocator } from './buddy.js';
 import type { Pool, PoolBlock } from './pool.js';
 
 /** orders[] of system_heap.c. */

@@ -4,15 +4,28 @@ import { fstatSync, readFileSync } from 'node:fs';
 import type { DmaBufInfo } from './backend.js';
 import { syscall } from './native/addon.js';
 
+/**
+ * The "key:<tab>value" lines of a /proc/<pid>/fdinfo/<fd> file, values trimmed (fs/proc/fd.c
+ * seq_show() writes pos, flags, mnt_id and ino; a dma-buf's dma_buf_show_fdinfo() in
+ * drivers/dma-buf/dma-buf.c adds size, count, exp_name and name). A repeated key keeps its first value.
+ */
+export function fdinfoFields(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !fields.has(line.slice(0, colon))) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return fields;
+}
+
 export function dmaBufInfo(fd: number, procRoot = '/proc'): DmaBufInfo {
   const st = syscall('fstat', { fd }, () => fstatSync(fd));
   let exporter = '';
   let name: string | undefined;
   try {
-    for (const line of readFileSync(`${procRoot}/self/fdinfo/${fd}`, 'utf8').split('\n')) {
-      if (line.startsWith('exp_name:')) exporter = line.slice(9).trim();
-      else if (line.startsWith('name:')) name = line.slice(5).trim() || undefined;
-    }
+    const fields = fdinfoFields(readFileSync(`${procRoot}/self/fdinfo/${fd}`, 'utf8'));
+    exporter = fields.get('exp_name') ?? '';
+    name = fields.get('name') || undefined;
   } catch {
     // fdinfo unreadable: leave the exporter unknown
   }

@@ -2,9 +2,10 @@
 // is read under `root` (default "/"), so tests can build a fake tree; a missing path means "not
 // present", never an error.
 
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { listDirectory } from '../util/fs.js';
+import { listDirectory, readText } from '../util/fs.js';
+import { fdinfoFields } from '../kernel/fd-info.js';
 import { findFormat } from '../constraints/formats.js';
 import { deriveFromTree, type DiscoveredDevice, type DiscoveredFormat, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
 import { loadDrmNative, loadNative, type DrmAddon, type NativeAddon } from '../kernel/native/addon.js';
@@ -14,18 +15,10 @@ import { DmaHeapBackend } from '../kernel/dma-heap/backend.js';
 import { describeV4l2 } from './v4l2.js';
 import { readDeviceTreeDir } from './sysfs-tree.js';
 
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 /** /proc/meminfo fields in bytes (the file says kB). */
 export function meminfo(root: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const line of (read(join(root, 'proc/meminfo')) ?? '').split('\n')) {
+  for (const line of (readText(join(root, 'proc/meminfo')) ?? '').split('\n')) {
     const m = /^(\w+):\s+(\d+)\s*kB/.exec(line);
     if (m) out[m[1]!] = Number(m[2]) * 1024;
   }
@@ -45,9 +38,9 @@ export function dmaBufFdinfo(root: string, pid: string | number = 'self'): Fdinf
   const dir = join(root, 'proc', String(pid), 'fdinfo');
   const out: FdinfoBuffer[] = [];
   for (const fd of listDirectory(dir)) {
-    const text = read(join(dir, fd));
+    const text = readText(join(dir, fd));
     if (!text || !text.includes('exp_name:')) continue;
-    const fields = new Map(text.split('\n').map((l) => { const i = l.indexOf(':'); return [l.slice(0, i), l.slice(i + 1).trim()] as const; }));
+    const fields = fdinfoFields(text);
     const field = (k: string) => fields.get(k);
     out.push({ fd: Number(fd), size: Number(field('size') ?? 0), exporter: field('exp_name') ?? '', name: field('name') || undefined, inode: field('ino') ? Number(field('ino')) : undefined });
   }
@@ -114,7 +107,7 @@ export function discoverLive(root = '/', ioctl = root === '/', probe = false): L
     }
     for (const v of listDirectory(join(root, 'sys/class/video4linux')).filter((c) => /^video\d+$/.test(c))) {
       const base = join(root, 'sys/class/video4linux', v);
-      const name = (read(join(base, 'name')) ?? v).trim();
+      const name = (readText(join(base, 'name')) ?? v).trim();
       const driver = linkName(join(base, 'device/driver'));
       const usb = driver === 'uvcvideo';
       const iommu = usb || existsSync(join(base, 'device/iommu_group'));

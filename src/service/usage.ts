@@ -5,9 +5,10 @@
 // could not. The service's accounting reads the same way (buffers are charged while any process
 // of a client holds them, found by inode, never by trusting the client).
 
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { listDirectory } from '../util/fs.js';
+import { listDirectory, readText } from '../util/fs.js';
+import { fdinfoFields } from '../kernel/fd-info.js';
 
 export interface Holder {
   readonly pid: number;
@@ -48,14 +49,6 @@ export interface Usage {
   readonly total: { readonly buffers: number; readonly bytes: number };
   /** Processes whose fdinfo or maps could not be read (not ours, without root). */
   readonly unreadable: number;
-}
-
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** One buffer for every /proc file read: a scan reads thousands of small files. */
@@ -101,7 +94,7 @@ const DMABUF_MAP = Buffer.from('/dmabuf:');
 /** debugfs dma_buf/bufinfo (root): every buffer's size, exporter and name by inode. */
 function bufinfo(root: string): Map<number, { size: number; exporter: string; name: string | undefined }> {
   const out = new Map<number, { size: number; exporter: string; name: string | undefined }>();
-  const text = read(join(root, 'sys/kernel/debug/dma_buf/bufinfo'));
+  const text = readText(join(root, 'sys/kernel/debug/dma_buf/bufinfo'));
   for (const line of text?.split('\n') ?? []) {
     // drivers/dma-buf/dma-buf.c dma_buf_debug_show(): size, flags, mode, count, exp_name, ino, name
     const m = /^(\d+)\t[0-9a-f]+\t[0-9a-f]+\t\d+\t(\S+)\t(\d+)\t(.*)$/.exec(line);
@@ -134,7 +127,8 @@ export function scanUsage(root = '/', pid?: number): Usage {
     for (const fd of fds) {
       const text = readIf(join(fdDir, fd), EXP_NAME);
       if (!text) continue;
-      const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+      const fields = fdinfoFields(text);
+      const field = (k: string) => fields.get(k);
       const ino = Number(field('ino'));
       if (!Number.isSafeInteger(ino)) continue;
       const info = known.get(ino);
@@ -160,8 +154,8 @@ export function scanUsage(root = '/', pid?: number): Usage {
     }
     if (holds.size === 0) continue;
     // Who it is, read only for the processes that hold something.
-    const comm = (read(join(dir, 'comm')) ?? '?').trim();
-    const uidLine = /^Uid:\s+(\d+)/m.exec(read(join(dir, 'status')) ?? '');
+    const comm = (readText(join(dir, 'comm')) ?? '?').trim();
+    const uidLine = /^Uid:\s+(\d+)/m.exec(readText(join(dir, 'status')) ?? '');
     const uid = uidLine ? Number(uidLine[1]) : undefined;
     for (const [ino, h] of holds) buffers.get(ino)!.holders.set(p, { pid: p, comm, uid, fds: h.fds, mapped: h.mapped });
   }

@@ -89,3 +89,15 @@ export class Plan implements PlanChoice {
 export function planInternals(plan: Plan): PlanInternals {
   return internals.get(plan)!;
 }
+
+/**
+ * @internal The plan with only the ranked choices `keep` accepts (the service's heap policy and
+ * quotas), best first; undefined when it keeps none.
+ */
+export function narrowPlan(plan: Plan, keep: (choice: PlanChoice) => boolean): Plan | undefined {
+  const { placements, choices } = planInternals(plan);
+  const kept = choices.map((c, i) => i).filter((i) => keep(choices[i]!));
+  if (kept.length === 0) return undefined;
+  if (kept.length === choices.length) return plan;
+  return new Plan(kept.map((i) => placements[i]!), kept.map((i) => choices[i]!), plan.rationale, plan.request);
+}

@@ -14,6 +14,7 @@ import { sizeCommand, sizeOptions } from './size.js';
 import { discoverCommand, discoverOptions } from './discover.js';
 import { devicesCommand, devicesOptions } from './devices.js';
 import { usageCommand, usageOptions } from './usage.js';
+import { serveCommand, serveOptions } from './serve.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
 import { KernelError } from '../kernel/errno.js';
 import { conflictJson } from './output.js';
@@ -35,6 +36,7 @@ commands:
   size        the smallest CMA/carveout/secure pool sizes that serve the workloads
   formats     list known DRM formats and modifiers
   usage       which processes hold which dma-bufs, per heap and per process
+  serve       the allocator as a D-Bus service: buffers as fds for programs in any language
   help        show this text
 
 run "udalloc <command> --help" for a command's options.
@@ -51,6 +53,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   discover: discoverCommand,
   devices: devicesCommand,
   usage: usageCommand,
+  serve: serveCommand,
 };
 
 /** Each command's flags, for "did you mean" on a mistyped one. */
@@ -65,6 +68,7 @@ const FLAGS: Record<string, readonly string[]> = {
   discover: Object.keys(discoverOptions),
   devices: Object.keys(devicesOptions),
   usage: Object.keys(usageOptions),
+  serve: Object.keys(serveOptions),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -14,6 +14,7 @@ import { parseDocument } from 'yaml';
 import type { HeapKind } from '../constraints/model.js';
 import { formatBytes, parseByteCount } from '../constraints/units.js';
 import { InputError, showValue } from '../errors.js';
+import { readInputText } from '../util/input-file.js';
 
 export const HEAP_KINDS: readonly HeapKind[] = ['system', 'system-contig', 'cma', 'carveout', 'secure'];
 
@@ -132,4 +133,10 @@ export function admit(policy: Policy, client: Client, kind: HeapKind, asked: num
     return { error: 'ReserveKept', message: `the service keeps ${formatBytes(policy.cmaReserve)} of CMA free (${policy.origin} cmaReserve); ${formatBytes(free)} is free and ${formatBytes(asked)} was asked`, asked };
   }
   return undefined;
+}
+
+/** Reads a policy file (YAML); without one, everything open except carveouts, no quotas. */
+export function loadPolicy(file: string | undefined): Policy {
+  if (file === undefined) return parsePolicy('', 'built-in policy (no --policy file)');
+  return parsePolicy(readInputText(file, { what: 'policy', field: 'policy', maxBytes: 1024 * 1024 }), file);
 }

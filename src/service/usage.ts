@@ -5,7 +5,7 @@
 // could not. The service's accounting reads the same way (buffers are charged while any process
 // of a client holds them, found by inode, never by trusting the client).
 
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listDirectory, readText } from '../util/fs.js';
 import { fdinfoFields } from '../kernel/fd-info.js';
@@ -55,11 +55,11 @@ export interface Usage {
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /**
- * The file as text only when it contains `marker` (searched in the raw bytes: most fdinfo files are
+ * The file as text only when it contains `marker` (or one of them; searched in the raw bytes: most fdinfo files are
  * not dma-bufs and most processes map none, so most files are never decoded); '' when it does not;
  * undefined when it cannot be read. /proc files have no size to stat: read until the end.
  */
-function readIf(path: string, marker: Buffer): string | undefined {
+function readIf(path: string, marker: Buffer | readonly Buffer[]): string | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -79,7 +79,8 @@ function readIf(path: string, marker: Buffer): string | undefined {
       length += n;
     }
     const bytes = scratch.subarray(0, length);
-    return bytes.indexOf(marker) >= 0 ? bytes.toString('utf8') : '';
+    const found = Array.isArray(marker) ? marker.some((m) => bytes.indexOf(m) >= 0) : bytes.indexOf(marker as Buffer) >= 0;
+    return found ? bytes.toString('utf8') : '';
   } catch {
     return undefined;
   } finally {
@@ -188,4 +189,67 @@ export function scanUsage(root = '/', pid?: number): Usage {
     total: { buffers: list.length, bytes: list.reduce((s, b) => s + b.size, 0) },
     unreadable,
   };
+}
+
+/** A file's identity: device and inode (inode numbers repeat across filesystems). */
+export interface FileId {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+export const fileKey = (id: FileId): string => `${id.dev}:${id.ino}`;
+
+/** The kernel's st_dev encoding of major:minor (include/linux/kdev_t.h new_encode_dev). */
+function encodeDev(major: number, minor: number): number {
+  return (minor & 0xff) + major * 256 + (minor & ~0xff) * 4096;
+}
+
+const MAPPED_BUFFER_MARKERS = [DMABUF_MAP, Buffer.from('/memfd:udalloc')];
+
+/**
+ * Which of the `wanted` files (by fileKey) some process still holds, open or mapped, and which
+ * pids; `skipPid` (the service itself) is left out. Open fds are matched by stat of
+ * /proc/<pid>/fd/<n> (device and inode: fdinfo has the inode but not the device), mappings by the
+ * device and inode columns of /proc/<pid>/maps lines naming a dma-buf or a udalloc memfd.
+ */
+export function holdersOf(wanted: ReadonlySet<string>, options: { root?: string; skipPid?: number } = {}): Map<string, number[]> {
+  const proc = join(options.root ?? '/', 'proc');
+  const held = new Map<string, number[]>();
+  if (wanted.size === 0) return held;
+  const hold = (key: string, pid: number) => {
+    const pids = held.get(key);
+    if (!pids) held.set(key, [pid]);
+    else if (pids[pids.length - 1] !== pid) pids.push(pid);
+  };
+  for (const entry of listDirectory(proc)) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === options.skipPid) continue;
+    const dir = join(proc, entry);
+    let fds: string[];
+    try {
+      fds = readdirSync(join(dir, 'fd'));
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let st;
+      try {
+        st = statSync(join(dir, 'fd', fd));
+      } catch {
+        continue;
+      }
+      const key = `${st.dev}:${st.ino}`;
+      if (wanted.has(key)) hold(key, pid);
+    }
+    const maps = readIf(join(dir, 'maps'), MAPPED_BUFFER_MARKERS);
+    for (const line of maps ? maps.split('\n') : []) {
+      // start-end perms offset major:minor inode path
+      const m = /^\S+\s+\S+\s+\S+\s+([0-9a-f]+):([0-9a-f]+)\s+(\d+)\s+\/(?:dmabuf:|memfd:udalloc)/.exec(line);
+      if (!m) continue;
+      const key = `${encodeDev(Number.parseInt(m[1]!, 16), Number.parseInt(m[2]!, 16))}:${m[3]}`;
+      if (wanted.has(key)) hold(key, pid);
+    }
+  }
+  return held;
 }

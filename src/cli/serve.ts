@@ -1,0 +1,66 @@
+// udalloc serve: the allocator as a D-Bus service (src/service/server.ts) for programs in any
+// language, on the system bus in production (packaging/) or on any bus address.
+
+import { parseArgs } from 'node:util';
+import { InputError } from '../errors.js';
+import { openSync } from '../allocator/allocator.js';
+import { AllocatorService } from '../service/server.js';
+import { loadPolicy } from '../service/policy.js';
+import { BUS_NAME, INTROSPECTION_XML } from '../service/interface.js';
+import { backendHelp, backendOption, platformFromOption, platformHelp } from './platform-option.js';
+
+const HELP = `usage: udalloc serve [--bus ADDRESS] [--policy FILE] [--platform P] [--backend B] [--name NAME]
+       udalloc serve --introspect
+
+Serves ${BUS_NAME} on D-Bus: clients in any language negotiate, explain and allocate with the
+request text "udalloc negotiate --request" takes and receive the buffers as Unix fds (dma-bufs; on
+the simulated kernel, sealed memfds of the planned size). Each buffer is charged to the caller the
+bus names (uid, pid) while any process holds it; the policy sets quotas and who reaches which heaps.
+
+  --bus ADDRESS         system (default), session, or an address such as unix:path=/run/udalloc/bus
+  --policy FILE         quotas per user/group and heap kind, heap reach, CMA reserve (YAML);
+                        default: no quotas, carveouts closed
+${platformHelp}
+${backendHelp}
+  --name NAME           the well-known name to own (default ${BUS_NAME})
+  --introspect          print the D-Bus introspection XML and exit
+  --quiet               no log lines on stderr`;
+
+export const serveOptions = {
+  bus: { type: 'string' },
+  policy: { type: 'string' },
+  platform: { type: 'string' },
+  backend: { type: 'string' },
+  name: { type: 'string' },
+  introspect: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: serveOptions, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (values.introspect) {
+    process.stdout.write(INTROSPECTION_XML);
+    return 0;
+  }
+  if (values.name !== undefined && !/^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)+$/.test(values.name)) throw new InputError(`--name ${JSON.stringify(values.name)}: not a D-Bus well-known name (two or more dot-separated elements, e.g. ${BUS_NAME})`, 'name', values.name);
+  const policy = loadPolicy(values.policy);
+  const allocator = openSync({ platform: platformFromOption(values.platform), backend: backendOption(values.backend) });
+  const log = values.quiet ? undefined : (line: string) => process.stderr.write(`udalloc serve: ${line}\n`);
+  log?.(allocator.backendReason);
+  const service = await AllocatorService.start({ bus: values.bus, allocator, policy, name: values.name, log });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    service.bus.once('end', stop);
+  });
+  log?.('stopping');
+  await service.stop();
+  allocator.close();
+  return 0;
+}

@@ -1,0 +1,111 @@
+// What the service handed out and to whom. A grant stays charged to the client that asked for it
+// while any process holds the buffer (open or mapped, by device and inode: never by what a client
+// says), including processes the client passed it to. Charges are kept as an upper bound between
+// scans (every grant not yet seen released counts) and made exact by a scan of /proc whenever a
+// decision depends on them: a refusal is never based on a buffer that is already gone.
+
+import type { HeapKind } from '../constraints/model.js';
+import type { Caller } from './identity.js';
+import { fileKey, type FileId } from './usage.js';
+
+export interface Grant {
+  readonly file: FileId;
+  readonly key: string;
+  readonly kind: HeapKind;
+  /** The heap's handle number (as ListHeaps shows it). */
+  readonly heap: number;
+  readonly size: number;
+  readonly caller: Caller;
+  /**
+   * When the reply carrying the fd left the service (undefined before). Between that moment and
+   * the client's recvmsg the fd sits in a socket queue where /proc cannot see it: a grant is not
+   * judged released until `graceMs` after it was sent, unless its client is gone.
+   */
+  sentAt: number | undefined;
+  /** Frees what the service kept for the buffer (the simulated kernel's buffer); called once. */
+  readonly release: () => void;
+}
+
+/** Which of the wanted files (fileKey) some process other than the service holds. */
+export type HolderScan = (wanted: ReadonlySet<string>) => ReadonlyMap<string, readonly number[]>;
+
+export class Ledger {
+  readonly #grants = new Map<string, Grant>();
+  /** Connections the bus said are gone: their grants need no grace. */
+  readonly #gone = new Set<string>();
+  readonly #scan: HolderScan;
+  readonly #graceMs: number;
+  readonly #now: () => number;
+  /** Scans done, for tests and the service's stats. */
+  scans = 0;
+
+  constructor(scan: HolderScan, graceMs: number, now: () => number = Date.now) {
+    this.#scan = scan;
+    this.#graceMs = graceMs;
+    this.#now = now;
+  }
+
+  add(file: FileId, grant: Omit<Grant, 'file' | 'key' | 'sentAt'>): Grant {
+    const full: Grant = { ...grant, file, key: fileKey(file), sentAt: undefined };
+    this.#grants.set(full.key, full);
+    return full;
+  }
+
+  get size(): number {
+    return this.#grants.size;
+  }
+
+  grants(): Grant[] {
+    return [...this.#grants.values()];
+  }
+
+  /** Bytes charged to the uid in heaps of `kind` (an upper bound until the next refresh). */
+  charged(uid: number, kind: HeapKind): number {
+    let bytes = 0;
+    for (const g of this.#grants.values()) if (g.caller.uid === uid && g.kind === kind) bytes += g.size;
+    return bytes;
+  }
+
+  heldBy(uid: number, kind?: HeapKind): Grant[] {
+    return this.grants().filter((g) => g.caller.uid === uid && (kind === undefined || g.kind === kind));
+  }
+
+  /** The bus said this connection closed: its grants no process holds are released at the next refresh. */
+  connectionGone(connection: string): void {
+    if ([...this.#grants.values()].some((g) => g.caller.connection === connection)) this.#gone.add(connection);
+  }
+
+  /** Scans /proc and releases every grant no process holds any more; returns how many. */
+  refresh(): number {
+    if (this.#grants.size === 0) {
+      this.#gone.clear();
+      return 0;
+    }
+    this.scans++;
+    const held = this.#scan(new Set(this.#grants.keys()));
+    const now = this.#now();
+    let released = 0;
+    for (const [key, g] of this.#grants) {
+      if (held.has(key)) continue;
+      const inFlight = g.sentAt === undefined || (now - g.sentAt < this.#graceMs && !this.#gone.has(g.caller.connection));
+      if (inFlight) continue;
+      this.#grants.delete(key);
+      g.release();
+      released++;
+    }
+    for (const c of this.#gone) if (![...this.#grants.values()].some((g) => g.caller.connection === c)) this.#gone.delete(c);
+    return released;
+  }
+
+  /** Drops a grant whose fd never left the service (the reply failed); the caller frees the buffer. */
+  forget(key: string): void {
+    this.#grants.delete(key);
+  }
+
+  /** Releases everything (the service is stopping). */
+  releaseAll(): void {
+    for (const g of this.#grants.values()) g.release();
+    this.#grants.clear();
+    this.#gone.clear();
+  }
+}

@@ -1,0 +1,378 @@
+// `udalloc serve`: the allocator as a D-Bus service. Clients send the request text the CLI takes;
+// the service negotiates, applies its policy (heap kinds a caller may reach, byte quotas, the CMA
+// reserve), allocates, and replies with the plan and one Unix fd per buffer. Every buffer is charged
+// to the caller the bus names (uid and pid from the daemon, not from the message) until no process
+// holds it. Every failure is a named error; its message's last line is a JSON object of details.
+
+import { closeSync, fstatSync } from 'node:fs';
+import { InputError } from '../errors.js';
+import type { Request } from '../constraints/model.js';
+import { parseRequest } from '../constraints/load.js';
+import { formatBytes } from '../constraints/units.js';
+import type { Allocator } from '../allocator/allocator.js';
+import type { DmaBuffer } from '../allocator/buffer.js';
+import { AllocationError, ConflictError } from '../allocator/errors.js';
+import { allocatesOnEmptyHeaps } from '../allocator/fix-check.js';
+import { narrowPlan, type Plan, type PlanChoice } from '../allocator/plan.js';
+import { negotiate } from '../solver/negotiate.js';
+import { conflictJson, negotiationJson } from '../solver/json.js';
+import { explainChoices } from '../solver/why.js';
+import { busSocket, connectBus, dbus, type Bus } from './bus.js';
+import { callerOf, readAccounts, type Caller } from './identity.js';
+import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, INTROSPECTION_XML, METHODS, OBJECT_PATH, type ErrorName, type MethodName } from './interface.js';
+import { Ledger, type Grant, type HolderScan } from './ledger.js';
+import { admit, mayReach, quotaFor, type Policy, type Refusal } from './policy.js';
+import { sealedMemfd } from './stand-in.js';
+import { holdersOf } from './usage.js';
+import { planWire } from './wire.js';
+
+export interface ServeOptions {
+  /** "system" (default), "session" or a D-Bus address. */
+  readonly bus?: string;
+  /** The allocator the service hands buffers out of (its platform and kernel backend). */
+  readonly allocator: Allocator;
+  readonly policy: Policy;
+  /** The well-known name to own (default org.udalloc.Allocator1). */
+  readonly name?: string;
+  /** How long a sent fd may be in a socket queue, invisible to /proc, before it counts as gone (ms). */
+  readonly graceMs?: number;
+  /** How often held buffers are rescanned while any are charged (ms). */
+  readonly scanIntervalMs?: number;
+  /** Largest request text accepted (bytes). */
+  readonly maxRequestBytes?: number;
+  /** Most buffers one Allocate call may ask for. */
+  readonly maxBuffersPerCall?: number;
+  /** Who holds which files (default: a /proc scan); tests substitute nothing here but the root. */
+  readonly scan?: HolderScan;
+  /** One line per event worth a log (start, refusals, releases); default none. */
+  readonly log?: (line: string) => void;
+}
+
+/** The default per-call buffer limit: D-Bus daemons cap fds per message (dbus-daemon: 16 by default on older configs). */
+export const MAX_BUFFERS_PER_CALL = 16;
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** A reply the handlers throw: becomes a named D-Bus error. */
+class ServiceError extends Error {
+  constructor(
+    readonly error: ErrorName,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class AllocatorService {
+  readonly bus: Bus;
+  readonly allocator: Allocator;
+  readonly policy: Policy;
+  readonly ledger: Ledger;
+  readonly #options: ServeOptions;
+  readonly #callers = new Map<string, Promise<Caller | undefined>>();
+  readonly #accounts = readAccounts();
+  readonly #timer: NodeJS.Timeout;
+  readonly #simulated: boolean;
+  /** Calls being served, so stop() can wait for them. */
+  readonly #running = new Set<Promise<void>>();
+  #stopped = false;
+
+  private constructor(bus: Bus, options: ServeOptions) {
+    this.bus = bus;
+    this.allocator = options.allocator;
+    this.policy = options.policy;
+    this.#options = options;
+    this.#simulated = options.allocator.backend.kind === 'sim';
+    this.ledger = new Ledger(options.scan ?? ((wanted) => holdersOf(wanted, { skipPid: process.pid })), options.graceMs ?? 2000);
+    this.#timer = setInterval(() => this.#refresh('timer'), options.scanIntervalMs ?? 5000);
+    this.#timer.unref();
+  }
+
+  /** Connects to the bus, owns the name, and serves until stop(). */
+  static async start(options: ServeOptions): Promise<AllocatorService> {
+    const bus = await connectBus(options.bus);
+    const service = new AllocatorService(bus, options);
+    // This interface takes no fds: any a client sends are closed on arrival, never kept.
+    busSocket(bus)?.on('fds', (fds: number[]) => {
+      for (const fd of fds) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
+        }
+      }
+    });
+    bus.addMethodHandler((msg: dbus.Message) => service.#dispatch(msg));
+    bus.on('error', (err) => options.log?.(`bus error: ${err instanceof Error ? err.message : String(err)}`));
+    // A client's connection closing (exit, crash, kill) ends the grace of the buffers in flight to it.
+    await bus.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged'"] }));
+    bus.on('message', (msg: dbus.Message) => {
+      if (msg.type === dbus.MessageType.SIGNAL && msg.member === 'NameOwnerChanged' && msg.sender === 'org.freedesktop.DBus') {
+        const [name, , newOwner] = msg.body as [string, string, string];
+        if (name.startsWith(':') && newOwner === '') {
+          service.#callers.delete(name);
+          service.ledger.connectionGone(name);
+          setImmediate(() => service.#refresh('client gone'));
+        }
+      }
+    });
+    const reply = await bus.requestName(options.name ?? BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+    if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
+      bus.disconnect();
+      throw new Error(`the name ${options.name ?? BUS_NAME} is already owned on the bus (another udalloc serve is running)`);
+    }
+    options.log?.(`serving ${options.name ?? BUS_NAME} at ${OBJECT_PATH} on the ${options.allocator.backend.kind} backend (${options.allocator.platform.name})`);
+    return service;
+  }
+
+  /** Stops serving: waits for calls in progress, releases every buffer the service still keeps, disconnects. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await Promise.allSettled([...this.#running]);
+    this.ledger.releaseAll();
+    this.bus.disconnect();
+  }
+
+  /** The method handler: true when the message was for this object (answered now or later). */
+  #dispatch(msg: dbus.Message): boolean {
+    if (msg.path !== OBJECT_PATH || this.#stopped) return false;
+    if (msg.interface === 'org.freedesktop.DBus.Introspectable' && msg.member === 'Introspect') {
+      this.bus.send(dbus.Message.newMethodReturn(msg, 's', [INTROSPECTION_XML]));
+      return true;
+    }
+    if (msg.interface !== undefined && msg.interface !== INTERFACE) return false;
+    if (!Object.hasOwn(METHODS, msg.member)) {
+      this.#sendError(msg, new ServiceError('UnknownMethod', `${INTERFACE} has no method ${JSON.stringify(msg.member)}; it has ${Object.keys(METHODS).join(', ')}`));
+      return true;
+    }
+    const member = msg.member as MethodName;
+    const signature = msg.signature ?? '';
+    if (signature !== METHODS[member].in) {
+      this.#sendError(msg, new ServiceError('InvalidArgs', `${member} takes (${METHODS[member].in}), the call carried (${signature})`, { expected: METHODS[member].in, got: signature }));
+      return true;
+    }
+    const call = this.#serve(msg, member).finally(() => this.#running.delete(call));
+    this.#running.add(call);
+    return true;
+  }
+
+  async #serve(msg: dbus.Message, member: MethodName): Promise<void> {
+    try {
+      const caller = await this.#caller(msg.sender);
+      switch (member) {
+        case 'Negotiate': {
+          const plan = this.#negotiate(this.#request(msg.body[0], caller));
+          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [JSON.stringify(planWire(plan))]));
+          return;
+        }
+        case 'Explain': {
+          const request = this.#request(msg.body[0], caller);
+          const result = negotiate(this.allocator.platform, request, { check: allocatesOnEmptyHeaps });
+          const choices = explainChoices(this.allocator.platform, request, result);
+          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [toJson({ ...negotiationJson(result), choices })]));
+          return;
+        }
+        case 'Allocate':
+          return await this.#allocate(msg, caller);
+        case 'ListHeaps': {
+          const heaps = this.allocator.stats().heaps.map((h) => {
+            const d = h.heap.describe();
+            return {
+              handle: new dbus.Variant('u', h.heap.id),
+              kind: new dbus.Variant('s', d.kind),
+              capacity: new dbus.Variant('t', BigInt(h.capacity)),
+              free: new dbus.Variant('t', BigInt(h.free)),
+              contiguous: new dbus.Variant('b', d.contiguous),
+              'cpu-access': new dbus.Variant('b', d.cpuAccess),
+              reachable: new dbus.Variant('b', mayReach(this.policy, caller, d.kind).ok),
+            };
+          });
+          this.bus.send(dbus.Message.newMethodReturn(msg, 'aa{sv}', [heaps]));
+          return;
+        }
+        case 'GetUsage':
+          this.#refresh('usage asked');
+          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [JSON.stringify(this.usageOf(caller))]));
+          return;
+      }
+    } catch (err) {
+      this.#sendError(msg, asServiceError(err));
+    }
+  }
+
+  /** A caller's charges: its uid's bytes and quotas per heap kind, and the buffers still held. */
+  usageOf(caller: Caller): Record<string, unknown> {
+    const kinds = [...new Set(this.allocator.heaps().map((h) => h.describe().kind))];
+    const mine = this.ledger.heldBy(caller.uid);
+    return {
+      caller: { uid: caller.uid, user: caller.user, groups: caller.groups, pid: caller.pid, connection: caller.connection },
+      kinds: Object.fromEntries(kinds.map((kind) => [kind, { charged: this.ledger.charged(caller.uid, kind), quota: quotaFor(this.policy, caller, kind).bytes ?? null, reachable: mayReach(this.policy, caller, kind).ok }])),
+      buffers: mine.map((g) => grantJson(g, caller)),
+    };
+  }
+
+  async #caller(sender: string | undefined): Promise<Caller> {
+    if (!sender) throw new ServiceError('UnknownCaller', 'the call has no sender: the service answers only calls routed by a bus daemon');
+    let pending = this.#callers.get(sender);
+    if (!pending) {
+      pending = callerOf(this.bus, sender, this.#accounts);
+      this.#callers.set(sender, pending);
+    }
+    const caller = await pending;
+    if (!caller) {
+      this.#callers.delete(sender);
+      throw new ServiceError('UnknownCaller', `the bus gave no credentials for ${sender} (it may have disconnected)`);
+    }
+    return caller;
+  }
+
+  #request(text: unknown, caller: Caller): Request {
+    const limit = this.#options.maxRequestBytes ?? MAX_REQUEST_BYTES;
+    if (typeof text !== 'string') throw new ServiceError('InvalidArgs', 'the request must be a string');
+    if (Buffer.byteLength(text) > limit) throw new ServiceError('BadRequest', `the request is ${Buffer.byteLength(text)} bytes; the service takes at most ${limit}`, { field: 'request', value: Buffer.byteLength(text), limit });
+    return parseRequest(text, this.allocator.platform, `request from ${caller.user} (${caller.connection})`);
+  }
+
+  #negotiate(request: Request): Plan {
+    return this.allocator.negotiate(request, { alternatives: 32 });
+  }
+
+  async #allocate(msg: dbus.Message, caller: Caller): Promise<void> {
+    const request = this.#request(msg.body[0], caller);
+    const options = allocateOptions(msg.body[1]);
+    const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
+    if (request.count > maxBuffers) throw new ServiceError('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (fds per D-Bus message are limited); make several calls`, { field: 'count', value: request.count, limit: maxBuffers });
+    const plan = this.#negotiate(request);
+    const buffers = this.#allocateAdmitted(plan, caller, options.name);
+    const fds: number[] = [];
+    const grants: Grant[] = [];
+    try {
+      for (const buffer of buffers) {
+        const handed = this.#simulated ? sealedMemfd(buffer.heap.describe().name, buffer.size) : buffer.fd;
+        if (this.#simulated) fds.push(handed);
+        const st = fstatSync(handed);
+        const kind = buffer.heap.describe().kind;
+        // On the simulated kernel the service keeps the simulated buffer (its heap space) until
+        // the stand-in is gone; a real dma-buf lives on in the client's fd.
+        grants.push(this.ledger.add({ dev: st.dev, ino: st.ino }, { kind, heap: buffer.heap.id, size: buffer.size, caller, release: this.#simulated ? () => buffer.close() : () => {} }));
+        if (!this.#simulated) fds.push(handed);
+      }
+    } catch (err) {
+      for (const fd of this.#simulated ? fds : []) closeSync(fd);
+      for (const g of grants) this.ledger.forget(g.key);
+      for (const b of buffers) if (!b.closed) b.close();
+      throw err;
+    }
+    this.bus.send(dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(planWire(plan, buffers.used)), fds]));
+    await flushed(this.bus);
+    const now = Date.now();
+    for (const g of grants) g.sentAt = now;
+    // The service's own copies go now: the client (or the bus daemon, on its way there) holds the buffer.
+    if (this.#simulated) for (const fd of fds) closeSync(fd);
+    else for (const b of buffers) b.close();
+  }
+
+  /**
+   * Allocates the plan's buffers in the first ranked heap the policy lets the caller reach with
+   * room in its quota (and the CMA reserve kept). Charges are made exact (a /proc scan) before a
+   * refusal, and once more before giving up when every heap is out of memory.
+   */
+  #allocateAdmitted(plan: Plan, caller: Caller, name: string | undefined): DmaBuffer[] & { used: PlanChoice } {
+    const refusals: Refusal[] = [];
+    const decide = (choice: PlanChoice): Refusal | undefined => {
+      const d = choice.heap.describe();
+      const free = this.allocator.backend.heapStats(d.name).free;
+      return admit(this.policy, caller, d.kind, choice.count * choice.size, this.ledger.charged(caller.uid, d.kind), free);
+    };
+    const narrowed = (): Plan | undefined => {
+      refusals.length = 0;
+      return narrowPlan(plan, (choice) => {
+        const refusal = decide(choice);
+        if (refusal) refusals.push(refusal);
+        return refusal === undefined;
+      });
+    };
+    let admitted = narrowed();
+    if (!admitted && refusals.some((r) => r.error !== 'PolicyDenied')) {
+      this.#refresh('refusal pending');
+      admitted = narrowed();
+    }
+    if (!admitted) throw this.#refusalError(refusals, caller, plan);
+    try {
+      return this.allocator.allocateSync(admitted, { owner: `${caller.user}:${caller.pid ?? '?'}`, name });
+    } catch (err) {
+      if (!(err instanceof AllocationError)) throw err;
+      // Out of memory may be buffers already let go whose simulated space the service still keeps.
+      if (this.#refresh('out of memory') === 0) throw err;
+      const again = narrowed();
+      if (!again) throw this.#refusalError(refusals, caller, plan);
+      return this.allocator.allocateSync(again, { owner: `${caller.user}:${caller.pid ?? '?'}`, name });
+    }
+  }
+
+  #refusalError(refusals: readonly Refusal[], caller: Caller, plan: Plan): ServiceError {
+    // The refusal of the best plan the policy would otherwise allow says most; a denial only when all are.
+    const first = refusals.find((r) => r.error !== 'PolicyDenied') ?? refusals[0]!;
+    const kinds = new Set([plan, ...plan.alternatives].map((c) => c.heap.describe().kind));
+    const held = [...kinds].flatMap((k) => this.ledger.heldBy(caller.uid, k)).map((g) => grantJson(g, caller));
+    this.#options.log?.(`refused ${caller.user} (uid ${caller.uid}, pid ${caller.pid ?? '?'}): ${first.message}`);
+    const message = refusals.length > 1 ? `${first.message}; no other ranked plan is allowed either (${refusals.slice(1).map((r) => r.message).join('; ')})` : first.message;
+    return new ServiceError(first.error, message, { quota: first.quota, charged: first.charged, asked: first.asked, refusals, held });
+  }
+
+  /** Releases what no process holds any more; the number released. */
+  #refresh(why: string): number {
+    if (this.#stopped) return 0;
+    const released = this.ledger.refresh();
+    if (released > 0) this.#options.log?.(`${why}: ${released} buffer(s) no process holds any more, released`);
+    return released;
+  }
+
+  #sendError(msg: dbus.Message, err: ServiceError): void {
+    if (err.error === 'Internal') this.#options.log?.(`internal error on ${msg.member}: ${err.stack ?? err.message}`);
+    this.bus.send(new dbus.Message({ type: dbus.MessageType.ERROR, replySerial: msg.serial as unknown as string, destination: msg.sender, errorName: ERRORS[err.error], signature: 's', body: [`${err.message}\n${DETAILS_PREFIX}${toJson(err.details)}`] }));
+  }
+}
+
+/** JSON with 64-bit values (modifiers, sizes beyond 2^53) as strings. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+}
+
+function grantJson(g: Grant, caller: Caller): Record<string, unknown> {
+  return { inode: g.file.ino, size: g.size, heap: g.heap, kind: g.kind, sizeText: formatBytes(g.size), yours: g.caller.connection === caller.connection, pid: g.caller.pid };
+}
+
+function allocateOptions(raw: unknown): { name: string | undefined } {
+  const options = (raw ?? {}) as Record<string, { signature?: string; value: unknown }>;
+  let name: string | undefined;
+  for (const [key, variant] of Object.entries(options)) {
+    if (key === 'name') {
+      if (typeof variant.value !== 'string') throw new ServiceError('BadRequest', `option name: expected a string (s), got ${variant.signature ?? typeof variant.value}`, { field: 'options.name' });
+      name = variant.value;
+    } else {
+      throw new ServiceError('BadRequest', `option ${JSON.stringify(key)}: unknown (the options are: name)`, { field: `options.${key}` });
+    }
+  }
+  return { name };
+}
+
+function asServiceError(err: unknown): ServiceError {
+  if (err instanceof ServiceError) return err;
+  if (err instanceof InputError) return new ServiceError('BadRequest', err.message, { field: err.field, value: typeof err.value === 'bigint' ? String(err.value) : err.value });
+  if (err instanceof ConflictError) return new ServiceError('Conflict', err.message, conflictJson(err.conflict));
+  if (err instanceof AllocationError) return new ServiceError('OutOfMemory', err.message, { attempts: err.attempts.map((a) => ({ heap: a.heap.id, kind: a.heap.describe().kind, errno: a.errno, allocated: a.allocated })) });
+  return new ServiceError('Internal', err instanceof Error ? err.message : String(err));
+}
+
+/** Resolves once everything written to the bus socket has been handed to the kernel (sendmsg done). */
+function flushed(bus: Bus): Promise<void> {
+  const socket = busSocket(bus);
+  return new Promise((resolve) => {
+    const check = () => (!socket || !socket.writableLength ? resolve() : setImmediate(check));
+    check();
+  });
+}
+

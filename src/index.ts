@@ -6,3 +6,4 @@ export * from './allocator/index.js';
 export * from './sim/index.js';
 export * from './platform/index.js';
 export { InputError } from './errors.js';
+export * from './service/index.js';

@@ -12,6 +12,8 @@ export const ERRNO = {
   ENODEV: 19,
   EINVAL: 22,
   EMFILE: 24,
+  ENOTTY: 25,
+  EOPNOTSUPP: 95,
 } as const;
 
 export type Errno = keyof typeof ERRNO;
@@ -27,6 +29,8 @@ const DESCRIPTION: Record<Errno, string> = {
   ENODEV: 'no such device',
   EINVAL: 'invalid argument',
   EMFILE: 'too many open files',
+  ENOTTY: 'inappropriate ioctl for device',
+  EOPNOTSUPP: 'operation not supported',
 };
 
 export interface KernelErrorContext {

@@ -3,11 +3,18 @@
 // socket without fd passing when usocket cannot load: that is checked here, so a service or
 // client never runs without the one thing it needs.
 
-import * as dbus from 'dbus-next';
+import type * as DBusNext from 'dbus-next';
 import { InputError } from '../errors.js';
 
-export type Bus = dbus.MessageBus;
-export { dbus };
+export type Bus = DBusNext.MessageBus;
+export type DBusMessage = DBusNext.Message;
+export type DBusVariant = DBusNext.Variant;
+
+/**
+ * The dbus-next module, loaded by the first connectBus() (programs that never use the service do
+ * not pay for loading it); everything that sends or reads messages runs after a connection.
+ */
+export let dbus: typeof DBusNext;
 
 /** The system bus's address (the D-Bus specification's default, or DBUS_SYSTEM_BUS_ADDRESS). */
 export function systemBusAddress(): string {
@@ -38,8 +45,10 @@ export function busSocket(bus: Bus): (NodeJS.EventEmitter & { supportsUnixFd?: b
 /** Connects (the Hello call done, the unique name known) with Unix fd passing, or throws why not. */
 export async function connectBus(where: string | undefined): Promise<Bus> {
   const address = busAddressOf(where);
+  // A CommonJS module: its exports object is the default export.
+  dbus ??= ((await import('dbus-next')) as unknown as { default: typeof DBusNext }).default;
   if (!address.startsWith('unix:')) throw new InputError(`bus address ${address}: fds pass only over Unix sockets (unix:path=... or unix:abstract=...)`, 'bus', address);
-  const bus = dbus.sessionBus({ busAddress: address, negotiateUnixFd: true } as dbus.SessionBusOptions);
+  const bus = dbus.sessionBus({ busAddress: address, negotiateUnixFd: true } as DBusNext.SessionBusOptions);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: unknown) => {
       bus.disconnect();

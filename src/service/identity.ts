@@ -3,7 +3,7 @@
 // User and group names come from /etc/passwd and /etc/group, for the policy's names.
 
 import { readText } from '../util/fs.js';
-import { dbus, type Bus } from './bus.js';
+import { dbus, type Bus, type DBusMessage } from './bus.js';
 import type { Client } from './policy.js';
 
 export interface Caller extends Client {
@@ -47,7 +47,7 @@ export function clientOf(uid: number, gids: readonly number[] | undefined, accou
 
 /** Asks the bus daemon who owns `connection`; undefined when it no longer exists. */
 export async function callerOf(bus: Bus, connection: string, accounts: Account): Promise<Caller | undefined> {
-  let reply: dbus.Message | null;
+  let reply: DBusMessage | null;
   try {
     reply = await bus.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetConnectionCredentials', signature: 's', body: [connection] }));
   } catch {

@@ -17,7 +17,7 @@ import { narrowPlan, type Plan, type PlanChoice } from '../allocator/plan.js';
 import { negotiate } from '../solver/negotiate.js';
 import { conflictJson, negotiationJson } from '../solver/json.js';
 import { explainChoices } from '../solver/why.js';
-import { busSocket, connectBus, dbus, type Bus } from './bus.js';
+import { busSocket, connectBus, dbus, type Bus, type DBusMessage } from './bus.js';
 import { callerOf, readAccounts, type Caller } from './identity.js';
 import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, INTROSPECTION_XML, METHODS, OBJECT_PATH, type ErrorName, type MethodName } from './interface.js';
 import { Ledger, type Grant, type HolderScan } from './ledger.js';
@@ -83,7 +83,9 @@ export class AllocatorService {
     this.policy = options.policy;
     this.#options = options;
     this.#simulated = options.allocator.backend.kind === 'sim';
-    this.ledger = new Ledger(options.scan ?? ((wanted) => holdersOf(wanted, { skipPid: process.pid })), options.graceMs ?? 2000);
+    // The service's own process is scanned too: its copies are closed once sent (before that a grant is
+    // in flight anyway), and a client may live in the same process.
+    this.ledger = new Ledger(options.scan ?? ((wanted) => holdersOf(wanted)), options.graceMs ?? 2000);
     this.#timer = setInterval(() => this.#refresh('timer'), options.scanIntervalMs ?? 5000);
     this.#timer.unref();
   }
@@ -102,11 +104,11 @@ export class AllocatorService {
         }
       }
     });
-    bus.addMethodHandler((msg: dbus.Message) => service.#dispatch(msg));
+    bus.addMethodHandler((msg: DBusMessage) => service.#dispatch(msg));
     bus.on('error', (err) => options.log?.(`bus error: ${err instanceof Error ? err.message : String(err)}`));
     // A client's connection closing (exit, crash, kill) ends the grace of the buffers in flight to it.
     await bus.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged'"] }));
-    bus.on('message', (msg: dbus.Message) => {
+    bus.on('message', (msg: DBusMessage) => {
       if (msg.type === dbus.MessageType.SIGNAL && msg.member === 'NameOwnerChanged' && msg.sender === 'org.freedesktop.DBus') {
         const [name, , newOwner] = msg.body as [string, string, string];
         if (name.startsWith(':') && newOwner === '') {
@@ -136,7 +138,7 @@ export class AllocatorService {
   }
 
   /** The method handler: true when the message was for this object (answered now or later). */
-  #dispatch(msg: dbus.Message): boolean {
+  #dispatch(msg: DBusMessage): boolean {
     if (msg.path !== OBJECT_PATH || this.#stopped) return false;
     if (msg.interface === 'org.freedesktop.DBus.Introspectable' && msg.member === 'Introspect') {
       this.bus.send(dbus.Message.newMethodReturn(msg, 's', [INTROSPECTION_XML]));
@@ -158,7 +160,7 @@ export class AllocatorService {
     return true;
   }
 
-  async #serve(msg: dbus.Message, member: MethodName): Promise<void> {
+  async #serve(msg: DBusMessage, member: MethodName): Promise<void> {
     try {
       const caller = await this.#caller(msg.sender);
       switch (member) {
@@ -239,7 +241,7 @@ export class AllocatorService {
     return this.allocator.negotiate(request, { alternatives: 32 });
   }
 
-  async #allocate(msg: dbus.Message, caller: Caller): Promise<void> {
+  async #allocate(msg: DBusMessage, caller: Caller): Promise<void> {
     const request = this.#request(msg.body[0], caller);
     const options = allocateOptions(msg.body[1]);
     const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
@@ -330,7 +332,7 @@ export class AllocatorService {
     return released;
   }
 
-  #sendError(msg: dbus.Message, err: ServiceError): void {
+  #sendError(msg: DBusMessage, err: ServiceError): void {
     if (err.error === 'Internal') this.#options.log?.(`internal error on ${msg.member}: ${err.stack ?? err.message}`);
     this.bus.send(new dbus.Message({ type: dbus.MessageType.ERROR, replySerial: msg.serial as unknown as string, destination: msg.sender, errorName: ERRORS[err.error], signature: 's', body: [`${err.message}\n${DETAILS_PREFIX}${toJson(err.details)}`] }));
   }

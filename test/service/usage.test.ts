@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { scanUsage } from '../../src/service/usage.js';
-import { chargeOf } from '../../src/service/accounting.js';
 
 const MiB = 2 ** 20;
 
@@ -61,18 +60,5 @@ describe('udalloc usage', () => {
     writeFileSync(join(root, 'sys/kernel/debug/dma_buf/bufinfo'), '');
     const player = scanUsage(root, 300).buffers[0]!;
     assert.deepStrictEqual([player.size, player.sizeFrom, player.exporter], [1 * MiB, 'mappings', '?']);
-  });
-});
-
-describe('charges (what the service counts against a client)', () => {
-  it('a buffer stays charged while any process holds it, by fd or mapping, and is released when none does', () => {
-    const u = scanUsage(fakeProc());
-    const charge = chargeOf(u, [
-      { inode: 501, kind: 'cma', size: 4 * MiB }, // held by camera and compositor
-      { inode: 777, kind: 'system', size: MiB }, // only mapped by the player
-      { inode: 999, kind: 'cma', size: 2 * MiB }, // gone
-    ]);
-    assert.deepStrictEqual(charge.bytes, { cma: 4 * MiB, system: MiB });
-    assert.deepStrictEqual(charge.released.map((a) => a.inode), [999]);
   });
 });

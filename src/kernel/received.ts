@@ -1,0 +1,52 @@
+// Buffers this process did not allocate but received as fds (from the udalloc service): dma-bufs,
+// or, from a service on the simulated kernel, sealed memfds standing for them. They are mapped,
+// synced, named and closed like any dma-buf; a memfd is plain coherent memory, so its sync is a no-op.
+
+import type { AllocateFlags, DmaBufInfo, HeapInfo, HeapStats } from './backend.js';
+import { DmaBufFileBackend } from './dma-buf-files.js';
+import { KernelError } from './errno.js';
+import { loadNative, type NativeAddon } from './native/addon.js';
+
+export class ReceivedBufferBackend extends DmaBufFileBackend {
+  readonly kind = 'service';
+  /** fds that are memfd stand-ins (no dma-buf exporter in their fdinfo). */
+  readonly #standIns = new Set<number>();
+
+  constructor(addon: NativeAddon = loadNative()) {
+    super(addon);
+  }
+
+  heaps(): HeapInfo[] {
+    return [];
+  }
+
+  heapStats(heap: string): HeapStats {
+    throw new KernelError('heap stats', 'EOPNOTSUPP', { heap, detail: 'the service owns the heaps: ask it (ListHeaps)' });
+  }
+
+  allocate(heap: string, _len: number, _flags?: AllocateFlags): number {
+    throw new KernelError('allocate', 'EOPNOTSUPP', { heap, detail: 'buffers come from the service (Allocate)' });
+  }
+
+  /** Takes ownership of a received fd; closed with close() like the others. */
+  receive(fd: number, heap: string): DmaBufInfo {
+    this.adopt(fd, heap, 0);
+    const info = this.info(fd);
+    if (info.exporter === '') this.#standIns.add(fd);
+    return info;
+  }
+
+  override sync(fd: number, flags: number): void {
+    if (!this.#standIns.has(fd)) super.sync(fd, flags);
+  }
+
+  override setName(fd: number, name: string): void {
+    if (this.#standIns.has(fd)) throw new KernelError('DMA_BUF_SET_NAME', 'ENOTTY', { fd, detail: 'a memfd standing for a simulated dma-buf has no name to set; pass { name } to allocate()' });
+    super.setName(fd, name);
+  }
+
+  override close(fd: number): void {
+    this.#standIns.delete(fd);
+    super.close(fd);
+  }
+}

@@ -1,0 +1,249 @@
+// connect(): the udalloc service as a library. It answers the calls open()'s Allocator answers
+// (negotiate, allocate, heaps, stats, close, `using`), so a Node program switches with one line:
+//   const udalloc = await connect();          // instead of open()
+//   const plan = await udalloc.negotiate({...}); // await works on both
+// Buffers arrive as fds (dma-bufs, or sealed memfds from a service on the simulated kernel) and are
+// DmaBuffers like any other: map(), fd, close().
+
+import { InputError } from '../errors.js';
+import type { CpuAccess, HeapKind } from '../constraints/model.js';
+import type { RequestFields } from '../constraints/load.js';
+import { bufferLabel, DmaBuffer, type BufferHost, type BufferLayout, type BufferRecord } from '../allocator/buffer.js';
+import { HeapHandle } from '../allocator/heap-handle.js';
+import { LeakWatch } from '../allocator/leak-watch.js';
+import type { PlanChoice } from '../allocator/plan.js';
+import { ReceivedBufferBackend } from '../kernel/received.js';
+import { connectBus, dbus, type Bus, type DBusVariant } from './bus.js';
+import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, OBJECT_PATH, type ErrorName } from './interface.js';
+import type { WireChoice, WirePlan } from './wire.js';
+
+export interface ConnectOptions {
+  /** "system" (default), "session", or a D-Bus address. */
+  readonly bus?: string;
+  /** The service's well-known name (default org.udalloc.Allocator1). */
+  readonly name?: string;
+}
+
+/** A named error from the service: `error` is its short name, `details` the JSON it carried. */
+export class ServiceError extends Error {
+  constructor(
+    readonly error: ErrorName | string,
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}
+
+/** A plan the service negotiated: the same layout fields as open()'s Plan. */
+export class ServicePlan implements PlanChoice {
+  readonly format: string;
+  readonly fourcc: number;
+  readonly modifier: string;
+  readonly modifierValue: bigint;
+  readonly width: number;
+  readonly height: number;
+  readonly planes: PlanChoice['planes'];
+  readonly size: number;
+  readonly cpu: CpuAccess;
+  readonly heap: HeapHandle;
+  readonly alignment: number;
+  readonly count: number;
+  readonly alternatives: readonly PlanChoice[];
+  readonly rationale: readonly string[];
+  /** The request text the service negotiated (allocate() sends it again). */
+  readonly request: string;
+
+  /** @internal Made by ServiceAllocator.negotiate(). */
+  constructor(wire: WirePlan, request: string, heapOf: (choice: WireChoice) => HeapHandle) {
+    const best = choiceOf(wire, heapOf);
+    this.format = best.format;
+    this.fourcc = best.fourcc;
+    this.modifier = best.modifier;
+    this.modifierValue = best.modifierValue;
+    this.width = best.width;
+    this.height = best.height;
+    this.planes = best.planes;
+    this.size = best.size;
+    this.cpu = best.cpu;
+    this.heap = best.heap;
+    this.alignment = best.alignment;
+    this.count = best.count;
+    this.alternatives = wire.alternatives.map((a) => choiceOf(a, heapOf));
+    this.rationale = wire.rationale;
+    this.request = request;
+  }
+
+  toString(): string {
+    return `${this.count} x ${this.format} ${this.modifier} ${this.width}x${this.height} (${this.size} bytes) in ${this.heap}`;
+  }
+}
+
+function choiceOf(w: WireChoice, heapOf: (choice: WireChoice) => HeapHandle): PlanChoice {
+  return { format: w.format, fourcc: w.fourcc, modifier: w.modifier, modifierValue: BigInt(w.modifierValue), width: w.width, height: w.height, planes: w.planes, size: w.size, cpu: w.cpu, heap: heapOf(w), alignment: w.alignment, count: w.count };
+}
+
+export type ServiceBuffers = DmaBuffer[] & { readonly used: PlanChoice };
+
+export class ServiceAllocator {
+  readonly bus: Bus;
+  readonly backend: ReceivedBufferBackend;
+  readonly #name: string;
+  readonly #handles = new Map<number, HeapHandle>();
+  readonly #live = new Set<BufferRecord>();
+  readonly #host: BufferHost;
+  #closed = false;
+
+  /** @internal Use connect(). */
+  constructor(bus: Bus, name: string) {
+    this.bus = bus;
+    this.#name = name;
+    this.backend = new ReceivedBufferBackend();
+    const leaks = new LeakWatch((record) => {
+      process.emitWarning(`udalloc: ${bufferLabel(record.fd, record.layout, record.owner)} from the service was garbage-collected while open; closing fd ${record.fd}. Call close() or hold it with "using".`, { code: 'UDALLOC_LEAKED_BUFFER' });
+      this.#host.release(record);
+    });
+    this.#host = {
+      backend: this.backend,
+      track: (buffer, record) => leaks.track(buffer, record),
+      release: (record) => {
+        record.closed = true;
+        leaks.forget(record);
+        this.#live.delete(record);
+        this.backend.close(record.fd);
+      },
+    };
+  }
+
+  /** The service's heaps as opaque handles (from the last ListHeaps). */
+  heaps(): HeapHandle[] {
+    return [...this.#handles.values()];
+  }
+
+  /** Reconciles the devices' constraints for a request on the service; a Conflict ServiceError when none. */
+  async negotiate(request: RequestFields | string): Promise<ServicePlan> {
+    const text = requestText(request);
+    const [reply] = await this.#call('Negotiate', 's', [text]);
+    return new ServicePlan(JSON.parse(reply as string) as WirePlan, text, (c) => this.#handle(c));
+  }
+
+  /** The plan or the conflict, with every format's and heap's verdict (the JSON `explain --json` prints). */
+  async explain(request: RequestFields | string): Promise<Record<string, unknown>> {
+    const [reply] = await this.#call('Explain', 's', [requestText(request)]);
+    return JSON.parse(reply as string) as Record<string, unknown>;
+  }
+
+  /** Allocates the plan's buffers on the service; they arrive as fds this process owns. */
+  async allocate(plan: ServicePlan, options: { readonly name?: string; readonly owner?: string } = {}): Promise<ServiceBuffers> {
+    if (!(plan instanceof ServicePlan)) throw new InputError('allocate(plan): expected a plan from this connection\'s negotiate()', 'plan', plan);
+    const opts: Record<string, DBusVariant> = {};
+    if (options.name !== undefined) opts['name'] = new dbus.Variant('s', options.name);
+    const [reply, fds] = await this.#call('Allocate', 'sa{sv}', [plan.request, opts]);
+    const used = choiceOf(JSON.parse(reply as string) as WireChoice, (c) => this.#handle(c));
+    const layout: BufferLayout = { format: used.format, fourcc: used.fourcc, modifier: used.modifier, modifierValue: used.modifierValue, width: used.width, height: used.height, planes: used.planes, size: used.size, cpu: used.cpu };
+    const buffers = (fds as number[]).map((fd, n) => {
+      this.backend.receive(fd, `heap #${used.heap.id}`);
+      const record: BufferRecord = { fd, layout, heap: used.heap, owner: options.owner ?? 'service', name: options.name === undefined ? undefined : `${options.name}-${n}`, closed: false, watched: false, slot: -1 };
+      this.#live.add(record);
+      return new DmaBuffer(this.#host, record);
+    }) as DmaBuffer[] & { used: PlanChoice };
+    buffers.used = used;
+    return buffers;
+  }
+
+  /** What the service charges this caller: bytes and quotas per heap kind, buffers still held. */
+  async usage(): Promise<Record<string, unknown>> {
+    const [reply] = await this.#call('GetUsage', '', []);
+    return JSON.parse(reply as string) as Record<string, unknown>;
+  }
+
+  /** The buffers this connection holds open. */
+  stats(): { backend: string; buffers: Array<{ fd: number; heap: HeapHandle; size: number; format: string; modifier: string; owner: string; name: string | undefined }> } {
+    return { backend: 'service', buffers: [...this.#live].map((r) => ({ fd: r.fd, heap: r.heap, size: r.layout.size, format: r.layout.format, modifier: r.layout.modifier, owner: r.owner, name: r.name })) };
+  }
+
+  /** Closes every buffer still open and the bus connection. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const record of [...this.#live]) if (!record.closed) this.#host.release(record);
+    this.bus.disconnect();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal */
+  async refreshHeaps(): Promise<void> {
+    const [heaps] = await this.#call('ListHeaps', '', []);
+    for (const h of heaps as Array<Record<string, { value: unknown }>>) {
+      const id = h['handle']!.value as number;
+      if (this.#handles.has(id)) continue;
+      this.#handles.set(id, new HeapHandle(id, { name: `service heap #${id}`, kind: h['kind']!.value as HeapKind, base: undefined, end: undefined, capacity: Number(h['capacity']!.value), contiguous: h['contiguous']!.value as boolean, cpuAccess: h['cpu-access']!.value as boolean, path: `dbus:${this.#name}` }));
+    }
+  }
+
+  #handle(choice: WireChoice): HeapHandle {
+    let handle = this.#handles.get(choice.heap);
+    if (!handle) {
+      // A heap the service gained after connect(): known by what the plan says of it.
+      handle = new HeapHandle(choice.heap, { name: `service heap #${choice.heap}`, kind: choice.heapKind, base: undefined, end: undefined, capacity: 0, contiguous: choice.heapKind !== 'system', cpuAccess: choice.cpu !== 'none', path: `dbus:${this.#name}` });
+      this.#handles.set(choice.heap, handle);
+    }
+    return handle;
+  }
+
+  async #call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+    if (this.#closed) throw new InputError('the service connection is closed', 'connection');
+    try {
+      const reply = await this.bus.call(new dbus.Message({ destination: this.#name, path: OBJECT_PATH, interface: INTERFACE, member, signature, body }));
+      return reply?.body ?? [];
+    } catch (err) {
+      throw serviceErrorOf(err);
+    }
+  }
+}
+
+function requestText(request: RequestFields | string): string {
+  if (typeof request === 'string') return request;
+  if (request === null || typeof request !== 'object') throw new InputError('negotiate(request): expected the request fields ({ devices, width, height, ... }) or a request text', 'request', request);
+  return JSON.stringify(request);
+}
+
+const SHORT_NAMES = new Map<string, string>(Object.entries(ERRORS).map(([short, full]) => [full, short]));
+
+/** A D-Bus error reply as a ServiceError with its short name and the details line parsed. */
+export function serviceErrorOf(err: unknown): unknown {
+  if (!(err instanceof dbus.DBusError)) return err;
+  const text = err.text ?? '';
+  const at = text.lastIndexOf(`\n${DETAILS_PREFIX}`);
+  let details: Record<string, unknown> = {};
+  let message = text;
+  if (at >= 0) {
+    message = text.slice(0, at);
+    try {
+      details = JSON.parse(text.slice(at + 1 + DETAILS_PREFIX.length)) as Record<string, unknown>;
+    } catch {
+      message = text;
+    }
+  }
+  return new ServiceError(SHORT_NAMES.get(err.type) ?? err.type, message, details);
+}
+
+/** Connects to the udalloc service (`udalloc serve`) on a bus: an allocator whose buffers come as fds. */
+export async function connect(options: ConnectOptions = {}): Promise<ServiceAllocator> {
+  const bus = await connectBus(options.bus);
+  const allocator = new ServiceAllocator(bus, options.name ?? BUS_NAME);
+  try {
+    await allocator.refreshHeaps();
+  } catch (err) {
+    bus.disconnect();
+    if (err instanceof ServiceError && err.error === 'org.freedesktop.DBus.Error.ServiceUnknown') {
+      throw new Error(`no udalloc service on the bus (${options.bus ?? 'system'}): start one with "udalloc serve${options.bus ? ` --bus ${options.bus}` : ''}"`);
+    }
+    throw err;
+  }
+  return allocator;
+}

@@ -1,0 +1,211 @@
+// The D-Bus service end to end on a private dbus-daemon and the simulated kernel: a Node client
+// (connect()), a Python client through GLib's GDBus that nobody here wrote, named errors, policy
+// and quotas, charges that end when no process holds a buffer, and the introspection data.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { openSync } from '../../src/allocator/allocator.js';
+import { connect, ServiceError } from '../../src/service/client.js';
+import { INTROSPECTION_XML } from '../../src/service/interface.js';
+import { parsePolicy } from '../../src/service/policy.js';
+import { AllocatorService } from '../../src/service/server.js';
+import { startBus, type TestBus } from './bus-daemon.js';
+
+const execFileAsync = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const MiB = 2 ** 20;
+const REQUEST = { devices: ['camera:write', 'display:read'], width: 640, height: 480, count: 2, cpu: 'readwrite' as const };
+
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+export async function startService(bus: TestBus, policy = '', graceMs = 50): Promise<AllocatorService> {
+  return AllocatorService.start({ bus: bus.address, allocator: openSync({ platform: 'example', backend: 'sim', leakCheck: false }), policy: parsePolicy(policy, 'test policy'), graceMs, scanIntervalMs: 60_000 });
+}
+
+/** Waits out the grace of fds in flight, then asks for usage (which rescans). */
+const settle = (ms = 80) => new Promise((r) => setTimeout(r, ms));
+
+describe('udalloc serve on a private bus (simulated kernel)', () => {
+  let bus: TestBus;
+  let service: AllocatorService;
+  before(async () => {
+    bus = await startBus();
+    service = await startService(bus, 'default: { cma: 8MiB }\nreach: { secure: [video] }\n');
+  });
+  after(async () => {
+    await service.stop();
+    await bus.stop();
+  });
+
+  it('connect(): negotiate, allocate, map and write the fds, charges while held, none once closed', async () => {
+    const fdsBefore = openFds();
+    const udalloc = await connect({ bus: bus.address });
+    const plan = await udalloc.negotiate(REQUEST);
+    assert.strictEqual(plan.format, 'NV12');
+    assert.strictEqual(plan.heap.describe().kind, 'cma');
+    const buffers = await udalloc.allocate(plan, { name: 'preview' });
+    assert.strictEqual(buffers.length, 2);
+    for (const b of buffers) {
+      // A real fd of the planned size: on the simulated kernel, the sealed memfd standing for the dma-buf.
+      assert.strictEqual(fstatSync(b.fd).size, plan.size);
+      assert.match(readlinkSync(`/proc/self/fd/${b.fd}`), /^\/memfd:udalloc:linux,cma/);
+      const view = b.map('readwrite');
+      const bytes = view.bytes;
+      bytes[0] = 0x5a;
+      bytes[plan.size - 1] = 0xa5;
+      view.end();
+      const again = b.map('read');
+      assert.deepStrictEqual([again.bytes[0], again.bytes[plan.size - 1]], [0x5a, 0xa5]);
+      again.end();
+    }
+    const usage = (await udalloc.usage()) as { buffers: Array<{ inode: number; size: number; yours: boolean }>; kinds: Record<string, { charged: number; quota: number }> };
+    assert.deepStrictEqual(usage.buffers.map((b) => b.inode).sort(), buffers.map((b) => fstatSync(b.fd).ino).sort());
+    assert.ok(usage.buffers.every((b) => b.yours));
+    assert.strictEqual(usage.kinds['cma']!.charged, 2 * plan.size);
+    assert.strictEqual(usage.kinds['cma']!.quota, 8 * MiB);
+    assert.strictEqual(service.allocator.stats().heaps.find((h) => h.heap.describe().kind === 'cma')!.buffers, 2);
+    for (const b of buffers) b.close();
+    await settle();
+    const after = (await udalloc.usage()) as { buffers: unknown[]; kinds: Record<string, { charged: number }> };
+    assert.deepStrictEqual(after.buffers, []);
+    assert.strictEqual(after.kinds['cma']!.charged, 0);
+    // The simulated heap space is back too.
+    assert.strictEqual(service.allocator.stats().heaps.find((h) => h.heap.describe().kind === 'cma')!.used, 0);
+    udalloc.close();
+    await settle(20);
+    assert.strictEqual(openFds(), fdsBefore);
+  });
+
+  it('a buffer passed to another process stays charged while that process holds it', async () => {
+    const udalloc = await connect({ bus: bus.address });
+    const [buffer] = await udalloc.allocate(await udalloc.negotiate({ ...REQUEST, count: 1 }));
+    // A child inherits a dup of the fd (fd 3) and keeps it for a while after this process closes its own.
+    const child = (await import('node:child_process')).spawn('sleep', ['0.6'], { stdio: ['ignore', 'ignore', 'ignore', buffer!.fd] });
+    await settle(50);
+    buffer!.close();
+    await settle();
+    const held = (await udalloc.usage()) as { buffers: unknown[] };
+    assert.strictEqual(held.buffers.length, 1, 'the child still holds it');
+    await new Promise((r) => child.once('exit', r));
+    await settle();
+    assert.deepStrictEqual(((await udalloc.usage()) as { buffers: unknown[] }).buffers, []);
+    udalloc.close();
+  });
+
+  // Debian's python3 (apt-get install python3-gi), not one a version manager put first on PATH.
+  it('a Python GDBus client receives the fds, checks them with fstat and fdinfo, mmaps, writes and reads back', async () => {
+    const script = `
+import json, mmap, os, sys
+from gi.repository import Gio, GLib
+conn = Gio.DBusConnection.new_for_address_sync(sys.argv[1], Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+def call(method, args, reply_type):
+    return conn.call_with_unix_fd_list_sync('org.udalloc.Allocator1', '/org/udalloc/Allocator1', 'org.udalloc.Allocator1', method, args, GLib.VariantType(reply_type), Gio.DBusCallFlags.NONE, -1, None, None)
+request = json.dumps({"devices": ["camera:write", "display:read"], "width": 1280, "height": 720, "count": 3, "cpu": "readwrite"})
+reply, fd_list = call('Allocate', GLib.Variant('(sa{sv})', (request, {})), '(sah)')
+plan_text, handles = reply.unpack()
+plan = json.loads(plan_text)
+fds = fd_list.steal_fds()
+out = []
+for h in handles:
+    fd = fds[h]
+    info = dict(l.split(':', 1) for l in open('/proc/self/fdinfo/%d' % fd).read().splitlines() if ':' in l)
+    m = mmap.mmap(fd, plan['size'])
+    m[0:5] = b'hello'
+    m[plan['size'] - 5:] = b'world'
+    back = (m[0:5] + m[plan['size'] - 5:]).decode()
+    m.close()
+    out.append({'size': os.fstat(fd).st_size, 'link': os.readlink('/proc/self/fd/%d' % fd), 'exporter': info.get('exp_name', '').strip(), 'back': back})
+errors = []
+for text in ['{not json', '{"devices": ["camera"], "width": -4, "height": 2}', '{"devices": ["camera:write", "display:read"], "width": 3840, "height": 2160, "count": 40, "formats": ["NV12"]}']:
+    try:
+        call('Negotiate', GLib.Variant('(s)', (text,)), '(s)')
+        errors.append(None)
+    except GLib.Error as e:
+        name = Gio.DBusError.get_remote_error(e)
+        Gio.DBusError.strip_remote_error(e)
+        errors.append({'name': name, 'message': e.message})
+print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
+`;
+    const run = await execFileAsync('/usr/bin/python3', ['-c', script, bus.address], { encoding: 'utf8' });
+    const result = JSON.parse(run.stdout) as { plan: { size: number; count: number }; buffers: Array<{ size: number; link: string; exporter: string; back: string }>; errors: Array<{ name: string; message: string } | null> };
+    assert.strictEqual(result.buffers.length, 3);
+    for (const b of result.buffers) {
+      assert.strictEqual(b.size, result.plan.size);
+      assert.match(b.link, /^\/memfd:udalloc:/);
+      assert.strictEqual(b.exporter, '', 'a memfd has no dma-buf exporter');
+      assert.strictEqual(b.back, 'helloworld');
+    }
+    assert.deepStrictEqual(result.errors.map((e) => e?.name), ['org.udalloc.Allocator1.Error.BadRequest', 'org.udalloc.Allocator1.Error.BadRequest', 'org.udalloc.Allocator1.Error.Conflict']);
+    assert.match(result.errors[0]!.message, /request from root/);
+    assert.match(result.errors[1]!.message, /width/);
+    assert.match(result.errors[2]!.message, /fixes/);
+  });
+
+  it('quota exceeded is a named error with the quota, the charge, the ask and the buffers that hold it', async () => {
+    const udalloc = await connect({ bus: bus.address });
+    const first = await udalloc.allocate(await udalloc.negotiate({ ...REQUEST, width: 1920, height: 1080, count: 2 }));
+    const asked = first.used.size * 2;
+    await assert.rejects(
+      async () => udalloc.allocate(await udalloc.negotiate({ ...REQUEST, width: 1920, height: 1080, count: 2 })),
+      (err: unknown) => {
+        assert.ok(err instanceof ServiceError);
+        assert.strictEqual(err.error, 'QuotaExceeded');
+        assert.match(err.message, /quota is 8 MiB \(test policy default\.cma\)/);
+        assert.strictEqual(err.details['quota'], 8 * MiB);
+        assert.strictEqual(err.details['charged'], asked);
+        assert.strictEqual(err.details['asked'], asked);
+        assert.deepStrictEqual((err.details['held'] as Array<{ inode: number }>).map((h) => h.inode).sort(), first.map((b) => fstatSync(b.fd).ino).sort());
+        return true;
+      },
+    );
+    // Once the first buffers are gone, the same request is admitted.
+    for (const b of first) b.close();
+    await settle();
+    const second = await udalloc.allocate(await udalloc.negotiate({ ...REQUEST, width: 1920, height: 1080, count: 2 }));
+    assert.strictEqual(second.length, 2);
+    udalloc.close();
+  });
+
+  it('policy: a heap kind reserved to a group is PolicyDenied for others, with the groups named', async () => {
+    const udalloc = await connect({ bus: bus.address });
+    const heaps = udalloc.heaps();
+    assert.ok(heaps.some((h) => h.describe().kind === 'secure'));
+    await assert.rejects(
+      async () => udalloc.allocate(await udalloc.negotiate({ devices: ['drm-protected'], width: 1920, height: 1080, protected: true })),
+      (err: unknown) => err instanceof ServiceError && err.error === 'PolicyDenied' && /secure heaps are for members of video/.test(err.message) && /root \(uid 0\)/.test(err.message),
+    );
+    udalloc.close();
+  });
+
+  it('a conflict is a Conflict error whose details carry the atoms and the verified fixes', async () => {
+    const udalloc = await connect({ bus: bus.address });
+    await assert.rejects(
+      () => udalloc.negotiate({ devices: ['camera:write', 'display:read'], width: 3840, height: 2160, count: 40, formats: ['NV12'] }),
+      (err: unknown) => {
+        assert.ok(err instanceof ServiceError);
+        assert.strictEqual(err.error, 'Conflict');
+        const fixes = err.details['fixes'] as Array<{ changes: Array<{ field: string; value: number }> }>;
+        assert.ok(fixes.some((f) => f.changes.some((c) => c.field === 'count' && c.value === 21)));
+        return true;
+      },
+    );
+    const explained = await udalloc.explain({ devices: ['camera:write', 'display:read'], width: 3840, height: 2160, count: 40, formats: ['NV12'] });
+    assert.ok('conflict' in explained && 'choices' in explained);
+    udalloc.close();
+  });
+
+  it('introspection answers the documented XML, and packaging/ holds the same file', async () => {
+    // Asynchronously: the service runs in this process and must answer while gdbus waits.
+    const xml = await execFileAsync('gdbus', ['introspect', '--address', bus.address, '--dest', 'org.udalloc.Allocator1', '--object-path', '/org/udalloc/Allocator1', '--xml'], { encoding: 'utf8' }).then((r) => r.stdout);
+    for (const m of ['Negotiate', 'Explain', 'Allocate', 'ListHeaps', 'GetUsage']) assert.match(xml, new RegExp(`<method name="${m}">`));
+    assert.match(xml, /<arg type="ah" name="fds" direction="out"\/>|<arg name="fds" type="ah" direction="out"\/>/);
+    assert.strictEqual(readFileSync(join(ROOT, 'packaging/org.udalloc.Allocator1.xml'), 'utf8'), INTROSPECTION_XML);
+  });
+});

@@ -3,8 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
-import { openSync } from '../allocator/allocator.js';
-import { AllocatorService } from '../service/server.js';
+import { AllocatorService, openServiceAllocator } from '../service/server.js';
 import { loadPolicy } from '../service/policy.js';
 import { BUS_NAME, INTROSPECTION_XML } from '../service/interface.js';
 import { backendHelp, backendOption, platformFromOption, platformHelp } from './platform-option.js';
@@ -49,7 +48,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   if (values.name !== undefined && !/^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)+$/.test(values.name)) throw new InputError(`--name ${JSON.stringify(values.name)}: not a D-Bus well-known name (two or more dot-separated elements, e.g. ${BUS_NAME})`, 'name', values.name);
   const policy = loadPolicy(values.policy);
-  const allocator = openSync({ platform: platformFromOption(values.platform), backend: backendOption(values.backend) });
+  const allocator = openServiceAllocator(platformFromOption(values.platform), backendOption(values.backend));
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(`udalloc serve: ${line}\n`);
   log?.(allocator.backendReason);
   const service = await AllocatorService.start({ bus: values.bus, allocator, policy, name: values.name, log });

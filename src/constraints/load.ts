@@ -48,7 +48,8 @@ class SourceDocument {
     this.hasText = text.trim() !== '';
     if (!this.hasText) text = '{}';
     this.text = text;
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+    // logLevel 'error': problems are errors here, never warnings printed on the user's stderr.
+    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
     const first = this.doc.errors[0];
     if (first) {
       const { line } = this.lines.linePos(first.pos[0]);
@@ -57,7 +58,12 @@ class SourceDocument {
   }
 
   data(): unknown {
-    return this.doc.toJS({ maxAliasCount: 50 });
+    try {
+      return this.doc.toJS({ maxAliasCount: 50 });
+    } catch (err) {
+      // An alias without its anchor ("*name"), or one expanding past maxAliasCount.
+      throw new InputError(`${this.origin}: not valid YAML or JSON: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, undefined, undefined, this.origin);
+    }
   }
 
   /**

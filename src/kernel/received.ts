@@ -5,7 +5,7 @@
 import type { AllocateFlags, DmaBufInfo, HeapInfo, HeapStats } from './backend.js';
 import { DmaBufFileBackend } from './dma-buf-files.js';
 import { KernelError } from './errno.js';
-import { loadNative, type NativeAddon } from './native/addon.js';
+import { loadNative, syscall, type NativeAddon } from './native/addon.js';
 
 export class ReceivedBufferBackend extends DmaBufFileBackend {
   readonly kind = 'service';
@@ -28,8 +28,15 @@ export class ReceivedBufferBackend extends DmaBufFileBackend {
     throw new KernelError('allocate', 'EOPNOTSUPP', { heap, detail: 'buffers come from the service (Allocate)' });
   }
 
-  /** Takes ownership of a received fd; closed with close() like the others. */
-  receive(fd: number, heap: string): DmaBufInfo {
+  /**
+   * Takes ownership of a received fd; returns the fd to use from then on (closed with close() like
+   * the others). Fds received over a socket are not close-on-exec (the D-Bus library's recvmsg does
+   * not ask for MSG_CMSG_CLOEXEC): each is swapped for an F_DUPFD_CLOEXEC copy, so a program that
+   * spawns children does not hand them its buffers.
+   */
+  receive(received: number, heap: string): DmaBufInfo {
+    const fd = syscall('dup', { fd: received }, () => this.addon.dup(received));
+    this.addon.close(received);
     this.adopt(fd, heap, 0);
     const info = this.info(fd);
     if (info.exporter === '') this.#standIns.add(fd);

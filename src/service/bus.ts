@@ -42,6 +42,98 @@ export function busSocket(bus: Bus): (NodeJS.EventEmitter & { supportsUnixFd?: b
   return (bus as unknown as StreamInternals)._connection?.stream;
 }
 
+interface USocketInternals {
+  _wrap: { write(data: Buffer | undefined, fds: number[] | undefined): number | Error; drain: (() => void) | null; fds: number[] } | null;
+  read(size?: number, fdSize?: number | null): Buffer | { data: Buffer; fds: number[] } | null;
+  _write(chunk: { data?: Buffer; fds?: number[] }, encoding: string, callback: (err?: Error) => void): void;
+}
+
+/**
+ * usocket 1.1.0 loses a message's fds when the socket is full: its native write sends the fds with
+ * the first sendmsg, but when that first sendmsg gets EAGAIN (0 bytes sent) the JS side retries with
+ * the data alone, and the bus daemon, seeing a message without the fds its header counts, drops the
+ * connection (a flooding client made the service's socket fill up and lose its bus). This
+ * _write keeps the fds for the retry until some bytes went out with them.
+ */
+function keepFdsOnRetry(socket: USocketInternals): void {
+  socket._write = function write(this: USocketInternals, chunk, encoding, callback) {
+    if (!this._wrap) return callback(new Error('USocket not connected'));
+    const { data, fds } = Buffer.isBuffer(chunk) ? { data: chunk as Buffer, fds: undefined } : chunk;
+    const sent = this._wrap.write(data, fds);
+    if (sent instanceof Error) return callback(sent);
+    if (!data || sent === data.length) return callback();
+    const rest = { data: data.subarray(sent), fds: sent === 0 ? fds : undefined };
+    this._wrap.drain = () => this._write(rest, encoding, callback);
+  };
+}
+
+/** Native socket wraps of closed connections, kept until libuv has finished closing their handles. */
+const closingWraps = new Set<object>();
+
+/**
+ * usocket's close calls uv_close() on a poll handle embedded in its native object and drops the JS
+ * reference at once; if the garbage collector frees the object before libuv's closing phase runs,
+ * libuv touches freed memory (seen as "uv__finish_close: Assertion ... UV_HANDLE_CLOSED" aborts in
+ * a process that opens and closes many connections). The wrap is kept a while after the close.
+ */
+function keepWrapUntilClosed(socket: USocketInternals & NodeJS.EventEmitter): void {
+  const wrap = socket._wrap;
+  if (!wrap) return;
+  closingWraps.add(wrap);
+  const release = () => setTimeout(() => closingWraps.delete(wrap), 1000).unref();
+  socket.once('close', release);
+  socket.once('error', release);
+}
+
+/** The UNIX_FDS header field (code 9, type u) of a message's header fields, or 0. */
+function unixFdsOf(fields: Buffer, length: number, littleEndian: boolean): number {
+  const align = (n: number, to: number) => Math.ceil(n / to) * to;
+  const u32 = (at: number) => (littleEndian ? fields.readUInt32LE(at) : fields.readUInt32BE(at));
+  let pos = 0;
+  while (pos < length) {
+    pos = align(pos, 8);
+    const code = fields[pos]!;
+    const sigLength = fields[pos + 1]!;
+    const sig = fields.toString('latin1', pos + 2, pos + 2 + sigLength);
+    pos += 3 + sigLength;
+    if (sig === 'u') {
+      pos = align(pos, 4);
+      if (code === 9) return u32(pos);
+      pos += 4;
+    } else if (sig === 's' || sig === 'o') {
+      pos = align(pos, 4);
+      pos += 4 + u32(pos) + 1;
+    } else if (sig === 'g') {
+      pos += 1 + fields[pos]! + 1;
+    } else return 0;
+  }
+  return 0;
+}
+
+/**
+ * dbus-next reads each message's fields and body with read(size, null), which with usocket takes
+ * every fd received so far: when the kernel delivers several messages in one recvmsg, the first
+ * takes the fds of all and the next, finding none, throws "No FDs available" from the socket's
+ * event handler (the process dies). Each message gets the count its UNIX_FDS header field says.
+ */
+function giveEachMessageItsFds(socket: USocketInternals): void {
+  const read = socket.read.bind(socket);
+  let header: Buffer | undefined;
+  socket.read = (size?: number, fdSize?: number | null) => {
+    if (fdSize !== null) {
+      const chunk = read(size, fdSize);
+      if (size === 16 && Buffer.isBuffer(chunk)) header = chunk;
+      return chunk;
+    }
+    const data = read(size);
+    if (!Buffer.isBuffer(data) || !header || !socket._wrap) return data;
+    const littleEndian = header[0] === 0x6c;
+    const fieldsLength = littleEndian ? header.readUInt32LE(12) : header.readUInt32BE(12);
+    const count = unixFdsOf(data, fieldsLength, littleEndian);
+    return { data, fds: socket._wrap.fds.splice(0, count) };
+  };
+}
+
 /** Connects (the Hello call done, the unique name known) with Unix fd passing, or throws why not. */
 export async function connectBus(where: string | undefined): Promise<Bus> {
   const address = busAddressOf(where);
@@ -60,7 +152,13 @@ export async function connectBus(where: string | undefined): Promise<Bus> {
       resolve();
     });
   });
-  if (busSocket(bus)?.supportsUnixFd !== true) {
+  const socket = busSocket(bus);
+  if (socket?.supportsUnixFd === true) {
+    keepFdsOnRetry(socket as unknown as USocketInternals);
+    keepWrapUntilClosed(socket as unknown as USocketInternals & NodeJS.EventEmitter);
+    giveEachMessageItsFds(socket as unknown as USocketInternals);
+  }
+  if (socket?.supportsUnixFd !== true) {
     bus.disconnect();
     throw new Error(`connected to ${address}, but without Unix fd passing: the usocket module (a dependency, built at install with node-gyp) did not load; reinstall udalloc with a compiler present`);
   }

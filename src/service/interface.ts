@@ -25,6 +25,8 @@ export const ERRORS = {
   ReserveKept: `${INTERFACE}.Error.ReserveKept`,
   /** Every ranked plan's heap was out of memory (the kernel's errnos in details). */
   OutOfMemory: `${INTERFACE}.Error.OutOfMemory`,
+  /** The kernel refused something other than memory (details: errno and the call). */
+  Kernel: `${INTERFACE}.Error.Kernel`,
   /** The service could not tell who is calling (the bus gave no credentials). */
   UnknownCaller: `${INTERFACE}.Error.UnknownCaller`,
   /** Wrong argument types for the method (standard D-Bus name). */
@@ -56,7 +58,7 @@ export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
     Requests are the YAML or JSON text "udalloc negotiate --request FILE" takes, e.g.
       {"devices": ["camera:write", "display:read"], "width": 1920, "height": 1080, "count": 4}
     Errors are named org.udalloc.Allocator1.Error.* (BadRequest, Conflict, QuotaExceeded,
-    PolicyDenied, ReserveKept, OutOfMemory, UnknownCaller, Internal) whose one string argument is
+    PolicyDenied, ReserveKept, OutOfMemory, Kernel, UnknownCaller, Internal) whose one string argument is
     the message, then a last line "details: " and a JSON object (field and value, conflict atoms
     and fixes, quota numbers and the buffers that hold it).
   -->

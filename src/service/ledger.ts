@@ -31,6 +31,8 @@ export type HolderScan = (wanted: ReadonlySet<string>) => ReadonlyMap<string, re
 
 export class Ledger {
   readonly #grants = new Map<string, Grant>();
+  /** Bytes per "uid:kind", kept as grants come and go (an admission decision reads one number). */
+  readonly #charged = new Map<string, number>();
   /** Connections the bus said are gone: their grants need no grace. */
   readonly #gone = new Set<string>();
   readonly #scan: HolderScan;
@@ -48,6 +50,7 @@ export class Ledger {
   add(file: FileId, grant: Omit<Grant, 'file' | 'key' | 'sentAt'>): Grant {
     const full: Grant = { ...grant, file, key: fileKey(file), sentAt: undefined };
     this.#grants.set(full.key, full);
+    this.#count(full, full.size);
     return full;
   }
 
@@ -61,9 +64,14 @@ export class Ledger {
 
   /** Bytes charged to the uid in heaps of `kind` (an upper bound until the next refresh). */
   charged(uid: number, kind: HeapKind): number {
-    let bytes = 0;
-    for (const g of this.#grants.values()) if (g.caller.uid === uid && g.kind === kind) bytes += g.size;
-    return bytes;
+    return this.#charged.get(`${uid}:${kind}`) ?? 0;
+  }
+
+  #count(g: Grant, bytes: number): void {
+    const key = `${g.caller.uid}:${g.kind}`;
+    const total = (this.#charged.get(key) ?? 0) + bytes;
+    if (total === 0) this.#charged.delete(key);
+    else this.#charged.set(key, total);
   }
 
   heldBy(uid: number, kind?: HeapKind): Grant[] {
@@ -90,22 +98,30 @@ export class Ledger {
       const inFlight = g.sentAt === undefined || (now - g.sentAt < this.#graceMs && !this.#gone.has(g.caller.connection));
       if (inFlight) continue;
       this.#grants.delete(key);
+      this.#count(g, -g.size);
       g.release();
       released++;
     }
-    for (const c of this.#gone) if (![...this.#grants.values()].some((g) => g.caller.connection === c)) this.#gone.delete(c);
+    if (this.#gone.size > 0) {
+      const waiting = new Set([...this.#grants.values()].map((g) => g.caller.connection));
+      for (const c of this.#gone) if (!waiting.has(c)) this.#gone.delete(c);
+    }
     return released;
   }
 
   /** Drops a grant whose fd never left the service (the reply failed); the caller frees the buffer. */
   forget(key: string): void {
+    const g = this.#grants.get(key);
+    if (!g) return;
     this.#grants.delete(key);
+    this.#count(g, -g.size);
   }
 
   /** Releases everything (the service is stopping). */
   releaseAll(): void {
     for (const g of this.#grants.values()) g.release();
     this.#grants.clear();
+    this.#charged.clear();
     this.#gone.clear();
   }
 }

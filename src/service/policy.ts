@@ -51,9 +51,14 @@ export interface Policy {
 const DEFAULT_REACH: ReadonlyMap<HeapKind, readonly string[]> = new Map([['carveout', []]]);
 
 export function parsePolicy(text: string, origin = 'policy'): Policy {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' });
   if (doc.errors[0]) throw new InputError(`${origin}: not valid YAML: ${doc.errors[0].message.split('\n')[0]}`, 'policy', origin);
-  const data = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 }) ?? {};
+  } catch (err) {
+    throw new InputError(`${origin}: not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, 'policy', origin);
+  }
   const result = policySchema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;

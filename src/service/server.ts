@@ -9,9 +9,12 @@ import { InputError } from '../errors.js';
 import type { Request } from '../constraints/model.js';
 import { parseRequest } from '../constraints/load.js';
 import { formatBytes } from '../constraints/units.js';
-import type { Allocator } from '../allocator/allocator.js';
+import { openSync, type Allocator } from '../allocator/allocator.js';
+import type { BackendChoice } from '../allocator/backend-select.js';
+import type { Platform } from '../constraints/model.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
+import { isKernelError } from '../kernel/errno.js';
 import { allocatesOnEmptyHeaps } from '../allocator/fix-check.js';
 import { narrowPlan, type Plan, type PlanChoice } from '../allocator/plan.js';
 import { negotiate } from '../solver/negotiate.js';
@@ -46,6 +49,16 @@ export interface ServeOptions {
   readonly scan?: HolderScan;
   /** One line per event worth a log (start, refusals, releases); default none. */
   readonly log?: (line: string) => void;
+}
+
+/**
+ * The allocator a service hands buffers out of. On the simulated kernel the clients' memfds stand
+ * for the buffers and the service keeps one simulated fd per buffer handed out: the simulated
+ * process gets no RLIMIT_NOFILE of its own to run into (real fds are limited by the real one).
+ * The service closes every buffer itself, so no leak watch.
+ */
+export function openServiceAllocator(platform: string | Platform | undefined, backend: BackendChoice = 'auto'): Allocator {
+  return openSync({ platform, backend, sim: { maxFds: 2 ** 30 }, leakCheck: false });
 }
 
 /** The default per-call buffer limit: D-Bus daemons cap fds per message (dbus-daemon: 16 by default on older configs). */
@@ -267,8 +280,7 @@ export class AllocatorService {
       for (const b of buffers) if (!b.closed) b.close();
       throw err;
     }
-    this.bus.send(dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(planWire(plan, buffers.used)), fds]));
-    await flushed(this.bus);
+    await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(planWire(plan, buffers.used)), fds]), fds);
     const now = Date.now();
     for (const g of grants) g.sentAt = now;
     // The service's own copies go now: the client (or the bus daemon, on its way there) holds the buffer.
@@ -365,16 +377,45 @@ function asServiceError(err: unknown): ServiceError {
   if (err instanceof ServiceError) return err;
   if (err instanceof InputError) return new ServiceError('BadRequest', err.message, { field: err.field, value: typeof err.value === 'bigint' ? String(err.value) : err.value });
   if (err instanceof ConflictError) return new ServiceError('Conflict', err.message, conflictJson(err.conflict));
+  if (isKernelError(err)) return new ServiceError('Kernel', err.message, { errno: err.errno, op: err.op });
   if (err instanceof AllocationError) return new ServiceError('OutOfMemory', err.message, { attempts: err.attempts.map((a) => ({ heap: a.heap.id, kind: a.heap.describe().kind, errno: a.errno, allocated: a.allocated })) });
   return new ServiceError('Internal', err instanceof Error ? err.message : String(err));
 }
 
-/** Resolves once everything written to the bus socket has been handed to the kernel (sendmsg done). */
-function flushed(bus: Bus): Promise<void> {
-  const socket = busSocket(bus);
+/**
+ * Sends a reply carrying fds and resolves once the socket wrote it (the sendmsg that carried the
+ * fds is done): only then may the service close its copies. dbus-next writes each message as one
+ * { data, fds } chunk and takes no callback, so the socket's write is wrapped once per bus to pass
+ * one for the chunks the service waits on, recognised by their fds array.
+ */
+function sendWithFds(bus: Bus, reply: DBusMessage, fds: readonly number[]): Promise<void> {
+  const socket = busSocket(bus) as (NodeJS.EventEmitter & { write: (chunk: unknown, cb?: (err?: Error | null) => void) => boolean; [WAITERS]?: Map<number, () => void> }) | undefined;
+  if (!socket || fds.length === 0) {
+    bus.send(reply);
+    return Promise.resolve();
+  }
+  let waiters = socket[WAITERS];
+  if (!waiters) {
+    const table = new Map<number, () => void>();
+    waiters = table;
+    socket[WAITERS] = table;
+    const write = socket.write.bind(socket);
+    socket.write = (chunk: unknown, cb?: (err?: Error | null) => void) => {
+      const first = (chunk as { fds?: number[] } | null)?.fds?.[0];
+      const done = first === undefined ? undefined : table.get(first);
+      if (!done) return write(chunk, cb);
+      table.delete(first!);
+      return write(chunk, (err) => {
+        done();
+        cb?.(err);
+      });
+    };
+  }
   return new Promise((resolve) => {
-    const check = () => (!socket || !socket.writableLength ? resolve() : setImmediate(check));
-    check();
+    // An fd number is this message's alone until the service closes it (after this resolves).
+    waiters.set(fds[0]!, resolve);
+    bus.send(reply);
   });
 }
 
+const WAITERS = Symbol('udalloc reply waiters');

@@ -9,25 +9,15 @@ import { fstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { openSync } from '../../src/allocator/allocator.js';
 import { connect, ServiceError } from '../../src/service/client.js';
 import { INTROSPECTION_XML } from '../../src/service/interface.js';
-import { parsePolicy } from '../../src/service/policy.js';
-import { AllocatorService } from '../../src/service/server.js';
-import { startBus, type TestBus } from './bus-daemon.js';
+import type { AllocatorService } from '../../src/service/server.js';
+import { openFds, startBus, startService, type TestBus } from './harness.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const MiB = 2 ** 20;
 const REQUEST = { devices: ['camera:write', 'display:read'], width: 640, height: 480, count: 2, cpu: 'readwrite' as const };
-
-export function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
-export async function startService(bus: TestBus, policy = '', graceMs = 50): Promise<AllocatorService> {
-  return AllocatorService.start({ bus: bus.address, allocator: openSync({ platform: 'example', backend: 'sim', leakCheck: false }), policy: parsePolicy(policy, 'test policy'), graceMs, scanIntervalMs: 60_000 });
-}
 
 /** Waits out the grace of fds in flight, then asks for usage (which rescans). */
 const settle = (ms = 80) => new Promise((r) => setTimeout(r, ms));
@@ -207,5 +197,44 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
     for (const m of ['Negotiate', 'Explain', 'Allocate', 'ListHeaps', 'GetUsage']) assert.match(xml, new RegExp(`<method name="${m}">`));
     assert.match(xml, /<arg type="ah" name="fds" direction="out"\/>|<arg name="fds" type="ah" direction="out"\/>/);
     assert.strictEqual(readFileSync(join(ROOT, 'packaging/org.udalloc.Allocator1.xml'), 'utf8'), INTROSPECTION_XML);
+  });
+});
+
+describe('packaging/: the bus policy file on a bus with the system bus\'s default policy', () => {
+  it('root owns the name and serves; another user may call it but not own the name; the example policy loads', { timeout: 60_000 }, async () => {
+    const bus = await startBus({ systemPolicyWith: join(ROOT, 'packaging') });
+    try {
+      const service = await startService(bus, readFileSync(join(ROOT, 'packaging/policy.example.yaml'), 'utf8'));
+      try {
+        const script = `
+import json, sys
+from gi.repository import Gio, GLib
+conn = Gio.DBusConnection.new_for_address_sync(sys.argv[1], Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+heaps = conn.call_sync('org.udalloc.Allocator1', '/org/udalloc/Allocator1', 'org.udalloc.Allocator1', 'ListHeaps', None, GLib.VariantType('(aa{sv})'), Gio.DBusCallFlags.NONE, -1, None).unpack()[0]
+try:
+    conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'RequestName', GLib.Variant('(su)', ('org.udalloc.Allocator1', 4)), GLib.VariantType('(u)'), Gio.DBusCallFlags.NONE, -1, None)
+    own = 'granted'
+except GLib.Error as e:
+    own = Gio.DBusError.get_remote_error(e)
+print(json.dumps({'kinds': sorted(h['kind'] for h in heaps), 'reachable': {h['kind']: h['reachable'] for h in heaps}, 'own': own}))
+`;
+        const { spawn } = await import('node:child_process');
+        const child = spawn('/usr/bin/python3', ['-c', script, bus.address], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+        assert.strictEqual(await new Promise((r) => child.once('exit', r)), 0, err);
+        const result = JSON.parse(out) as { kinds: string[]; reachable: Record<string, boolean>; own: string };
+        assert.deepStrictEqual(result.kinds, ['carveout', 'cma', 'secure', 'system']);
+        // policy.example.yaml: carveouts for video, secure for drm; nobody is in neither.
+        assert.deepStrictEqual(result.reachable, { system: true, cma: true, carveout: false, secure: false });
+        assert.strictEqual(result.own, 'org.freedesktop.DBus.Error.AccessDenied');
+      } finally {
+        await service.stop();
+      }
+    } finally {
+      await bus.stop();
+    }
   });
 });

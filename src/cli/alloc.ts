@@ -15,8 +15,9 @@ import { cliRecorder } from './record-option.js';
 import { checkOutputPath, writeOutput } from './output-file.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
+import { onService, requestText, serviceHelp } from './service-client.js';
 
-const HELP = `usage: udalloc alloc [--platform P] [--request FILE] [request flags] [--name NAME] [--hold] [--record FILE] [--backend B] [--json]
+const HELP = `usage: udalloc alloc [--platform P | --service [ADDRESS]] [--request FILE] [request flags] [--name NAME] [--hold] [--record FILE] [--backend B] [--json]
 
 ${platformHelp}
 ${backendHelp}
@@ -24,6 +25,7 @@ ${backendHelp}
   --hold                keep the buffers until Ctrl-C (SIGINT) or SIGTERM, then release them
   --record FILE         append the allocations and frees to a trace (JSON Lines) for simulate/size
   --json                print one JSON object instead of text
+${serviceHelp}
 ${requestHelp}`;
 
 function bufferJson(b: DmaBuffer) {
@@ -68,7 +70,7 @@ function describeText(bufs: AllocatedBuffers, cpu: string[], reason: string): st
 }
 
 /** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
-export const allocOptions = { ...requestOptions, platform: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' }, hold: { type: 'boolean' }, record: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+export const allocOptions = { ...requestOptions, service: { type: 'string' }, platform: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' }, hold: { type: 'boolean' }, record: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
 export async function allocCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -82,6 +84,7 @@ export async function allocCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (values.name !== undefined && values.name === '') throw new InputError('--name: must not be empty', 'name', values.name);
+  if (values.service !== undefined) return onService(values.service, 'alloc', { request: requestText(values.request, requestFieldsFromFlags(values)), json: values.json, name: values.name });
   if (values.record !== undefined) checkOutputPath(values.record, '--record');
   const recorder = values.record === undefined ? undefined : cliRecorder();
   const flush = () => {

@@ -3,23 +3,26 @@
 import { parseArgs } from 'node:util';
 import { openSync } from '../allocator/allocator.js';
 import { heapRows, heapTable } from './heap-table.js';
+import { onService, serviceHelp } from './service-client.js';
 import { backendHelp, backendOption, platformFromOption, platformHelp } from './platform-option.js';
 
-const HELP = `usage: udalloc heaps [--platform P] [--backend B] [--json]
+const HELP = `usage: udalloc heaps [--platform P | --service [ADDRESS]] [--backend B] [--json]
 
 ${platformHelp}
 ${backendHelp}
-  --json                print one JSON object instead of text`;
+  --json                print one JSON object instead of text
+${serviceHelp}`;
 
 /** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
-export const heapsOptions = { platform: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+export const heapsOptions = { service: { type: 'string' }, platform: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
-export function heapsCommand(args: string[]): number {
+export function heapsCommand(args: string[]): number | Promise<number> {
   const { values } = parseArgs({ args, options: heapsOptions, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  if (values.service !== undefined) return onService(values.service, 'heaps', { json: values.json });
   const dev = openSync({ backend: backendOption(values.backend), platform: platformFromOption(values.platform) });
   const rows = heapRows(dev);
   if (values.json) process.stdout.write(`${JSON.stringify({ backend: dev.backend.kind, reason: dev.backendReason, heaps: rows, missingHeaps: dev.missingHeaps })}\n`);

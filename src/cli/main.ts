@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // udalloc command line. Exit codes scripts can rely on:
 //   0 success / plan found, 3 conflict (no plan), 2 bad input (stderr names the field),
-//   4 the kernel refused (every ranked plan out of memory, or another errno), 1 internal error.
+//   4 the kernel refused (every ranked plan out of memory, or another errno), 5 the service's
+//   policy refused (quota, heap reach, CMA reserve), 1 internal error.
 
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
@@ -15,6 +16,7 @@ import { discoverCommand, discoverOptions } from './discover.js';
 import { devicesCommand, devicesOptions } from './devices.js';
 import { usageCommand, usageOptions } from './usage.js';
 import { serveCommand, serveOptions } from './serve.js';
+import { withServiceDefault } from './service-client.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
 import { KernelError } from '../kernel/errno.js';
 import { conflictJson } from './output.js';
@@ -40,7 +42,8 @@ commands:
   help        show this text
 
 run "udalloc <command> --help" for a command's options.
-exit codes: 0 ok, 3 conflict (no plan), 4 allocation failed, 2 bad input, 1 internal error`;
+exit codes: 0 ok, 3 conflict (no plan), 4 allocation failed, 5 refused by the service's policy,
+            2 bad input, 1 internal error`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   negotiate: (args) => negotiateCommand(args),
@@ -95,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   };
   try {
-    return await run(rest);
+    return await run(withServiceDefault(rest));
   } catch (err) {
     if (err instanceof InputError) return fail(EXIT.input, err.message, { error: { kind: 'input', message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) } });
     if (err instanceof ConflictError) return fail(EXIT.conflict, err.message, { conflict: conflictJson(err.conflict) });

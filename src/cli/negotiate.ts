@@ -10,10 +10,11 @@ import { negotiate } from '../solver/index.js';
 import { allocatesOnEmptyHeaps } from '../allocator/fix-check.js';
 import { explainChoices } from '../solver/why.js';
 import { choicesText, negotiationJson, negotiationText } from './output.js';
+import { onService, requestText, serviceHelp } from './service-client.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
 
-const HELP = `usage: udalloc negotiate [--platform FILE] [--request FILE] [request flags] [--json]
-       udalloc explain   [--platform FILE] [--request FILE] [request flags] [--json]
+const HELP = `usage: udalloc negotiate [--platform FILE | --service [ADDRESS]] [--request FILE] [request flags] [--json]
+       udalloc explain   [--platform FILE | --service [ADDRESS]] [--request FILE] [request flags] [--json]
 
 negotiate prints the plan and why each device accepts it, or the conflict and its fixes. explain
 adds, for every format the request accepts and every heap, whether it was chosen, possible, or
@@ -23,12 +24,13 @@ ${platformHelp}
   --json                print one JSON object instead of text
   --alternatives N      how many ranked alternatives to list (default 8)
   --record FILE         append the request to a trace (JSON Lines) for simulate/size
+${serviceHelp}
 ${requestHelp}`;
 
 /** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
-export const negotiateOptions = { ...requestOptions, platform: { type: 'string' }, json: { type: 'boolean' }, alternatives: { type: 'string' }, record: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+export const negotiateOptions = { ...requestOptions, service: { type: 'string' }, platform: { type: 'string' }, json: { type: 'boolean' }, alternatives: { type: 'string' }, record: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
-export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' = 'negotiate'): number {
+export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' = 'negotiate'): number | Promise<number> {
   const { values } = parseArgs({
     args,
     options: negotiateOptions,
@@ -44,6 +46,7 @@ export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' =
     if (!/^\d+$/.test(values.alternatives) || Number(values.alternatives) > 1000) throw new InputError(`--alternatives ${JSON.stringify(values.alternatives)}: must be a whole number up to 1000`, 'alternatives', values.alternatives);
     alternatives = Number(values.alternatives);
   }
+  if (values.service !== undefined) return onService(values.service, mode, { request: requestText(values.request, requestFieldsFromFlags(values)), json: values.json });
   if (values.record !== undefined) checkOutputPath(values.record, '--record');
   const platform = platformFromOption(values.platform);
   const request = loadRequest(values.request, platform, requestFieldsFromFlags(values));

@@ -191,6 +191,32 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
     udalloc.close();
   });
 
+  it('the CLI with --service: heaps, negotiate, alloc, and exit codes for conflict (3), bad input (2) and a refusal (5)', { timeout: 60_000 }, async () => {
+    const cli = (...args: string[]) =>
+      execFileAsync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), ...args], { encoding: 'utf8' }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    const heaps = await cli('heaps', '--service', bus.address);
+    assert.strictEqual(heaps.code, 0, heaps.stderr);
+    assert.match(heaps.stdout, /^heap #2 +cma +256 MiB +contiguous$/m);
+    const plan = await cli('negotiate', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480', '--json');
+    assert.strictEqual(plan.code, 0, plan.stderr);
+    assert.strictEqual((JSON.parse(plan.stdout) as { plan: { format: string } }).plan.format, 'NV12');
+    const alloc = await cli('alloc', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480', '--count', '2', '--json');
+    assert.strictEqual(alloc.code, 0, alloc.stderr);
+    assert.strictEqual((JSON.parse(alloc.stdout) as { buffers: unknown[] }).buffers.length, 2);
+    const conflict = await cli('negotiate', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '3840x2160', '--count', '40', '--format', 'NV12');
+    assert.strictEqual(conflict.code, 3);
+    assert.match(conflict.stderr, /Conflict: conflict: no plan satisfies every device/);
+    const bad = await cli('negotiate', '--service', bus.address, '--devices', 'toaster', '--size', '64x64');
+    assert.strictEqual(bad.code, 2);
+    assert.match(bad.stderr, /BadRequest: .*toaster/);
+    const refused = await cli('alloc', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '3840x2160', '--count', '2', '--format', 'NV12');
+    assert.strictEqual(refused.code, 5, refused.stderr);
+    assert.match(refused.stderr, /QuotaExceeded: .*the quota is 8 MiB/);
+  });
+
   it('introspection answers the documented XML, and packaging/ holds the same file', async () => {
     // Asynchronously: the service runs in this process and must answer while gdbus waits.
     const xml = await execFileAsync('gdbus', ['introspect', '--address', bus.address, '--dest', 'org.udalloc.Allocator1', '--object-path', '/org/udalloc/Allocator1', '--xml'], { encoding: 'utf8' }).then((r) => r.stdout);

@@ -1,0 +1,116 @@
+// --service [ADDRESS] for negotiate, explain, alloc and heaps: the same command answered by a
+// running `udalloc serve` (its platform, heaps and policy) instead of this process.
+
+import { parseDocument } from 'yaml';
+import { InputError } from '../errors.js';
+import { formatBytes } from '../constraints/units.js';
+import type { RequestFields } from '../constraints/load.js';
+import { readInputText } from '../util/input-file.js';
+import { connect, ServiceError, type ServiceAllocator, type ServicePlan } from '../service/client.js';
+import type { PlanChoice } from '../allocator/plan.js';
+
+export const serviceHelp = `  --service [ADDRESS]   ask a running "udalloc serve" instead (the system bus, or ADDRESS:
+                        session or a D-Bus address); its platform, heaps and policy apply`;
+
+/** Exit code when the service's policy refuses (quota, reach, CMA reserve). */
+export const EXIT_REFUSED = 5;
+
+/** "--service" with no value (last, or before another flag) means the system bus. */
+export function withServiceDefault(args: readonly string[]): string[] {
+  const out: string[] = [];
+  args.forEach((arg, i) => {
+    out.push(arg);
+    const next = args[i + 1];
+    if (arg === '--service' && (next === undefined || next.startsWith('-'))) out.push('system');
+  });
+  return out;
+}
+
+/** The request text to send: the file's fields (YAML or JSON) with the flags' fields over them. */
+export function requestText(file: string | undefined, flags: RequestFields): string {
+  let fields: Record<string, unknown> = {};
+  if (file !== undefined) {
+    const text = readInputText(file, { what: 'request', field: 'request', maxBytes: 64 * 1024 });
+    const doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' });
+    if (doc.errors[0]) throw new InputError(`${file}: not valid YAML or JSON: ${doc.errors[0].message.split('\n')[0]}`, 'request', file);
+    let data: unknown;
+    try {
+      data = doc.toJS({ maxAliasCount: 50 }) ?? {};
+    } catch (err) {
+      throw new InputError(`${file}: not valid YAML or JSON: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, 'request', file);
+    }
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError(`${file}: a request must be a mapping of fields`, 'request', file);
+    fields = data as Record<string, unknown>;
+  }
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) fields[k] = v;
+  return JSON.stringify(fields);
+}
+
+function describe(c: PlanChoice): string {
+  const d = c.heap.describe();
+  return `${c.format} ${c.modifier} in ${c.heap} (${d.kind}), ${c.count} x ${formatBytes(c.size)}`;
+}
+
+export function planText(plan: ServicePlan | PlanChoice, rationale: readonly string[] = []): string {
+  const lines = [`plan: ${describe(plan)}`, `  size      ${plan.size} bytes per buffer, base alignment ${formatBytes(plan.alignment)}`];
+  plan.planes.forEach((p, i) => lines.push(`  plane ${i}   offset ${p.offset}  pitch ${p.pitch}  size ${p.size}`));
+  if (rationale.length > 0) lines.push('why:', ...rationale.map((r) => `  ${r}`));
+  return lines.join('\n');
+}
+
+/** Runs one command on the service; prints like the local command; returns the exit code. */
+export async function onService(address: string, command: 'negotiate' | 'explain' | 'alloc' | 'heaps', options: { request?: string; json?: boolean; name?: string } = {}): Promise<number> {
+  let udalloc: ServiceAllocator;
+  try {
+    udalloc = await connect({ bus: address });
+  } catch (err) {
+    throw new InputError(`--service ${address}: ${err instanceof Error ? err.message : String(err)}`, 'service', address);
+  }
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  try {
+    if (command === 'heaps') {
+      const heaps = udalloc.heaps().map((h) => ({ handle: h.id, ...h.describe() }));
+      if (options.json) out(JSON.stringify({ service: address, heaps }));
+      else out(heaps.map((h) => `heap #${h.handle}  ${h.kind.padEnd(13)} ${formatBytes(h.capacity).padStart(10)}  ${h.contiguous ? 'contiguous' : 'scattered'}${h.cpuAccess ? '' : ', no CPU access'}`).join('\n'));
+      return 0;
+    }
+    const text = options.request!;
+    if (command === 'explain') {
+      const explained = await udalloc.explain(text);
+      out(options.json ? JSON.stringify(explained) : JSON.stringify(explained, null, 2));
+      return 'conflict' in explained ? 3 : 0;
+    }
+    const plan = await udalloc.negotiate(text);
+    if (command === 'negotiate') {
+      out(options.json ? JSON.stringify({ plan: { ...plan, heap: plan.heap.id, modifierValue: `0x${plan.modifierValue.toString(16)}`, alternatives: undefined }, alternatives: plan.alternatives.length, rationale: plan.rationale }) : planText(plan, plan.rationale));
+      return 0;
+    }
+    const buffers = await udalloc.allocate(plan, options.name !== undefined ? { name: options.name } : {});
+    const rows = buffers.map((b) => ({ fd: b.fd, size: b.size, inode: b.info().inode }));
+    if (options.json) out(JSON.stringify({ service: address, plan: { heap: buffers.used.heap.id, kind: buffers.used.heap.describe().kind, format: buffers.used.format, modifier: buffers.used.modifier, size: buffers.used.size, count: buffers.used.count }, buffers: rows }));
+    else out(`${planText(buffers.used)}\n${rows.map((r) => `  fd ${r.fd}  ${formatBytes(r.size)}  inode ${r.inode}`).join('\n')}\nreleased ${rows.length} buffer(s)`);
+    for (const b of buffers) b.close();
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ServiceError)) throw err;
+    process.stderr.write(`udalloc ${command} (service ${address}): ${err.error}: ${err.message}\n`);
+    if (options.json) out(JSON.stringify({ error: { kind: err.error, message: err.message, details: err.details } }));
+    switch (err.error) {
+      case 'Conflict':
+        return 3;
+      case 'BadRequest':
+        return 2;
+      case 'OutOfMemory':
+      case 'Kernel':
+        return 4;
+      case 'QuotaExceeded':
+      case 'PolicyDenied':
+      case 'ReserveKept':
+        return EXIT_REFUSED;
+      default:
+        return 1;
+    }
+  } finally {
+    udalloc.close();
+  }
+}

@@ -6,7 +6,7 @@
 // (the same request again), against a bare set intersection of
 // the devices' (format, modifier) lists. Bars: cold 4-device <= 10x baseline; memoised < 1 us.
 // allocation: see bench/allocation.ts; replay and pool sizing: bench/replay.ts; usage scan:
-// bench/usage.ts.
+// bench/usage.ts; service round trip: bench/service.ts.
 
 import { Bench } from 'tinybench';
 import { FORMATS } from '../src/constraints/formats.js';
@@ -18,6 +18,7 @@ import { seededRandom } from '../src/util/random.js';
 import { allocationBench } from './allocation.js';
 import { replayBench } from './replay.js';
 import { usageBench } from './usage.js';
+import { serviceBench } from './service.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
 
@@ -123,3 +124,4 @@ await negotiationBench();
 await allocationBench();
 replayBench();
 usageBench();
+await serviceBench();

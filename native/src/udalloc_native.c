@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -268,6 +269,68 @@ static napi_value add_seals(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* inotifyInit() -> a non-blocking, close-on-exec inotify fd */
+static napi_value inotify_init_fd(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "inotify_init1", errno);
+  napi_value out;
+  CHECK(napi_create_int32(env, fd, &out));
+  return out;
+}
+
+/* inotifyWatchGone(inotifyFd, path) -> watch descriptor on path's inode; its IN_IGNORED says the inode went */
+static napi_value inotify_watch_gone(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int32_t fd;
+  char path[256];
+  size_t len;
+  if (!arg_i32(env, argv[0], &fd) || napi_get_value_string_utf8(env, argv[1], path, sizeof path, &len) != napi_ok) return throw_errno(env, "inotify_add_watch", EINVAL);
+  int wd = inotify_add_watch(fd, path, IN_DELETE_SELF);
+  if (wd < 0) return throw_errno(env, "inotify_add_watch", errno);
+  napi_value out;
+  CHECK(napi_create_int32(env, wd, &out));
+  return out;
+}
+
+/* inotifyDrain(inotifyFd) -> watch descriptors whose inode went (IN_IGNORED), until EAGAIN */
+static napi_value inotify_drain(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (!arg_i32(env, argv[0], &fd)) return throw_errno(env, "inotify read", EINVAL);
+  napi_value out;
+  CHECK(napi_create_array(env, &out));
+  uint32_t n = 0;
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  for (;;) {
+    ssize_t got = read(fd, buf, sizeof buf);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      return throw_errno(env, "inotify read", errno);
+    }
+    if (got == 0) break;
+    for (char *p = buf; p < buf + got;) {
+      const struct inotify_event *ev = (const struct inotify_event *)p;
+      p += sizeof(struct inotify_event) + ev->len;
+      if (!(ev->mask & IN_IGNORED)) continue;
+      napi_value wd;
+      CHECK(napi_create_int32(env, ev->wd, &wd));
+      CHECK(napi_set_element(env, out, n++, wd));
+    }
+  }
+  return out;
+}
+
+/* inotifyUnwatch(inotifyFd, wd): inotify_rm_watch; a watch already gone with its inode is not an error */
+static napi_value inotify_unwatch(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int32_t fd, wd;
+  if (!arg_i32(env, argv[0], &fd) || !arg_i32(env, argv[1], &wd)) return throw_errno(env, "inotify_rm_watch", EINVAL);
+  if (inotify_rm_watch(fd, wd) < 0 && errno != EINVAL) return throw_errno(env, "inotify_rm_watch", errno);
+  return NULL;
+}
+
 /* udmabufCreate(devFd, memfd, offset, size, flags) -> dma-buf fd (the ioctl's return value) */
 static napi_value udmabuf_create(napi_env env, napi_callback_info info) {
   ARGS(5);
@@ -370,6 +433,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"dup", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"addSeals", NULL, add_seals, NULL, NULL, NULL, napi_default, NULL},
+      {"inotifyInit", NULL, inotify_init_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"inotifyWatchGone", NULL, inotify_watch_gone, NULL, NULL, NULL, napi_default, NULL},
+      {"inotifyUnwatch", NULL, inotify_unwatch, NULL, NULL, NULL, napi_default, NULL},
+      {"inotifyDrain", NULL, inotify_drain, NULL, NULL, NULL, napi_default, NULL},
       {"udmabufCreate", NULL, udmabuf_create, NULL, NULL, NULL, napi_default, NULL},
       {"ionHeapQuery", NULL, ion_heap_query, NULL, NULL, NULL, napi_default, NULL},
       {"ionAlloc", NULL, ion_alloc, NULL, NULL, NULL, napi_default, NULL},

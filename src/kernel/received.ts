@@ -2,7 +2,7 @@
 // or, from a service on the simulated kernel, sealed memfds standing for them. They are mapped,
 // synced, named and closed like any dma-buf; a memfd is plain coherent memory, so its sync is a no-op.
 
-import type { AllocateFlags, DmaBufInfo, HeapInfo, HeapStats } from './backend.js';
+import type { AllocateFlags, HeapInfo, HeapStats } from './backend.js';
 import { DmaBufFileBackend } from './dma-buf-files.js';
 import { KernelError } from './errno.js';
 import { loadNative, syscall, type NativeAddon } from './native/addon.js';
@@ -34,13 +34,12 @@ export class ReceivedBufferBackend extends DmaBufFileBackend {
    * not ask for MSG_CMSG_CLOEXEC): each is swapped for an F_DUPFD_CLOEXEC copy, so a program that
    * spawns children does not hand them its buffers.
    */
-  receive(received: number, heap: string): DmaBufInfo {
+  receive(received: number, heap: string, kind: 'memfd' | 'dma-buf'): number {
     const fd = syscall('dup', { fd: received }, () => this.addon.dup(received));
     this.addon.close(received);
     this.adopt(fd, heap, 0);
-    const info = this.info(fd);
-    if (info.exporter === '') this.#standIns.add(fd);
-    return info;
+    if (kind === 'memfd') this.#standIns.add(fd);
+    return fd;
   }
 
   override sync(fd: number, flags: number): void {

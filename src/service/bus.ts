@@ -134,6 +134,8 @@ function giveEachMessageItsFds(socket: USocketInternals): void {
   };
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Connects (the Hello call done, the unique name known) with Unix fd passing, or throws why not. */
 export async function connectBus(where: string | undefined): Promise<Bus> {
   const address = busAddressOf(where);
@@ -142,13 +144,24 @@ export async function connectBus(where: string | undefined): Promise<Bus> {
   if (!address.startsWith('unix:')) throw new InputError(`bus address ${address}: fds pass only over Unix sockets (unix:path=... or unix:abstract=...)`, 'bus', address);
   const bus = dbus.sessionBus({ busAddress: address, negotiateUnixFd: true } as DBusNext.SessionBusOptions);
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: unknown) => {
+    const stream = busSocket(bus);
+    const fail = (why: string) => {
+      clearTimeout(timer);
       bus.disconnect();
-      reject(new Error(`cannot reach the D-Bus bus at ${address}: ${err instanceof Error ? err.message : String(err)}`));
+      reject(new Error(`cannot reach the D-Bus bus at ${address}: ${why}`));
     };
+    const onError = (err: unknown) => fail(err instanceof Error ? err.message : String(err));
+    // A daemon that refuses the authentication closes the socket without a word.
+    const onClose = () => fail('the bus closed the connection during authentication (is this user allowed on it?)');
+    const timer = setTimeout(() => fail(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
     bus.once('error', onError);
+    stream?.once('close', onClose);
+    stream?.once('end', onClose);
     bus.once('connect', () => {
+      clearTimeout(timer);
       bus.off('error', onError);
+      stream?.off('close', onClose);
+      stream?.off('end', onClose);
       resolve();
     });
   });

@@ -140,10 +140,11 @@ export class ServiceAllocator {
     const opts: Record<string, DBusVariant> = {};
     if (options.name !== undefined) opts['name'] = new dbus.Variant('s', options.name);
     const [reply, fds] = await this.#call('Allocate', 'sa{sv}', [plan.request, opts]);
-    const used = choiceOf(JSON.parse(reply as string) as WireChoice, (c) => this.#handle(c));
+    const wire = JSON.parse(reply as string) as WireChoice & { bufferFds?: 'memfd' | 'dma-buf' };
+    const used = choiceOf(wire, (c) => this.#handle(c));
     const layout: BufferLayout = { format: used.format, fourcc: used.fourcc, modifier: used.modifier, modifierValue: used.modifierValue, width: used.width, height: used.height, planes: used.planes, size: used.size, cpu: used.cpu };
     const buffers = (fds as number[]).map((received, n) => {
-      const fd = this.backend.receive(received, `heap #${used.heap.id}`).fd;
+      const fd = this.backend.receive(received, `heap #${used.heap.id}`, wire.bufferFds ?? 'dma-buf');
       const record: BufferRecord = { fd, layout, heap: used.heap, owner: options.owner ?? 'service', name: options.name === undefined ? undefined : `${options.name}-${n}`, closed: false, watched: false, slot: -1 };
       this.#live.add(record);
       return new DmaBuffer(this.#host, record);

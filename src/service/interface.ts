@@ -73,8 +73,9 @@ export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
       <arg name="request" type="s" direction="in"/>
       <arg name="explanation" type="s" direction="out"/>
     </method>
-    <!-- Allocates the request's buffers: the plan used (JSON) and one fd per buffer, a dma-buf
-         (or, on the simulated kernel, a sealed memfd of the planned size). Options: "name" (s). -->
+    <!-- Allocates the request's buffers: the layout they follow (JSON: heap handle, format,
+         modifier, planes, size, count, and "bufferFds": "dma-buf" or, on the simulated kernel,
+         "memfd") and one fd per buffer of that size. Options: "name" (s). -->
     <method name="Allocate">
       <arg name="request" type="s" direction="in"/>
       <arg name="options" type="a{sv}" direction="in"/>

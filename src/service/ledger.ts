@@ -22,6 +22,11 @@ export interface Grant {
    * judged released until `graceMs` after it was sent, unless its client is gone.
    */
   sentAt: number | undefined;
+  /**
+   * It has left the socket queues (a scan saw a process hold it, or its open file's last close was
+   * seen): no grace is needed any more, a scan alone decides.
+   */
+  landed: boolean;
   /** Frees what the service kept for the buffer (the simulated kernel's buffer); called once. */
   readonly release: () => void;
 }
@@ -30,6 +35,8 @@ export interface Grant {
 export type HolderScan = (wanted: ReadonlySet<string>) => ReadonlyMap<string, readonly number[]>;
 
 export class Ledger {
+  /** The grace in ms (see Grant.sentAt). */
+  readonly graceMs: number;
   readonly #grants = new Map<string, Grant>();
   /** Bytes per "uid:kind", kept as grants come and go (an admission decision reads one number). */
   readonly #charged = new Map<string, number>();
@@ -44,11 +51,12 @@ export class Ledger {
   constructor(scan: HolderScan, graceMs: number, now: () => number = Date.now) {
     this.#scan = scan;
     this.#graceMs = graceMs;
+    this.graceMs = graceMs;
     this.#now = now;
   }
 
-  add(file: FileId, grant: Omit<Grant, 'file' | 'key' | 'sentAt'>): Grant {
-    const full: Grant = { ...grant, file, key: fileKey(file), sentAt: undefined };
+  add(file: FileId, grant: Omit<Grant, 'file' | 'key' | 'sentAt' | 'landed'>): Grant {
+    const full: Grant = { ...grant, file, key: fileKey(file), sentAt: undefined, landed: false };
     this.#grants.set(full.key, full);
     this.#count(full, full.size);
     return full;
@@ -83,30 +91,60 @@ export class Ledger {
     if ([...this.#grants.values()].some((g) => g.caller.connection === connection)) this.#gone.add(connection);
   }
 
-  /** Scans /proc and releases every grant no process holds any more; returns how many. */
-  refresh(): number {
+  /** Releases grants whose inode the kernel says went (see close-watch.ts); returns them. */
+  releaseClosed(keys: readonly string[]): Grant[] {
+    const out: Grant[] = [];
+    for (const key of keys) {
+      const g = this.#grants.get(key);
+      if (!g || g.sentAt === undefined) continue;
+      this.#grants.delete(key);
+      this.#count(g, -g.size);
+      g.release();
+      out.push(g);
+    }
+    return out;
+  }
+
+  /** Scans /proc and releases every grant no process holds any more; returns them. */
+  refresh(): Grant[] {
     if (this.#grants.size === 0) {
       this.#gone.clear();
-      return 0;
+      return [];
     }
     this.scans++;
     const held = this.#scan(new Set(this.#grants.keys()));
     const now = this.#now();
-    let released = 0;
+    const released: Grant[] = [];
     for (const [key, g] of this.#grants) {
-      if (held.has(key)) continue;
-      const inFlight = g.sentAt === undefined || (now - g.sentAt < this.#graceMs && !this.#gone.has(g.caller.connection));
+      if (held.has(key)) {
+        g.landed = true;
+        continue;
+      }
+      const inFlight = g.sentAt === undefined || (!g.landed && now - g.sentAt < this.#graceMs && !this.#gone.has(g.caller.connection));
       if (inFlight) continue;
       this.#grants.delete(key);
       this.#count(g, -g.size);
       g.release();
-      released++;
+      released.push(g);
     }
     if (this.#gone.size > 0) {
       const waiting = new Set([...this.#grants.values()].map((g) => g.caller.connection));
       for (const c of this.#gone) if (!waiting.has(c)) this.#gone.delete(c);
     }
     return released;
+  }
+
+  /** The grant's open file was closed by its last holder: it is out of every socket queue. */
+  landed(key: string): void {
+    const g = this.#grants.get(key);
+    if (g) g.landed = true;
+  }
+
+  /** When the oldest grant still in its grace leaves it (ms since the epoch of `now`), or undefined. */
+  graceEnds(): number | undefined {
+    let first: number | undefined;
+    for (const g of this.#grants.values()) if (g.sentAt !== undefined && !g.landed && (first === undefined || g.sentAt < first)) first = g.sentAt;
+    return first === undefined ? undefined : first + this.#graceMs;
   }
 
   /** Drops a grant whose fd never left the service (the reply failed); the caller frees the buffer. */

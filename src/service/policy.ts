@@ -125,16 +125,20 @@ export interface Refusal {
 
 /**
  * Whether `asked` more bytes in a heap of `kind` may be handed to the client, which is charged
- * `charged` bytes there now; `free` is the heap's free space (CMA keeps the policy's reserve).
+ * `charged` bytes there now; `free` is the heap's free space, or how to get it (CMA keeps the
+ * policy's reserve).
  */
-export function admit(policy: Policy, client: Client, kind: HeapKind, asked: number, charged: number, free: number): Refusal | undefined {
+export function admit(policy: Policy, client: Client, kind: HeapKind, asked: number, charged: number, free: number | (() => number)): Refusal | undefined {
   const reach = mayReach(policy, client, kind);
   if (!reach.ok) return { error: 'PolicyDenied', message: reach.why };
   const quota = quotaFor(policy, client, kind);
   if (quota.bytes !== undefined && charged + asked > quota.bytes) {
     return { error: 'QuotaExceeded', message: `${client.user} (uid ${client.uid}) holds ${formatBytes(charged)} in ${kind} heaps and asks for ${formatBytes(asked)} more; the quota is ${formatBytes(quota.bytes)} (${quota.from})`, quota: quota.bytes, charged, asked };
   }
-  if (kind === 'cma' && free - asked < policy.cmaReserve) {
+  // Not enough free CMA at all is the kernel's ENOMEM to report, not the reserve's refusal. The
+  // free space is asked for only here (a heap's statistics cost a walk of its pages).
+  if (kind === 'cma' && policy.cmaReserve > 0) free = typeof free === 'function' ? free() : free;
+  if (kind === 'cma' && policy.cmaReserve > 0 && typeof free === 'number' && free >= asked && free - asked < policy.cmaReserve) {
     return { error: 'ReserveKept', message: `the service keeps ${formatBytes(policy.cmaReserve)} of CMA free (${policy.origin} cmaReserve); ${formatBytes(free)} is free and ${formatBytes(asked)} was asked`, asked };
   }
   return undefined;

@@ -23,11 +23,12 @@ import { explainChoices } from '../solver/why.js';
 import { busSocket, connectBus, dbus, type Bus, type DBusMessage } from './bus.js';
 import { callerOf, readAccounts, type Caller } from './identity.js';
 import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, INTROSPECTION_XML, METHODS, OBJECT_PATH, type ErrorName, type MethodName } from './interface.js';
+import { CloseWatch } from './close-watch.js';
 import { Ledger, type Grant, type HolderScan } from './ledger.js';
 import { admit, mayReach, quotaFor, type Policy, type Refusal } from './policy.js';
 import { sealedMemfd } from './stand-in.js';
 import { holdersOf } from './usage.js';
-import { planWire } from './wire.js';
+import { choiceWire, planWire } from './wire.js';
 
 export interface ServeOptions {
   /** "system" (default), "session" or a D-Bus address. */
@@ -64,6 +65,8 @@ export function openServiceAllocator(platform: string | Platform | undefined, ba
 /** The default per-call buffer limit: D-Bus daemons cap fds per message (dbus-daemon: 16 by default on older configs). */
 export const MAX_BUFFERS_PER_CALL = 16;
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** Parsed requests kept (all dropped when full: a bound, not an LRU; clients repeat few shapes). */
+const REQUEST_CACHE = 1024;
 
 /** A reply the handlers throw: becomes a named D-Bus error. */
 class ServiceError extends Error {
@@ -88,6 +91,9 @@ export class AllocatorService {
   readonly #simulated: boolean;
   /** Calls being served, so stop() can wait for them. */
   readonly #running = new Set<Promise<void>>();
+  readonly #closes = new CloseWatch();
+  /** Parsed requests by connection and text (see #request). */
+  readonly #requests = new Map<string, Request>();
   #stopped = false;
 
   private constructor(bus: Bus, options: ServeOptions) {
@@ -99,7 +105,7 @@ export class AllocatorService {
     // The service's own process is scanned too: its copies are closed once sent (before that a grant is
     // in flight anyway), and a client may live in the same process.
     this.ledger = new Ledger(options.scan ?? ((wanted) => holdersOf(wanted)), options.graceMs ?? 2000);
-    this.#timer = setInterval(() => this.#refresh('timer'), options.scanIntervalMs ?? 5000);
+    this.#timer = setInterval(() => this.#refresh('timer', 'always'), options.scanIntervalMs ?? 5000);
     this.#timer.unref();
   }
 
@@ -125,9 +131,11 @@ export class AllocatorService {
       if (msg.type === dbus.MessageType.SIGNAL && msg.member === 'NameOwnerChanged' && msg.sender === 'org.freedesktop.DBus') {
         const [name, , newOwner] = msg.body as [string, string, string];
         if (name.startsWith(':') && newOwner === '') {
+          // (The rescan below is a full one: a client that is gone may have passed buffers on.)
           service.#callers.delete(name);
+          for (const key of service.#requests.keys()) if (key.startsWith(`${name}\0`)) service.#requests.delete(key);
           service.ledger.connectionGone(name);
-          setImmediate(() => service.#refresh('client gone'));
+          setImmediate(() => service.#refresh('client gone', 'always'));
         }
       }
     });
@@ -147,6 +155,7 @@ export class AllocatorService {
     clearInterval(this.#timer);
     await Promise.allSettled([...this.#running]);
     this.ledger.releaseAll();
+    this.#closes.dispose();
     this.bus.disconnect();
   }
 
@@ -208,7 +217,7 @@ export class AllocatorService {
           return;
         }
         case 'GetUsage':
-          this.#refresh('usage asked');
+          this.#refresh('usage asked', 'always');
           this.bus.send(dbus.Message.newMethodReturn(msg, 's', [JSON.stringify(this.usageOf(caller))]));
           return;
       }
@@ -246,12 +255,26 @@ export class AllocatorService {
   #request(text: unknown, caller: Caller): Request {
     const limit = this.#options.maxRequestBytes ?? MAX_REQUEST_BYTES;
     if (typeof text !== 'string') throw new ServiceError('InvalidArgs', 'the request must be a string');
-    if (Buffer.byteLength(text) > limit) throw new ServiceError('BadRequest', `the request is ${Buffer.byteLength(text)} bytes; the service takes at most ${limit}`, { field: 'request', value: Buffer.byteLength(text), limit });
-    return parseRequest(text, this.allocator.platform, `request from ${caller.user} (${caller.connection})`);
+    if (text.length > limit || Buffer.byteLength(text) > limit) throw new ServiceError('BadRequest', `the request is ${Buffer.byteLength(text)} bytes; the service takes at most ${limit}`, { field: 'request', value: Buffer.byteLength(text), limit });
+    // Clients repeat the same few requests (one per stream): parsed once per connection, the
+    // Request object also hits the solver's memo. Its sources name this connection.
+    const key = `${caller.connection}\0${text}`;
+    let request = this.#requests.get(key);
+    if (!request) {
+      request = parseRequest(text, this.allocator.platform, `request from ${caller.user} (${caller.connection})`);
+      if (this.#requests.size >= REQUEST_CACHE) this.#requests.clear();
+      this.#requests.set(key, request);
+    }
+    return request;
   }
 
-  #negotiate(request: Request): Plan {
-    return this.allocator.negotiate(request, { alternatives: 32 });
+  /**
+   * Allocate plans against whole capacities and lets allocation fall back on ENOMEM: on the
+   * simulated kernel, space of buffers closed a moment ago is only known free after a rescan, and
+   * a plan against free space would skip a heap that has room. Negotiate plans against free space.
+   */
+  #negotiate(request: Request, against: 'free' | 'capacity' = 'free'): Plan {
+    return this.allocator.negotiate(request, { alternatives: 32, against });
   }
 
   async #allocate(msg: DBusMessage, caller: Caller): Promise<void> {
@@ -259,8 +282,8 @@ export class AllocatorService {
     const options = allocateOptions(msg.body[1]);
     const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
     if (request.count > maxBuffers) throw new ServiceError('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (fds per D-Bus message are limited); make several calls`, { field: 'count', value: request.count, limit: maxBuffers });
-    const plan = this.#negotiate(request);
-    const buffers = this.#allocateAdmitted(plan, caller, options.name);
+    const plan = this.#negotiate(request, 'capacity');
+    const buffers = await this.#allocateAdmitted(plan, caller, options.name);
     const fds: number[] = [];
     const grants: Grant[] = [];
     try {
@@ -271,7 +294,9 @@ export class AllocatorService {
         const kind = buffer.heap.describe().kind;
         // On the simulated kernel the service keeps the simulated buffer (its heap space) until
         // the stand-in is gone; a real dma-buf lives on in the client's fd.
-        grants.push(this.ledger.add({ dev: st.dev, ino: st.ino }, { kind, heap: buffer.heap.id, size: buffer.size, caller, release: this.#simulated ? () => buffer.close() : () => {} }));
+        const grant = this.ledger.add({ dev: st.dev, ino: st.ino }, { kind, heap: buffer.heap.id, size: buffer.size, caller, release: this.#simulated ? () => buffer.close() : () => {} });
+        grants.push(grant);
+        this.#closes.watch(handed, grant.key);
         if (!this.#simulated) fds.push(handed);
       }
     } catch (err) {
@@ -280,7 +305,9 @@ export class AllocatorService {
       for (const b of buffers) if (!b.closed) b.close();
       throw err;
     }
-    await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(planWire(plan, buffers.used)), fds]), fds);
+    // The layout the buffers follow; the alternatives and rationale were Negotiate's to tell.
+    const reply = { ...choiceWire(buffers.used), bufferFds: this.#simulated ? 'memfd' : 'dma-buf' };
+    await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(reply), fds]), fds);
     const now = Date.now();
     for (const g of grants) g.sentAt = now;
     // The service's own copies go now: the client (or the bus daemon, on its way there) holds the buffer.
@@ -293,12 +320,11 @@ export class AllocatorService {
    * room in its quota (and the CMA reserve kept). Charges are made exact (a /proc scan) before a
    * refusal, and once more before giving up when every heap is out of memory.
    */
-  #allocateAdmitted(plan: Plan, caller: Caller, name: string | undefined): DmaBuffer[] & { used: PlanChoice } {
+  async #allocateAdmitted(plan: Plan, caller: Caller, name: string | undefined): Promise<DmaBuffer[] & { used: PlanChoice }> {
     const refusals: Refusal[] = [];
     const decide = (choice: PlanChoice): Refusal | undefined => {
       const d = choice.heap.describe();
-      const free = this.allocator.backend.heapStats(d.name).free;
-      return admit(this.policy, caller, d.kind, choice.count * choice.size, this.ledger.charged(caller.uid, d.kind), free);
+      return admit(this.policy, caller, d.kind, choice.count * choice.size, this.ledger.charged(caller.uid, d.kind), () => this.allocator.backend.heapStats(d.name).free);
     };
     const narrowed = (): Plan | undefined => {
       refusals.length = 0;
@@ -310,20 +336,36 @@ export class AllocatorService {
     };
     let admitted = narrowed();
     if (!admitted && refusals.some((r) => r.error !== 'PolicyDenied')) {
+      // A refusal is never based on a buffer already let go: rescan, and if buffers closed within
+      // the grace may be what stands in the way, wait for it to end and rescan once more.
       this.#refresh('refusal pending');
       admitted = narrowed();
+      if (!admitted && refusals.some((r) => r.error !== 'PolicyDenied') && (await this.#graceOver())) admitted = narrowed();
     }
     if (!admitted) throw this.#refusalError(refusals, caller, plan);
+    const options = { owner: `${caller.user}:${caller.pid ?? '?'}`, name };
     try {
-      return this.allocator.allocateSync(admitted, { owner: `${caller.user}:${caller.pid ?? '?'}`, name });
+      return this.allocator.allocateSync(admitted, options);
     } catch (err) {
       if (!(err instanceof AllocationError)) throw err;
       // Out of memory may be buffers already let go whose simulated space the service still keeps.
-      if (this.#refresh('out of memory') === 0) throw err;
+      if (this.#refresh('out of memory') === 0 && !(await this.#graceOver())) throw err;
       const again = narrowed();
       if (!again) throw this.#refusalError(refusals, caller, plan);
-      return this.allocator.allocateSync(again, { owner: `${caller.user}:${caller.pid ?? '?'}`, name });
+      return this.allocator.allocateSync(again, options);
     }
+  }
+
+  /**
+   * Waits (at most one grace period) until the grants still in their grace leave it, then rescans:
+   * under memory pressure, buffers closed within the grace are not yet known to be gone. True when
+   * something was released.
+   */
+  async #graceOver(): Promise<boolean> {
+    const ends = this.ledger.graceEnds();
+    if (ends === undefined) return false;
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(ends - Date.now(), this.ledger.graceMs)) + 1));
+    return this.#refresh('out of memory, after the grace') > 0;
   }
 
   #refusalError(refusals: readonly Refusal[], caller: Caller, plan: Plan): ServiceError {
@@ -336,10 +378,19 @@ export class AllocatorService {
     return new ServiceError(first.error, message, { quota: first.quota, charged: first.charged, asked: first.asked, refusals, held });
   }
 
-  /** Releases what no process holds any more; the number released. */
-  #refresh(why: string): number {
+  /**
+   * Releases what no one holds any more; the number released. The kernel's word that a buffer's
+   * inode went answers first (no scan); a /proc scan runs when that releases nothing, and always
+   * for the timer, GetUsage and a client leaving (it covers grants without a watch).
+   */
+  #refresh(why: string, scan: 'if-needed' | 'always' = 'if-needed'): number {
     if (this.#stopped) return 0;
-    const released = this.ledger.refresh();
+    let released = this.ledger.releaseClosed(this.#closes.gone()).length;
+    if (released === 0 || scan === 'always') {
+      const scanned = this.ledger.refresh();
+      for (const g of scanned) this.#closes.forget(g.key);
+      released += scanned.length;
+    }
     if (released > 0) this.#options.log?.(`${why}: ${released} buffer(s) no process holds any more, released`);
     return released;
   }

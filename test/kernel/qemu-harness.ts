@@ -3,7 +3,7 @@
 // and reports through the serial console. Used by the real-kernel test and benchmark.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -20,12 +20,35 @@ function libraries(binary: string): string[] {
   return [...out.matchAll(/(\/[^\s]+)/g)].map((m) => m[1]!).filter((p) => p !== binary && existsSync(p));
 }
 
+const DBUS_DAEMON = '/usr/bin/dbus-daemon';
+
+/**
+ * node_modules paths of the named packages and everything they depend on at run time (from
+ * package-lock.json), leaving out the build-time helpers of native modules.
+ */
+function runtimeModules(projectRoot: string, names: readonly string[]): string[] {
+  const lock = JSON.parse(readFileSync(join(projectRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string> }> };
+  const buildOnly = new Set(['node-gyp', 'nan']);
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    const path = `node_modules/${name}`;
+    if (seen.has(path) || buildOnly.has(name) || !lock.packages[path]) return;
+    seen.add(path);
+    for (const dep of Object.keys(lock.packages[path]!.dependencies ?? {})) visit(dep);
+  };
+  names.forEach(visit);
+  return [...seen];
+}
+
 /** Builds a gzip'd newc initramfs; `command` runs in /udalloc as root after the mounts. */
 export function buildInitramfs(projectRoot: string, command: string, files: Readonly<Record<string, string>> = {}): string {
   need(BUSYBOX, 'apt-get install busybox-static');
   const dir = mkdtempSync(join(tmpdir(), 'udalloc-initramfs-'));
   const root = join(dir, 'root');
-  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'udalloc']) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'udalloc', 'usr/bin', 'etc']) mkdirSync(join(root, d), { recursive: true });
+  // Users and groups: dbus-daemon authenticates clients by uid and looks their users up.
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
   const node = realpathSync(process.execPath);
   copyFileSync(node, join(root, 'bin/node'));
@@ -35,8 +58,16 @@ export function buildInitramfs(projectRoot: string, command: string, files: Read
     mkdirSync(join(root, dirname(lib)), { recursive: true });
     copyFileSync(realpathSync(lib), join(root, lib));
   }
+  // dbus-daemon and its libraries, for the service test.
+  if (existsSync(DBUS_DAEMON)) {
+    copyFileSync(DBUS_DAEMON, join(root, DBUS_DAEMON.slice(1)));
+    for (const lib of libraries(DBUS_DAEMON)) {
+      mkdirSync(join(root, dirname(lib)), { recursive: true });
+      copyFileSync(realpathSync(lib), join(root, lib));
+    }
+  }
   // The project: compiled code, the native binding, runtime dependencies and data files.
-  for (const part of ['dist', ...addons, 'boards', 'test-kernel', 'package.json', 'node_modules/zod', 'node_modules/yaml', 'node_modules/tinybench']) {
+  for (const part of ['dist', ...addons, 'boards', 'test-kernel', 'package.json', ...runtimeModules(projectRoot, ['zod', 'yaml', 'tinybench', 'dbus-next', 'usocket'])]) {
     if (existsSync(join(projectRoot, part))) cpSync(join(projectRoot, part), join(root, 'udalloc', part), { recursive: true });
   }
   // Data the command reads (traces written by the host test), under /udalloc.

@@ -100,8 +100,9 @@ describe('the service under load and abuse (simulated kernel)', () => {
     for (const c of clients) c.close();
     await drained(service);
     assert.strictEqual(cmaUsed(service), 0, 'the simulated heap space is back');
-    // The service kept no fd: only its bus connection (+1) is left (client sockets close asynchronously).
-    await fdsSettle(fdsBefore + 1);
+    // The service kept no buffer fd: only its bus connection and its inotify fd (+2) are left (client
+    // sockets close asynchronously).
+    await fdsSettle(fdsBefore + 2);
   });
 
   it('a client killed mid-call, one that exits holding buffers, one that floods: the service answers on, charges end', { timeout: 120_000 }, async () => {
@@ -125,7 +126,7 @@ describe('the service under load and abuse (simulated kernel)', () => {
     udalloc.close();
     await drained(service);
     assert.strictEqual(cmaUsed(service), 0);
-    await fdsSettle(fdsBefore + 1);
+    await fdsSettle(fdsBefore + 2);
   });
 
   it('malformed calls get named errors and the service stays up', async () => {
@@ -152,7 +153,7 @@ describe('the service under load and abuse (simulated kernel)', () => {
     ];
     for (const [member, signature, body, expected] of cases) assert.strictEqual(await rawCall(bus2, member, signature, body), expected, `${member}(${signature}) ${JSON.stringify(body).slice(0, 80)}`);
     bus2.disconnect();
-    await fdsSettle(fdsBefore + 1);
+    await fdsSettle(fdsBefore + 2);
   });
 
   it('fds sent to the service are closed, never kept', async () => {
@@ -193,7 +194,7 @@ describe('the service under load and abuse (simulated kernel)', () => {
     for (const o of ['ok', ERRORS.BadRequest, ERRORS.InvalidArgs]) assert.ok((outcomes.get(o) ?? 0) > 0, `${o}: ${JSON.stringify([...outcomes])}`);
     bus2.disconnect();
     await drained(service);
-    await fdsSettle(fdsBefore + 1);
+    await fdsSettle(fdsBefore + 2);
   });
 
   it('a user outside the policy gets nothing: no buffer, no fd, and no sight of other clients\' buffers', { timeout: 60_000 }, async () => {

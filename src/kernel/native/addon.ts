@@ -17,6 +17,12 @@ export interface NativeAddon {
   close(fd: number): void;
   memfdCreate(name: string, flags: number): number;
   addSeals(fd: number, seals: number): void;
+  inotifyInit(): number;
+  /** A watch on the inode behind `path`, for its IN_IGNORED when the inode goes. */
+  inotifyWatchGone(inotifyFd: number, path: string): number;
+  inotifyUnwatch(inotifyFd: number, wd: number): void;
+  /** Watch descriptors whose inode went (IN_IGNORED), from the queued events (non-blocking). */
+  inotifyDrain(inotifyFd: number): number[];
   udmabufCreate(devFd: number, memfd: number, offset: number, size: number, flags: number): number;
   ionHeapQuery(ionFd: number): Array<{ name: string; type: number; heapId: number }>;
   ionAlloc(ionFd: number, len: number, heapIdMask: number, flags: number): number;

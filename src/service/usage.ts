@@ -1,11 +1,12 @@
-// Who holds which dma-buf: every process's dma-buf fds (/proc/<pid>/fdinfo: size, exp_name, ino)
+// Who holds which dma-buf: every process's dma-buf fds (/proc/<pid>/fd links "/dmabuf:...", then
+// their /proc/<pid>/fdinfo: size, exp_name, ino)
 // and mappings (/proc/<pid>/maps: the "/dmabuf:<name>" lines, by inode), a shared buffer counted
 // once with all its holders; per exporter (heap) and per process (with a proportional share, as
 // Pss divides shared pages) and overall. Unprivileged it reads what it may and says how much it
 // could not. The service's accounting reads the same way (buffers are charged while any process
 // of a client holds them, found by inode, never by trusting the client).
 
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listDirectory, readText } from '../util/fs.js';
 import { fdinfoFields } from '../kernel/fd-info.js';
@@ -126,6 +127,15 @@ export function scanUsage(root = '/', pid?: number): Usage {
     const maps = readIf(join(dir, 'maps'), DMABUF_MAP);
     const holds = new Map<number, { fds: number; mapped: boolean }>();
     for (const fd of fds) {
+      // The fd's link names a dma-buf "/dmabuf:<name>" (drivers/dma-buf/dma-buf.c dmabuffs_dname()):
+      // one readlink spares opening the fdinfo of every other file.
+      let link: string;
+      try {
+        link = readlinkSync(join(dir, 'fd', fd));
+      } catch {
+        continue;
+      }
+      if (!link.startsWith('/dmabuf:')) continue;
       const text = readIf(join(fdDir, fd), EXP_NAME);
       if (!text) continue;
       const fields = fdinfoFields(text);

@@ -3,7 +3,7 @@
 // proportional shares, mapped-only buffers, --pid; the real kernel is read in the QEMU suite.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -19,7 +19,12 @@ function fakeProc(): string {
     writeFileSync(join(dir, 'comm'), `${comm}\n`);
     writeFileSync(join(dir, 'status'), `Name:\t${comm}\nUid:\t1000\t1000\t1000\t1000\n`);
     writeFileSync(join(dir, 'maps'), maps);
-    for (const [fd, text] of Object.entries(fds)) writeFileSync(join(dir, 'fdinfo', fd), text);
+    mkdirSync(join(dir, 'fd'));
+    for (const [fd, text] of Object.entries(fds)) {
+      writeFileSync(join(dir, 'fdinfo', fd), text);
+      // What the fd's /proc link reads: "/dmabuf:<name>" for a dma-buf (dmabuffs_dname()).
+      symlinkSync(text.includes('exp_name:') ? `/dmabuf:${/^name:\t(.*)$/m.exec(text)?.[1] ?? ''}` : 'socket:[77]', join(dir, 'fd', fd));
+    }
   };
   // dma_buf_show_fdinfo() after the generic pos/flags/mnt_id/ino lines.
   const dmabuf = (ino: number, size: number, exp: string, name?: string) => `pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t${ino}\nsize:\t${size}\ncount:\t1\nexp_name:\t${exp}\n${name ? `name:\t${name}\n` : ''}`;

@@ -23,7 +23,7 @@ function deviceJson(d: Device) {
     maxSize: d.maxSize ?? null,
     coherent: d.coherent,
     protected: d.protected,
-    formats: [...d.formats.values()].map((r) => ({ format: r.format.name, access: r.access, modifierAccess: Object.fromEntries([...r.modifierAccess].map(([m, a]) => [shortModifierName(m), a])), modifiers: r.modifiers.map(shortModifierName), pitchAlign: r.pitchAlign, heightAlign: r.heightAlign, offsetAlign: r.offsetAlign, maxWidth: r.maxWidth ?? null, maxHeight: r.maxHeight ?? null })),
+    formats: [...d.formats.values()].map((r) => ({ format: r.format.name, access: r.access, modifierAccess: Object.fromEntries([...r.modifierAccess].map(([m, a]) => [shortModifierName(m), a])), modifiers: r.modifiers.map(shortModifierName), pitchAlign: r.pitchAlign, heightAlign: r.heightAlign, offsetAlign: r.offsetAlign, maxWidth: r.maxWidth ?? null, maxHeight: r.maxHeight ?? null, maxPitch: r.maxPitch ?? null })),
     sources: d.sources,
   };
 }
@@ -34,7 +34,7 @@ function deviceText(d: Device): string {
   // Sources of the memory constraints that were written down (defaults say nothing new).
   for (const [field, source] of Object.entries(d.sources)) if (['iommu', 'dmaBits', 'heaps', 'alignment', 'protected'].includes(field) && !source.includes('(default:')) lines.push(`    ${field}: ${source}`);
   for (const r of d.formats.values()) {
-    const rules = [r.access !== 'readwrite' ? `${r.access} only` : '', r.pitchAlign > 1 ? `pitch x${r.pitchAlign}` : '', r.heightAlign > 1 ? `rows x${r.heightAlign}` : '', r.maxWidth ? `max ${r.maxWidth}x${r.maxHeight ?? '?'}` : ''].filter(Boolean).join(', ');
+    const rules = [r.access !== 'readwrite' ? `${r.access} only` : '', r.pitchAlign > 1 ? `pitch x${r.pitchAlign}` : '', r.heightAlign > 1 ? `rows x${r.heightAlign}` : '', r.maxWidth ? `max ${r.maxWidth}x${r.maxHeight ?? '?'}` : '', r.maxPitch ? `pitch <= ${r.maxPitch}` : ''].filter(Boolean).join(', ');
     lines.push(`  ${r.format.name.padEnd(12)} ${r.modifiers.map((m) => (r.modifierAccess.has(m) ? `${shortModifierName(m)} (${r.modifierAccess.get(m)} only)` : shortModifierName(m))).join(' > ')}${rules ? `  (${rules})` : ''}`);
   }
   return lines.join('\n');

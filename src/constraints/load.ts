@@ -250,6 +250,7 @@ function buildFormatRule(
     offsetAlign: raw?.offsetAlign ?? 1,
     maxWidth: raw?.maxWidth,
     maxHeight: raw?.maxHeight,
+    maxPitch: raw?.maxPitch,
     implicitPlaneOffsets: (raw?.implicitPlaneOffsets ?? false) && format.planes.length > 1,
     source: src.source(path),
   };

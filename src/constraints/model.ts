@@ -82,6 +82,8 @@ export interface FormatRule {
   readonly offsetAlign: number;
   readonly maxWidth: number | undefined;
   readonly maxHeight: number | undefined;
+  /** Largest pitch in bytes of any plane (a pitch register's width in a display engine or codec). */
+  readonly maxPitch: number | undefined;
   /**
    * The device locates planes 1.. itself: each starts right after the one before, its pitch derived
    * from plane 0's (V4L2 single-planar formats: chroma at bytesperline x height). A plan must lay the
@@ -89,6 +91,16 @@ export interface FormatRule {
    */
   readonly implicitPlaneOffsets: boolean;
   readonly source: Source;
+}
+
+/** The least pitch each plane of `format` needs at `width` pixels: what any layout's pitch is at least. */
+export function minimumPitches(format: { readonly planes: readonly { readonly cpp: number }[]; readonly hsub: number }, width: number): number[] {
+  return format.planes.map((p, i) => Math.ceil(width / (i === 0 ? 1 : format.hsub)) * p.cpp);
+}
+
+/** Whether a rule's maxPitch rules out `width` whatever the alignments (the least pitch is already too wide). */
+export function pitchTooWide(rule: FormatRule, width: number): boolean {
+  return rule.maxPitch !== undefined && minimumPitches(rule.format, width).some((p) => p > rule.maxPitch!);
 }
 
 /** Plane i's pitch as a device with implicit plane offsets derives it from plane 0's (V4L2's rule). */

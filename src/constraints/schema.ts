@@ -73,6 +73,8 @@ export const formatRuleSchema = z.strictObject({
   offsetAlign: alignment.optional(),
   maxWidth: z.number().int().positive().max(1 << 20).optional(),
   maxHeight: z.number().int().positive().max(1 << 20).optional(),
+  /** Largest pitch in bytes of any plane (a pitch register's width). */
+  maxPitch: z.number().int().positive().max(2 ** 32).optional(),
   /**
    * The device finds every plane after plane 0 itself, right after the one before, with pitches
    * derived from plane 0's (V4L2 single-planar NV12, YUV420...: chroma at bytesperline x height).

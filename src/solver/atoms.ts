@@ -16,6 +16,7 @@ export type AtomConstraint =
   | 'implicitPlanes'
   | 'maxWidth'
   | 'maxHeight'
+  | 'maxPitch'
   | 'iommu'
   | 'dmaBits'
   | 'alignment'
@@ -70,6 +71,7 @@ const KEEP_ORDER: readonly AtomConstraint[] = [
   'protected',
   'maxWidth',
   'maxHeight',
+  'maxPitch',
   'maxSize',
   'pitchAlign',
   'heightAlign',
@@ -113,6 +115,7 @@ function deviceAtoms(device: Device, need: DeviceAccess | undefined, shared: str
     if (rule.implicitPlaneOffsets) push({ device: d, format, constraint: 'implicitPlanes', value: true, source: rule.source });
     if (rule.maxWidth !== undefined) push({ device: d, format, constraint: 'maxWidth', value: rule.maxWidth, source: rule.source });
     if (rule.maxHeight !== undefined) push({ device: d, format, constraint: 'maxHeight', value: rule.maxHeight, source: rule.source });
+    if (rule.maxPitch !== undefined) push({ device: d, format, constraint: 'maxPitch', value: rule.maxPitch, source: rule.source });
   }
   if (!device.iommu) {
     push({ device: d, constraint: 'iommu', value: false, source: s['iommu']! });

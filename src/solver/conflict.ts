@@ -5,7 +5,7 @@
 // inputs, negotiated again and, through the caller's check, allocated; a fix that does not end in
 // allocated buffers is never shown. When no change helps, the conflict says so and names the facts.
 
-import { overlappingPools, type Platform, type Request } from '../constraints/model.js';
+import { overlappingPools, pitchTooWide, type Platform, type Request } from '../constraints/model.js';
 import { applyChanges, type Change } from './apply.js';
 import { atomize, type Atom } from './atoms.js';
 import { minimalCore, minimalCorrection } from './explain.js';
@@ -155,13 +155,13 @@ function actOn(platform: Platform, request: Request, changes: readonly Change[],
 /** The real cause first: a size a device bounds, then the request's formats and uses, pools, copies. */
 const FIX_ORDER: readonly Atom['constraint'][] = ['size', 'formats', 'access', 'capacity', 'count', 'placement', 'cpu', 'protected', 'shared'];
 
-/** Whether some device's maxWidth, maxHeight or maxSize is below what the request asks for. */
+/** Whether some device's maxWidth, maxHeight, maxPitch or maxSize is below what the request asks for. */
 function sizeBounded(platform: Platform, request: Request): boolean {
   return request.devices.some((name) => {
     const d = platform.devices.find((x) => x.name === name)!;
     return request.formats.some((f) => {
       const rule = d.formats.get(f.name);
-      return rule !== undefined && ((rule.maxWidth !== undefined && request.width > rule.maxWidth) || (rule.maxHeight !== undefined && request.height > rule.maxHeight));
+      return rule !== undefined && ((rule.maxWidth !== undefined && request.width > rule.maxWidth) || (rule.maxHeight !== undefined && request.height > rule.maxHeight) || pitchTooWide(rule, request.width));
     }) || d.maxSize !== undefined;
   });
 }

@@ -5,7 +5,7 @@
 // shown. Hardware facts get advice, never a fix.
 
 import { FORMATS } from '../constraints/formats.js';
-import { accessCovers, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, minimumPitches, pitchTooWide, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { minimumPoolSize } from '../constraints/placement.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
@@ -79,7 +79,7 @@ function fitSize(width: number, height: number, start: number, fits: (w: number,
   return best;
 }
 
-/** How far the devices' own limits let the request grow: the scale factor their maxWidth/maxHeight allow. */
+/** How far the devices' own limits let the request grow: the scale factor their maxWidth/maxHeight/maxPitch allow. */
 function limitScale(devices: readonly Device[], request: Request, format: string | undefined): number {
   let s = 1;
   for (const d of devices) {
@@ -87,6 +87,7 @@ function limitScale(devices: readonly Device[], request: Request, format: string
     for (const rule of rules) {
       if (rule.maxWidth !== undefined) s = Math.min(s, rule.maxWidth / request.width);
       if (rule.maxHeight !== undefined) s = Math.min(s, rule.maxHeight / request.height);
+      if (rule.maxPitch !== undefined) s = Math.min(s, ...minimumPitches(rule.format, request.width).map((p) => rule.maxPitch! / p));
     }
   }
   return s;
@@ -256,6 +257,7 @@ function sizeLimits(ctx: FixContext): string[] {
       if (!rule) continue;
       if (rule.maxWidth !== undefined && request.width > rule.maxWidth) reasons.push(`${name} takes ${f.name} only up to ${rule.maxWidth} pixels wide (${rule.source})`);
       if (rule.maxHeight !== undefined && request.height > rule.maxHeight) reasons.push(`${name} takes ${f.name} only up to ${rule.maxHeight} pixels high (${rule.source})`);
+      if (pitchTooWide(rule, request.width)) reasons.push(`${name} takes ${f.name} pitches only up to ${rule.maxPitch} bytes, ${request.width} pixels need ${Math.max(...minimumPitches(f, request.width))} (${rule.source})`);
     }
     if (d.maxSize !== undefined) reasons.push(`${name} takes buffers up to ${formatBytes(d.maxSize)} (${d.sources['maxSize']})`);
   }
@@ -368,6 +370,8 @@ export function hardwareAdvice(atom: Atom, core: readonly Atom[], request: Reque
     case 'maxWidth':
     case 'maxHeight':
       return `${d} takes ${atom.format} only up to ${String(atom.value)} pixels ${atom.constraint === 'maxWidth' ? 'wide' : 'high'} ${where}`;
+    case 'maxPitch':
+      return `${d} takes ${atom.format} pitches only up to ${String(atom.value)} bytes ${where}`;
     case 'implicitPlanes':
       return `${d} finds the planes of ${atom.format} itself, each right after the one before with a pitch derived from the first ${where}: the others' offset or pitch rules move them`;
     case 'sizeAlign':

@@ -22,6 +22,8 @@ export interface FormatCandidate {
   readonly rules: LayoutRules;
   readonly maxWidth: number;
   readonly maxHeight: number;
+  /** Largest pitch any plane may have (the devices' maxPitch). */
+  readonly maxPitch: number;
 }
 
 export interface HeapRequirements {
@@ -120,6 +122,7 @@ function formatCandidate(format: FormatInfo, rank: number, devices: readonly Dev
     },
     maxWidth: sized ? mergeLimits(active('maxWidth').map((r) => r.maxWidth)) : Infinity,
     maxHeight: sized ? mergeLimits(active('maxHeight').map((r) => r.maxHeight)) : Infinity,
+    maxPitch: mergeLimits(active('maxPitch').map((r) => r.maxPitch)),
   };
 }
 

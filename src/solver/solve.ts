@@ -85,6 +85,7 @@ export function search(platform: Platform, problem: Problem, options: SearchOpti
     for (const { modifier, rank: modifierRank } of candidate.modifiers) {
       const layout = computeLayout(candidate.format, modifier, problem.width, problem.height, candidate.rules);
       if (!layout) continue;
+      if (candidate.maxPitch !== Infinity && layout.planes.some((p) => p.pitch > candidate.maxPitch)) continue;
       const group: Placement[] = [];
       for (const [heapIndex, heap] of platform.heaps.entries()) {
         const fit = checkHeap(heap, layout.size, problem.count, problem.heap, options.capacityOf);

@@ -41,6 +41,7 @@ export function violations(platform: Platform, request: Request, plan: Placement
     planes.forEach((p, i) => {
       if (p.pitch % rule.pitchAlign !== 0) out.push(`${name}: plane ${i} pitch ${p.pitch} not a multiple of ${rule.pitchAlign}`);
       if (p.offset % rule.offsetAlign !== 0) out.push(`${name}: plane ${i} offset ${p.offset} not a multiple of ${rule.offsetAlign}`);
+      if (rule.maxPitch !== undefined && p.pitch > rule.maxPitch) out.push(`${name}: plane ${i} pitch ${p.pitch} > max pitch ${rule.maxPitch}`);
       const subsample = i === 0 ? 1 : format.vsub;
       const minRows = Math.ceil(Math.ceil(request.height / rule.heightAlign) * rule.heightAlign / subsample);
       if (p.rows < minRows) out.push(`${name}: plane ${i} has ${p.rows} rows, needs ${minRows}`);

@@ -214,6 +214,30 @@ describe('conflicts', () => {
     assert.deepStrictEqual(rest, []);
   });
 
+  it('a maximum pitch (a pitch register\'s width): plans keep every plane within it, and a wider request gets the size that fits', () => {
+    const platform = parsePlatform(
+      [
+        'heaps:',
+        '  - { name: system, kind: system, size: 4GiB }',
+        'devices:',
+        '  - { name: gpu, iommu: true, formats: { XRGB8888: { pitchAlign: 256 } } }',
+        '  - { name: scanout, iommu: true, formats: { XRGB8888: { access: read, pitchAlign: 64, maxPitch: 8192 } } }',
+      ].join('\n'),
+      'pitch.yaml',
+    );
+    const fits = ask({ devices: ['gpu', 'scanout:read'], formats: ['XRGB8888'], width: 2048, height: 1080 }, platform).result;
+    assert.ok(fits.ok);
+    assert.strictEqual(fits.plan.planes[0]!.pitch, 8192);
+    // 2049 pixels need 8196 bytes, and the 256-byte alignment makes it 8448: over the register.
+    const { result } = ask({ devices: ['gpu', 'scanout:read'], formats: ['XRGB8888'], width: 3840, height: 2160 }, platform);
+    if (result.ok) throw new Error('expected a conflict');
+    // The size, the pitch register, and scanout's one format (a format of fewer bytes per pixel would fit).
+    assert.deepStrictEqual(result.conflict.core.map((a) => `${a.device ?? 'request'}.${a.constraint}`).sort(), ['request.size', 'scanout.formats', 'scanout.maxPitch']);
+    const [size] = result.conflict.fixes;
+    assert.strictEqual(size!.text, 'scanout takes XRGB8888 pitches only up to 8192 bytes, 3840 pixels need 15360 (pitch.yaml:5 devices[1].formats.XRGB8888): ask for 2048x1152 instead of 3840x2160');
+    assert.ok(size!.plans.every((p) => p.planes.every((pl) => pl.pitch <= 8192)));
+  });
+
   it('two devices that share a format but no layout: a conversion between the layouts they list, never a format neither lists', () => {
     const platform = parsePlatform('heaps:\n  - { name: system, kind: system, size: 4GiB }\ndevices:\n  - { name: gpu, iommu: true, formats: { XRGB8888: { modifiers: [Y_TILED] } } }\n  - { name: scanout, iommu: true, formats: { XRGB8888: { access: read, modifiers: [X_TILED] } } }\n', 'mods.yaml');
     const { result } = ask({ devices: ['gpu', 'scanout'], formats: ['XRGB8888'] }, platform);

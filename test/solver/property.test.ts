@@ -38,6 +38,7 @@ const ruleArb = fc.record({
   heightAlign: fc.constantFrom(1, 2, 16),
   offsetAlign: fc.constantFrom(1, 4096),
   maxWidth: fc.option(fc.constantFrom(640, 2048, 4096), { nil: undefined }),
+  maxPitch: fc.option(fc.constantFrom(1024, 4096, 8192, 16384), { nil: undefined }),
   implicitPlaneOffsets: fc.constantFrom(false, false, false, true),
 });
 

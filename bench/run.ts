@@ -6,7 +6,8 @@
 // (the same request again), against a bare set intersection of
 // the devices' (format, modifier) lists. Bars: cold 4-device <= 10x baseline; memoised < 1 us.
 // allocation: see bench/allocation.ts; replay and pool sizing: bench/replay.ts; usage scan:
-// bench/usage.ts; service round trip: bench/service.ts.
+// bench/usage.ts; service round trip: bench/service.ts; against the C capability-set fold:
+// bench/peer-fold/.
 
 import { Bench } from 'tinybench';
 import { FORMATS } from '../src/constraints/formats.js';
@@ -19,6 +20,7 @@ import { allocationBench } from './allocation.js';
 import { replayBench } from './replay.js';
 import { usageBench } from './usage.js';
 import { serviceBench } from './service.js';
+import { peerFoldBench } from './peer-fold/bench.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
 
@@ -125,3 +127,4 @@ await allocationBench();
 replayBench();
 usageBench();
 await serviceBench();
+peerFoldBench();

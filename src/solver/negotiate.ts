@@ -26,6 +26,8 @@ export interface NegotiateOptions {
    * fail it are dropped. Without it, a fix is shown when the changed inputs negotiate a plan.
    */
   readonly check?: FixCheck;
+  /** false: solve afresh even when the memo has the answer (benchmarks of cold negotiation). */
+  readonly memo?: boolean;
 }
 
 function rationale(platform: Platform, request: Request, plan: Placement): string[] {
@@ -77,7 +79,7 @@ const memoByRequest = new WeakMap<Request, { key: string; platform: Platform; re
 
 /** Negotiates a plan. Deterministic; repeated requests on the same platform are answered from a memo. */
 export function negotiate(platform: Platform, request: Request, options: NegotiateOptions = {}): Negotiation {
-  if (options.capacityOf) return solveFresh(platform, request, options);
+  if (options.capacityOf || options.memo === false) return solveFresh(platform, request, options);
   const alternativesKey = `${options.alternatives ?? 8}${options.check ? 'checked' : ''}`;
   const cached = memoByRequest.get(request);
   if (cached && cached.platform === platform && cached.key === alternativesKey) return cached.result;

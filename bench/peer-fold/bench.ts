@@ -1,0 +1,92 @@
+// Issue 16: cold negotiation against the 2018 prototype's capability-set fold in C (fold.c, built
+// here with cc -O2), on the same devices (cases.ts writes both). Both must find a plan on exactly
+// the same cases. Rounds interleave a C run and a udalloc run per case; medians are compared.
+// Bars: cold <= 1.0x the fold on 2-4 devices, <= 0.5x on the wide cases; a request with no common
+// layout, with the full conflict (minimal correction set, core, fixes), <= 20x a successful cold
+// negotiation on the same platform; memoised < 0.05 us.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeRequest, parsePlatform } from '../../src/constraints/load.js';
+import type { Platform, Request } from '../../src/constraints/model.js';
+import { negotiate } from '../../src/solver/negotiate.js';
+import { CASES, cHeader, profile, requestOf, type PeerCase } from './cases.js';
+
+const SOURCE = fileURLToPath(new URL('../../../bench/peer-fold/fold.c', import.meta.url));
+const ROUNDS = 9;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+function buildFold(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'udalloc-fold-'));
+  writeFileSync(join(dir, 'cases.h'), cHeader());
+  const binary = join(dir, 'fold');
+  execFileSync('cc', ['-O2', '-std=c11', '-D_POSIX_C_SOURCE=200809L', '-I', dir, '-o', binary, SOURCE]);
+  return binary;
+}
+
+function runFold(binary: string, name: string, iterations: number): { ns: number; sets: number } {
+  const [ns, sets] = execFileSync(binary, [name, String(iterations)], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  return { ns: ns!, sets: sets! };
+}
+
+/** ns per cold negotiation (memo bypassed: layout, heap choice, ranking, rationale or the conflict). */
+function timeCold(platform: Platform, request: Request, iterations: number): number {
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) negotiate(platform, request, { memo: false });
+  return Number(process.hrtime.bigint() - t) / iterations;
+}
+
+function timeMemo(platform: Platform, request: Request, iterations: number): number {
+  negotiate(platform, request);
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) negotiate(platform, request);
+  return Number(process.hrtime.bigint() - t) / iterations;
+}
+
+export function peerFoldBench(): void {
+  const binary = buildFold();
+  const setups = CASES.map((c: PeerCase) => {
+    const platform = parsePlatform(profile(c), `peer-${c.name}`);
+    const request = makeRequest(platform, requestOf(c));
+    const result = negotiate(platform, request, { memo: false });
+    const fold = runFold(binary, c.name, 1);
+    if (result.ok !== fold.sets > 0) throw new Error(`${c.name}: the fold found ${fold.sets} set(s) but udalloc ${result.ok ? 'a plan' : 'a conflict'}: the two descriptions disagree`);
+    // A successful request on the same platform, for the conflict's ratio: the first device alone.
+    const success = makeRequest(platform, { ...requestOf(c), devices: [c.devices[0]!.name] });
+    return { c, platform, request, ok: result.ok, success };
+  });
+  const c = new Map<string, number[]>();
+  const js = new Map<string, number[]>();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of setups) {
+      const cold = s.ok ? 20_000 : 200;
+      (c.get(s.c.name) ?? c.set(s.c.name, []).get(s.c.name)!).push(runFold(binary, s.c.name, 200_000).ns);
+      (js.get(s.c.name) ?? js.set(s.c.name, []).get(s.c.name)!).push(timeCold(s.platform, s.request, cold));
+    }
+  }
+  const rows = setups.map((s) => {
+    const fold = median(c.get(s.c.name)!);
+    const ours = median(js.get(s.c.name)!);
+    const row: Record<string, unknown> = { case: s.c.name, 'plan found': s.ok, 'C fold us': +(fold / 1000).toFixed(3), 'udalloc cold us': +(ours / 1000).toFixed(3), 'udalloc / fold': +(ours / fold).toFixed(2) };
+    if (!s.ok) {
+      const success = timeCold(s.platform, s.success, 20_000);
+      row['conflict / cold success'] = +(ours / success).toFixed(1);
+    }
+    row['memoised us'] = +(timeMemo(s.platform, s.request, 1_000_000) / 1000).toFixed(4);
+    return row;
+  });
+  console.log(`cold negotiation vs the capability-set fold in C (cc -O2), medians of ${ROUNDS} interleaved rounds`);
+  console.table(rows);
+  const ratio = (name: string) => Number(rows.find((r) => r['case'] === name)!['udalloc / fold']);
+  const small = Math.max(ratio('devices-2'), ratio('devices-3'), ratio('devices-4'));
+  const wide = Math.max(ratio('wide-2'), ratio('wide-4'));
+  const conflict = Number(rows.find((r) => r['case'] === 'no-common-layout')!['conflict / cold success']);
+  const memo = Math.max(...rows.map((r) => Number(r['memoised us'])));
+  console.log(`bar: cold <= 1.0x the fold on 2-4 devices: ${small}x ${small <= 1 ? 'PASS' : 'FAIL'}`);
+  console.log(`bar: cold <= 0.5x the fold on the wide cases: ${wide}x ${wide <= 0.5 ? 'PASS' : 'FAIL'}`);
+  console.log(`bar: a conflict <= 20x a successful cold negotiation: ${conflict}x ${conflict <= 20 ? 'PASS' : 'FAIL'}`);
+  console.log(`bar: memoised < 0.05 us: ${memo} us ${memo < 0.05 ? 'PASS' : 'FAIL'}`);
+}

@@ -62,7 +62,16 @@ function solveFresh(platform: Platform, request: Request, options: NegotiateOpti
   const plans = search(platform, compile(platform, request), { limit, capacityOf });
   if (plans.length > 0) {
     const [plan, ...alternatives] = plans as [Placement, ...Placement[]];
-    return { ok: true, plan, alternatives, rationale: rationale(platform, request, plan) };
+    // The rationale's sentences are written when someone reads them, once.
+    let why: string[] | undefined;
+    return {
+      ok: true,
+      plan,
+      alternatives,
+      get rationale() {
+        return (why ??= rationale(platform, request, plan));
+      },
+    };
   }
   // No plan: only now build the atoms, relax them and try the fixes.
   return { ok: false, conflict: explainConflict(platform, request, { capacityOf, check: options.check }) };

@@ -68,23 +68,57 @@ interface ActiveSet {
 const ALL_ACTIVE: ActiveSet = { device: () => true, request: () => true, heap: () => true };
 const NOTHING: ReadonlySet<string> = new Set();
 
-/** A subset of atoms, for conflict explanation. */
+/** Where each atom sits, by owner and constraint (and format), built once per atom list. */
+interface AtomIndex {
+  readonly device: Map<string, Map<string, Map<string, number>>>;
+  readonly request: Map<string, number>;
+  readonly heap: Map<string, Map<string, number>>;
+}
+
+const indexes = new WeakMap<readonly Atom[], AtomIndex>();
+
+function indexOf(atoms: readonly Atom[]): AtomIndex {
+  let index = indexes.get(atoms);
+  if (index) return index;
+  index = { device: new Map(), request: new Map(), heap: new Map() };
+  atoms.forEach((a, i) => {
+    if (a.request) index!.request.set(a.constraint, i);
+    else if (a.device !== undefined) {
+      let byConstraint = index!.device.get(a.device);
+      if (!byConstraint) index!.device.set(a.device, (byConstraint = new Map()));
+      let byFormat = byConstraint.get(a.constraint);
+      if (!byFormat) byConstraint.set(a.constraint, (byFormat = new Map()));
+      byFormat.set(a.format ?? '', i);
+    } else if (a.heap !== undefined) {
+      let byConstraint = index!.heap.get(a.heap);
+      if (!byConstraint) index!.heap.set(a.heap, (byConstraint = new Map()));
+      byConstraint.set(a.constraint, i);
+    }
+  });
+  indexes.set(atoms, index);
+  return index;
+}
+
+/** A subset of atoms, for conflict explanation: one flag per atom, found through the atom index. */
 class ActiveAtoms implements ActiveSet {
-  private readonly keys = new Set<string>();
+  private readonly index: AtomIndex;
+  private readonly on: Uint8Array;
   constructor(atoms: readonly Atom[], active: (atom: Atom) => boolean) {
-    for (const a of atoms) if (active(a)) this.keys.add(ActiveAtoms.key(a.device ?? a.heap ?? '', a.constraint, a.format, a.request));
-  }
-  private static key(owner: string, constraint: string, format?: string, request?: boolean): string {
-    return `${request ? 'R' : 'D'}\u0000${owner}\u0000${constraint}\u0000${format ?? ''}`;
+    this.index = indexOf(atoms);
+    this.on = new Uint8Array(atoms.length);
+    for (let i = 0; i < atoms.length; i++) this.on[i] = active(atoms[i]!) ? 1 : 0;
   }
   device(device: string, constraint: Atom['constraint'], format?: string): boolean {
-    return this.keys.has(ActiveAtoms.key(device, constraint, format));
+    const i = this.index.device.get(device)?.get(constraint)?.get(format ?? '');
+    return i !== undefined && this.on[i] === 1;
   }
   request(constraint: Atom['constraint']): boolean {
-    return this.keys.has(ActiveAtoms.key('', constraint, undefined, true));
+    const i = this.index.request.get(constraint);
+    return i !== undefined && this.on[i] === 1;
   }
   heap(heap: string, constraint: 'capacity' | 'placement'): boolean {
-    return this.keys.has(ActiveAtoms.key(heap, constraint));
+    const i = this.index.heap.get(heap)?.get(constraint);
+    return i !== undefined && this.on[i] === 1;
   }
 }
 
@@ -138,11 +172,49 @@ function usable(device: Device, format: string, request: Request, on: ActiveSet)
 }
 
 /**
+ * What compile() merges for a request's shape (devices and their uses, formats, CPU access,
+ * protection), which every request of that shape shares whatever its size and count: the
+ * platform's tables for that set of devices. Kept per platform, so a cold negotiation of a known
+ * shape lays out, places and ranks without merging the devices' rules again.
+ */
+interface CompiledShape {
+  readonly candidates: readonly FormatCandidate[];
+  readonly heap: HeapRequirements;
+  readonly preferredHeapRank: ReadonlyMap<string, number>;
+}
+
+const SHAPES_PER_PLATFORM = 1024;
+const shapes = new WeakMap<Platform, Map<string, CompiledShape>>();
+
+function shapeKey(request: Request): string {
+  let key = `${request.cpu}|${request.protected ? 1 : 0}|`;
+  for (const f of request.formats) key += `${f.name},`;
+  key += '|';
+  for (const d of request.devices) key += `${d}:${request.access.get(d) ?? ''},`;
+  return key;
+}
+
+/**
  * Merges the request's devices' constraints. With `atoms` and `active`, only the active atoms
- * count (conflict explanation); without, every constraint holds.
+ * count (conflict explanation); without, every constraint holds, and the merge is the platform's
+ * (cached per request shape).
  */
 export function compile(platform: Platform, request: Request, atoms?: readonly Atom[], active?: (atom: Atom) => boolean): Problem {
-  const on: ActiveSet = atoms && active ? new ActiveAtoms(atoms, active) : ALL_ACTIVE;
+  if (atoms && active) return compileWith(platform, request, new ActiveAtoms(atoms, active));
+  let table = shapes.get(platform);
+  if (!table) shapes.set(platform, (table = new Map()));
+  const key = shapeKey(request);
+  let shape = table.get(key);
+  if (!shape) {
+    const sized = compileWith(platform, request, ALL_ACTIVE);
+    shape = { candidates: [...sized.candidates], heap: sized.heap, preferredHeapRank: sized.preferredHeapRank };
+    if (table.size >= SHAPES_PER_PLATFORM) table.delete(table.keys().next().value!);
+    table.set(key, shape);
+  }
+  return { width: request.width, height: request.height, count: request.count, candidates: shape.candidates, heap: shape.heap, preferredHeapRank: shape.preferredHeapRank };
+}
+
+function compileWith(platform: Platform, request: Request, on: ActiveSet): Problem {
   // A device that stops sharing the buffer (its own buffer and a copy step) leaves the negotiation;
   // the first device always stays (it has no 'shared' atom).
   const devices = request.devices.filter((n, i) => i === 0 || on.device(n, 'shared')).map((n) => platform.devices.find((d) => d.name === n)!);

@@ -13,7 +13,7 @@
 // - ION's system-contig heap: one alloc_pages(get_order(len)) block with the tail freed, so N x size,
 //   and no buffer beyond MAX_PAGE_ORDER (Heap.maxBuffer).
 
-import { getOrder } from '../util/int.js';
+import { getOrder, pow2 } from '../util/int.js';
 import { PAGE_SIZE, type Heap } from './model.js';
 
 /** The kernel's PAGE_ALIGN(len). */
@@ -28,7 +28,7 @@ export function cmaAlignOrder(size: number, alignOrder: number): number {
 
 /** Physical base alignment, in bytes, that a heap guarantees a buffer of `size` bytes. */
 export function guaranteedAlignment(heap: Heap, size: number): number {
-  if (heap.alignOrder !== undefined) return PAGE_SIZE * 2 ** cmaAlignOrder(size, heap.alignOrder);
+  if (heap.alignOrder !== undefined) return PAGE_SIZE * pow2(cmaAlignOrder(size, heap.alignOrder));
   return heap.maxAlign;
 }
 

@@ -55,24 +55,38 @@ function rationale(platform: Platform, request: Request, plan: Placement): strin
   });
 }
 
+/** A successful negotiation whose rationale's sentences are written when someone reads them, once. */
+class Planned {
+  readonly ok = true as const;
+  readonly plan: Placement;
+  readonly alternatives: readonly Placement[];
+  #platform: Platform;
+  #request: Request;
+  #why: readonly string[] | undefined;
+
+  constructor(platform: Platform, request: Request, plans: Placement[]) {
+    this.plan = plans[0]!;
+    this.alternatives = plans.slice(1);
+    this.#platform = platform;
+    this.#request = request;
+  }
+
+  get rationale(): readonly string[] {
+    return (this.#why ??= rationale(this.#platform, this.#request, this.plan));
+  }
+
+  /** JSON.stringify and structured logs see the rationale like the other fields. */
+  toJSON(): { ok: true; plan: Placement; alternatives: readonly Placement[]; rationale: readonly string[] } {
+    return { ok: true, plan: this.plan, alternatives: this.alternatives, rationale: this.rationale };
+  }
+}
+
 function solveFresh(platform: Platform, request: Request, options: NegotiateOptions): Negotiation {
   checkRequestMagnitude(request);
   const capacityOf = options.capacityOf;
   const limit = 1 + (options.alternatives ?? 8);
   const plans = search(platform, compile(platform, request), { limit, capacityOf });
-  if (plans.length > 0) {
-    const [plan, ...alternatives] = plans as [Placement, ...Placement[]];
-    // The rationale's sentences are written when someone reads them, once.
-    let why: string[] | undefined;
-    return {
-      ok: true,
-      plan,
-      alternatives,
-      get rationale() {
-        return (why ??= rationale(platform, request, plan));
-      },
-    };
-  }
+  if (plans.length > 0) return new Planned(platform, request, plans);
   // No plan: only now build the atoms, relax them and try the fixes.
   return { ok: false, conflict: explainConflict(platform, request, { capacityOf, check: options.check }) };
 }

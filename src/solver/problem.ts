@@ -4,7 +4,7 @@
 
 import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
-import { accessCovers, modifiersFor, type Device, type FormatRule, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
@@ -55,6 +55,18 @@ export interface Problem {
   readonly heap: HeapRequirements;
   /** Soft preference: best position of each heap in the devices' preferredHeaps lists. */
   readonly preferredHeapRank: ReadonlyMap<string, number>;
+  /**
+   * For a compiled shape: the heaps that pass every check that does not depend on the buffer's
+   * size (reach, contiguity, DMA limit, security, CPU access), in platform order with their
+   * preference rank; the search then checks only alignment padding, size limits and capacity.
+   */
+  readonly eligible?: readonly EligibleHeap[];
+}
+
+export interface EligibleHeap {
+  readonly heap: Heap;
+  readonly index: number;
+  readonly preference: number;
 }
 
 /** Which atoms are switched on. Callers check that the underlying constraint exists; this only filters. */
@@ -181,7 +193,24 @@ interface CompiledShape {
   readonly candidates: readonly FormatCandidate[];
   readonly heap: HeapRequirements;
   readonly preferredHeapRank: ReadonlyMap<string, number>;
+  readonly eligible: readonly EligibleHeap[];
 }
+
+/** The size-independent half of solve.ts checkHeap(), for the heaps of a compiled shape. */
+function eligibleHeaps(platform: Platform, req: HeapRequirements, preferred: ReadonlyMap<string, number>): EligibleHeap[] {
+  return platform.heaps.flatMap((heap, index) => {
+    if (req.reachable && !req.reachable.includes(heap.name)) return [];
+    if (req.contiguous && !heap.contiguous) return [];
+    if (heap.end > req.dmaLimit && !req.movable.has(heap.name)) return [];
+    if (req.needSecure && !heap.secure) return [];
+    if (req.forbidSecure && heap.secure) return [];
+    if (req.needCpu && !heap.cpuAccess) return [];
+    return [{ heap, index, preference: preferred.get(heap.name) ?? 1000 }];
+  });
+}
+
+/** The shape of the last requests compiled (a caller negotiating one Request object again and again). */
+const shapeOfRequest = new WeakMap<Request, { platform: Platform; shape: CompiledShape }>();
 
 const SHAPES_PER_PLATFORM = 1024;
 const shapes = new WeakMap<Platform, Map<string, CompiledShape>>();
@@ -201,17 +230,22 @@ function shapeKey(request: Request): string {
  */
 export function compile(platform: Platform, request: Request, atoms?: readonly Atom[], active?: (atom: Atom) => boolean): Problem {
   if (atoms && active) return compileWith(platform, request, new ActiveAtoms(atoms, active));
-  let table = shapes.get(platform);
-  if (!table) shapes.set(platform, (table = new Map()));
-  const key = shapeKey(request);
-  let shape = table.get(key);
+  const known = shapeOfRequest.get(request);
+  let shape = known?.platform === platform ? known.shape : undefined;
   if (!shape) {
-    const sized = compileWith(platform, request, ALL_ACTIVE);
-    shape = { candidates: [...sized.candidates], heap: sized.heap, preferredHeapRank: sized.preferredHeapRank };
-    if (table.size >= SHAPES_PER_PLATFORM) table.delete(table.keys().next().value!);
-    table.set(key, shape);
+    let table = shapes.get(platform);
+    if (!table) shapes.set(platform, (table = new Map()));
+    const key = shapeKey(request);
+    shape = table.get(key);
+    if (!shape) {
+      const full = compileWith(platform, request, ALL_ACTIVE);
+      shape = { candidates: [...full.candidates], heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(platform, full.heap, full.preferredHeapRank) };
+      if (table.size >= SHAPES_PER_PLATFORM) table.delete(table.keys().next().value!);
+      table.set(key, shape);
+    }
+    shapeOfRequest.set(request, { platform, shape });
   }
-  return { width: request.width, height: request.height, count: request.count, candidates: shape.candidates, heap: shape.heap, preferredHeapRank: shape.preferredHeapRank };
+  return { width: request.width, height: request.height, count: request.count, candidates: shape.candidates, heap: shape.heap, preferredHeapRank: shape.preferredHeapRank, eligible: shape.eligible };
 }
 
 function compileWith(platform: Platform, request: Request, on: ActiveSet): Problem {

@@ -5,10 +5,10 @@
 import type { FormatInfo } from '../constraints/formats.js';
 import { PAGE_SIZE, type Heap, type Platform } from '../constraints/model.js';
 import type { ModifierInfo } from '../constraints/modifiers.js';
-import { getOrder } from '../util/int.js';
+import { getOrder, pow2 } from '../util/int.js';
 import { fitsInHeap, guaranteedAlignment } from '../constraints/placement.js';
 import { computeLayout, type PlaneLayout } from './layout.js';
-import type { HeapRequirements, Problem } from './problem.js';
+import type { EligibleHeap, HeapRequirements, Problem } from './problem.js';
 
 export interface Placement {
   readonly heap: Heap;
@@ -43,7 +43,7 @@ export function sizeForAlignment(heap: Heap, size: number, align: number): numbe
   if (guaranteedAlignment(heap, size) % align === 0) return size;
   if (heap.alignOrder === undefined) return undefined;
   for (let order = getOrder(size); order <= heap.alignOrder; order++) {
-    if ((PAGE_SIZE * 2 ** order) % align === 0) return Math.max(size, PAGE_SIZE * 2 ** order);
+    if ((PAGE_SIZE * pow2(order)) % align === 0) return Math.max(size, PAGE_SIZE * pow2(order));
   }
   return undefined;
 }
@@ -79,6 +79,7 @@ export interface SearchOptions {
 }
 
 export function search(platform: Platform, problem: Problem, options: SearchOptions): Placement[] {
+  if (problem.eligible) return searchEligible(problem, problem.eligible, options);
   const found: Placement[] = [];
   for (const candidate of problem.candidates) {
     if (problem.width > candidate.maxWidth || problem.height > candidate.maxHeight) continue;
@@ -118,4 +119,51 @@ export function compareRank(a: readonly number[], b: readonly number[]): number 
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/**
+ * search() for a compiled shape: the heaps' size-independent checks were made once (problem.ts
+ * eligibleHeaps()), so each layout is checked against them only for alignment padding, size limits
+ * and capacity (checkHeap()'s remaining steps, in its order), and nothing is allocated for a heap
+ * that does not take it. Same plans, same order as search().
+ */
+function searchEligible(problem: Problem, eligible: readonly EligibleHeap[], options: SearchOptions): Placement[] {
+  const found: Placement[] = [];
+  const req = problem.heap;
+  for (const candidate of problem.candidates) {
+    if (problem.width > candidate.maxWidth || problem.height > candidate.maxHeight) continue;
+    for (const { modifier, rank: modifierRank } of candidate.modifiers) {
+      const layout = computeLayout(candidate.format, modifier, problem.width, problem.height, candidate.rules);
+      if (!layout) continue;
+      if (candidate.maxPitch !== Infinity && layout.planes.some((p) => p.pitch > candidate.maxPitch)) continue;
+      const first = found.length;
+      for (const { heap, index, preference } of eligible) {
+        const size = sizeForAlignment(heap, layout.size, req.physAlign);
+        if (size === undefined || size > req.maxSize) continue;
+        if (req.capacityLimited.has(heap.name) && (size > heap.maxBuffer || !fitsInHeap(heap, size, problem.count, options.capacityOf?.(heap)))) continue;
+        const placement: Placement = {
+          heap,
+          format: candidate.format,
+          modifier,
+          planes: layout.planes,
+          size,
+          used: layout.used,
+          alignment: guaranteedAlignment(heap, size),
+          count: problem.count,
+          rank: [candidate.rank, modifierRank, preference, heap.scarcity, size, index],
+        };
+        if (layout.modifierValue !== undefined) (placement as { modifierValue?: bigint }).modifierValue = layout.modifierValue;
+        found.push(placement);
+      }
+      if (found.length - first > 1) {
+        const group = found.splice(first).sort((a, b) => compareRank(a.rank, b.rank));
+        for (const p of group) found.push(p);
+      }
+      if (found.length >= options.limit) {
+        found.length = options.limit;
+        return found;
+      }
+    }
+  }
+  return found;
 }

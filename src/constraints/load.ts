@@ -447,8 +447,12 @@ export function makeRequest(platform: Platform, fields: RequestFields): Request 
   return parseRequest('', platform, 'request', fields);
 }
 
+/** Requests already found to be of a size the layout arithmetic can hold exactly. */
+const magnitudeChecked = new WeakSet<Request>();
+
 /** Total pixels x bytes must stay an exact integer; used before any layout arithmetic. */
 export function checkRequestMagnitude(request: Request): void {
+  if (magnitudeChecked.has(request)) return;
   for (const f of request.formats) {
     const maxCpp = Math.max(...f.planes.map((p) => p.cpp));
     const bytes = request.width * request.height * maxCpp * f.planes.length * request.count;
@@ -462,4 +466,5 @@ export function checkRequestMagnitude(request: Request): void {
       );
     }
   }
+  magnitudeChecked.add(request);
 }

@@ -55,8 +55,8 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
 
   const planes: PlaneLayout[] = [];
   let end = 0;
-  let implicitFailed = false;
-  format.planes.forEach((plane, index) => {
+  for (let index = 0; index < format.planes.length; index++) {
+    const plane = format.planes[index]!;
     const hsub = index === 0 ? 1 : format.hsub;
     const vsub = index === 0 ? 1 : format.vsub;
     const rowBytes = checked('row size', ceilDiv(w, hsub) * plane.cpp);
@@ -89,15 +89,11 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
       size = checked('plane size', pitch * rows);
     }
     // With implicit plane offsets the next plane starts where the last ended, or nowhere.
-    if (rules.implicitPlanes && (!Number.isInteger(pitch) || end % rules.offsetAlign !== 0)) {
-      implicitFailed = true;
-      return;
-    }
+    if (rules.implicitPlanes && (!Number.isInteger(pitch) || end % rules.offsetAlign !== 0)) return undefined;
     const offset = alignUp(end, rules.offsetAlign, 'plane offset');
     end = checked('buffer size', offset + size);
     planes.push({ offset, pitch, rows, size });
-  });
-  if (implicitFailed) return undefined;
+  }
   const size = alignUp(end, lcm(PAGE_SIZE, rules.sizeAlign), 'buffer size');
   return { planes, used: end, size };
 }

@@ -14,7 +14,11 @@ export function checked(what: string, value: number): number {
 }
 
 export function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
+  while (b !== 0) {
+    const r = a % b;
+    a = b;
+    b = r;
+  }
   return a;
 }
 

@@ -52,7 +52,15 @@ export function emptyHeapCapacity(heap: Heap, size: number): number {
   const bytes = pageAlign(size);
   if (bytes === 0) return Infinity;
   if (bytes > heap.maxBuffer) return 0;
-  const { first, step } = stride(heap, bytes);
+  // stride(), written out: this runs for every heap of every layout a negotiation considers.
+  let first = 0;
+  let step = bytes;
+  if (heap.kind === 'cma' && heap.alignOrder !== undefined) {
+    const align = guaranteedAlignment(heap, bytes);
+    const base = heap.base ?? 0;
+    first = Math.ceil(base / align) * align - base;
+    step = Math.ceil(bytes / align) * align;
+  }
   if (heap.size < first + bytes) return 0;
   return Math.floor((heap.size - first - bytes) / step) + 1;
 }

@@ -8,7 +8,6 @@ import { formatAddress } from './units.js';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError, showValue } from '../errors.js';
-import { checked } from '../util/int.js';
 import { didYouMean } from '../util/suggest.js';
 import { findFormat, formatNames, type FormatInfo } from './formats.js';
 import { findModifier, MODIFIERS, modifierAppliesTo, shortModifierName, type ModifierInfo } from './modifiers.js';
@@ -360,12 +359,6 @@ const USE_WORDS: Readonly<Record<string, DeviceAccess>> = Object.assign(Object.c
 });
 
 /** The request's device entries as written: "camera:write" for devices whose use was stated. */
-export function deviceEntries(request: Request): string[] {
-  return request.devices.map((d) => {
-    const use = request.access.get(d);
-    return use === undefined ? d : `${d}:${use}`;
-  });
-}
 
 /**
  * A request that names no format accepts every format all its devices take (for the use it states),
@@ -445,26 +438,4 @@ export function loadRequest(file: string | undefined, platform: Platform, overri
 /** Builds a request from an API object (no file). */
 export function makeRequest(platform: Platform, fields: RequestFields): Request {
   return parseRequest('', platform, 'request', fields);
-}
-
-/** Requests already found to be of a size the layout arithmetic can hold exactly. */
-const magnitudeChecked = new WeakSet<Request>();
-
-/** Total pixels x bytes must stay an exact integer; used before any layout arithmetic. */
-export function checkRequestMagnitude(request: Request): void {
-  if (magnitudeChecked.has(request)) return;
-  for (const f of request.formats) {
-    const maxCpp = Math.max(...f.planes.map((p) => p.cpp));
-    const bytes = request.width * request.height * maxCpp * f.planes.length * request.count;
-    try {
-      checked('width x height x bytes per pixel x count', bytes);
-    } catch {
-      throw new InputError(
-        `request: ${request.width}x${request.height} ${f.name} x ${request.count} buffers needs more than 2^53 bytes`,
-        'width',
-        request.width,
-      );
-    }
-  }
-  magnitudeChecked.add(request);
 }

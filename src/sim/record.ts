@@ -2,7 +2,8 @@
 // replay: one alloc event per buffer set handed out (as one allocate() took it, all in one heap),
 // one free event when the last buffer of the set is closed.
 
-import { deviceEntries, type RequestFields } from '../constraints/load.js';
+import type { RequestFields } from '../constraints/load.js';
+import { deviceEntries } from '../constraints/request.js';
 import type { Request } from '../constraints/model.js';
 import type { AllocationRecorder } from '../allocator/recording.js';
 import { formatTrace, type RawEvent } from './trace.js';

@@ -3,7 +3,7 @@
 // pools, failures with the request that failed, fallbacks, and fragmentation over time.
 
 import type { Heap, Platform } from '../constraints/model.js';
-import { deviceEntries } from '../constraints/load.js';
+import { deviceEntries } from '../constraints/request.js';
 import { openSync, type Allocator } from '../allocator/allocator.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';

@@ -3,7 +3,7 @@
 // static capacities are memoised by request fingerprint.
 
 import type { Platform, Request } from '../constraints/model.js';
-import { checkRequestMagnitude, deviceEntries } from '../constraints/load.js';
+import { checkRequestMagnitude, deviceEntries } from '../constraints/request.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress } from '../constraints/units.js';
 import { explainConflict, type Conflict, type FixCheck } from './conflict.js';

@@ -51,7 +51,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   const allocator = openServiceAllocator(platformFromOption(values.platform), backendOption(values.backend));
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(`udalloc serve: ${line}\n`);
   log?.(allocator.backendReason);
-  const service = await AllocatorService.start({ bus: values.bus, allocator, policy, name: values.name, log });
+  let service: AllocatorService;
+  try {
+    service = await AllocatorService.start({ bus: values.bus, allocator, policy, name: values.name, log });
+  } catch (err) {
+    allocator.close();
+    // No bus at the address, or the name taken: the user's setting to fix, one line.
+    throw new InputError(`--bus ${values.bus ?? 'system'}: ${err instanceof Error ? err.message : String(err)}`, 'bus', values.bus ?? 'system');
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);

@@ -4,6 +4,7 @@
 import { parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
 import { formatBytes } from '../constraints/units.js';
+import { modifierHex } from '../constraints/modifiers.js';
 import type { RequestFields } from '../constraints/load.js';
 import { readInputText } from '../util/input-file.js';
 import { connect, ServiceError, type ServiceAllocator, type ServicePlan } from '../service/client.js';
@@ -11,6 +12,9 @@ import type { PlanChoice } from '../allocator/plan.js';
 
 export const serviceHelp = `  --service [ADDRESS]   ask a running "udalloc serve" instead (the system bus, or ADDRESS:
                         session or a D-Bus address); its platform, heaps and policy apply`;
+
+/** The service's error names as the CLI's JSON error kinds. */
+const ERROR_KINDS: Record<string, string> = { OutOfMemory: 'kernel', Kernel: 'kernel', QuotaExceeded: 'refused', PolicyDenied: 'refused', ReserveKept: 'refused', UnknownCaller: 'refused' };
 
 /** Exit code when the service's policy refuses (quota, reach, CMA reserve). */
 export const EXIT_REFUSED = 5;
@@ -69,9 +73,9 @@ export async function onService(address: string, command: 'negotiate' | 'explain
   const out = (text: string) => process.stdout.write(`${text}\n`);
   try {
     if (command === 'heaps') {
-      const heaps = udalloc.heaps().map((h) => ({ handle: h.id, ...h.describe() }));
+      const heaps = (await udalloc.heapList()).map((h) => ({ handle: h.heap.id, kind: h.kind, capacity: h.capacity, free: h.free, contiguous: h.contiguous, cpuAccess: h.cpuAccess, reachable: h.reachable }));
       if (options.json) out(JSON.stringify({ service: address, heaps }));
-      else out(heaps.map((h) => `heap #${h.handle}  ${h.kind.padEnd(13)} ${formatBytes(h.capacity).padStart(10)}  ${h.contiguous ? 'contiguous' : 'scattered'}${h.cpuAccess ? '' : ', no CPU access'}`).join('\n'));
+      else out(heaps.map((h) => `heap #${h.handle}  ${h.kind.padEnd(13)} ${formatBytes(h.capacity).padStart(10)}  free ${formatBytes(h.free).padStart(10)}  ${h.contiguous ? 'contiguous' : 'scattered'}${h.cpuAccess ? '' : ', no CPU access'}${h.reachable ? '' : '  (the policy keeps you out)'}`).join('\n'));
       return 0;
     }
     const text = options.request!;
@@ -82,7 +86,7 @@ export async function onService(address: string, command: 'negotiate' | 'explain
     }
     const plan = await udalloc.negotiate(text);
     if (command === 'negotiate') {
-      out(options.json ? JSON.stringify({ plan: { ...plan, heap: plan.heap.id, modifierValue: `0x${plan.modifierValue.toString(16)}`, alternatives: undefined }, alternatives: plan.alternatives.length, rationale: plan.rationale }) : planText(plan, plan.rationale));
+      out(options.json ? JSON.stringify({ plan: { ...plan, heap: plan.heap.id, heapKind: plan.heap.describe().kind, modifierValue: modifierHex(plan.modifierValue), alternatives: undefined, request: undefined }, alternatives: plan.alternatives.length, rationale: plan.rationale }) : planText(plan, plan.rationale));
       return 0;
     }
     const buffers = await udalloc.allocate(plan, options.name !== undefined ? { name: options.name } : {});
@@ -94,7 +98,8 @@ export async function onService(address: string, command: 'negotiate' | 'explain
   } catch (err) {
     if (!(err instanceof ServiceError)) throw err;
     process.stderr.write(`udalloc ${command} (service ${address}): ${err.error}: ${err.message}\n`);
-    if (options.json) out(JSON.stringify({ error: { kind: err.error, message: err.message, details: err.details } }));
+    // The shapes the local commands print: {"conflict": ...} or {"error": {kind, message}}.
+    if (options.json) out(JSON.stringify(err.error === 'Conflict' ? { conflict: err.details } : { error: { kind: ERROR_KINDS[err.error] ?? 'internal', name: err.error, message: err.message, details: err.details } }));
     switch (err.error) {
       case 'Conflict':
         return 3;

@@ -136,6 +136,16 @@ function giveEachMessageItsFds(socket: USocketInternals): void {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** A socket error as a sentence (usocket's messages carry its source file and line). */
+function socketProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = /^(E[A-Z]+)\b/.exec(message)?.[1] ?? (err as { code?: string }).code;
+  if (code === 'ENOENT') return 'no bus listens there (no such socket): is dbus-daemon running, and is the address right?';
+  if (code === 'ECONNREFUSED') return 'connection refused: the socket exists but no bus daemon accepts on it';
+  if (code === 'EACCES') return 'permission denied on the socket';
+  return message;
+}
+
 /** Connects (the Hello call done, the unique name known) with Unix fd passing, or throws why not. */
 export async function connectBus(where: string | undefined): Promise<Bus> {
   const address = busAddressOf(where);
@@ -150,7 +160,7 @@ export async function connectBus(where: string | undefined): Promise<Bus> {
       bus.disconnect();
       reject(new Error(`cannot reach the D-Bus bus at ${address}: ${why}`));
     };
-    const onError = (err: unknown) => fail(err instanceof Error ? err.message : String(err));
+    const onError = (err: unknown) => fail(socketProblem(err));
     // A daemon that refuses the authentication closes the socket without a word.
     const onClose = () => fail('the bus closed the connection during authentication (is this user allowed on it?)');
     const timer = setTimeout(() => fail(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);

@@ -176,14 +176,21 @@ export class ServiceAllocator {
     this.close();
   }
 
+  /** The service's heaps now, as ListHeaps answers: handle, kind, capacity, free, and whether the policy lets this caller use it. */
+  async heapList(): Promise<Array<{ heap: HeapHandle; kind: HeapKind; capacity: number; free: number; contiguous: boolean; cpuAccess: boolean; reachable: boolean }>> {
+    const rows = await this.refreshHeaps();
+    return rows.map((h) => ({ heap: this.#handles.get(h['handle']!.value as number)!, kind: h['kind']!.value as HeapKind, capacity: Number(h['capacity']!.value), free: Number(h['free']!.value), contiguous: h['contiguous']!.value as boolean, cpuAccess: h['cpu-access']!.value as boolean, reachable: h['reachable']!.value as boolean }));
+  }
+
   /** @internal */
-  async refreshHeaps(): Promise<void> {
+  async refreshHeaps(): Promise<Array<Record<string, { value: unknown }>>> {
     const [heaps] = await this.#call('ListHeaps', '', []);
     for (const h of heaps as Array<Record<string, { value: unknown }>>) {
       const id = h['handle']!.value as number;
       if (this.#handles.has(id)) continue;
       this.#handles.set(id, new HeapHandle(id, { name: `service heap #${id}`, kind: h['kind']!.value as HeapKind, base: undefined, end: undefined, capacity: Number(h['capacity']!.value), contiguous: h['contiguous']!.value as boolean, cpuAccess: h['cpu-access']!.value as boolean, path: `dbus:${this.#name}` }));
     }
+    return heaps as Array<Record<string, { value: unknown }>>;
   }
 
   #handle(choice: WireChoice): HeapHandle {
@@ -215,7 +222,10 @@ function requestText(request: RequestFields | string): string {
 
 const SHORT_NAMES = new Map<string, string>(Object.entries(ERRORS).map(([short, full]) => [full, short]));
 
-/** A D-Bus error reply as a ServiceError with its short name and the details line parsed. */
+/**
+ * A D-Bus error reply as a ServiceError with its short name and the details line parsed; a bad
+ * request is an InputError naming the field, as open() throws.
+ */
 export function serviceErrorOf(err: unknown): unknown {
   if (!(err instanceof dbus.DBusError)) return err;
   const text = err.text ?? '';
@@ -230,7 +240,9 @@ export function serviceErrorOf(err: unknown): unknown {
       message = text;
     }
   }
-  return new ServiceError(SHORT_NAMES.get(err.type) ?? err.type, message, details);
+  const name = SHORT_NAMES.get(err.type) ?? err.type;
+  if (name === 'BadRequest') return new InputError(message, typeof details['field'] === 'string' ? details['field'] : undefined, details['value']);
+  return new ServiceError(name, message, details);
 }
 
 /** Connects to the udalloc service (`udalloc serve`) on a bus: an allocator whose buffers come as fds. */
@@ -242,7 +254,7 @@ export async function connect(options: ConnectOptions = {}): Promise<ServiceAllo
   } catch (err) {
     bus.disconnect();
     if (err instanceof ServiceError && err.error === 'org.freedesktop.DBus.Error.ServiceUnknown') {
-      throw new Error(`no udalloc service on the bus (${options.bus ?? 'system'}): start one with "udalloc serve${options.bus ? ` --bus ${options.bus}` : ''}"`);
+      throw new Error(`no udalloc service ${options.name ? `named ${options.name} ` : ''}on the bus (${options.bus ?? 'system'}): start one with "udalloc serve${options.bus ? ` --bus ${options.bus}` : ''}${options.name ? ` --name ${options.name}` : ''}"`);
     }
     throw err;
   }

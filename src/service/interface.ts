@@ -58,12 +58,15 @@ export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
     Requests are the YAML or JSON text "udalloc negotiate --request FILE" takes, e.g.
       {"devices": ["camera:write", "display:read"], "width": 1920, "height": 1080, "count": 4}
     Errors are named org.udalloc.Allocator1.Error.* (BadRequest, Conflict, QuotaExceeded,
-    PolicyDenied, ReserveKept, OutOfMemory, Kernel, UnknownCaller, Internal) whose one string argument is
+    PolicyDenied, ReserveKept, OutOfMemory, Kernel, UnknownCaller, Internal: a bug) whose one string argument is
     the message, then a last line "details: " and a JSON object (field and value, conflict atoms
     and fixes, quota numbers and the buffers that hold it).
   -->
   <interface name="${INTERFACE}">
-    <!-- The best plan and its ranked alternatives as JSON (the shape the negotiate command prints as JSON). -->
+    <!-- The best plan and its ranked alternatives, in heaps the caller may use, as JSON: heap (handle),
+         heapKind, format, fourcc (number), modifier, modifierValue ("0x" and 16 hex digits),
+         width, height, size, count, alignment, cpu, planes (offset, pitch, size), alternatives,
+         rationale. -->
     <method name="Negotiate">
       <arg name="request" type="s" direction="in"/>
       <arg name="plan" type="s" direction="out"/>

@@ -15,6 +15,7 @@ import type { HeapKind } from '../constraints/model.js';
 import { formatBytes, parseByteCount } from '../constraints/units.js';
 import { InputError, showValue } from '../errors.js';
 import { readInputText } from '../util/input-file.js';
+import { didYouMean } from '../util/suggest.js';
 
 export const HEAP_KINDS: readonly HeapKind[] = ['system', 'system-contig', 'cma', 'carveout', 'secure'];
 
@@ -62,6 +63,12 @@ export function parsePolicy(text: string, origin = 'policy'): Policy {
   const result = policySchema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.map(String).join('.');
+      const key = issue.keys[0]!;
+      const known = issue.path.length === 0 ? Object.keys(policySchema.shape) : issue.path[0] === 'reach' || issue.path.length === 2 || issue.path[0] === 'default' ? HEAP_KINDS : [];
+      throw new InputError(`${origin}: policy field ${where ? `${where}.` : ''}${key}: unknown${didYouMean(key, known)}; the fields are ${known.join(', ')}`, where ? `${where}.${key}` : key, key);
+    }
     const path = issue.path.map(String).join('.');
     let value: unknown = data;
     for (const k of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;

@@ -188,7 +188,10 @@ export class AllocatorService {
       switch (member) {
         case 'Negotiate': {
           const plan = this.#negotiate(this.#request(msg.body[0], caller));
-          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [JSON.stringify(planWire(plan))]));
+          // Only plans in heaps the caller may use (quotas are Allocate's to judge, on what is held then).
+          const usable = narrowPlan(plan, (c) => mayReach(this.policy, caller, c.heap.describe().kind).ok);
+          if (!usable) throw this.#refusalError([...new Set([plan, ...plan.alternatives].map((c) => c.heap.describe().kind))].map((kind) => ({ error: 'PolicyDenied' as const, message: (mayReach(this.policy, caller, kind) as { why: string }).why })), caller, plan);
+          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [JSON.stringify(planWire(usable))]));
           return;
         }
         case 'Explain': {

@@ -57,6 +57,10 @@ export async function startBus(options: { systemPolicyWith?: string } = {}): Pro
 `,
   );
   const daemon = spawn('dbus-daemon', ['--config-file', config, '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A test process that dies early must not leave its bus running.
+  const reap = () => daemon.kill();
+  process.once('exit', reap);
+  daemon.once('exit', () => process.off('exit', reap));
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
     let err = '';

@@ -49,6 +49,8 @@ describe('service policy', () => {
     bad('reach: { secret: [drm] }');
     bad('users: { bob: { cma: -1 } }');
     assert.throws(() => parsePolicy('default: { cma: 12XB }', 'p.yaml'), /p\.yaml: policy field default\.cma = "12XB": is not a size/);
+    assert.throws(() => parsePolicy('default: { sytem: 1GiB }', 'p.yaml'), /p\.yaml: policy field default\.sytem: unknown \(did you mean system\?\)/);
+    assert.throws(() => parsePolicy('cmaReserv: 1MiB', 'p.yaml'), /policy field cmaReserv: unknown \(did you mean cmaReserve\?\)/);
     assert.throws(() => parsePolicy('cmaReserve: [', 'p.yaml'), /p\.yaml: not valid YAML/);
   });
 });

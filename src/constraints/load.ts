@@ -127,23 +127,58 @@ function valueAt(data: unknown, path: readonly PathKey[]): unknown {
   return cur;
 }
 
+/** The field names an object schema takes at `path` (through arrays, records and optional wrappers); [] when unknown. */
+function keysAt(schema: z.ZodType, path: readonly PathKey[]): string[] {
+  type Def = { type?: string; innerType?: z.ZodType; element?: z.ZodType; valueType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType> };
+  const defOf = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    for (let i = 0; i < 8; i++) {
+      const d = defOf(s);
+      const inner = d.innerType ?? (d.type === 'pipe' ? d.in : undefined);
+      if (!inner) return s;
+      s = inner;
+    }
+    return s;
+  };
+  try {
+    let cur = unwrap(schema);
+    for (const key of path) {
+      const d = defOf(cur);
+      const next = d.type === 'object' ? d.shape?.[String(key)] : d.type === 'array' ? d.element : d.type === 'record' ? d.valueType : undefined;
+      if (!next) return [];
+      cur = unwrap(next);
+    }
+    const d = defOf(cur);
+    return d.type === 'object' && d.shape ? Object.keys(d.shape) : [];
+  } catch {
+    return [];
+  }
+}
+
 function validate<S extends z.ZodType>(schema: S, data: unknown, src: SourceDocument, what: string): z.output<S> {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError(`${src.origin}: a ${what} must be a mapping of fields, got ${showValue(data)}`);
   }
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const messages = result.error.issues.slice(0, 5).map((issue) => {
+  // A misspelt field is usually why another looks missing: unknown fields are reported first.
+  const issues = [...result.error.issues].sort((x, y) => Number(y.code === 'unrecognized_keys') - Number(x.code === 'unrecognized_keys'));
+  const messages = issues.slice(0, 5).map((issue) => {
     const path = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
     const value = valueAt(data, path);
+    if (issue.code === 'unrecognized_keys') {
+      const key = issue.keys[0]!;
+      const at: PathKey[] = [...path, key];
+      const known = keysAt(schema, path);
+      return { text: `${src.where(at)}: ${what} field ${pathText(at)}: unknown${didYouMean(key, known)}${known.length > 0 ? `; the fields here are ${known.join(', ')}` : ''}`, path: at, value: key };
+    }
     const where = src.where(path);
-    if (value === undefined && issue.code !== 'unrecognized_keys') {
+    if (value === undefined) {
       const flag = path.length === 1 && typeof path[0] === 'string' ? src.overrides?.flagOf?.(path[0]) : undefined;
       const why = issue.code === 'invalid_type' ? '' : `: ${issue.message}`; // zod's own text would only repeat "missing"
       return { text: `${where}: ${what} field ${pathText(path)} is missing${flag ? ` (set it with ${flag} or in a --request file)` : ''}${why}`, path, value };
     }
-    const shown = issue.code === 'unrecognized_keys' ? '' : ` = ${src.shown(path, value)}`;
-    return { text: `${where}: ${what} field ${pathText(path)}${shown}: ${issue.message}`, path, value };
+    return { text: `${where}: ${what} field ${pathText(path)} = ${src.shown(path, value)}: ${issue.message}`, path, value };
   });
   const more = result.error.issues.length > 5 ? `\n(${result.error.issues.length - 5} more errors)` : '';
   const first = messages[0]!;

@@ -69,6 +69,16 @@ describe('platform profiles', () => {
     assert.match(e.message, /^bad\.yaml:\d+: not valid YAML or JSON/);
   });
 
+  it('a misspelt field names its own line, says what it may have meant, and comes before what it leaves missing', () => {
+    const e = inputError(() => parsePlatform('heaps:\n  - { name: system, kind: system, size: 1GiB }\ndevices:\n  - name: d\n    iomu: true\n    formats: { NV12: { pitchAlgn: 64 } }\n', 'typo.yaml'));
+    const lines = e.message.split('\n');
+    assert.ok(lines.some((l) => l.startsWith('typo.yaml:5: profile field devices[0].iomu: unknown (did you mean iommu?)')), e.message);
+    assert.ok(lines.some((l) => l.startsWith('typo.yaml:6: profile field devices[0].formats.NV12.pitchAlgn: unknown (did you mean pitchAlign?)')), e.message);
+    const r = inputError(() => parseRequest('devices: [camera]\nwidth: 640\nhieght: 480\n', parsePlatform(example, 'ex.yaml'), 'req.yaml'));
+    assert.match(r.message, /^req\.yaml:3: request field hieght: unknown \(did you mean height\?\); the fields here are width, height/);
+    assert.strictEqual(r.field, 'hieght');
+  });
+
   it('a wrong type names the field path, value and line', () => {
     const text = example.replace('dmaBits: 32           #', 'dmaBits: "lots"       #');
     const e = inputError(() => parsePlatform(text, 'ex.yaml'));

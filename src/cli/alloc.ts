@@ -16,6 +16,7 @@ import { checkOutputPath, writeOutput } from './output-file.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
 import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
 import { onService, requestText, serviceHelp } from './service-client.js';
+import { cpuRoundTrip } from './cpu-round-trip.js';
 
 const HELP = `usage: udalloc alloc [--platform P | --service [ADDRESS]] [--request FILE] [request flags] [--name NAME] [--hold] [--record FILE] [--backend B] [--json]
 
@@ -35,24 +36,6 @@ function bufferJson(b: DmaBuffer) {
   return { fd: b.fd, heap: b.heap.describe().name, size: b.size, physAddr, name: info.name ?? null, inode: info.inode, format: b.format, modifier: b.modifier, planes: b.planes };
 }
 
-/** Writes a pattern through a CPU view and reads it back through another, with sync around each. */
-function cpuRoundTrip(b: DmaBuffer, access: string): string {
-  if (access === 'read') {
-    using view = b.map('read');
-    return view.bytes.every((x) => x === 0) ? 'read: zero-filled' : 'read: NOT zero-filled';
-  }
-  {
-    using view = b.map('write');
-    const bytes = view.bytes;
-    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) & 0xff;
-  }
-  // A write-only buffer is only written: reading it back is a use the request did not ask for.
-  if (access === 'write') return 'write: ok';
-  using view = b.map('read');
-  const bytes = view.bytes;
-  for (let i = 0; i < bytes.length; i += 4096) if (bytes[i] !== ((i / 4096) & 0xff)) return `write+read back: MISMATCH at byte ${i}`;
-  return 'write+read back: ok';
-}
 
 function describeText(bufs: AllocatedBuffers, cpu: string[], reason: string): string {
   const u = bufs.used;

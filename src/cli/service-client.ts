@@ -5,6 +5,9 @@ import { parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
 import { formatBytes } from '../constraints/units.js';
 import { modifierHex } from '../constraints/modifiers.js';
+import type { ChoiceExplanation } from '../solver/why.js';
+import { choicesText } from './output.js';
+import { cpuRoundTrip } from './cpu-round-trip.js';
 import type { RequestFields } from '../constraints/load.js';
 import { readInputText } from '../util/input-file.js';
 import { connect, ServiceError, type ServiceAllocator, type ServicePlan } from '../service/client.js';
@@ -81,8 +84,21 @@ export async function onService(address: string, command: 'negotiate' | 'explain
     const text = options.request!;
     if (command === 'explain') {
       const explained = await udalloc.explain(text);
-      out(options.json ? JSON.stringify(explained) : JSON.stringify(explained, null, 2));
-      return 'conflict' in explained ? 3 : 0;
+      const conflict = 'conflict' in explained;
+      if (options.json) out(JSON.stringify(explained));
+      else {
+        // The same text as the local command: the plan (or the conflict, as Negotiate words it), then every verdict.
+        let head: string;
+        try {
+          const plan = await udalloc.negotiate(text);
+          head = planText(plan, plan.rationale);
+        } catch (err) {
+          if (!(err instanceof ServiceError)) throw err;
+          head = err.message;
+        }
+        out(`${head}\n${choicesText(explained['choices'] as ChoiceExplanation)}`);
+      }
+      return conflict ? 3 : 0;
     }
     const plan = await udalloc.negotiate(text);
     if (command === 'negotiate') {
@@ -90,9 +106,10 @@ export async function onService(address: string, command: 'negotiate' | 'explain
       return 0;
     }
     const buffers = await udalloc.allocate(plan, options.name !== undefined ? { name: options.name } : {});
-    const rows = buffers.map((b) => ({ fd: b.fd, size: b.size, inode: b.info().inode }));
+    const cpu = plan.cpu === 'none' ? [] : buffers.map((b) => cpuRoundTrip(b, plan.cpu));
+    const rows = buffers.map((b, i) => ({ fd: b.fd, size: b.size, inode: b.info().inode, ...(options.name !== undefined ? { name: `${options.name}-${i}` } : {}), ...(cpu[i] ? { cpu: cpu[i] } : {}) }));
     if (options.json) out(JSON.stringify({ service: address, plan: { heap: buffers.used.heap.id, kind: buffers.used.heap.describe().kind, format: buffers.used.format, modifier: buffers.used.modifier, size: buffers.used.size, count: buffers.used.count }, buffers: rows }));
-    else out(`${planText(buffers.used)}\n${rows.map((r) => `  fd ${r.fd}  ${formatBytes(r.size)}  inode ${r.inode}`).join('\n')}\nreleased ${rows.length} buffer(s)`);
+    else out(`${planText(buffers.used)}\n${rows.map((r) => `  fd ${r.fd}  ${formatBytes(r.size)}  inode ${r.inode}${'name' in r ? `  ${r.name}` : ''}${'cpu' in r ? `  ${r.cpu}` : ''}`).join('\n')}\nreleased ${rows.length} buffer(s)`);
     for (const b of buffers) b.close();
     return 0;
   } catch (err) {

@@ -207,6 +207,13 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
     const alloc = await cli('alloc', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480', '--count', '2', '--json');
     assert.strictEqual(alloc.code, 0, alloc.stderr);
     assert.strictEqual((JSON.parse(alloc.stdout) as { buffers: unknown[] }).buffers.length, 2);
+    const touched = await cli('alloc', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480', '--cpu', 'readwrite', '--name', 'cam');
+    assert.strictEqual(touched.code, 0, touched.stderr);
+    assert.match(touched.stdout, /^  fd \d+ .* cam-0  write\+read back: ok$/m);
+    const explained = await cli('explain', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480');
+    assert.strictEqual(explained.code, 0, explained.stderr);
+    assert.match(explained.stdout, /^plan: NV12 LINEAR in \[heap #2\] \(cma\)/);
+    assert.match(explained.stdout, /^formats the request accepts:$/m);
     const conflict = await cli('negotiate', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '3840x2160', '--count', '40', '--format', 'NV12');
     assert.strictEqual(conflict.code, 3);
     assert.match(conflict.stderr, /Conflict: conflict: no plan satisfies every device/);

@@ -257,8 +257,12 @@ function compileWith(platform: Platform, request: Request, on: ActiveSet): Probl
 
   // Formats: the request's list when its atom is active, else every known format (request's first).
   const base = on.request('formats') ? request.formats : [...request.formats, ...FORMATS.filter((f) => !request.formats.includes(f))];
+  // A device whose format list holds lists every candidate: one lookup in its table skips the rest
+  // of the ~100 known formats when the request's formats are relaxed (conflict explanation).
+  const lister = devices.find((d) => on.device(d.name, 'formats'));
   const candidates = function* (): Generator<FormatCandidate> {
     for (const [rank, format] of base.entries()) {
+      if (lister && !lister.formats.has(format.name)) continue;
       if (!devices.every((d) => !on.device(d.name, 'formats') || usable(d, format.name, request, on))) continue;
       const c = formatCandidate(format, rank, devices, request, on, sized);
       if (c) yield c;

@@ -248,6 +248,22 @@ export function compile(platform: Platform, request: Request, atoms?: readonly A
   return { width: request.width, height: request.height, count: request.count, candidates: shape.candidates, heap: shape.heap, preferredHeapRank: shape.preferredHeapRank, eligible: shape.eligible };
 }
 
+/** The candidate formats with their preference ranks, per request, formats atom and listing device (cached). */
+const bases = new WeakMap<Request, Map<Device | undefined, ReadonlyArray<readonly [number, FormatInfo]>>[]>();
+
+function baseFormats(request: Request, requestFormatsHold: boolean, lister: Device | undefined): ReadonlyArray<readonly [number, FormatInfo]> {
+  let pair = bases.get(request);
+  if (!pair) bases.set(request, (pair = [new Map(), new Map()]));
+  const byLister = pair[requestFormatsHold ? 1 : 0]!;
+  let base = byLister.get(lister);
+  if (!base) {
+    const all = requestFormatsHold ? request.formats : [...request.formats, ...FORMATS.filter((f) => !request.formats.includes(f))];
+    base = all.map((f, rank) => [rank, f] as const).filter(([, f]) => !lister || lister.formats.has(f.name));
+    byLister.set(lister, base);
+  }
+  return base;
+}
+
 function compileWith(platform: Platform, request: Request, on: ActiveSet): Problem {
   // A device that stops sharing the buffer (its own buffer and a copy step) leaves the negotiation;
   // the first device always stays (it has no 'shared' atom).
@@ -255,14 +271,13 @@ function compileWith(platform: Platform, request: Request, on: ActiveSet): Probl
   // The request's size is bounded by the devices' maxWidth, maxHeight and maxSize; relaxing it lifts them.
   const sized = on.request('size');
 
-  // Formats: the request's list when its atom is active, else every known format (request's first).
-  const base = on.request('formats') ? request.formats : [...request.formats, ...FORMATS.filter((f) => !request.formats.includes(f))];
-  // A device whose format list holds lists every candidate: one lookup in its table skips the rest
-  // of the ~100 known formats when the request's formats are relaxed (conflict explanation).
+  // Formats: the request's list when its atom is active, else every known format (request's first);
+  // a device whose format list holds narrows them to its formats (conflict explanation relaxes the
+  // request's formats often: the ~100 known formats are then skipped without a look).
   const lister = devices.find((d) => on.device(d.name, 'formats'));
+  const base = baseFormats(request, on.request('formats'), lister);
   const candidates = function* (): Generator<FormatCandidate> {
-    for (const [rank, format] of base.entries()) {
-      if (lister && !lister.formats.has(format.name)) continue;
+    for (const [rank, format] of base) {
       if (!devices.every((d) => !on.device(d.name, 'formats') || usable(d, format.name, request, on))) continue;
       const c = formatCandidate(format, rank, devices, request, on, sized);
       if (c) yield c;

@@ -66,7 +66,7 @@ export function planText(plan: ServicePlan | PlanChoice, rationale: readonly str
 }
 
 /** Runs one command on the service; prints like the local command; returns the exit code. */
-export async function onService(address: string, command: 'negotiate' | 'explain' | 'alloc' | 'heaps', options: { request?: string; json?: boolean; name?: string } = {}): Promise<number> {
+export async function onService(address: string, command: 'negotiate' | 'explain' | 'alloc' | 'heaps' | 'usage', options: { request?: string; json?: boolean; name?: string } = {}): Promise<number> {
   let udalloc: ServiceAllocator;
   try {
     udalloc = await connect({ bus: address });
@@ -79,6 +79,18 @@ export async function onService(address: string, command: 'negotiate' | 'explain
       const heaps = (await udalloc.heapList()).map((h) => ({ handle: h.heap.id, kind: h.kind, capacity: h.capacity, free: h.free, contiguous: h.contiguous, cpuAccess: h.cpuAccess, reachable: h.reachable }));
       if (options.json) out(JSON.stringify({ service: address, heaps }));
       else out(heaps.map((h) => `heap #${h.handle}  ${h.kind.padEnd(13)} ${formatBytes(h.capacity).padStart(10)}  free ${formatBytes(h.free).padStart(10)}  ${h.contiguous ? 'contiguous' : 'scattered'}${h.cpuAccess ? '' : ', no CPU access'}${h.reachable ? '' : '  (the policy keeps you out)'}`).join('\n'));
+      return 0;
+    }
+    if (command === 'usage') {
+      const u = (await udalloc.usage()) as { caller: { user: string; uid: number; pid: number | null }; kinds: Record<string, { charged: number; quota: number | null; reachable: boolean }>; buffers: Array<{ inode: number; size: number; heap: number; kind: string; pid: number | null }> };
+      if (options.json) out(JSON.stringify(u));
+      else {
+        const lines = [`${u.caller.user} (uid ${u.caller.uid}) as the service sees you:`];
+        for (const [kind, k] of Object.entries(u.kinds)) lines.push(`  ${kind.padEnd(13)} charged ${formatBytes(k.charged).padStart(10)}  quota ${k.quota === null ? 'none' : formatBytes(k.quota)}${k.reachable ? '' : '  (the policy keeps you out)'}`);
+        lines.push(u.buffers.length === 0 ? 'no buffer of yours is held by any process' : 'buffers still held (by any process):');
+        for (const b of u.buffers) lines.push(`  ino ${b.inode}  ${formatBytes(b.size)}  heap #${b.heap} (${b.kind})`);
+        out(lines.join('\n'));
+      }
       return 0;
     }
     const text = options.request!;

@@ -6,8 +6,10 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { formatBytes } from '../constraints/units.js';
 import { scanUsage, type Usage } from '../service/usage.js';
+import { onService } from './service-client.js';
 
 const HELP = `usage: udalloc usage [--pid PID] [--json] [--proc ROOT]
+       udalloc usage --service [ADDRESS] [--json]
 
 Every dma-buf a process holds, by fd (/proc/<pid>/fdinfo) or mapping (/proc/<pid>/maps), a shared
 buffer counted once with all its holders; totals per exporter (heap) and per process, with a
@@ -16,9 +18,11 @@ shows what it may read and says how many processes it could not.
 
   --pid PID             only the buffers this process holds
   --json                print one JSON object
-  --proc ROOT           read ROOT/proc (and ROOT/sys/kernel/debug) instead of this machine's`;
+  --proc ROOT           read ROOT/proc (and ROOT/sys/kernel/debug) instead of this machine's
+  --service [ADDRESS]   what a running "udalloc serve" charges you: bytes and quota per heap
+                        kind, and your buffers still held (the system bus without ADDRESS)`;
 
-export const usageOptions = { pid: { type: 'string' }, json: { type: 'boolean' }, proc: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+export const usageOptions = { pid: { type: 'string' }, json: { type: 'boolean' }, proc: { type: 'string' }, service: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
 function text(u: Usage): string {
   const lines: string[] = [];
@@ -39,12 +43,13 @@ function text(u: Usage): string {
   return lines.join('\n');
 }
 
-export function usageCommand(args: string[]): number {
+export function usageCommand(args: string[]): number | Promise<number> {
   const { values } = parseArgs({ args, options: usageOptions, strict: true, allowPositionals: false });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  if (values.service !== undefined) return onService(values.service, 'usage', { json: values.json });
   let pid: number | undefined;
   if (values.pid !== undefined) {
     if (!/^\d+$/.test(values.pid) || !Number.isSafeInteger(Number(values.pid))) throw new InputError(`--pid ${JSON.stringify(values.pid)}: expected a process id`, 'pid', values.pid);

@@ -210,6 +210,10 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
     const touched = await cli('alloc', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480', '--cpu', 'readwrite', '--name', 'cam');
     assert.strictEqual(touched.code, 0, touched.stderr);
     assert.match(touched.stdout, /^  fd \d+ .* cam-0  write\+read back: ok$/m);
+    const charges = await cli('usage', '--service', bus.address);
+    assert.strictEqual(charges.code, 0, charges.stderr);
+    assert.match(charges.stdout, /^root \(uid 0\) as the service sees you:\n  system +charged/);
+    assert.match(charges.stdout, /^  cma +charged +[\d.]+ \w*B  quota 8 MiB$/m);
     const explained = await cli('explain', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480');
     assert.strictEqual(explained.code, 0, explained.stderr);
     assert.match(explained.stdout, /^plan: NV12 LINEAR in \[heap #2\] \(cma\)/);

@@ -40,7 +40,8 @@ export interface PlanInternals {
 
 const internals = new WeakMap<Plan, PlanInternals>();
 
-export class Plan implements PlanChoice {
+/** The best choice's layout, heap and count as a plan's own fields: what local and service plans share. */
+export abstract class PlanLayout implements PlanChoice {
   readonly format: string;
   readonly fourcc: number;
   readonly modifier: string;
@@ -53,15 +54,8 @@ export class Plan implements PlanChoice {
   readonly heap: HeapHandle;
   readonly alignment: number;
   readonly count: number;
-  /** Ranked fallbacks, best first, that allocate() tries when the heap above runs out. */
-  readonly alternatives: readonly PlanChoice[];
-  /** Per device: why the plan suits it. */
-  readonly rationale: readonly string[];
-  readonly request: Request;
 
-  /** @internal Made by Allocator.negotiate(). */
-  constructor(ranked: readonly Placement[], choices: readonly PlanChoice[], rationale: readonly string[], request: Request) {
-    const best = choices[0]!;
+  protected constructor(best: PlanChoice) {
     this.format = best.format;
     this.fourcc = best.fourcc;
     this.modifier = best.modifier;
@@ -74,15 +68,29 @@ export class Plan implements PlanChoice {
     this.heap = best.heap;
     this.alignment = best.alignment;
     this.count = best.count;
+  }
+
+  toString(): string {
+    return `${this.count} x ${this.format} ${this.modifier} ${this.width}x${this.height} (${this.size} bytes, modifier ${modifierHex(this.modifierValue)}) in ${this.heap}`;
+  }
+}
+
+export class Plan extends PlanLayout {
+  /** Ranked fallbacks, best first, that allocate() tries when the heap above runs out. */
+  readonly alternatives: readonly PlanChoice[];
+  /** Per device: why the plan suits it. */
+  readonly rationale: readonly string[];
+  readonly request: Request;
+
+  /** @internal Made by Allocator.negotiate(). */
+  constructor(ranked: readonly Placement[], choices: readonly PlanChoice[], rationale: readonly string[], request: Request) {
+    super(choices[0]!);
     this.alternatives = choices.slice(1);
     this.rationale = rationale;
     this.request = request;
     internals.set(this, { placements: ranked, choices, defaultOwner: request.devices.join('+') });
   }
 
-  toString(): string {
-    return `${this.count} x ${this.format} ${this.modifier} ${this.width}x${this.height} (${this.size} bytes, modifier ${modifierHex(this.modifierValue)}) in ${this.heap}`;
-  }
 }
 
 /** @internal */

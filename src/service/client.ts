@@ -11,7 +11,7 @@ import type { RequestFields } from '../constraints/load.js';
 import { bufferLabel, DmaBuffer, type BufferHost, type BufferLayout, type BufferRecord } from '../allocator/buffer.js';
 import { HeapHandle } from '../allocator/heap-handle.js';
 import { LeakWatch } from '../allocator/leak-watch.js';
-import type { PlanChoice } from '../allocator/plan.js';
+import { PlanLayout, type PlanChoice } from '../allocator/plan.js';
 import { ReceivedBufferBackend } from '../kernel/received.js';
 import { connectBus, dbus, type Bus, type DBusVariant } from './bus.js';
 import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, OBJECT_PATH, type ErrorName } from './interface.js';
@@ -37,19 +37,7 @@ export class ServiceError extends Error {
 }
 
 /** A plan the service negotiated: the same layout fields as open()'s Plan. */
-export class ServicePlan implements PlanChoice {
-  readonly format: string;
-  readonly fourcc: number;
-  readonly modifier: string;
-  readonly modifierValue: bigint;
-  readonly width: number;
-  readonly height: number;
-  readonly planes: PlanChoice['planes'];
-  readonly size: number;
-  readonly cpu: CpuAccess;
-  readonly heap: HeapHandle;
-  readonly alignment: number;
-  readonly count: number;
+export class ServicePlan extends PlanLayout {
   readonly alternatives: readonly PlanChoice[];
   readonly rationale: readonly string[];
   /** The request text the service negotiated (allocate() sends it again). */
@@ -57,26 +45,10 @@ export class ServicePlan implements PlanChoice {
 
   /** @internal Made by ServiceAllocator.negotiate(). */
   constructor(wire: WirePlan, request: string, heapOf: (choice: WireChoice) => HeapHandle) {
-    const best = choiceOf(wire, heapOf);
-    this.format = best.format;
-    this.fourcc = best.fourcc;
-    this.modifier = best.modifier;
-    this.modifierValue = best.modifierValue;
-    this.width = best.width;
-    this.height = best.height;
-    this.planes = best.planes;
-    this.size = best.size;
-    this.cpu = best.cpu;
-    this.heap = best.heap;
-    this.alignment = best.alignment;
-    this.count = best.count;
+    super(choiceOf(wire, heapOf));
     this.alternatives = wire.alternatives.map((a) => choiceOf(a, heapOf));
     this.rationale = wire.rationale;
     this.request = request;
-  }
-
-  toString(): string {
-    return `${this.count} x ${this.format} ${this.modifier} ${this.width}x${this.height} (${this.size} bytes) in ${this.heap}`;
   }
 }
 

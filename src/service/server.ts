@@ -26,7 +26,7 @@ import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, INTROSPECTION_XML, METHODS
 import { CloseWatch } from './close-watch.js';
 import { Ledger, type Grant, type HolderScan } from './ledger.js';
 import { admit, mayReach, quotaFor, type Policy, type Refusal } from './policy.js';
-import { sealedMemfd } from './stand-in.js';
+import { standInFor } from './stand-in.js';
 import { holdersOf } from './usage.js';
 import { choiceWire, planWire } from './wire.js';
 
@@ -291,7 +291,7 @@ export class AllocatorService {
     const grants: Grant[] = [];
     try {
       for (const buffer of buffers) {
-        const handed = this.#simulated ? sealedMemfd(buffer.heap.describe().name, buffer.size) : buffer.fd;
+        const handed = this.#simulated ? standInFor(buffer.heap.describe().name, buffer.size) : buffer.fd;
         if (this.#simulated) fds.push(handed);
         const st = fstatSync(handed);
         const kind = buffer.heap.describe().kind;

@@ -196,8 +196,8 @@ interface CompiledShape {
   readonly eligible: readonly EligibleHeap[];
 }
 
-/** The size-independent half of solve.ts checkHeap(), for the heaps of a compiled shape. */
-function eligibleHeaps(platform: Platform, req: HeapRequirements, preferred: ReadonlyMap<string, number>): EligibleHeap[] {
+/** The heaps that pass every check not depending on the buffer's size, with their preference rank. */
+export function eligibleHeaps(platform: Platform, req: HeapRequirements, preferred: ReadonlyMap<string, number>): EligibleHeap[] {
   return platform.heaps.flatMap((heap, index) => {
     if (req.reachable && !req.reachable.includes(heap.name)) return [];
     if (req.contiguous && !heap.contiguous) return [];

@@ -8,7 +8,7 @@ import type { ModifierInfo } from '../constraints/modifiers.js';
 import { getOrder, pow2 } from '../util/int.js';
 import { fitsInHeap, guaranteedAlignment } from '../constraints/placement.js';
 import { computeLayout, type PlaneLayout } from './layout.js';
-import type { EligibleHeap, HeapRequirements, Problem } from './problem.js';
+import { eligibleHeaps, type Problem } from './problem.js';
 
 export interface Placement {
   readonly heap: Heap;
@@ -54,80 +54,21 @@ export function sizeForAlignment(heap: Heap, size: number, align: number): numbe
  */
 export type CapacityOf = (heap: Heap) => number;
 
-/** Why a heap cannot hold the buffers, or undefined when it can; also returns the padded size. */
-export function checkHeap(heap: Heap, size: number, count: number, req: HeapRequirements, capacityOf: CapacityOf | undefined): { size: number } | { reason: string } {
-  if (req.reachable && !req.reachable.includes(heap.name)) return { reason: 'not reachable by every device' };
-  if (req.contiguous && !heap.contiguous) return { reason: 'not physically contiguous' };
-  if (heap.end > req.dmaLimit && !req.movable.has(heap.name)) return { reason: 'extends above the DMA limit' };
-  if (req.needSecure && !heap.secure) return { reason: 'not a secure heap' };
-  if (req.forbidSecure && heap.secure) return { reason: 'secure heaps hold only protected buffers' };
-  if (req.needCpu && !heap.cpuAccess) return { reason: 'not CPU-mappable' };
-  const padded = sizeForAlignment(heap, size, req.physAlign);
-  if (padded === undefined) return { reason: `cannot guarantee ${req.physAlign}-byte alignment` };
-  if (padded > req.maxSize) return { reason: 'buffer larger than a device accepts' };
-  if (req.capacityLimited.has(heap.name)) {
-    if (padded > heap.maxBuffer) return { reason: 'buffer larger than the heap hands out' };
-    if (!fitsInHeap(heap, padded, count, capacityOf?.(heap))) return { reason: 'not enough capacity' };
-  }
-  return { size: padded };
-}
-
 export interface SearchOptions {
   /** Stop after this many plans (best first). */
   readonly limit: number;
   readonly capacityOf?: CapacityOf;
 }
 
-export function search(platform: Platform, problem: Problem, options: SearchOptions): Placement[] {
-  if (problem.eligible) return searchEligible(problem, problem.eligible, options);
-  const found: Placement[] = [];
-  for (const candidate of problem.candidates) {
-    if (problem.width > candidate.maxWidth || problem.height > candidate.maxHeight) continue;
-    for (const { modifier, rank: modifierRank } of candidate.modifiers) {
-      const layout = computeLayout(candidate.format, modifier, problem.width, problem.height, candidate.rules);
-      if (!layout) continue;
-      if (candidate.maxPitch !== Infinity && layout.planes.some((p) => p.pitch > candidate.maxPitch)) continue;
-      const group: Placement[] = [];
-      for (const [heapIndex, heap] of platform.heaps.entries()) {
-        const fit = checkHeap(heap, layout.size, problem.count, problem.heap, options.capacityOf);
-        if (!('size' in fit)) continue;
-        group.push({
-          heap,
-          format: candidate.format,
-          modifier,
-          planes: layout.planes,
-          size: fit.size,
-          used: layout.used,
-          alignment: guaranteedAlignment(heap, fit.size),
-          count: problem.count,
-          rank: [candidate.rank, modifierRank, problem.preferredHeapRank.get(heap.name) ?? 1000, heap.scarcity, fit.size, heapIndex],
-          ...(layout.modifierValue !== undefined ? { modifierValue: layout.modifierValue } : {}),
-        });
-      }
-      group.sort((a, b) => compareRank(a.rank, b.rank));
-      found.push(...group);
-      // Candidates come in rank order, so once enough plans are in hand the rest can only rank lower.
-      if (found.length >= options.limit) return found.slice(0, options.limit);
-    }
-  }
-  return found;
-}
-
-export function compareRank(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /**
- * search() for a compiled shape: the heaps' size-independent checks were made once (problem.ts
- * eligibleHeaps()), so each layout is checked against them only for alignment padding, size limits
- * and capacity (checkHeap()'s remaining steps, in its order), and nothing is allocated for a heap
- * that does not take it. Same plans, same order as search().
+ * Walks the candidates best first and keeps, for each layout, every heap that takes it. The heaps'
+ * size-independent checks (reach, contiguity, DMA limit, security, CPU access) are made once per
+ * problem (problem.ts eligibleHeaps(), kept with a compiled shape); each layout is then checked only
+ * for alignment padding, size limits and capacity, and nothing is allocated for a heap that does
+ * not take it.
  */
-function searchEligible(problem: Problem, eligible: readonly EligibleHeap[], options: SearchOptions): Placement[] {
+export function search(platform: Platform, problem: Problem, options: SearchOptions): Placement[] {
+  const eligible = problem.eligible ?? eligibleHeaps(platform, problem.heap, problem.preferredHeapRank);
   const found: Placement[] = [];
   const req = problem.heap;
   for (const candidate of problem.candidates) {
@@ -159,6 +100,7 @@ function searchEligible(problem: Problem, eligible: readonly EligibleHeap[], opt
         const group = found.splice(first).sort((a, b) => compareRank(a.rank, b.rank));
         for (const p of group) found.push(p);
       }
+      // Candidates come in rank order, so once enough plans are in hand the rest can only rank lower.
       if (found.length >= options.limit) {
         found.length = options.limit;
         return found;
@@ -166,4 +108,12 @@ function searchEligible(problem: Problem, eligible: readonly EligibleHeap[], opt
     }
   }
   return found;
+}
+
+export function compareRank(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

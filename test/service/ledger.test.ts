@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ledger } from '../../src/service/ledger.js';
 import { fileKey, holdersOf } from '../../src/service/usage.js';
-import { sealedMemfd } from '../../src/service/stand-in.js';
+import { standInFor } from '../../src/service/stand-in.js';
 import { loadNative } from '../../src/kernel/native/addon.js';
 import type { Caller } from '../../src/service/identity.js';
 
@@ -49,7 +49,7 @@ describe('ledger', () => {
 describe('holdersOf', () => {
   it('finds a file held through an fd, then through a mapping only, then nowhere; the same inode on another device is not it', () => {
     const addon = loadNative();
-    const fd = sealedMemfd('linux,cma', 8192);
+    const fd = standInFor('linux,cma', 8192);
     const st = fstatSync(fd);
     const key = fileKey({ dev: st.dev, ino: st.ino });
     const other = fileKey({ dev: st.dev + 1, ino: st.ino });

@@ -2,17 +2,15 @@
 // memfd (F_SEAL_SHRINK, never F_SEAL_WRITE) is wrapped with UDMABUF_CREATE; the memfd is closed at
 // once, the dma-buf holds its pages.
 
-import { closeSync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { O_CLOEXEC, O_RDWR, type AllocateFlags, type HeapInfo, type HeapStats } from '../backend.js';
 import { DmaBufFileBackend } from '../dma-buf-files.js';
 import { KernelError } from '../errno.js';
 import { loadNative, syscall, type NativeAddon } from '../native/addon.js';
+import { F_SEAL_SHRINK, sealedMemfd } from '../memfd.js';
 import { meminfo } from '../../platform/live.js';
 
 const PAGE = 4096;
-const MFD_CLOEXEC = 1;
-const MFD_ALLOW_SEALING = 2;
-const F_SEAL_SHRINK = 2;
 const UDMABUF_FLAGS_CLOEXEC = 1;
 export const UDMABUF_HEAP = 'udmabuf';
 
@@ -41,10 +39,8 @@ export class UdmabufBackend extends DmaBufFileBackend {
     const size = Math.ceil(len / PAGE) * PAGE;
     if (size === 0) throw new KernelError('UDMABUF_CREATE', 'EINVAL', { heap, detail: 'len is 0' });
     this.#devFd ??= syscall('open', { heap }, () => openSync(this.#device, O_RDWR | O_CLOEXEC));
-    const memfd = syscall('memfd_create', { heap }, () => this.addon.memfdCreate('udalloc', MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    const memfd = sealedMemfd(this.addon, 'udalloc', size, F_SEAL_SHRINK, heap);
     try {
-      syscall('ftruncate', { heap }, () => ftruncateSync(memfd, size));
-      syscall('F_ADD_SEALS', { heap }, () => this.addon.addSeals(memfd, F_SEAL_SHRINK));
       const devFd = this.#devFd;
       const fd = syscall('UDMABUF_CREATE', { heap }, () => this.addon.udmabufCreate(devFd, memfd, 0, size, UDMABUF_FLAGS_CLOEXEC));
       return this.adopt(fd, heap, size);

@@ -1,5 +1,5 @@
 // Runs inside the QEMU guest: `udalloc usage` on the real kernel. Two processes share one buffer
-// (the fd handed to a child process, which then holds its own fd on the same dma-buf), another
+// (its fd passed to a child process over a Unix socket, SCM_RIGHTS), another
 // buffer is only mapped (its fd closed); usage finds both, every holder, and totals equal to what
 // the test allocated.
 
@@ -7,10 +7,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DmaHeapBackend } from '../src/kernel/dma-heap/backend.js';
 import { scanUsage } from '../src/service/usage.js';
 
 const MiB = 2 ** 20;
+// usocket (the D-Bus service's fd-passing socket) is CommonJS without types.
+const { UServer } = createRequire(import.meta.url)('usocket') as { UServer: new () => { listen(path: string): void; on(event: 'connection', fn: (socket: { write(chunk: { data: Buffer; fds: number[] }): void }) => void): void; close(): void } };
 
 describe('real kernel: who holds which dma-buf (udalloc usage)', () => {
   it('a buffer shared by two processes is counted once with both holders; a mapped-only buffer is found by its mapping', async () => {
@@ -21,9 +27,16 @@ describe('real kernel: who holds which dma-buf (udalloc usage)', () => {
     backend.setName(mappedFd, 'mapped-b');
     const mapping = backend.map(mappedFd);
     backend.close(mappedFd);
-    const child = spawn(process.execPath, ['-e', 'process.stdout.write("ready\\n"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'inherit', shared] });
+    // The buffer goes to the other process over a Unix socket (SCM_RIGHTS, through usocket): the
+    // child connects, receives the fd, says so and keeps it (it reads only once connected: usocket
+    // asserts on a read before that).
+    const path = join(mkdtempSync(join(tmpdir(), 'udalloc-usage-')), 'sock');
+    const server = new UServer();
+    server.listen(path);
+    server.on('connection', (socket: { write(chunk: { data: Buffer; fds: number[] }): void }) => socket.write({ data: Buffer.from('x'), fds: [shared] }));
+    const child = spawn(process.execPath, ['-e', `const { USocket } = require('usocket'); const s = new USocket({ path: ${JSON.stringify(path)} }); s.on('fds', (fds) => { globalThis.held = fds; process.stdout.write('ready ' + fds.length + '\\n'); }); s.once('connected', () => s.on('readable', () => s.read())); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      await once(child.stdout!, 'data');
+      assert.match(String(await once(child.stdout!, 'data')), /^ready 1/);
       const u = scanUsage('/');
       const a = u.buffers.find((b) => b.name === 'shared-a')!;
       const b = u.buffers.find((x) => x.name === 'mapped-b')!;
@@ -38,6 +51,7 @@ describe('real kernel: who holds which dma-buf (udalloc usage)', () => {
     } finally {
       child.kill();
       await once(child, 'exit');
+      server.close();
       mapping.unmap();
       backend.close(shared);
       backend.dispose();

@@ -62,10 +62,10 @@ export function peerFoldBench(): void {
   const js = new Map<string, number[]>();
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of setups) {
-      const cold = s.ok ? 20_000 : 200;
+      const cold = s.ok ? 100_000 : 200;
       (c.get(s.c.name) ?? c.set(s.c.name, []).get(s.c.name)!).push(runFold(binary, s.c.name, 200_000).ns);
       // An unmeasured warm-up first: the conflict case before it leaves garbage the next loop would pay for.
-      timeCold(s.platform, s.request, cold / 10);
+      timeCold(s.platform, s.request, cold / 5);
       (js.get(s.c.name) ?? js.set(s.c.name, []).get(s.c.name)!).push(timeCold(s.platform, s.request, cold));
     }
   }

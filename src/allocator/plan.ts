@@ -104,7 +104,7 @@ export function planInternals(plan: Plan): PlanInternals {
  */
 export function narrowPlan(plan: Plan, keep: (choice: PlanChoice) => boolean): Plan | undefined {
   const { placements, choices } = planInternals(plan);
-  const kept = choices.map((c, i) => i).filter((i) => keep(choices[i]!));
+  const kept = choices.map((_, i) => i).filter((i) => keep(choices[i]!));
   if (kept.length === 0) return undefined;
   if (kept.length === choices.length) return plan;
   return new Plan(kept.map((i) => placements[i]!), kept.map((i) => choices[i]!), plan.rationale, plan.request);

@@ -4,7 +4,6 @@
 //   4 the kernel refused (every ranked plan out of memory, or another errno), 5 the service's
 //   policy refused (quota, heap reach, CMA reserve), 1 internal error.
 
-import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { negotiateCommand, negotiateOptions } from './negotiate.js';
 import { formatsCommand, formatsOptions } from './formats.js';

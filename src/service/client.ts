@@ -6,7 +6,7 @@
 // DmaBuffers like any other: map(), fd, close().
 
 import { InputError } from '../errors.js';
-import type { CpuAccess, HeapKind } from '../constraints/model.js';
+import type { HeapKind } from '../constraints/model.js';
 import type { RequestFields } from '../constraints/load.js';
 import { bufferLabel, DmaBuffer, type BufferHost, type BufferLayout, type BufferRecord } from '../allocator/buffer.js';
 import { HeapHandle } from '../allocator/heap-handle.js';

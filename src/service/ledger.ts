@@ -23,8 +23,8 @@ export interface Grant {
    */
   sentAt: number | undefined;
   /**
-   * It has left the socket queues (a scan saw a process hold it, or its open file's last close was
-   * seen): no grace is needed any more, a scan alone decides.
+   * It has left the socket queues (a scan saw a process hold it): no grace is needed any more, a
+   * scan alone decides.
    */
   landed: boolean;
   /** Frees what the service kept for the buffer (the simulated kernel's buffer); called once. */
@@ -132,12 +132,6 @@ export class Ledger {
       for (const c of this.#gone) if (!waiting.has(c)) this.#gone.delete(c);
     }
     return released;
-  }
-
-  /** The grant's open file was closed by its last holder: it is out of every socket queue. */
-  landed(key: string): void {
-    const g = this.#grants.get(key);
-    if (g) g.landed = true;
   }
 
   /** When the oldest grant still in its grace leaves it (ms since the epoch of `now`), or undefined. */

@@ -304,7 +304,10 @@ export class AllocatorService {
       }
     } catch (err) {
       for (const fd of this.#simulated ? fds : []) closeSync(fd);
-      for (const g of grants) this.ledger.forget(g.key);
+      for (const g of grants) {
+        this.ledger.forget(g.key);
+        this.#closes.forget(g.key);
+      }
       for (const b of buffers) if (!b.closed) b.close();
       throw err;
     }

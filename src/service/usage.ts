@@ -10,6 +10,7 @@ import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } fr
 import { join } from 'node:path';
 import { listDirectory, readText } from '../util/fs.js';
 import { fdinfoFields } from '../kernel/fd-info.js';
+import { STAND_IN_PREFIX } from './stand-in.js';
 
 export interface Holder {
   readonly pid: number;
@@ -28,8 +29,8 @@ export interface BufferUsage {
   readonly exporter: string;
   readonly name: string | undefined;
   readonly holders: readonly Holder[];
-  /** Where the size came from: an fdinfo, debugfs bufinfo, or the span of the mappings. */
-  readonly sizeFrom: 'fdinfo' | 'bufinfo' | 'mappings';
+  /** Where the size came from: an fdinfo, debugfs bufinfo, the span of the mappings, or fstat (a service's memfd stand-in). */
+  readonly sizeFrom: 'fdinfo' | 'bufinfo' | 'mappings' | 'stat';
 }
 
 export interface ProcessUsage {
@@ -109,7 +110,8 @@ function bufinfo(root: string): Map<number, { size: number; exporter: string; na
 export function scanUsage(root = '/', pid?: number): Usage {
   const proc = join(root, 'proc');
   const known = bufinfo(root);
-  const buffers = new Map<number, { size: number; exporter: string; name: string | undefined; sizeFrom: BufferUsage['sizeFrom']; holders: Map<number, Holder>; span: number }>();
+  // Keyed by kind and inode: a dma-buf's inode (dmabuf fs) and a memfd's (shmem) are numbered apart.
+  const buffers = new Map<string, { inode: number; size: number; exporter: string; name: string | undefined; sizeFrom: BufferUsage['sizeFrom']; holders: Map<number, Holder>; span: number }>();
   let unreadable = 0;
   for (const entry of listDirectory(proc)) {
     if (!/^\d+$/.test(entry)) continue;
@@ -124,8 +126,8 @@ export function scanUsage(root = '/', pid?: number): Usage {
       if ((err as NodeJS.ErrnoException).code === 'EACCES') unreadable++;
       continue;
     }
-    const maps = readIf(join(dir, 'maps'), DMABUF_MAP);
-    const holds = new Map<number, { fds: number; mapped: boolean }>();
+    const maps = readIf(join(dir, 'maps'), MAPPED_BUFFER_MARKERS);
+    const holds = new Map<string, { fds: number; mapped: boolean }>();
     for (const fd of fds) {
       // The fd's link names a dma-buf "/dmabuf:<name>" (drivers/dma-buf/dma-buf.c dmabuffs_dname()):
       // one readlink spares opening the fdinfo of every other file.
@@ -135,42 +137,60 @@ export function scanUsage(root = '/', pid?: number): Usage {
       } catch {
         continue;
       }
-      if (!link.startsWith('/dmabuf:')) continue;
-      const text = readIf(join(fdDir, fd), EXP_NAME);
-      if (!text) continue;
-      const fields = fdinfoFields(text);
-      const field = (k: string) => fields.get(k);
-      const ino = Number(field('ino'));
-      if (!Number.isSafeInteger(ino)) continue;
-      const info = known.get(ino);
-      if (!buffers.has(ino)) buffers.set(ino, { size: Number(field('size') ?? info?.size ?? 0), exporter: field('exp_name') ?? info?.exporter ?? '?', name: field('name') || info?.name, sizeFrom: 'fdinfo', holders: new Map(), span: 0 });
-      const h = holds.get(ino) ?? { fds: 0, mapped: false };
+      let key: string;
+      if (link.startsWith(STAND_IN_LINK)) {
+        // A buffer a udalloc service on the simulated kernel handed out: a memfd named after its heap.
+        let st;
+        try {
+          st = statSync(join(dir, 'fd', fd));
+        } catch {
+          continue;
+        }
+        key = `m${st.ino}`;
+        if (!buffers.has(key)) buffers.set(key, { inode: st.ino, size: st.size, exporter: `${link.slice(STAND_IN_LINK.length).replace(/ \(deleted\)$/, '')} (simulated)`, name: undefined, sizeFrom: 'stat', holders: new Map(), span: 0 });
+      } else if (link.startsWith('/dmabuf:')) {
+        const text = readIf(join(fdDir, fd), EXP_NAME);
+        if (!text) continue;
+        const fields = fdinfoFields(text);
+        const field = (k: string) => fields.get(k);
+        const ino = Number(field('ino'));
+        if (!Number.isSafeInteger(ino)) continue;
+        const info = known.get(ino);
+        key = `d${ino}`;
+        if (!buffers.has(key)) buffers.set(key, { inode: ino, size: Number(field('size') ?? info?.size ?? 0), exporter: field('exp_name') ?? info?.exporter ?? '?', name: field('name') || info?.name, sizeFrom: 'fdinfo', holders: new Map(), span: 0 });
+      } else continue;
+      const h = holds.get(key) ?? { fds: 0, mapped: false };
       h.fds++;
-      holds.set(ino, h);
+      holds.set(key, h);
     }
     // Most processes map no dma-buf: look for the marker before splitting the file into lines.
     for (const line of maps ? maps.split('\n') : []) {
-      // start-end perms offset dev inode path; dma-buf mappings are "/dmabuf:<name>" (dmabuffs_dname).
-      const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\/dmabuf:(.*)$/.exec(line);
+      // start-end perms offset dev inode path; dma-buf mappings are "/dmabuf:<name>" (dmabuffs_dname),
+      // a service's stand-ins "/memfd:udalloc:<heap> (deleted)".
+      const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\/(dmabuf|memfd):(.*)$/.exec(line);
       if (!m) continue;
       const ino = Number(m[3]);
       const span = Number.parseInt(m[2]!, 16) - Number.parseInt(m[1]!, 16);
-      const info = known.get(ino);
-      const b = buffers.get(ino) ?? { size: info?.size ?? 0, exporter: info?.exporter ?? '?', name: info?.name ?? (m[4] || undefined), sizeFrom: info ? ('bufinfo' as const) : ('mappings' as const), holders: new Map(), span: 0 };
+      const standIn = m[4] === 'memfd';
+      if (standIn && !m[5]!.startsWith(STAND_IN_PREFIX)) continue;
+      const key = `${standIn ? 'm' : 'd'}${ino}`;
+      const info = standIn ? undefined : known.get(ino);
+      const exporter = standIn ? `${m[5]!.slice(STAND_IN_PREFIX.length).replace(/ \(deleted\)$/, '')} (simulated)` : (info?.exporter ?? '?');
+      const b = buffers.get(key) ?? { inode: ino, size: info?.size ?? 0, exporter, name: standIn ? undefined : (info?.name ?? (m[5] || undefined)), sizeFrom: info ? ('bufinfo' as const) : ('mappings' as const), holders: new Map(), span: 0 };
       if (b.sizeFrom === 'mappings') b.span = Math.max(b.span, span);
-      buffers.set(ino, b);
-      const h = holds.get(ino) ?? { fds: 0, mapped: false };
+      buffers.set(key, b);
+      const h = holds.get(key) ?? { fds: 0, mapped: false };
       h.mapped = true;
-      holds.set(ino, h);
+      holds.set(key, h);
     }
     if (holds.size === 0) continue;
     // Who it is, read only for the processes that hold something.
     const comm = (readText(join(dir, 'comm')) ?? '?').trim();
     const uidLine = /^Uid:\s+(\d+)/m.exec(readText(join(dir, 'status')) ?? '');
     const uid = uidLine ? Number(uidLine[1]) : undefined;
-    for (const [ino, h] of holds) buffers.get(ino)!.holders.set(p, { pid: p, comm, uid, fds: h.fds, mapped: h.mapped });
+    for (const [key, h] of holds) buffers.get(key)!.holders.set(p, { pid: p, comm, uid, fds: h.fds, mapped: h.mapped });
   }
-  let list: BufferUsage[] = [...buffers].map(([inode, b]) => ({ inode, size: b.sizeFrom === 'mappings' ? b.span : b.size, exporter: b.exporter, name: b.name, sizeFrom: b.sizeFrom, holders: [...b.holders.values()].sort((x, y) => x.pid - y.pid) }));
+  let list: BufferUsage[] = [...buffers.values()].map((b) => ({ inode: b.inode, size: b.sizeFrom === 'mappings' ? b.span : b.size, exporter: b.exporter, name: b.name, sizeFrom: b.sizeFrom, holders: [...b.holders.values()].sort((x, y) => x.pid - y.pid) }));
   if (pid !== undefined) list = list.filter((b) => b.holders.some((h) => h.pid === pid));
   list.sort((a, b) => b.size - a.size || a.inode - b.inode);
 
@@ -214,7 +234,8 @@ function encodeDev(major: number, minor: number): number {
   return (minor & 0xff) + major * 256 + (minor & ~0xff) * 4096;
 }
 
-const MAPPED_BUFFER_MARKERS = [DMABUF_MAP, Buffer.from('/memfd:udalloc')];
+const STAND_IN_LINK = `/memfd:${STAND_IN_PREFIX}`;
+const MAPPED_BUFFER_MARKERS = [DMABUF_MAP, Buffer.from(STAND_IN_LINK)];
 
 /**
  * Which of the `wanted` files (by fileKey) some process still holds, open or mapped, and which

@@ -3,7 +3,9 @@
 // proportional shares, mapped-only buffers, --pid; the real kernel is read in the QEMU suite.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadNative } from '../../src/kernel/native/addon.js';
+import { standInFor } from '../../src/service/stand-in.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -65,5 +67,24 @@ describe('udalloc usage', () => {
     writeFileSync(join(root, 'sys/kernel/debug/dma_buf/bufinfo'), '');
     const player = scanUsage(root, 300).buffers[0]!;
     assert.deepStrictEqual([player.size, player.sizeFrom, player.exporter], [1 * MiB, 'mappings', '?']);
+  });
+});
+
+describe('udalloc usage and a service on the simulated kernel', () => {
+  it('finds the memfds a service hands out in place of dma-bufs, by fd and by mapping, named after their heap', () => {
+    const addon = loadNative();
+    const fd = standInFor('linux,cma', 3 * MiB);
+    const ino = fstatSync(fd).ino;
+    const find = () => scanUsage('/', process.pid).buffers.find((b) => b.exporter === 'linux,cma (simulated)' && b.inode === ino);
+    const held = find();
+    assert.ok(held, 'held by an fd');
+    assert.deepStrictEqual([held.size, held.sizeFrom, held.holders.map((h) => [h.pid, h.fds, h.mapped])], [3 * MiB, 'stat', [[process.pid, 1, false]]]);
+    const mapping = addon.mmap(fd, 3 * MiB, false);
+    closeSync(fd);
+    const mapped = find();
+    assert.ok(mapped, 'held by a mapping only');
+    assert.deepStrictEqual([mapped.size, mapped.sizeFrom, mapped.holders.map((h) => [h.pid, h.fds, h.mapped])], [3 * MiB, 'mappings', [[process.pid, 0, true]]]);
+    addon.munmap(mapping);
+    assert.strictEqual(find(), undefined);
   });
 });

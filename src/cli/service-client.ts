@@ -1,7 +1,6 @@
 // --service [ADDRESS] for negotiate, explain, alloc and heaps: the same command answered by a
 // running `udalloc serve` (its platform, heaps and policy) instead of this process.
 
-import { parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
 import { formatBytes } from '../constraints/units.js';
 import { modifierHex } from '../constraints/modifiers.js';
@@ -10,6 +9,7 @@ import { choicesText } from './output.js';
 import { cpuRoundTrip } from './cpu-round-trip.js';
 import type { RequestFields } from '../constraints/load.js';
 import { readInputText } from '../util/input-file.js';
+import { yamlData } from '../util/yaml.js';
 import { connect, ServiceError, type ServiceAllocator, type ServicePlan } from '../service/client.js';
 import type { PlanChoice } from '../allocator/plan.js';
 
@@ -38,14 +38,7 @@ export function requestText(file: string | undefined, flags: RequestFields): str
   let fields: Record<string, unknown> = {};
   if (file !== undefined) {
     const text = readInputText(file, { what: 'request', field: 'request', maxBytes: 64 * 1024 });
-    const doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' });
-    if (doc.errors[0]) throw new InputError(`${file}: not valid YAML or JSON: ${doc.errors[0].message.split('\n')[0]}`, 'request', file);
-    let data: unknown;
-    try {
-      data = doc.toJS({ maxAliasCount: 50 }) ?? {};
-    } catch (err) {
-      throw new InputError(`${file}: not valid YAML or JSON: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, 'request', file);
-    }
+    const data = yamlData(text, file, 'request', 'YAML or JSON');
     if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError(`${file}: a request must be a mapping of fields`, 'request', file);
     fields = data as Record<string, unknown>;
   }

@@ -10,11 +10,11 @@
 //   cmaReserve: 16MiB                                   # CMA the service always keeps free
 
 import { z } from 'zod';
-import { parseDocument } from 'yaml';
 import type { HeapKind } from '../constraints/model.js';
 import { formatBytes, parseByteCount } from '../constraints/units.js';
 import { InputError, showValue } from '../errors.js';
 import { readInputText } from '../util/input-file.js';
+import { yamlData } from '../util/yaml.js';
 import { didYouMean } from '../util/suggest.js';
 
 export const HEAP_KINDS: readonly HeapKind[] = ['system', 'system-contig', 'cma', 'carveout', 'secure'];
@@ -52,14 +52,7 @@ export interface Policy {
 const DEFAULT_REACH: ReadonlyMap<HeapKind, readonly string[]> = new Map([['carveout', []]]);
 
 export function parsePolicy(text: string, origin = 'policy'): Policy {
-  const doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' });
-  if (doc.errors[0]) throw new InputError(`${origin}: not valid YAML: ${doc.errors[0].message.split('\n')[0]}`, 'policy', origin);
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 50 }) ?? {};
-  } catch (err) {
-    throw new InputError(`${origin}: not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, 'policy', origin);
-  }
+  const data = yamlData(text, origin, 'policy');
   const result = policySchema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;

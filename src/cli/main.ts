@@ -15,14 +15,15 @@ import { discoverCommand, discoverOptions } from './discover.js';
 import { devicesCommand, devicesOptions } from './devices.js';
 import { usageCommand, usageOptions } from './usage.js';
 import { serveCommand, serveOptions } from './serve.js';
-import { withServiceDefault } from './service-client.js';
+import { SERVICE_ERROR_KINDS, withServiceDefault } from './service-client.js';
+import { ServiceError } from '../service/client.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
 import { KernelError } from '../kernel/errno.js';
 import { conflictJson } from './output.js';
 import { closest } from '../util/suggest.js';
 import { packageVersion } from './version.js';
 
-export const EXIT = { ok: 0, internal: 1, input: 2, conflict: 3, kernel: 4 } as const;
+export const EXIT = { ok: 0, internal: 1, input: 2, conflict: 3, kernel: 4, refused: 5 } as const;
 
 const USAGE = `usage: udalloc <command> [options]
 
@@ -105,6 +106,13 @@ export async function main(argv: string[]): Promise<number> {
       return fail(EXIT.kernel, err.message, { error: { kind: 'kernel', message: err.message, attempts: err.attempts.map((a) => ({ heap: a.heap.describe().name, errno: a.errno, allocated: a.allocated })) } });
     }
     if (err instanceof KernelError) return fail(EXIT.kernel, err.message, { error: { kind: 'kernel', message: err.message, errno: err.errno } });
+    // A running service's answer (--service): the same shapes and codes as the local commands'.
+    if (err instanceof ServiceError) {
+      const message = `${err.error}: ${err.message}`;
+      if (err.error === 'Conflict') return fail(EXIT.conflict, message, { conflict: err.details });
+      const kind = SERVICE_ERROR_KINDS[err.error];
+      return fail(kind ? EXIT[kind] : EXIT.internal, message, { error: { kind: kind ?? 'internal', name: err.error, message: err.message, details: err.details } });
+    }
     // parseArgs reports unknown or malformed options with these codes.
     const code = (err as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {

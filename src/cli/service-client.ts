@@ -16,11 +16,8 @@ import type { PlanChoice } from '../allocator/plan.js';
 export const serviceHelp = `  --service [ADDRESS]   ask a running "udalloc serve" instead (the system bus, or ADDRESS:
                         session or a D-Bus address); its platform, heaps and policy apply`;
 
-/** The service's error names as the CLI's JSON error kinds. */
-const ERROR_KINDS: Record<string, string> = { OutOfMemory: 'kernel', Kernel: 'kernel', QuotaExceeded: 'refused', PolicyDenied: 'refused', ReserveKept: 'refused', UnknownCaller: 'refused' };
-
-/** Exit code when the service's policy refuses (quota, reach, CMA reserve). */
-export const EXIT_REFUSED = 5;
+/** The service's error names as the CLI's JSON error kinds (main.ts turns kinds into exit codes). */
+export const SERVICE_ERROR_KINDS: Readonly<Record<string, 'kernel' | 'refused'>> = { OutOfMemory: 'kernel', Kernel: 'kernel', QuotaExceeded: 'refused', PolicyDenied: 'refused', ReserveKept: 'refused', UnknownCaller: 'refused' };
 
 /** "--service" with no value (last, or before another flag) means the system bus. */
 export function withServiceDefault(args: readonly string[]): string[] {
@@ -58,7 +55,7 @@ export function planText(plan: ServicePlan | PlanChoice, rationale: readonly str
   return lines.join('\n');
 }
 
-/** Runs one command on the service; prints like the local command; returns the exit code. */
+/** Runs one command on the service; prints like the local command; the service's errors go to main.ts like the others. */
 export async function onService(address: string, command: 'negotiate' | 'explain' | 'alloc' | 'heaps' | 'usage', options: { request?: string; json?: boolean; name?: string } = {}): Promise<number> {
   let udalloc: ServiceAllocator;
   try {
@@ -117,26 +114,6 @@ export async function onService(address: string, command: 'negotiate' | 'explain
     else out(`${planText(buffers.used)}\n${rows.map((r) => `  fd ${r.fd}  ${formatBytes(r.size)}  inode ${r.inode}${'name' in r ? `  ${r.name}` : ''}${'cpu' in r ? `  ${r.cpu}` : ''}`).join('\n')}\nreleased ${rows.length} buffer(s)`);
     for (const b of buffers) b.close();
     return 0;
-  } catch (err) {
-    if (!(err instanceof ServiceError)) throw err;
-    process.stderr.write(`udalloc ${command} (service ${address}): ${err.error}: ${err.message}\n`);
-    // The shapes the local commands print: {"conflict": ...} or {"error": {kind, message}}.
-    if (options.json) out(JSON.stringify(err.error === 'Conflict' ? { conflict: err.details } : { error: { kind: ERROR_KINDS[err.error] ?? 'internal', name: err.error, message: err.message, details: err.details } }));
-    switch (err.error) {
-      case 'Conflict':
-        return 3;
-      case 'BadRequest':
-        return 2;
-      case 'OutOfMemory':
-      case 'Kernel':
-        return 4;
-      case 'QuotaExceeded':
-      case 'PolicyDenied':
-      case 'ReserveKept':
-        return EXIT_REFUSED;
-      default:
-        return 1;
-    }
   } finally {
     udalloc.close();
   }

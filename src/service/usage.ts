@@ -164,19 +164,11 @@ export function scanUsage(root = '/', pid?: number): Usage {
       holds.set(key, h);
     }
     // Most processes map no dma-buf: look for the marker before splitting the file into lines.
-    for (const line of maps ? maps.split('\n') : []) {
-      // start-end perms offset dev inode path; dma-buf mappings are "/dmabuf:<name>" (dmabuffs_dname),
-      // a service's stand-ins "/memfd:udalloc:<heap> (deleted)".
-      const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\/(dmabuf|memfd):(.*)$/.exec(line);
-      if (!m) continue;
-      const ino = Number(m[3]);
-      const span = Number.parseInt(m[2]!, 16) - Number.parseInt(m[1]!, 16);
-      const standIn = m[4] === 'memfd';
-      if (standIn && !m[5]!.startsWith(STAND_IN_PREFIX)) continue;
+    for (const { ino, span, standIn, name: mapped } of bufferMappings(maps)) {
       const key = `${standIn ? 'm' : 'd'}${ino}`;
       const info = standIn ? undefined : known.get(ino);
-      const exporter = standIn ? `${m[5]!.slice(STAND_IN_PREFIX.length).replace(/ \(deleted\)$/, '')} (simulated)` : (info?.exporter ?? '?');
-      const b = buffers.get(key) ?? { inode: ino, size: info?.size ?? 0, exporter, name: standIn ? undefined : (info?.name ?? (m[5] || undefined)), sizeFrom: info ? ('bufinfo' as const) : ('mappings' as const), holders: new Map(), span: 0 };
+      const exporter = standIn ? `${mapped.slice(STAND_IN_PREFIX.length).replace(/ \(deleted\)$/, '')} (simulated)` : (info?.exporter ?? '?');
+      const b = buffers.get(key) ?? { inode: ino, size: info?.size ?? 0, exporter, name: standIn ? undefined : (info?.name ?? (mapped || undefined)), sizeFrom: info ? ('bufinfo' as const) : ('mappings' as const), holders: new Map(), span: 0 };
       if (b.sizeFrom === 'mappings') b.span = Math.max(b.span, span);
       buffers.set(key, b);
       const h = holds.get(key) ?? { fds: 0, mapped: false };
@@ -235,6 +227,28 @@ function encodeDev(major: number, minor: number): number {
 }
 
 const STAND_IN_LINK = `/memfd:${STAND_IN_PREFIX}`;
+
+/**
+ * The lines of a /proc/<pid>/maps text (fs/proc/task_mmu.c: start-end perms offset major:minor
+ * inode path) that map a dma-buf ("/dmabuf:<name>", dmabuffs_dname()) or a udalloc service's
+ * stand-in memfd ("/memfd:udalloc:<heap> (deleted)"). `name` is what follows "dmabuf:"/"memfd:".
+ */
+function* bufferMappings(maps: string | undefined): Generator<{ dev: number; ino: number; span: number; standIn: boolean; name: string }> {
+  if (!maps) return;
+  for (const line of maps.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+([0-9a-f]+):([0-9a-f]+)\s+(\d+)\s+\/(dmabuf|memfd):(.*)$/.exec(line);
+    if (!m) continue;
+    const standIn = m[6] === 'memfd';
+    if (standIn && !m[7]!.startsWith(STAND_IN_PREFIX)) continue;
+    yield {
+      dev: encodeDev(Number.parseInt(m[3]!, 16), Number.parseInt(m[4]!, 16)),
+      ino: Number(m[5]),
+      span: Number.parseInt(m[2]!, 16) - Number.parseInt(m[1]!, 16),
+      standIn,
+      name: m[7]!,
+    };
+  }
+}
 const MAPPED_BUFFER_MARKERS = [DMABUF_MAP, Buffer.from(STAND_IN_LINK)];
 
 /**
@@ -273,12 +287,8 @@ export function holdersOf(wanted: ReadonlySet<string>, options: { root?: string;
       const key = `${st.dev}:${st.ino}`;
       if (wanted.has(key)) hold(key, pid);
     }
-    const maps = readIf(join(dir, 'maps'), MAPPED_BUFFER_MARKERS);
-    for (const line of maps ? maps.split('\n') : []) {
-      // start-end perms offset major:minor inode path
-      const m = /^\S+\s+\S+\s+\S+\s+([0-9a-f]+):([0-9a-f]+)\s+(\d+)\s+\/(?:dmabuf:|memfd:udalloc)/.exec(line);
-      if (!m) continue;
-      const key = `${encodeDev(Number.parseInt(m[1]!, 16), Number.parseInt(m[2]!, 16))}:${m[3]}`;
+    for (const { dev, ino } of bufferMappings(readIf(join(dir, 'maps'), MAPPED_BUFFER_MARKERS))) {
+      const key = `${dev}:${ino}`;
       if (wanted.has(key)) hold(key, pid);
     }
   }

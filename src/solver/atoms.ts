@@ -5,6 +5,7 @@
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { accessCovers, PAGE_SIZE, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
+import { requestShapeKey } from '../constraints/request.js';
 
 export type AtomConstraint =
   | 'formats'
@@ -129,8 +130,57 @@ function deviceAtoms(device: Device, need: DeviceAccess | undefined, shared: str
   if (device.protected !== 'optional') push({ device: d, constraint: 'protected', value: device.protected, source: s['protected']! });
 }
 
+const TEMPLATES_PER_PLATFORM = 1024;
+/** Atoms per platform and request shape (with or without a count atom), as atomize() orders them. */
+const templates = new WeakMap<Platform, Map<string, readonly Atom[]>>();
+
+/** The request's own atoms carry its values and where it said them; the others are the shape's. */
+function requestAtom(template: Atom, request: Request): Atom {
+  const { id, constraint, changeable } = template;
+  switch (constraint) {
+    case 'formats':
+      return { id, request: true, constraint, value: request.formats.map((f) => f.name), source: request.sources['formats']!, changeable };
+    case 'size':
+      return { id, request: true, constraint, value: `${request.width}x${request.height}`, source: request.sources['width']!, changeable };
+    case 'count':
+      return { id, request: true, constraint, value: request.count, source: request.sources['count']!, changeable };
+    case 'cpu':
+      return { id, request: true, constraint, value: request.cpu, source: request.sources['cpu']!, changeable };
+    default:
+      return { id, request: true, constraint, value: request.protected, source: request.sources['protected']!, changeable };
+  }
+}
+
+/**
+ * The atoms of a request's shape (devices, uses, formats, CPU access, protection, whether it asks
+ * for more than one buffer) in atomize()'s order, worked out once per shape: the device and heap
+ * atoms are the ones every request of the shape gets; the request's own atoms stand in for those
+ * atomsOf() fills in. The same array comes back for every request of the shape.
+ */
+export function atomTemplate(platform: Platform, request: Request): readonly Atom[] {
+  let table = templates.get(platform);
+  if (!table) templates.set(platform, (table = new Map()));
+  const key = `${requestShapeKey(request)}|${request.count > 1 ? 'n' : '1'}`;
+  let template = table.get(key);
+  if (!template) {
+    template = sortedAtoms(platform, request);
+    if (table.size >= TEMPLATES_PER_PLATFORM) table.delete(table.keys().next().value!);
+    table.set(key, template);
+  }
+  return template;
+}
+
+/** A shape's atoms for one request: its own atoms with its values and sources. */
+export function atomsOf(template: readonly Atom[], request: Request): Atom[] {
+  return template.map((a) => (a.request ? requestAtom(a, request) : a));
+}
+
 /** Every atom of a negotiation, sorted so that explanations blame the most changeable ones. */
 export function atomize(platform: Platform, request: Request): Atom[] {
+  return atomsOf(atomTemplate(platform, request), request);
+}
+
+function sortedAtoms(platform: Platform, request: Request): Atom[] {
   const atoms: NewAtom[] = [];
   const push = (a: NewAtom): void => void atoms.push(a);
   // Every device but the first may leave the shared buffer for one of its own, with a copy step
@@ -157,7 +207,8 @@ export function atomize(platform: Platform, request: Request): Atom[] {
   return atoms
     .map((a, i) => ({ a, i }))
     .sort((x, y) => rank(x.a) - rank(y.a) || scarcity(x.a) - scarcity(y.a) || x.i - y.i)
-    .map(({ a }, id) => ({ ...a, changeable: a.changeable ?? CHANGEABLE.has(a.constraint), id }));
+    // Frozen: one shape's atoms are handed out with every conflict of that shape.
+    .map(({ a }, id) => Object.freeze({ ...a, value: Array.isArray(a.value) ? Object.freeze([...a.value]) : a.value, changeable: a.changeable ?? CHANGEABLE.has(a.constraint), id }));
 }
 
 /** "display.dmaBits", "camera.NV12.pitchAlign", "request.cpu", "heap linux,cma capacity". */

@@ -5,12 +5,14 @@
 // inputs, negotiated again and, through the caller's check, allocated; a fix that does not end in
 // allocated buffers is never shown. When no change helps, the conflict says so and names the facts.
 
+import { isDeepStrictEqual } from 'node:util';
 import { overlappingPools, pitchTooWide, type Platform, type Request } from '../constraints/model.js';
 import { applyChanges, type Change } from './apply.js';
-import { atomize, type Atom } from './atoms.js';
-import { minimalCore, minimalCorrection } from './explain.js';
+import { atomsOf, atomTemplate, type Atom } from './atoms.js';
+import { minimalCore, minimalCorrection, type Feasible } from './explain.js';
 import { changesFor, fixText, hardwareAdvice, type FixContext } from './fixes.js';
-import { compile } from './problem.js';
+import { compile, compileOnce } from './problem.js';
+import { relaxation } from './relax.js';
 import { search, type CapacityOf, type Placement } from './solve.js';
 
 export interface Fix {
@@ -46,30 +48,40 @@ const MAX_FIXES = 8;
 
 /** The best plan for a request, or undefined: what negotiate() would answer, without the explanation. */
 export function bestPlan(platform: Platform, request: Request, capacityOf?: CapacityOf): Placement | undefined {
-  return search(platform, compile(platform, request), { limit: 1, capacityOf })[0];
+  return search(platform, compileOnce(platform, request), { limit: 1, capacityOf })[0];
 }
 
 /** Minimal correction sets over the changeable atoms: every single one, then pairs; else one by deletion. */
-function correctionSets(choices: readonly Atom[], feasibleWithout: (removed: readonly Atom[]) => boolean): Atom[][] {
+function correctionSets(choices: readonly Atom[], atoms: readonly Atom[], feasible: Feasible): Atom[][] {
+  const on = new Uint8Array(atoms.length);
+  const feasibleWithout = (a: Atom, b?: Atom): boolean => {
+    on.fill(1);
+    on[a.id] = 0;
+    if (b) on[b.id] = 0;
+    return feasible(on);
+  };
   const sets: Atom[][] = [];
   const single = new Set<number>();
   for (const a of choices) {
-    if (feasibleWithout([a])) {
+    if (feasibleWithout(a)) {
       sets.push([a]);
       single.add(a.id);
     }
   }
-  if (sets.length < MAX_FIXES) {
-    const rest = choices.filter((a) => !single.has(a.id));
+  const rest = choices.filter((a) => !single.has(a.id));
+  // No pair of the rest can help when relaxing all of them together does not (relaxing more only
+  // ever widens the search); that check also opens the search for a larger set below.
+  on.fill(1);
+  for (const a of rest) on[a.id] = 0;
+  const restHelps = rest.length > 0 && feasible(on);
+  if (sets.length < MAX_FIXES && restHelps) {
     for (let i = 0; i < rest.length && sets.length < MAX_FIXES * 2; i++) {
-      for (let j = i + 1; j < rest.length; j++) if (feasibleWithout([rest[i]!, rest[j]!])) sets.push([rest[i]!, rest[j]!]);
+      for (let j = i + 1; j < rest.length; j++) if (feasibleWithout(rest[i]!, rest[j]!)) sets.push([rest[i]!, rest[j]!]);
     }
   }
-  if (sets.length > 0) return sets;
-  const removedAll = new Set(choices.map((a) => a.id));
-  const feasibleActive = (active: (a: Atom) => boolean) => feasibleWithout(choices.filter((a) => !active(a)));
-  if (!feasibleActive((a) => !removedAll.has(a.id))) return [];
-  return [minimalCorrection(choices, feasibleActive)];
+  if (sets.length > 0 || !restHelps) return sets;
+  on.fill(1);
+  return [minimalCorrection(choices, on, feasible)];
 }
 
 export interface ExplainOptions {
@@ -79,12 +91,16 @@ export interface ExplainOptions {
 
 export function explainConflict(platform: Platform, request: Request, options: ExplainOptions = {}): Conflict {
   const { capacityOf, check } = options;
-  const atoms = atomize(platform, request);
+  const template = atomTemplate(platform, request);
+  const atoms = atomsOf(template, request);
+  // Whether a plan exists with only the flagged atoms holding: over the shape's precompiled tables
+  // (relax.ts), or by compiling and searching when the tables cannot express the platform.
+  const feasible: Feasible = relaxation(platform, request, template, capacityOf) ?? ((on) => search(platform, compile(platform, request, atoms, (a) => on[a.id] === 1), { limit: 1, capacityOf }).length > 0);
+  const allHold = () => new Uint8Array(atoms.length).fill(1);
   const relaxedPlan = (removed: readonly Atom[]): Placement | undefined => {
     const ids = new Set(removed.map((a) => a.id));
     return search(platform, compile(platform, request, atoms, (a) => !ids.has(a.id)), { limit: 1, capacityOf })[0];
   };
-  const feasibleWithout = (removed: readonly Atom[]) => relaxedPlan(removed) !== undefined;
   const choices = atoms.filter((a) => a.changeable);
 
   // The reason: a minimal conflicting subset, with every device kept in the shared buffer (that is
@@ -93,33 +109,31 @@ export function explainConflict(platform: Platform, request: Request, options: E
   const premise = (a: Atom) => a.constraint === 'shared' || (a.request === true && a.constraint === 'protected' && !a.changeable);
   const shared = atoms.filter(premise);
   const others = atoms.filter((a) => !premise(a));
-  const feasible = (active: (a: Atom) => boolean): boolean => search(platform, compile(platform, request, atoms, (a) => premise(a) || active(a)), { limit: 1, capacityOf }).length > 0;
   // Facts are dropped after other changeable atoms, so the core names the hardware behind it.
   const facts = others.filter((a) => !a.changeable);
-  const coreFor = (prefer: readonly Atom[]) => minimalCore(others, feasible, [...facts, ...prefer.filter((a) => !shared.includes(a))]);
+  const coreFor = (prefer: readonly Atom[]) => minimalCore(others, allHold(), feasible, facts.concat(prefer.filter((a) => !premise(a))));
   const hardwareOnly = (correction: readonly Atom[]): Conflict => {
     let core = coreFor([]);
     // Nothing conflicts but the premise itself (an unprotected buffer and only secure heaps): say that.
-    if (core.length === 0) {
-      const devicesShared = (a: Atom) => a.constraint === 'shared';
-      core = minimalCore(atoms.filter((a) => !devicesShared(a)), (active) => search(platform, compile(platform, request, atoms, (a) => devicesShared(a) || active(a)), { limit: 1, capacityOf }).length > 0, shared);
-    }
+    if (core.length === 0) core = minimalCore(atoms.filter((a) => a.constraint !== 'shared'), allHold(), feasible, shared);
     const reasons = core.filter((a) => !a.changeable);
     return { atoms: correction.length > 0 ? correction : reasons, core, fixes: [], hardware: reasons.map((a) => hardwareAdvice(a, core, request)) };
   };
 
-  const sets = correctionSets(choices, feasibleWithout);
+  const sets = correctionSets(choices, atoms, feasible);
   if (sets.length === 0) return hardwareOnly([]);
 
   const ctx: FixContext = { platform, request, capacityOf };
   const fixes: Fix[] = [];
-  const seen = new Set<string>();
+  // Change lists already acted on (two correction sets can come to the same changes).
+  const tried: (readonly Change[])[] = [];
   for (const set of sets) {
-    const relaxed = relaxedPlan(set);
-    for (const changes of changesFor(set, relaxed, ctx)) {
-      const key = JSON.stringify(changes);
-      if (seen.has(key)) continue;
-      seen.add(key);
+    // The plan the relaxed inputs have, found only when a change is computed from it.
+    let relaxed: { plan: Placement | undefined } | undefined;
+    const plan = () => (relaxed ??= { plan: relaxedPlan(set) }).plan;
+    for (const changes of changesFor(set, plan, ctx)) {
+      if (tried.some((t) => isDeepStrictEqual(t, changes))) continue;
+      tried.push(changes);
       const plans = actOn(platform, request, changes, check);
       if (plans) fixes.push({ text: fixText(set, changes, plans, ctx), changes, atoms: set, plans });
     }
@@ -140,7 +154,7 @@ function actOn(platform: Platform, request: Request, changes: readonly Change[],
   const plans: Placement[] = [];
   // A pool grown or moved onto another is no pool a board can have (pools that already overlap,
   // as a sizing replay's unbounded ones do, are not the fix's doing).
-  if (overlappingPools(applied.platform.heaps) && !overlappingPools(platform.heaps)) return undefined;
+  if (applied.platform !== platform && overlappingPools(applied.platform.heaps) && !overlappingPools(platform.heaps)) return undefined;
   // The changed platform is judged empty, as the check allocates it: a live allocator's free space
   // belongs to the pools as they are, not as the fix would make them.
   for (const r of applied.requests) {

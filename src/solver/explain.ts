@@ -3,35 +3,58 @@
 //    but any one of them still leaves no plan (a minimal correction set). These are what to change.
 //  - core: a minimal set of atoms that cannot all hold at once; dropping any one of them from the
 //    core makes the core satisfiable (a minimal unsatisfiable subset). These are what conflicts.
-// Both need one feasibility check per atom. Relaxing an atom only ever widens the search (see
-// problem.ts), which is what makes the deletion results minimal.
+// Relaxing an atom only ever widens the search (see problem.ts), which is what makes the deletion
+// results minimal, and what lets deletion go by blocks: when a whole block of the atoms still to try
+// can go at once, one by one each of them could too, so one check stands for the block and the
+// result is the one atom-by-atom deletion gives. Which atoms hold is one flag per atom id (1: holds);
+// atoms outside the list worked on keep their flags throughout.
 
 import type { Atom } from './atoms.js';
 
-export type Feasible = (active: (atom: Atom) => boolean) => boolean;
+export type Feasible = (on: Uint8Array) => boolean;
+
+/**
+ * Sets each atom's flag to `to` in order, and back where `stays()` says the change cannot stay;
+ * a block whose change can stay as a whole costs one check.
+ */
+function deleteInBlocks(atoms: readonly Atom[], on: Uint8Array, to: 0 | 1, stays: () => boolean): void {
+  const set = (from: number, until: number, value: number) => {
+    for (let i = from; i < until; i++) on[atoms[i]!.id] = value;
+  };
+  const run = (from: number, until: number): void => {
+    if (from >= until) return;
+    set(from, until, to);
+    if (stays()) return;
+    set(from, until, 1 - to);
+    if (until - from === 1) return;
+    const middle = (from + until) >> 1;
+    run(from, middle);
+    run(middle, until);
+  };
+  run(0, atoms.length);
+}
 
 /** Atoms are tried in order; earlier atoms are kept (not blamed) when there is a choice. */
-export function minimalCorrection(atoms: readonly Atom[], feasible: Feasible): Atom[] {
-  const removed = new Set(atoms.map((a) => a.id));
-  if (!feasible((a) => !removed.has(a.id))) return []; // unreachable when atoms cover every rule
-  for (const atom of atoms) {
-    removed.delete(atom.id);
-    if (!feasible((a) => !removed.has(a.id))) removed.add(atom.id);
-  }
-  return atoms.filter((a) => removed.has(a.id));
+export function minimalCorrection(atoms: readonly Atom[], on: Uint8Array, feasible: Feasible): Atom[] {
+  for (const a of atoms) on[a.id] = 0;
+  if (!feasible(on)) return []; // unreachable when atoms cover every rule
+  // Each atom is put back unless that leaves no plan.
+  deleteInBlocks(atoms, on, 1, () => feasible(on));
+  return atoms.filter((a) => on[a.id] === 0);
 }
 
 /**
  * A minimal conflicting subset. Atoms are dropped in keep order (hardware facts first, so a core
  * names them only when they matter); atoms in `prefer` are dropped last, so the core contains them.
  */
-export function minimalCore(atoms: readonly Atom[], feasible: Feasible, prefer: readonly Atom[] = []): Atom[] {
-  const active = new Set(atoms.map((a) => a.id));
-  const preferred = new Set(prefer.map((a) => a.id));
-  const order = [...atoms.filter((a) => !preferred.has(a.id)), ...atoms.filter((a) => preferred.has(a.id))];
-  for (const atom of order) {
-    active.delete(atom.id);
-    if (feasible((a) => active.has(a.id))) active.add(atom.id);
-  }
-  return atoms.filter((a) => active.has(a.id));
+export function minimalCore(atoms: readonly Atom[], on: Uint8Array, feasible: Feasible, prefer: readonly Atom[] = []): Atom[] {
+  for (const a of atoms) on[a.id] = 1;
+  const preferred = new Uint8Array(on.length);
+  for (const a of prefer) preferred[a.id] = 1;
+  const order: Atom[] = [];
+  for (const a of atoms) if (preferred[a.id] === 0) order.push(a);
+  for (const a of atoms) if (preferred[a.id] === 1) order.push(a);
+  // Each atom is dropped unless that makes a plan possible.
+  deleteInBlocks(order, on, 0, () => !feasible(on));
+  return atoms.filter((a) => on[a.id] === 1);
 }

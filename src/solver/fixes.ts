@@ -11,7 +11,7 @@ import { minimumPoolSize } from '../constraints/placement.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import { atomize, type Atom } from './atoms.js';
-import { compile } from './problem.js';
+import { compile, compileOnce } from './problem.js';
 import { search, type CapacityOf, type Placement } from './solve.js';
 
 export interface FixContext {
@@ -45,7 +45,7 @@ function entryOf(request: Request, name: string): string {
 function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[] = []): Placement | undefined {
   const applied = applyChanges(ctx.platform, ctx.request, changes);
   const request = applied.requests[0]!;
-  if (growing.length === 0) return search(applied.platform, compile(applied.platform, request), { limit: 1, capacityOf: ctx.capacityOf })[0];
+  if (growing.length === 0) return search(applied.platform, compileOnce(applied.platform, request), { limit: 1, capacityOf: ctx.capacityOf })[0];
   // The pools this fix grows do not limit the plan (their capacity atoms are off; where they lie is unchanged).
   const atoms = atomize(applied.platform, request);
   const names = new Set(growing.map((h) => h.name));
@@ -108,7 +108,7 @@ function copyRequest(ctx: FixContext, name: string): CopyRequest | undefined {
   const base: CopyRequest = { width: request.width, height: request.height, formats, devices: [entryOf(request, name)], count: request.count, cpu: 'none' };
   const fits = (w: number, h: number) => {
     const applied = applyChanges(platform, request, [{ target: 'copy', device: name, request: { ...base, width: w, height: h } }]);
-    return search(applied.platform, compile(applied.platform, applied.requests[1]!), { limit: 1, capacityOf: ctx.capacityOf }).length > 0;
+    return search(applied.platform, compileOnce(applied.platform, applied.requests[1]!), { limit: 1, capacityOf: ctx.capacityOf }).length > 0;
   };
   if (fits(request.width, request.height)) return base;
   // A smaller copy only when the device's own size limits are what it cannot meet (a scaler then).
@@ -120,9 +120,10 @@ function copyRequest(ctx: FixContext, name: string): CopyRequest | undefined {
 
 /**
  * The changes for a correction set, as alternatives (an "accept another format" set offers each
- * format every device lists). An empty list when some atom has no concrete change.
+ * format every device lists). An empty list when some atom has no concrete change. `relaxedPlan`
+ * is the plan once the set is relaxed (asked for only by the changes computed from it).
  */
-export function changesFor(set: readonly Atom[], relaxed: Placement | undefined, ctx: FixContext): Change[][] {
+export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | undefined, ctx: FixContext): Change[][] {
   const { platform, request } = ctx;
   const direct: Change[] = [];
   let entries = request.devices.map((d) => entryOf(request, d));
@@ -151,6 +152,7 @@ export function changesFor(set: readonly Atom[], relaxed: Placement | undefined,
         const have = new Set(request.formats.map((f) => f.name));
         const shared = FORMATS.filter((f) => !have.has(f.name) && staying.every((d) => usableFormats(d, request.access.get(d.name)).includes(f.name))).map((f) => f.name);
         // The relaxed plan's format first: it is the one known to work.
+        const relaxed = relaxedPlan();
         const first = relaxed && shared.includes(relaxed.format.name) ? [relaxed.format.name] : [];
         const candidates = [...first, ...shared.filter((f) => !first.includes(f))];
         if (candidates.length === 0) return [];
@@ -177,12 +179,13 @@ export function changesFor(set: readonly Atom[], relaxed: Placement | undefined,
         return []; // a hardware fact: never changed by a fix
     }
   }
-  const devicesChange: Change[] = entries.join(',') === request.devices.map((d) => entryOf(request, d)).join(',') ? [] : [{ target: 'request', field: 'devices', value: entries }];
+  const unchanged = entries.length === request.devices.length && entries.every((e, i) => e === entryOf(request, request.devices[i]!));
+  const devicesChange: Change[] = unchanged ? [] : [{ target: 'request', field: 'devices', value: entries }];
   const out: Change[][] = [];
   for (const alternative of formatAlternatives.slice(0, MAX_FORMATS + 1)) {
     let changes: Change[] = [...devicesChange, ...alternative, ...direct];
     if (set.some((a) => a.constraint === 'size')) {
-      const format = relaxed?.format.name;
+      const format = relaxedPlan()?.format.name;
       const size = fitSize(request.width, request.height, limitScale(staying, request, format), (w, h) => planOf(ctx, [...changes, { target: 'request', field: 'width', value: w }, { target: 'request', field: 'height', value: h }], poolsToSize) !== undefined);
       if (!size) continue;
       changes = [...changes, { target: 'request', field: 'width', value: size.width }, { target: 'request', field: 'height', value: size.height }];

@@ -6,6 +6,7 @@ import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
+import { requestShapeKey } from '../constraints/request.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
 
@@ -215,37 +216,46 @@ const shapeOfRequest = new WeakMap<Request, { platform: Platform; shape: Compile
 const SHAPES_PER_PLATFORM = 1024;
 const shapes = new WeakMap<Platform, Map<string, CompiledShape>>();
 
-function shapeKey(request: Request): string {
-  let key = `${request.cpu}|${request.protected ? 1 : 0}|`;
-  for (const f of request.formats) key += `${f.name},`;
-  key += '|';
-  for (const d of request.devices) key += `${d}:${request.access.get(d) ?? ''},`;
-  return key;
+/** The platform's merged tables for the request's shape (cached per platform and shape key). */
+function shapeFor(platform: Platform, request: Request): CompiledShape {
+  let table = shapes.get(platform);
+  if (!table) shapes.set(platform, (table = new Map()));
+  const key = requestShapeKey(request);
+  let shape = table.get(key);
+  if (!shape) {
+    const full = compileWith(platform, request, ALL_ACTIVE);
+    shape = { candidates: [...full.candidates], heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(platform, full.heap, full.preferredHeapRank) };
+    if (table.size >= SHAPES_PER_PLATFORM) table.delete(table.keys().next().value!);
+    table.set(key, shape);
+  }
+  return shape;
+}
+
+function problemOf(request: Request, shape: CompiledShape): Problem {
+  return { width: request.width, height: request.height, count: request.count, candidates: shape.candidates, heap: shape.heap, preferredHeapRank: shape.preferredHeapRank, eligible: shape.eligible };
 }
 
 /**
  * Merges the request's devices' constraints. With `atoms` and `active`, only the active atoms
  * count (conflict explanation); without, every constraint holds, and the merge is the platform's
- * (cached per request shape).
+ * (cached per request shape, and remembered for the request object).
  */
 export function compile(platform: Platform, request: Request, atoms?: readonly Atom[], active?: (atom: Atom) => boolean): Problem {
   if (atoms && active) return compileWith(platform, request, new ActiveAtoms(atoms, active));
   const known = shapeOfRequest.get(request);
-  let shape = known?.platform === platform ? known.shape : undefined;
-  if (!shape) {
-    let table = shapes.get(platform);
-    if (!table) shapes.set(platform, (table = new Map()));
-    const key = shapeKey(request);
-    shape = table.get(key);
-    if (!shape) {
-      const full = compileWith(platform, request, ALL_ACTIVE);
-      shape = { candidates: [...full.candidates], heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(platform, full.heap, full.preferredHeapRank) };
-      if (table.size >= SHAPES_PER_PLATFORM) table.delete(table.keys().next().value!);
-      table.set(key, shape);
-    }
-    shapeOfRequest.set(request, { platform, shape });
-  }
-  return { width: request.width, height: request.height, count: request.count, candidates: shape.candidates, heap: shape.heap, preferredHeapRank: shape.preferredHeapRank, eligible: shape.eligible };
+  if (known?.platform === platform) return problemOf(request, known.shape);
+  const shape = shapeFor(platform, request);
+  shapeOfRequest.set(request, { platform, shape });
+  return problemOf(request, shape);
+}
+
+/**
+ * compile() for a request made for one look (conflict explanation builds many to check its fixes):
+ * its shape is found by key and the request itself is not remembered, since a WeakMap entry for a
+ * short-lived object costs V8 more (~0.6 us, collector included) than the whole lookup.
+ */
+export function compileOnce(platform: Platform, request: Request): Problem {
+  return problemOf(request, shapeFor(platform, request));
 }
 
 /** The candidate formats with their preference ranks, per request, formats atom and listing device (cached). */

@@ -1,0 +1,402 @@
+// Feasibility of a relaxed negotiation, for conflict explanation: is there any plan when only the
+// flagged atoms hold? Explaining a conflict asks this some forty times (correction sets, core), so
+// the question is answered over tables compiled once per platform and request shape: each atom's
+// position, each device's modifiers per format as a bit mask (one bit per known modifier), each
+// device's reachable heaps as a mask. A check merges the active atoms with integer math, intersects
+// masks, and stops at the first (format, modifier, heap) that takes the buffer; layouts are
+// computed once per rule set and remembered for the rest of the explanation.
+//
+// The meaning is exactly compile() with an active set followed by search() with limit 1 (problem.ts,
+// solve.ts): a property test holds the two equal on random platforms and random active sets.
+
+import { FORMATS, type FormatInfo } from '../constraints/formats.js';
+import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
+import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
+import { fitsInHeap } from '../constraints/placement.js';
+import { lcm, pow2 } from '../util/int.js';
+import type { Atom } from './atoms.js';
+import { computeLayout, type LayoutRules } from './layout.js';
+import { sizeForAlignment, type CapacityOf } from './solve.js';
+
+/** Whether a plan exists when exactly the atoms whose flag (by atom id) is 1 hold. */
+export type FlagFeasible = (on: Uint8Array) => boolean;
+
+/** -1: the constraint has no atom (it restricts nothing, as compile() treats a missing atom). */
+type AtomIndex = number;
+
+interface DeviceTable {
+  readonly device: Device;
+  readonly shared: AtomIndex;
+  readonly formats: AtomIndex;
+  readonly iommu: AtomIndex;
+  readonly dmaBits: AtomIndex;
+  readonly alignment: AtomIndex;
+  readonly heaps: AtomIndex;
+  readonly sizeAlign: AtomIndex;
+  readonly maxSize: AtomIndex;
+  readonly protected: AtomIndex;
+  /** The platform heaps its `heaps` list names, one bit each. */
+  readonly heapMask: number;
+}
+
+interface RuleTable {
+  readonly device: number;
+  readonly rule: FormatRule;
+  /** The rule allows the use the request states for the device (or states none). */
+  readonly allowsUse: boolean;
+  readonly access: AtomIndex;
+  readonly modifiers: AtomIndex;
+  readonly pitchAlign: AtomIndex;
+  readonly heightAlign: AtomIndex;
+  readonly offsetAlign: AtomIndex;
+  readonly implicitPlanes: AtomIndex;
+  readonly maxWidth: AtomIndex;
+  readonly maxHeight: AtomIndex;
+  readonly maxPitch: AtomIndex;
+  /** Every modifier the rule lists; those it allows for the stated use. */
+  readonly all: number;
+  readonly forUse: number;
+}
+
+interface FormatTable {
+  readonly format: FormatInfo;
+  /** Position in FORMATS (a layout cache key part). */
+  readonly index: number;
+  readonly rules: readonly RuleTable[];
+  /** The rule of each request device (by position), if it has one. */
+  readonly ruleOf: readonly (RuleTable | undefined)[];
+  /** Modifiers defined for the format that have a plannable layout. */
+  readonly plannable: number;
+}
+
+interface HeapTable {
+  readonly heap: Heap;
+  readonly capacity: AtomIndex;
+  readonly placement: AtomIndex;
+}
+
+interface Tables {
+  readonly devices: readonly DeviceTable[];
+  readonly heaps: readonly HeapTable[];
+  /** The request's formats; other formats some request device lists; formats none lists. */
+  readonly requested: readonly FormatTable[];
+  readonly listed: readonly FormatTable[];
+  readonly unlisted: readonly FormatTable[];
+  readonly requestFormats: AtomIndex;
+  readonly size: AtomIndex;
+  readonly count: AtomIndex;
+  readonly cpu: AtomIndex;
+  readonly protected: AtomIndex;
+}
+
+const MODIFIER_BIT = new Map<ModifierInfo, number>(MODIFIERS.map((m, i) => [m, i]));
+const FORMAT_INDEX = new Map<FormatInfo, number>(FORMATS.map((f, i) => [f, i]));
+
+/** Tables need every modifier to have a bit and every format a position; else the reference path answers. */
+const MASKABLE = MODIFIERS.length <= 32;
+
+function maskOf(modifiers: readonly ModifierInfo[]): number | undefined {
+  let mask = 0;
+  for (const m of modifiers) {
+    const bit = MODIFIER_BIT.get(m);
+    if (bit === undefined) return undefined;
+    mask |= 1 << bit;
+  }
+  return mask;
+}
+
+function buildTables(platform: Platform, request: Request, atoms: readonly Atom[]): Tables | undefined {
+  if (!MASKABLE) return undefined;
+  const where = new Map<string, number>();
+  atoms.forEach((a, i) => where.set(`${a.request ? 'request' : a.device !== undefined ? `device:${a.device}` : `heap:${a.heap}`}|${a.constraint}|${a.format ?? ''}`, i));
+  const at = (owner: string, constraint: Atom['constraint'], format = ''): AtomIndex => where.get(`${owner}|${constraint}|${format}`) ?? -1;
+  const of = (device: string, constraint: Atom['constraint'], format = ''): AtomIndex => at(`device:${device}`, constraint, format);
+  const devices = request.devices.map((name): DeviceTable => {
+    const device = platform.devices.find((d) => d.name === name)!;
+    let heapMask = 0;
+    platform.heaps.forEach((h, k) => {
+      if (device.heaps?.includes(h.name)) heapMask |= 1 << k;
+    });
+    return {
+      device,
+      shared: of(name, 'shared'),
+      formats: of(name, 'formats'),
+      iommu: of(name, 'iommu'),
+      dmaBits: of(name, 'dmaBits'),
+      alignment: of(name, 'alignment'),
+      heaps: of(name, 'heaps'),
+      sizeAlign: of(name, 'sizeAlign'),
+      maxSize: of(name, 'maxSize'),
+      protected: of(name, 'protected'),
+      heapMask,
+    };
+  });
+  if (platform.heaps.length > 31) return undefined;
+  const formatTable = (format: FormatInfo): FormatTable | undefined => {
+    const ruleOf: (RuleTable | undefined)[] = [];
+    const rules: RuleTable[] = [];
+    for (let i = 0; i < devices.length; i++) {
+      const { device } = devices[i]!;
+      const rule = device.formats.get(format.name);
+      if (!rule) {
+        ruleOf.push(undefined);
+        continue;
+      }
+      const need = request.access.get(device.name);
+      const all = maskOf(rule.modifiers);
+      const forUse = maskOf(modifiersFor(rule, need));
+      if (all === undefined || forUse === undefined) return undefined;
+      const f = format.name;
+      const table: RuleTable = {
+        device: i,
+        rule,
+        allowsUse: need === undefined || accessCovers(rule.access, need),
+        access: of(device.name, 'access', f),
+        modifiers: of(device.name, 'modifiers', f),
+        pitchAlign: of(device.name, 'pitchAlign', f),
+        heightAlign: of(device.name, 'heightAlign', f),
+        offsetAlign: of(device.name, 'offsetAlign', f),
+        implicitPlanes: of(device.name, 'implicitPlanes', f),
+        maxWidth: of(device.name, 'maxWidth', f),
+        maxHeight: of(device.name, 'maxHeight', f),
+        maxPitch: of(device.name, 'maxPitch', f),
+        all,
+        forUse,
+      };
+      ruleOf.push(table);
+      rules.push(table);
+    }
+    let plannable = 0;
+    MODIFIERS.forEach((m, bit) => {
+      if (modifierAppliesTo(m, format) && m.layout.kind !== 'opaque') plannable |= 1 << bit;
+    });
+    return { format, index: FORMAT_INDEX.get(format) ?? -1, rules, ruleOf, plannable };
+  };
+  const requested: FormatTable[] = [];
+  for (const f of request.formats) {
+    const t = formatTable(f);
+    if (!t || t.index < 0) return undefined;
+    requested.push(t);
+  }
+  const listed: FormatTable[] = [];
+  const unlisted: FormatTable[] = [];
+  for (const f of FORMATS) {
+    if (request.formats.includes(f)) continue;
+    const t = formatTable(f);
+    if (!t) return undefined;
+    (t.rules.length > 0 ? listed : unlisted).push(t);
+  }
+  return {
+    devices,
+    heaps: platform.heaps.map((heap) => ({ heap, capacity: at(`heap:${heap.name}`, 'capacity'), placement: at(`heap:${heap.name}`, 'placement') })),
+    requested,
+    listed,
+    unlisted,
+    requestFormats: at('request', 'formats'),
+    size: at('request', 'size'),
+    count: at('request', 'count'),
+    cpu: at('request', 'cpu'),
+    protected: at('request', 'protected'),
+  };
+}
+
+/** Tables per atom template (atoms.ts atomTemplate(): one per platform and request shape). */
+const cache = new WeakMap<readonly Atom[], Tables | null>();
+
+interface LayoutOutcome {
+  readonly size: number;
+  /** The widest plane's pitch. */
+  readonly pitch: number;
+}
+
+/**
+ * A feasibility check over the tables of the request's shape (`template`: atomTemplate() of the
+ * platform and request; flags are by the ids of its atoms), or undefined when the platform has what
+ * the tables cannot express (a modifier outside the known list): the caller then asks compile() and
+ * search().
+ */
+export function relaxation(platform: Platform, request: Request, template: readonly Atom[], capacityOf?: CapacityOf): FlagFeasible | undefined {
+  let tables = cache.get(template);
+  if (tables === undefined) cache.set(template, (tables = buildTables(platform, request, template) ?? null));
+  if (!tables) return undefined;
+  const relaxed = new Relaxed(tables, request, capacityOf);
+  return (on) => relaxed.feasible(on);
+}
+
+/** Atom flags are read as `on[i] === 1`: a constraint without an atom (index -1) reads undefined, so it does not hold. */
+class Relaxed {
+  private readonly inBuffer: Uint8Array;
+  private readonly free: (number | undefined)[];
+  // Layouts met so far in this explanation, by rule set, modifier and format.
+  private readonly ruleSets: number[] = [];
+  private readonly ruleObjects: LayoutRules[] = [];
+  private readonly layouts = new Map<number, LayoutOutcome | null>();
+  // What the devices in the buffer ask of every layout, merged by feasible() for takes().
+  private width = 0;
+  private height = 0;
+  private sized = false;
+  private count = 1;
+  private sizeAlign = 1;
+  private physAlign = 1;
+  private maxSize = Infinity;
+  private eligible = 0;
+
+  constructor(
+    private readonly t: Tables,
+    private readonly request: Request,
+    capacityOf: CapacityOf | undefined,
+  ) {
+    this.inBuffer = new Uint8Array(t.devices.length);
+    this.free = capacityOf ? t.heaps.map(({ heap }) => capacityOf(heap)) : t.heaps.map(() => undefined);
+  }
+
+  feasible(on: Uint8Array): boolean {
+    const { t, request, inBuffer } = this;
+    const devices = t.devices;
+    // The request: a relaxed size stands for "some smaller size" (1x1), a relaxed count for one buffer.
+    const sized = on[t.size] === 1;
+    this.sized = sized;
+    this.width = sized ? request.width : 1;
+    this.height = sized ? request.height : 1;
+    this.count = request.count > 1 && on[t.count] !== 1 ? 1 : request.count;
+
+    // Devices in the shared buffer, and what they ask of a heap.
+    let contiguous = false;
+    let dmaLimit = Infinity;
+    let physAlign = 1;
+    let reach = -1;
+    let maxSize = Infinity;
+    let sizeAlign = 1;
+    let needSecure = request.protected && on[t.protected] === 1;
+    let forbidSecure = !request.protected && on[t.protected] === 1;
+    let anyFormatsHold = false;
+    for (let i = 0; i < devices.length; i++) {
+      const d = devices[i]!;
+      if (i > 0 && on[d.shared] !== 1) {
+        inBuffer[i] = 0;
+        continue;
+      }
+      inBuffer[i] = 1;
+      const device = d.device;
+      if (on[d.formats] === 1) anyFormatsHold = true;
+      if (!device.iommu && on[d.iommu] === 1) {
+        contiguous = true;
+        if (device.dmaBits !== undefined && on[d.dmaBits] === 1) dmaLimit = Math.min(dmaLimit, pow2(device.dmaBits));
+        if (on[d.alignment] === 1) physAlign = lcm(physAlign, device.alignment);
+      }
+      if (device.heaps && on[d.heaps] === 1) reach &= d.heapMask;
+      if (sized && on[d.maxSize] === 1) maxSize = Math.min(maxSize, device.maxSize!);
+      if (on[d.sizeAlign] === 1) sizeAlign = lcm(sizeAlign, device.sizeAlign);
+      if (on[d.protected] === 1) {
+        if (device.protected === 'required') needSecure = true;
+        else if (device.protected === 'forbidden') forbidSecure = true;
+      }
+    }
+    const needCpu = on[t.cpu] === 1 && request.cpu !== 'none';
+
+    // Heaps that pass every check not depending on the buffer's size (problem.ts eligibleHeaps()).
+    let eligible = 0;
+    for (let k = 0; k < t.heaps.length; k++) {
+      const { heap, placement } = t.heaps[k]!;
+      if ((reach & (1 << k)) === 0) continue;
+      if (contiguous && !heap.contiguous) continue;
+      if (heap.end > dmaLimit && !(placement >= 0 && on[placement] === 0)) continue;
+      if (needSecure && !heap.secure) continue;
+      if (forbidSecure && heap.secure) continue;
+      if (needCpu && !heap.cpuAccess) continue;
+      eligible |= 1 << k;
+    }
+    if (eligible === 0) return false;
+    this.eligible = eligible;
+    this.physAlign = physAlign;
+    this.maxSize = maxSize;
+    this.sizeAlign = sizeAlign;
+
+    for (const ft of t.requested) if (this.takes(ft, on)) return true;
+    if (on[t.requestFormats] === 1) return false;
+    for (const ft of t.listed) if (this.takes(ft, on)) return true;
+    // A format no request device lists passes only when no device's format list holds.
+    if (anyFormatsHold) return false;
+    for (const ft of t.unlisted) if (this.takes(ft, on)) return true;
+    return false;
+  }
+
+  /** Whether some modifier of the format lays out and some eligible heap takes the buffer. */
+  private takes(ft: FormatTable, on: Uint8Array): boolean {
+    const { inBuffer, sized } = this;
+    const devices = this.t.devices;
+    // Every device whose format list holds must list the format for the use the request states.
+    for (let i = 0; i < devices.length; i++) {
+      if (inBuffer[i] === 0 || on[devices[i]!.formats] !== 1) continue;
+      const r = ft.ruleOf[i];
+      if (!r || (!r.allowsUse && on[r.access] === 1)) return false;
+    }
+    let restricted = false;
+    let common = 0;
+    let pitchAlign = 1;
+    let heightAlign = 1;
+    let offsetAlign = 1;
+    let implicit = false;
+    let maxWidth = Infinity;
+    let maxHeight = Infinity;
+    let maxPitch = Infinity;
+    for (const r of ft.rules) {
+      if (inBuffer[r.device] === 0) continue;
+      if (on[r.modifiers] === 1) {
+        const offered = on[r.access] === 1 ? r.forUse : r.all;
+        common = restricted ? common & offered : offered;
+        restricted = true;
+      }
+      const rule = r.rule;
+      if (on[r.pitchAlign] === 1) pitchAlign = lcm(pitchAlign, rule.pitchAlign);
+      if (on[r.heightAlign] === 1) heightAlign = lcm(heightAlign, rule.heightAlign);
+      if (on[r.offsetAlign] === 1) offsetAlign = lcm(offsetAlign, rule.offsetAlign);
+      if (on[r.implicitPlanes] === 1 && rule.implicitPlaneOffsets) implicit = true;
+      if (sized && on[r.maxWidth] === 1) maxWidth = Math.min(maxWidth, rule.maxWidth!);
+      if (sized && on[r.maxHeight] === 1) maxHeight = Math.min(maxHeight, rule.maxHeight!);
+      if (on[r.maxPitch] === 1) maxPitch = Math.min(maxPitch, rule.maxPitch!);
+    }
+    let modifiers = (restricted ? common : -1) & ft.plannable;
+    if (modifiers === 0 || this.width > maxWidth || this.height > maxHeight) return false;
+    const ruleSet = this.ruleSetOf(pitchAlign, heightAlign, offsetAlign, implicit);
+    const heaps = this.t.heaps;
+    while (modifiers !== 0) {
+      const low = modifiers & -modifiers;
+      modifiers ^= low;
+      const layout = this.layoutOf(ft, 31 - Math.clz32(low), ruleSet);
+      if (layout === null || layout.pitch > maxPitch) continue;
+      for (let k = 0; k < heaps.length; k++) {
+        if ((this.eligible & (1 << k)) === 0) continue;
+        const { heap, capacity } = heaps[k]!;
+        const size = sizeForAlignment(heap, layout.size, this.physAlign);
+        if (size === undefined || size > this.maxSize) continue;
+        if (on[capacity] === 1 && (size > heap.maxBuffer || !fitsInHeap(heap, size, this.count, this.free[k]))) continue;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private ruleSetOf(pitchAlign: number, heightAlign: number, offsetAlign: number, implicit: boolean): number {
+    const { ruleSets, sizeAlign } = this;
+    const flags = (implicit ? 1 : 0) | (this.sized ? 2 : 0);
+    for (let i = 0; i < ruleSets.length; i += 5) {
+      if (ruleSets[i] === pitchAlign && ruleSets[i + 1] === heightAlign && ruleSets[i + 2] === offsetAlign && ruleSets[i + 3] === sizeAlign && ruleSets[i + 4] === flags) return i / 5;
+    }
+    ruleSets.push(pitchAlign, heightAlign, offsetAlign, sizeAlign, flags);
+    this.ruleObjects.push({ pitchAlign, heightAlign, offsetAlign, sizeAlign, implicitPlanes: implicit });
+    return this.ruleObjects.length - 1;
+  }
+
+  private layoutOf(ft: FormatTable, bit: number, ruleSet: number): LayoutOutcome | null {
+    const key = (ruleSet * 32 + bit) * FORMATS.length + ft.index;
+    let outcome = this.layouts.get(key);
+    if (outcome === undefined) {
+      // The rule set records whether the size holds: its layouts are of the request's size or 1x1.
+      const layout = computeLayout(ft.format, MODIFIERS[bit]!, this.width, this.height, this.ruleObjects[ruleSet]!);
+      outcome = layout ? { size: layout.size, pitch: Math.max(...layout.planes.map((p) => p.pitch)) } : null;
+      this.layouts.set(key, outcome);
+    }
+    return outcome;
+  }
+}

@@ -5,7 +5,7 @@
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { accessCovers, PAGE_SIZE, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
-import { requestShapeKey } from '../constraints/request.js';
+import { shapeOf, type CompiledShape } from './problem.js';
 
 export type AtomConstraint =
   | 'formats'
@@ -130,24 +130,31 @@ function deviceAtoms(device: Device, need: DeviceAccess | undefined, shared: str
   if (device.protected !== 'optional') push({ device: d, constraint: 'protected', value: device.protected, source: s['protected']! });
 }
 
-const TEMPLATES_PER_PLATFORM = 1024;
-/** Atoms per platform and request shape (with or without a count atom), as atomize() orders them. */
-const templates = new WeakMap<Platform, Map<string, readonly Atom[]>>();
+/** Atoms per compiled request shape (problem.ts shapeOf()): for one buffer, and for more than one (a count atom). */
+const templates = new WeakMap<CompiledShape, [Atom[] | undefined, Atom[] | undefined]>();
+
+/**
+ * Every atom has the same fields in the same order (absent owners undefined), so that the code
+ * that walks atom lists (explanations run through them dozens of times) meets one object shape.
+ */
+function makeAtom(id: number, owner: Omit<NewAtom, 'value' | 'source'>, value: Atom['value'], source: string, changeable: boolean): Atom {
+  return { id, device: owner.device, heap: owner.heap, request: owner.request === true, format: owner.format, constraint: owner.constraint, value, source, changeable };
+}
 
 /** The request's own atoms carry its values and where it said them; the others are the shape's. */
 function requestAtom(template: Atom, request: Request): Atom {
-  const { id, constraint, changeable } = template;
-  switch (constraint) {
+  const { id, changeable } = template;
+  switch (template.constraint) {
     case 'formats':
-      return { id, request: true, constraint, value: request.formats.map((f) => f.name), source: request.sources['formats']!, changeable };
+      return makeAtom(id, template, request.formats.map((f) => f.name), request.sources['formats']!, changeable);
     case 'size':
-      return { id, request: true, constraint, value: `${request.width}x${request.height}`, source: request.sources['width']!, changeable };
+      return makeAtom(id, template, `${request.width}x${request.height}`, request.sources['width']!, changeable);
     case 'count':
-      return { id, request: true, constraint, value: request.count, source: request.sources['count']!, changeable };
+      return makeAtom(id, template, request.count, request.sources['count']!, changeable);
     case 'cpu':
-      return { id, request: true, constraint, value: request.cpu, source: request.sources['cpu']!, changeable };
+      return makeAtom(id, template, request.cpu, request.sources['cpu']!, changeable);
     default:
-      return { id, request: true, constraint, value: request.protected, source: request.sources['protected']!, changeable };
+      return makeAtom(id, template, request.protected, request.sources['protected']!, changeable);
   }
 }
 
@@ -158,16 +165,11 @@ function requestAtom(template: Atom, request: Request): Atom {
  * atomsOf() fills in. The same array comes back for every request of the shape.
  */
 export function atomTemplate(platform: Platform, request: Request): readonly Atom[] {
-  let table = templates.get(platform);
-  if (!table) templates.set(platform, (table = new Map()));
-  const key = `${requestShapeKey(request)}|${request.count > 1 ? 'n' : '1'}`;
-  let template = table.get(key);
-  if (!template) {
-    template = sortedAtoms(platform, request);
-    if (table.size >= TEMPLATES_PER_PLATFORM) table.delete(table.keys().next().value!);
-    table.set(key, template);
-  }
-  return template;
+  const shape = shapeOf(platform, request);
+  let pair = templates.get(shape);
+  if (!pair) templates.set(shape, (pair = [undefined, undefined]));
+  const many = request.count > 1 ? 1 : 0;
+  return (pair[many] ??= sortedAtoms(platform, request));
 }
 
 /** A shape's atoms for one request: its own atoms with its values and sources. */
@@ -207,8 +209,7 @@ function sortedAtoms(platform: Platform, request: Request): Atom[] {
   return atoms
     .map((a, i) => ({ a, i }))
     .sort((x, y) => rank(x.a) - rank(y.a) || scarcity(x.a) - scarcity(y.a) || x.i - y.i)
-    // Frozen: one shape's atoms are handed out with every conflict of that shape.
-    .map(({ a }, id) => Object.freeze({ ...a, value: Array.isArray(a.value) ? Object.freeze([...a.value]) : a.value, changeable: a.changeable ?? CHANGEABLE.has(a.constraint), id }));
+    .map(({ a }, id) => makeAtom(id, a, a.value, a.source, a.changeable ?? CHANGEABLE.has(a.constraint)));
 }
 
 /** "display.dmaBits", "camera.NV12.pitchAlign", "request.cpu", "heap linux,cma capacity". */

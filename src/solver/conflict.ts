@@ -142,8 +142,10 @@ export function explainConflict(platform: Platform, request: Request, options: E
   // buffer of its own, say): what remains is the hardware.
   if (fixes.length === 0) return hardwareOnly(sets[0]!);
   // A smaller size is the real cause's fix when a device's limits bound it, else one among others.
-  const order = sizeBounded(platform, request) ? FIX_ORDER : [...FIX_ORDER.filter((c) => c !== 'size').slice(0, 4), 'size' as const, ...FIX_ORDER.filter((c) => c !== 'size').slice(4)];
-  fixes.sort((a, b) => fixOrder(a, platform, order) - fixOrder(b, platform, order));
+  if (fixes.length > 1) {
+    const order = sizeBounded(platform, request) ? FIX_ORDER : FIX_ORDER_SIZE_LATER;
+    fixes.sort((a, b) => fixOrder(a, platform, order) - fixOrder(b, platform, order));
+  }
   const chosen = fixes.slice(0, MAX_FIXES);
   return { atoms: chosen[0]!.atoms, core: coreFor(chosen[0]!.atoms), fixes: chosen, hardware: [] };
 }
@@ -168,6 +170,8 @@ function actOn(platform: Platform, request: Request, changes: readonly Change[],
 
 /** The real cause first: a size a device bounds, then the request's formats and uses, pools, copies. */
 const FIX_ORDER: readonly Atom['constraint'][] = ['size', 'formats', 'access', 'capacity', 'count', 'placement', 'cpu', 'protected', 'shared'];
+/** The order when no device's limits bound the size: a smaller size is one fix among others. */
+const FIX_ORDER_SIZE_LATER: readonly Atom['constraint'][] = ['formats', 'access', 'capacity', 'count', 'size', 'placement', 'cpu', 'protected', 'shared'];
 
 /** Whether some device's maxWidth, maxHeight, maxPitch or maxSize is below what the request asks for. */
 function sizeBounded(platform: Platform, request: Request): boolean {

@@ -95,7 +95,9 @@ function limitScale(devices: readonly Device[], request: Request, format: string
 
 /** Formats a device can use as the request says it does. */
 function usableFormats(device: Device, use: DeviceAccess | undefined): string[] {
-  return [...device.formats.values()].filter((r) => use === undefined || accessCovers(r.access, use)).map((r) => r.format.name);
+  const names: string[] = [];
+  for (const r of device.formats.values()) if (use === undefined || accessCovers(r.access, use)) names.push(r.format.name);
+  return names;
 }
 
 /** The request for a device's own buffer: its own formats (the request's first), scaled if its limits say so. */
@@ -118,6 +120,9 @@ function copyRequest(ctx: FixContext, name: string): CopyRequest | undefined {
   return size ? { ...base, ...size } : undefined;
 }
 
+/** The order in which a correction set's atoms become changes. */
+const CHANGE_ORDER: readonly Atom['constraint'][] = ['shared', 'access', 'formats', 'cpu', 'protected', 'capacity', 'placement', 'size', 'count'];
+
 /**
  * The changes for a correction set, as alternatives (an "accept another format" set offers each
  * format every device lists). An empty list when some atom has no concrete change. `relaxedPlan`
@@ -127,14 +132,13 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
   const { platform, request } = ctx;
   const direct: Change[] = [];
   let entries = request.devices.map((d) => entryOf(request, d));
-  const leaving = new Set(set.filter((a) => a.constraint === 'shared').map((a) => a.device!));
-  const staying = request.devices.filter((d) => !leaving.has(d)).map((d) => deviceOf(platform, d));
+  const staying = request.devices.filter((d) => !set.some((a) => a.constraint === 'shared' && a.device === d)).map((d) => deviceOf(platform, d));
   let formatAlternatives: Change[][] = [[]];
   const poolsToSize: Heap[] = [];
   const poolsToPlace: Heap[] = [];
   // Direct changes first; pools after (their size comes from the relaxed plan); searched ones last.
-  const order = (a: Atom) => ['shared', 'access', 'formats', 'cpu', 'protected', 'capacity', 'placement', 'size', 'count'].indexOf(a.constraint);
-  for (const atom of [...set].sort((a, b) => order(a) - order(b))) {
+  const order = (a: Atom) => CHANGE_ORDER.indexOf(a.constraint);
+  for (const atom of set.length === 1 ? set : [...set].sort((a, b) => order(a) - order(b))) {
     switch (atom.constraint) {
       case 'shared': {
         const copy = copyRequest(ctx, atom.device!);

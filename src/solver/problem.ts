@@ -190,7 +190,7 @@ function usable(device: Device, format: string, request: Request, on: ActiveSet)
  * platform's tables for that set of devices. Kept per platform, so a cold negotiation of a known
  * shape lays out, places and ranks without merging the devices' rules again.
  */
-interface CompiledShape {
+export interface CompiledShape {
   readonly candidates: readonly FormatCandidate[];
   readonly heap: HeapRequirements;
   readonly preferredHeapRank: ReadonlyMap<string, number>;
@@ -242,11 +242,19 @@ function problemOf(request: Request, shape: CompiledShape): Problem {
  */
 export function compile(platform: Platform, request: Request, atoms?: readonly Atom[], active?: (atom: Atom) => boolean): Problem {
   if (atoms && active) return compileWith(platform, request, new ActiveAtoms(atoms, active));
+  return problemOf(request, shapeOf(platform, request));
+}
+
+/**
+ * The platform's merged tables for the request's shape, remembered for the request object. Its
+ * identity also keys what other parts work out once per shape (atoms.ts, relax.ts).
+ */
+export function shapeOf(platform: Platform, request: Request): CompiledShape {
   const known = shapeOfRequest.get(request);
-  if (known?.platform === platform) return problemOf(request, known.shape);
+  if (known?.platform === platform) return known.shape;
   const shape = shapeFor(platform, request);
   shapeOfRequest.set(request, { platform, shape });
-  return problemOf(request, shape);
+  return shape;
 }
 
 /**

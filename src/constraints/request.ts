@@ -13,18 +13,6 @@ export function deviceEntries(request: Request): string[] {
   });
 }
 
-/**
- * What a request's negotiation depends on besides its size and count: its devices and their uses,
- * formats, CPU access and protection. Requests of one shape share the platform's merged tables.
- */
-export function requestShapeKey(request: Request): string {
-  let key = `${request.cpu}|${request.protected ? 1 : 0}|`;
-  for (const f of request.formats) key += `${f.name},`;
-  key += '|';
-  for (const d of request.devices) key += `${d}:${request.access.get(d) ?? ''},`;
-  return key;
-}
-
 /** Requests already found to be of a size the layout arithmetic can hold exactly. */
 const magnitudeChecked = new WeakSet<Request>();
 

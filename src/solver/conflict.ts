@@ -37,6 +37,31 @@ export interface Conflict {
   readonly hardware: readonly string[];
 }
 
+/** A verified fix whose sentence is written when someone reads it, once (like a plan's rationale). */
+class VerifiedFix implements Fix {
+  readonly changes: readonly Change[];
+  readonly atoms: readonly Atom[];
+  readonly plans: readonly Placement[];
+  #ctx: FixContext;
+  #text: string | undefined;
+
+  constructor(changes: readonly Change[], atoms: readonly Atom[], plans: readonly Placement[], ctx: FixContext) {
+    this.changes = changes;
+    this.atoms = atoms;
+    this.plans = plans;
+    this.#ctx = ctx;
+  }
+
+  get text(): string {
+    return (this.#text ??= fixText(this.atoms, this.changes, this.plans, this.#ctx));
+  }
+
+  /** JSON.stringify and structured logs see the text like the other fields. */
+  toJSON(): Fix {
+    return { text: this.text, changes: this.changes, atoms: this.atoms, plans: this.plans };
+  }
+}
+
 /**
  * Acts on a fix: allocates every plan together on empty heaps of `platform` (the simulated kernel,
  * supplied by the caller: the solver itself never touches a kernel). True when all allocate.
@@ -51,8 +76,12 @@ export function bestPlan(platform: Platform, request: Request, capacityOf?: Capa
   return search(platform, compileOnce(platform, request), { limit: 1, capacityOf })[0];
 }
 
-/** Minimal correction sets over the changeable atoms: every single one, then pairs; else one by deletion. */
-function correctionSets(choices: readonly Atom[], atoms: readonly Atom[], feasible: Feasible): Atom[][] {
+/**
+ * Minimal correction sets over the changeable atoms: every single one, then pairs; else one by
+ * deletion. `reason` flags a conflicting core with its premise: a set that changes none of those
+ * leaves them all holding, and so no plan, which spares trying it.
+ */
+function correctionSets(choices: readonly Atom[], atoms: readonly Atom[], feasible: Feasible, reason: Uint8Array): Atom[][] {
   const on = new Uint8Array(atoms.length);
   const feasibleWithout = (a: Atom, b?: Atom): boolean => {
     on.fill(1);
@@ -63,20 +92,23 @@ function correctionSets(choices: readonly Atom[], atoms: readonly Atom[], feasib
   const sets: Atom[][] = [];
   const single = new Set<number>();
   for (const a of choices) {
-    if (feasibleWithout(a)) {
+    if (reason[a.id] === 1 && feasibleWithout(a)) {
       sets.push([a]);
       single.add(a.id);
     }
   }
   const rest = choices.filter((a) => !single.has(a.id));
-  // No pair of the rest can help when relaxing all of them together does not (relaxing more only
-  // ever widens the search); that check also opens the search for a larger set below.
+  // No set of the rest can help when none of it is in the reason, or when relaxing all of it
+  // together does not (relaxing more only ever widens the search).
   on.fill(1);
   for (const a of rest) on[a.id] = 0;
-  const restHelps = rest.length > 0 && feasible(on);
+  const restHelps = rest.some((a) => reason[a.id] === 1) && feasible(on);
   if (sets.length < MAX_FIXES && restHelps) {
     for (let i = 0; i < rest.length && sets.length < MAX_FIXES * 2; i++) {
-      for (let j = i + 1; j < rest.length; j++) if (feasibleWithout(rest[i]!, rest[j]!)) sets.push([rest[i]!, rest[j]!]);
+      for (let j = i + 1; j < rest.length; j++) {
+        if (reason[rest[i]!.id] === 0 && reason[rest[j]!.id] === 0) continue;
+        if (feasibleWithout(rest[i]!, rest[j]!)) sets.push([rest[i]!, rest[j]!]);
+      }
     }
   }
   if (sets.length > 0 || !restHelps) return sets;
@@ -101,26 +133,39 @@ export function explainConflict(platform: Platform, request: Request, options: E
     const ids = new Set(removed.map((a) => a.id));
     return search(platform, compile(platform, request, atoms, (a) => !ids.has(a.id)), { limit: 1, capacityOf })[0];
   };
-  const choices = atoms.filter((a) => a.changeable);
 
   // The reason: a minimal conflicting subset, with every device kept in the shared buffer (that is
   // the premise of the request) and the correction set's atoms dropped last, so that they show.
   // An unprotected buffer stays unprotected too: it is a premise, not a reason.
   const premise = (a: Atom) => a.constraint === 'shared' || (a.request === true && a.constraint === 'protected' && !a.changeable);
-  const shared = atoms.filter(premise);
-  const others = atoms.filter((a) => !premise(a));
+  const choices: Atom[] = [];
+  const shared: Atom[] = [];
+  const others: Atom[] = [];
   // Facts are dropped after other changeable atoms, so the core names the hardware behind it.
-  const facts = others.filter((a) => !a.changeable);
+  const facts: Atom[] = [];
+  for (const a of atoms) {
+    if (a.changeable) choices.push(a);
+    if (premise(a)) shared.push(a);
+    else {
+      others.push(a);
+      if (!a.changeable) facts.push(a);
+    }
+  }
   const coreFor = (prefer: readonly Atom[]) => minimalCore(others, allHold(), feasible, facts.concat(prefer.filter((a) => !premise(a))));
+  // The core with only the facts preferred; a fix's atoms preferred too give the core shown with it.
+  const firstCore = coreFor([]);
   const hardwareOnly = (correction: readonly Atom[]): Conflict => {
-    let core = coreFor([]);
+    let core = firstCore;
     // Nothing conflicts but the premise itself (an unprotected buffer and only secure heaps): say that.
     if (core.length === 0) core = minimalCore(atoms.filter((a) => a.constraint !== 'shared'), allHold(), feasible, shared);
     const reasons = core.filter((a) => !a.changeable);
     return { atoms: correction.length > 0 ? correction : reasons, core, fixes: [], hardware: reasons.map((a) => hardwareAdvice(a, core, request)) };
   };
 
-  const sets = correctionSets(choices, atoms, feasible);
+  const reason = new Uint8Array(atoms.length);
+  for (const a of firstCore) reason[a.id] = 1;
+  for (const a of shared) reason[a.id] = 1;
+  const sets = correctionSets(choices, atoms, feasible, reason);
   if (sets.length === 0) return hardwareOnly([]);
 
   const ctx: FixContext = { platform, request, capacityOf };
@@ -135,7 +180,7 @@ export function explainConflict(platform: Platform, request: Request, options: E
       if (tried.some((t) => isDeepStrictEqual(t, changes))) continue;
       tried.push(changes);
       const plans = actOn(platform, request, changes, check);
-      if (plans) fixes.push({ text: fixText(set, changes, plans, ctx), changes, atoms: set, plans });
+      if (plans) fixes.push(new VerifiedFix(changes, set, plans, ctx));
     }
   }
   // Every change that helps in principle failed when acted on (a device left alone cannot get a
@@ -147,7 +192,8 @@ export function explainConflict(platform: Platform, request: Request, options: E
     fixes.sort((a, b) => fixOrder(a, platform, order) - fixOrder(b, platform, order));
   }
   const chosen = fixes.slice(0, MAX_FIXES);
-  return { atoms: chosen[0]!.atoms, core: coreFor(chosen[0]!.atoms), fixes: chosen, hardware: [] };
+  const atomsChanged = chosen[0]!.atoms;
+  return { atoms: atomsChanged, core: atomsChanged.some((a) => !premise(a)) ? coreFor(atomsChanged) : firstCore, fixes: chosen, hardware: [] };
 }
 
 /** Applies the changes, negotiates every resulting buffer, and allocates them together. */

@@ -15,31 +15,38 @@ export type Feasible = (on: Uint8Array) => boolean;
 
 /**
  * Sets each atom's flag to `to` in order, and back where `stays()` says the change cannot stay;
- * a block whose change can stay as a whole costs one check.
+ * a block whose change can stay as a whole costs one check. `knownNotToStay`: the caller knows
+ * that changing all the atoms at once cannot stay, which spares the first check.
  */
-function deleteInBlocks(atoms: readonly Atom[], on: Uint8Array, to: 0 | 1, stays: () => boolean): void {
+function deleteInBlocks(atoms: readonly Atom[], on: Uint8Array, to: 0 | 1, stays: () => boolean, knownNotToStay = false): void {
   const set = (from: number, until: number, value: number) => {
     for (let i = from; i < until; i++) on[atoms[i]!.id] = value;
   };
-  const run = (from: number, until: number): void => {
-    if (from >= until) return;
-    set(from, until, to);
-    if (stays()) return;
-    set(from, until, 1 - to);
-    if (until - from === 1) return;
+  /** Whether the whole block's change stayed. */
+  const run = (from: number, until: number, known: boolean): boolean => {
+    if (from >= until) return true;
+    if (!known) {
+      set(from, until, to);
+      if (stays()) return true;
+      set(from, until, 1 - to);
+    }
+    if (until - from === 1) return false;
     const middle = (from + until) >> 1;
-    run(from, middle);
-    run(middle, until);
+    // When the whole first half's change stays, changing the second half too is the whole
+    // block's change again, which is known not to stay.
+    const first = run(from, middle, false);
+    run(middle, until, first);
+    return false;
   };
-  run(0, atoms.length);
+  run(0, atoms.length, knownNotToStay);
 }
 
 /** Atoms are tried in order; earlier atoms are kept (not blamed) when there is a choice. */
 export function minimalCorrection(atoms: readonly Atom[], on: Uint8Array, feasible: Feasible): Atom[] {
   for (const a of atoms) on[a.id] = 0;
   if (!feasible(on)) return []; // unreachable when atoms cover every rule
-  // Each atom is put back unless that leaves no plan.
-  deleteInBlocks(atoms, on, 1, () => feasible(on));
+  // Each atom is put back unless that leaves no plan; all of them back is the conflict itself.
+  deleteInBlocks(atoms, on, 1, () => feasible(on), true);
   return atoms.filter((a) => on[a.id] === 0);
 }
 

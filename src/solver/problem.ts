@@ -6,7 +6,6 @@ import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
-import { requestShapeKey } from '../constraints/request.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
 
@@ -214,20 +213,51 @@ export function eligibleHeaps(platform: Platform, req: HeapRequirements, preferr
 const shapeOfRequest = new WeakMap<Request, { platform: Platform; shape: CompiledShape }>();
 
 const SHAPES_PER_PLATFORM = 1024;
-const shapes = new WeakMap<Platform, Map<string, CompiledShape>>();
 
-/** The platform's merged tables for the request's shape (cached per platform and shape key). */
+/**
+ * Compiled shapes of one platform, found by walking the request's shape one part at a time (CPU
+ * use, protection, each format, each device and its use) through maps keyed by those values
+ * themselves: no key string is built and hashed per lookup, which mattered for the short-lived
+ * requests conflict explanation checks its fixes with.
+ */
+interface ShapeNode {
+  readonly next: Map<unknown, ShapeNode>;
+  shape?: CompiledShape;
+}
+
+interface ShapeTable {
+  root: ShapeNode;
+  size: number;
+}
+
+const shapes = new WeakMap<Platform, ShapeTable>();
+/** Separates the formats from the devices in a shape's path. */
+const DEVICES = Symbol('devices');
+
+function child(node: ShapeNode, key: unknown): ShapeNode {
+  let next = node.next.get(key);
+  if (!next) node.next.set(key, (next = { next: new Map() }));
+  return next;
+}
+
+/** The platform's merged tables for the request's shape (cached per platform and shape). */
 function shapeFor(platform: Platform, request: Request): CompiledShape {
   let table = shapes.get(platform);
-  if (!table) shapes.set(platform, (table = new Map()));
-  const key = requestShapeKey(request);
-  let shape = table.get(key);
-  if (!shape) {
-    const full = compileWith(platform, request, ALL_ACTIVE);
-    shape = { candidates: [...full.candidates], heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(platform, full.heap, full.preferredHeapRank) };
-    if (table.size >= SHAPES_PER_PLATFORM) table.delete(table.keys().next().value!);
-    table.set(key, shape);
+  if (!table) shapes.set(platform, (table = { root: { next: new Map() }, size: 0 }));
+  // A long-running process meeting ever new shapes starts the table afresh now and then.
+  if (table.size >= SHAPES_PER_PLATFORM) {
+    table.root = { next: new Map() };
+    table.size = 0;
   }
+  let node = child(child(table.root, request.cpu), request.protected);
+  for (const f of request.formats) node = child(node, f);
+  node = child(node, DEVICES);
+  for (const d of request.devices) node = child(child(node, d), request.access.get(d));
+  if (node.shape) return node.shape;
+  const full = compileWith(platform, request, ALL_ACTIVE);
+  const shape: CompiledShape = { candidates: [...full.candidates], heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(platform, full.heap, full.preferredHeapRank) };
+  node.shape = shape;
+  table.size++;
   return shape;
 }
 

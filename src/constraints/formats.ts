@@ -121,6 +121,13 @@ export function findFormat(input: string | number): FormatInfo | undefined {
   return chars.length === 4 ? byFourcc.get(chars) : undefined;
 }
 
+/** The format of a canonical name exactly as FORMATS spells it ('NV12'), for names udalloc wrote itself. */
+export function formatNamed(name: string): FormatInfo | undefined {
+  return byExactName.get(name);
+}
+
+const byExactName = new Map<string, FormatInfo>(FORMATS.map((f) => [f.name, f]));
+
 export function formatNames(): string[] {
   return FORMATS.map((f) => f.name);
 }

@@ -2,7 +2,7 @@
 // them to copies of the inputs. Field names are those of the request file and the platform profile,
 // so a program can apply a fix to its own files. Pure: nothing here touches the kernel.
 
-import { FORMATS } from '../constraints/formats.js';
+import { formatNamed } from '../constraints/formats.js';
 import { DEVICE_ACCESS, maxBufferOf, type CpuAccess, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 
 /** A request for a buffer of its own, given to a device that leaves the shared one. */
@@ -49,7 +49,7 @@ function withDevices(request: Request, entries: readonly string[]): Request {
 
 function formatsByName(names: readonly string[]): Request['formats'] {
   return names.map((n) => {
-    const f = FORMATS.find((x) => x.name === n);
+    const f = formatNamed(n);
     if (!f) throw new Error(`fix names an unknown format ${n}`);
     return f;
   });

@@ -105,17 +105,20 @@ function copyRequest(ctx: FixContext, name: string): CopyRequest | undefined {
   const { platform, request } = ctx;
   const device = deviceOf(platform, name);
   const own = usableFormats(device, request.access.get(name));
-  const formats = [...request.formats.map((f) => f.name).filter((f) => own.includes(f)), ...own.filter((f) => !request.formats.some((r) => r.name === f))];
+  // The request's formats the device can use, in the request's order, then the device's others.
+  const formats: string[] = [];
+  for (const f of request.formats) if (own.includes(f.name)) formats.push(f.name);
+  for (const f of own) if (!formats.includes(f)) formats.push(f);
   if (formats.length === 0) return undefined;
   const base: CopyRequest = { width: request.width, height: request.height, formats, devices: [entryOf(request, name)], count: request.count, cpu: 'none' };
   const fits = (w: number, h: number) => {
     const applied = applyChanges(platform, request, [{ target: 'copy', device: name, request: { ...base, width: w, height: h } }]);
     return search(applied.platform, compileOnce(applied.platform, applied.requests[1]!), { limit: 1, capacityOf: ctx.capacityOf }).length > 0;
   };
-  if (fits(request.width, request.height)) return base;
   // A smaller copy only when the device's own size limits are what it cannot meet (a scaler then).
+  // Otherwise the copy has the request's size, and acting on the fix finds out whether it plans.
   const scale = limitScale([device], request, undefined);
-  if (scale >= 1) return undefined;
+  if (scale >= 1 || fits(request.width, request.height)) return base;
   const size = fitSize(request.width, request.height, scale, fits);
   return size ? { ...base, ...size } : undefined;
 }
@@ -187,7 +190,7 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
   const devicesChange: Change[] = unchanged ? [] : [{ target: 'request', field: 'devices', value: entries }];
   const out: Change[][] = [];
   for (const alternative of formatAlternatives.slice(0, MAX_FORMATS + 1)) {
-    let changes: Change[] = [...devicesChange, ...alternative, ...direct];
+    let changes: Change[] = devicesChange.concat(alternative, direct);
     if (set.some((a) => a.constraint === 'size')) {
       const format = relaxedPlan()?.format.name;
       const size = fitSize(request.width, request.height, limitScale(staying, request, format), (w, h) => planOf(ctx, [...changes, { target: 'request', field: 'width', value: w }, { target: 'request', field: 'height', value: h }], poolsToSize) !== undefined);

@@ -394,7 +394,9 @@ class Relaxed {
     if (outcome === undefined) {
       // The rule set records whether the size holds: its layouts are of the request's size or 1x1.
       const layout = computeLayout(ft.format, MODIFIERS[bit]!, this.width, this.height, this.ruleObjects[ruleSet]!);
-      outcome = layout ? { size: layout.size, pitch: Math.max(...layout.planes.map((p) => p.pitch)) } : null;
+      let pitch = 0;
+      if (layout) for (const plane of layout.planes) pitch = Math.max(pitch, plane.pitch);
+      outcome = layout ? { size: layout.size, pitch } : null;
       this.layouts.set(key, outcome);
     }
     return outcome;

@@ -10,8 +10,8 @@ import { shortModifierName } from '../constraints/modifiers.js';
 import { minimumPoolSize } from '../constraints/placement.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
-import { atomize, type Atom } from './atoms.js';
-import { compile, compileOnce } from './problem.js';
+import type { Atom } from './atoms.js';
+import { compileOnce } from './problem.js';
 import { search, type CapacityOf, type Placement } from './solve.js';
 
 export interface FixContext {
@@ -45,11 +45,9 @@ function entryOf(request: Request, name: string): string {
 function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[] = []): Placement | undefined {
   const applied = applyChanges(ctx.platform, ctx.request, changes);
   const request = applied.requests[0]!;
-  if (growing.length === 0) return search(applied.platform, compileOnce(applied.platform, request), { limit: 1, capacityOf: ctx.capacityOf })[0];
-  // The pools this fix grows do not limit the plan (their capacity atoms are off; where they lie is unchanged).
-  const atoms = atomize(applied.platform, request);
-  const names = new Set(growing.map((h) => h.name));
-  return search(applied.platform, compile(applied.platform, request, atoms, (a) => !(a.constraint === 'capacity' && a.heap !== undefined && names.has(a.heap))), { limit: 1, capacityOf: ctx.capacityOf })[0];
+  // The pools this fix grows do not limit the plan (their capacity does not count; where they lie is unchanged).
+  const uncapped = growing.length > 0 ? new Set(growing.map((h) => h.name)) : undefined;
+  return search(applied.platform, compileOnce(applied.platform, request, uncapped), { limit: 1, capacityOf: ctx.capacityOf })[0];
 }
 
 /** Even dimensions (chroma subsampling) scaled by s, at least 2x2. */

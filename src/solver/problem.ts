@@ -288,12 +288,18 @@ export function shapeOf(platform: Platform, request: Request): CompiledShape {
 }
 
 /**
- * compile() for a request made for one look (conflict explanation builds many to check its fixes):
+ * compile() for a request made for one look (conflict explanation builds many to check its fixes),
+ * optionally with the capacity of the `uncapped` heaps not counting:
  * its shape is found by key and the request itself is not remembered, since a WeakMap entry for a
  * short-lived object costs V8 more (~0.6 us, collector included) than the whole lookup.
  */
-export function compileOnce(platform: Platform, request: Request): Problem {
-  return problemOf(request, shapeFor(platform, request));
+export function compileOnce(platform: Platform, request: Request, uncapped?: ReadonlySet<string>): Problem {
+  const problem = problemOf(request, shapeFor(platform, request));
+  if (!uncapped) return problem;
+  // Heaps whose capacity does not count (a fix that grows them sizes them from this plan): as
+  // compile() with their capacity atoms off, the rest of the merge being the shape's.
+  const capacityLimited = new Set([...problem.heap.capacityLimited].filter((name) => !uncapped.has(name)));
+  return { ...problem, heap: { ...problem.heap, capacityLimited } };
 }
 
 /** The candidate formats with their preference ranks, per request, formats atom and listing device (cached). */

@@ -13,7 +13,7 @@ import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import { fitsInHeap } from '../constraints/placement.js';
-import { lcm, pow2 } from '../util/int.js';
+import { alignUp, lcm, pow2 } from '../util/int.js';
 import type { Atom } from './atoms.js';
 import { computeLayout, type LayoutRules } from './layout.js';
 import { sizeForAlignment, type CapacityOf } from './solve.js';
@@ -240,6 +240,8 @@ class Relaxed {
   private physAlign = 1;
   private maxSize = Infinity;
   private eligible = 0;
+  /** No eligible heap takes a buffer of more bytes than this (see feasible()). */
+  private largestTaken = Infinity;
 
   constructor(
     private readonly t: Tables,
@@ -308,6 +310,22 @@ class Relaxed {
     }
     if (eligible === 0) return false;
     this.eligible = eligible;
+    // An upper bound on the bytes any eligible heap can take per buffer: padding only adds bytes,
+    // and holding `count` buffers takes at least `count` times the size (capacity, free space). A
+    // format whose least possible size is above it needs no layout worked out (takes()).
+    let largestTaken = 0;
+    for (let k = 0; k < t.heaps.length; k++) {
+      if ((eligible & (1 << k)) === 0) continue;
+      const { heap, capacity } = t.heaps[k]!;
+      let most = maxSize;
+      if (on[capacity] === 1) {
+        most = Math.min(most, heap.maxBuffer, heap.size / this.count);
+        const free = this.free[k];
+        if (free !== undefined) most = Math.min(most, free / this.count);
+      }
+      largestTaken = Math.max(largestTaken, most);
+    }
+    this.largestTaken = largestTaken;
     this.physAlign = physAlign;
     this.maxSize = maxSize;
     this.sizeAlign = sizeAlign;
@@ -356,6 +374,10 @@ class Relaxed {
       if (sized && on[r.maxHeight] === 1) maxHeight = Math.min(maxHeight, rule.maxHeight!);
       if (on[r.maxPitch] === 1) maxPitch = Math.min(maxPitch, rule.maxPitch!);
     }
+    // Every layout holds at least the luma plane's pixels (layout.ts: whole chroma samples, pitch
+    // and rows only grow, AFBC and SAND pad): too many bytes for every heap, no layout can do.
+    const format = ft.format;
+    if (alignUp(this.width, format.hsub) * format.planes[0]!.cpp * alignUp(this.height, format.vsub) > this.largestTaken) return false;
     let modifiers = (restricted ? common : -1) & ft.plannable;
     if (modifiers === 0 || this.width > maxWidth || this.height > maxHeight) return false;
     const ruleSet = this.ruleSetOf(pitchAlign, heightAlign, offsetAlign, implicit);

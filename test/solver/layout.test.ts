@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertMatches } from '../helpers.js';
-import { findFormat } from '../../src/constraints/formats.js';
-import { findModifier } from '../../src/constraints/modifiers.js';
+import { findFormat, FORMATS } from '../../src/constraints/formats.js';
+import { findModifier, MODIFIERS, modifierAppliesTo } from '../../src/constraints/modifiers.js';
+import { alignUp } from '../../src/util/int.js';
 import { computeLayout } from '../../src/solver/layout.js';
 
 const f = (n: string) => findFormat(n)!;
@@ -97,5 +98,31 @@ describe('implicit plane offsets (V4L2 single-planar formats)', () => {
     assert.ok(l.planes.every((p) => p.pitch % 64 === 0));
     // A tiled layout is not one such a device can find its planes in.
     assert.strictEqual(computeLayout(f('NV12'), m('Y_TILED'), 640, 480, { ...rules(), implicitPlanes: true }), undefined);
+  });
+});
+
+describe('the least size of a layout (what conflict explanation prunes formats by, relax.ts)', () => {
+  it('no layout of any format, modifier, size or rule set is smaller than its luma plane', () => {
+    let checked = 0;
+    const rulesList = [
+      { pitchAlign: 1, heightAlign: 1, offsetAlign: 1, sizeAlign: 1 },
+      { pitchAlign: 64, heightAlign: 16, offsetAlign: 4096, sizeAlign: 1 },
+      { pitchAlign: 256, heightAlign: 2, offsetAlign: 1, sizeAlign: 8192, implicitPlanes: true },
+    ];
+    for (const format of FORMATS) {
+      for (const modifier of MODIFIERS) {
+        if (!modifierAppliesTo(modifier, format)) continue;
+        for (const [width, height] of [[1, 1], [17, 9], [1920, 1080], [4095, 2161]] as const) {
+          for (const rules of rulesList) {
+            const layout = computeLayout(format, modifier, width, height, rules);
+            if (!layout) continue;
+            const luma = alignUp(width, format.hsub) * format.planes[0]!.cpp * alignUp(height, format.vsub);
+            assert.ok(layout.size >= luma, `${format.name} ${modifier.name} ${width}x${height}: ${layout.size} < ${luma}`);
+            checked++;
+          }
+        }
+      }
+    }
+    assert.ok(checked > 2000, `${checked} layouts checked`);
   });
 });

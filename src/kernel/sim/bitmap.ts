@@ -1,31 +1,55 @@
 // A page bitmap with the search of lib/bitmap.c, used by the CMA (mm/cma.c) and gen_pool
-// (lib/genalloc.c) models. One byte per bit: Uint8Array.indexOf is a native scan, which keeps the
-// simulator fast without bit twiddling.
+// (lib/genalloc.c) models. The set bits are kept as sorted runs [start, end) rather than one byte
+// per bit: the kernel's word-at-a-time scans become binary searches over the runs, so an empty
+// pool costs nothing to make and a pool filled with hundreds of buffers is searched in steps of a
+// buffer, not of a page. Every answer is the one a scan of the bits gives (tested against one).
 
 export class Bitmap {
-  readonly bits: Uint8Array;
+  /** Starts and (exclusive) ends of the runs of set bits, sorted; runs neither overlap nor touch. */
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
   #set = 0;
 
-  constructor(readonly size: number) {
-    this.bits = new Uint8Array(size);
-  }
+  constructor(readonly size: number) {}
 
   get setCount(): number {
     return this.#set;
   }
 
+  /** Whether bit `index` is set (test_bit). */
+  isSet(index: number): boolean {
+    const i = this.#runAtOrBefore(index);
+    return i >= 0 && index < this.#ends[i]!;
+  }
+
+  /** Index of the last run starting at or before `index`, or -1. */
+  #runAtOrBefore(index: number): number {
+    const starts = this.#starts;
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! <= index) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
   /** find_next_zero_bit: first clear bit at or after `start`, or `size`. */
   nextZero(start: number): number {
     if (start >= this.size) return this.size;
-    const i = this.bits.indexOf(0, start);
-    return i < 0 ? this.size : i;
+    const i = this.#runAtOrBefore(start);
+    if (i >= 0 && start < this.#ends[i]!) return Math.min(this.#ends[i]!, this.size);
+    return start;
   }
 
   /** find_next_bit limited to `end`: first set bit in [start, end), or `end`. */
   nextSet(start: number, end: number): number {
     if (start >= end) return end;
-    const i = this.bits.subarray(0, end).indexOf(1, start);
-    return i < 0 ? end : i;
+    const i = this.#runAtOrBefore(start);
+    if (i >= 0 && start < this.#ends[i]!) return start;
+    const next = this.#starts[i + 1];
+    return next !== undefined && next < end ? next : end;
   }
 
   /**
@@ -71,14 +95,55 @@ export class Bitmap {
     return best;
   }
 
+  /** bitmap_set: sets bits [start, start + count). */
   setRange(start: number, count: number): void {
-    this.bits.fill(1, start, start + count);
-    this.#set += count;
+    if (count <= 0) return;
+    let from = start;
+    let to = start + count;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    // Runs that overlap or touch [from, to) merge into it.
+    let first = this.#runAtOrBefore(from);
+    if (first < 0 || ends[first]! < from) first++;
+    let last = first;
+    let covered = 0;
+    while (last < starts.length && starts[last]! <= to) {
+      covered += Math.max(0, Math.min(ends[last]!, start + count) - Math.max(starts[last]!, start));
+      from = Math.min(from, starts[last]!);
+      to = Math.max(to, ends[last]!);
+      last++;
+    }
+    this.#set += count - covered;
+    starts.splice(first, last - first, from);
+    ends.splice(first, last - first, to);
   }
 
+  /** bitmap_clear: clears bits [start, start + count). */
   clearRange(start: number, count: number): void {
-    this.bits.fill(0, start, start + count);
-    this.#set -= count;
+    if (count <= 0) return;
+    const end = start + count;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    let i = this.#runAtOrBefore(start);
+    if (i < 0 || ends[i]! <= start) i++;
+    const keptStarts: number[] = [];
+    const keptEnds: number[] = [];
+    let j = i;
+    for (; j < starts.length && starts[j]! < end; j++) {
+      const s = starts[j]!;
+      const e = ends[j]!;
+      this.#set -= Math.min(e, end) - Math.max(s, start);
+      if (s < start) {
+        keptStarts.push(s);
+        keptEnds.push(start);
+      }
+      if (e > end) {
+        keptStarts.push(end);
+        keptEnds.push(e);
+      }
+    }
+    starts.splice(i, j - i, ...keptStarts);
+    ends.splice(i, j - i, ...keptEnds);
   }
 
   /** Length of the longest run of clear bits (debugfs cma/<name>/maxchunk). */

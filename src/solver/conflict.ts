@@ -151,7 +151,11 @@ export function explainConflict(platform: Platform, request: Request, options: E
       if (!a.changeable) facts.push(a);
     }
   }
-  const coreFor = (prefer: readonly Atom[]) => minimalCore(others, allHold(), feasible, facts.concat(prefer.filter((a) => !premise(a))));
+  const coreFor = (prefer: readonly Atom[]) => {
+    const last = facts.slice();
+    for (const a of prefer) if (!premise(a)) last.push(a);
+    return minimalCore(others, allHold(), feasible, last);
+  };
   // The core with only the facts preferred; a fix's atoms preferred too give the core shown with it.
   const firstCore = coreFor([]);
   const hardwareOnly = (correction: readonly Atom[]): Conflict => {

@@ -81,8 +81,7 @@ export function bestPlan(platform: Platform, request: Request, capacityOf?: Capa
  * deletion. `reason` flags a conflicting core with its premise: a set that changes none of those
  * leaves them all holding, and so no plan, which spares trying it.
  */
-function correctionSets(choices: readonly Atom[], atoms: readonly Atom[], feasible: Feasible, reason: Uint8Array): Atom[][] {
-  const on = new Uint8Array(atoms.length);
+function correctionSets(choices: readonly Atom[], on: Uint8Array, feasible: Feasible, reason: Uint8Array): Atom[][] {
   const feasibleWithout = (a: Atom, b?: Atom): boolean => {
     on.fill(1);
     on[a.id] = 0;
@@ -128,7 +127,9 @@ export function explainConflict(platform: Platform, request: Request, options: E
   // Whether a plan exists with only the flagged atoms holding: over the shape's precompiled tables
   // (relax.ts), or by compiling and searching when the tables cannot express the platform.
   const feasible: Feasible = relaxation(platform, request, template, capacityOf) ?? ((on) => search(platform, compile(platform, request, atoms, (a) => on[a.id] === 1), { limit: 1, capacityOf }).length > 0);
-  const allHold = () => new Uint8Array(atoms.length).fill(1);
+  // One array of flags serves every feasibility question in turn (each sets all of it first).
+  const flags = new Uint8Array(atoms.length);
+  const allHold = () => flags.fill(1);
   const relaxedPlan = (removed: readonly Atom[]): Placement | undefined => {
     const ids = new Set(removed.map((a) => a.id));
     return search(platform, compile(platform, request, atoms, (a) => !ids.has(a.id)), { limit: 1, capacityOf })[0];
@@ -169,7 +170,7 @@ export function explainConflict(platform: Platform, request: Request, options: E
   const reason = new Uint8Array(atoms.length);
   for (const a of firstCore) reason[a.id] = 1;
   for (const a of shared) reason[a.id] = 1;
-  const sets = correctionSets(choices, atoms, feasible, reason);
+  const sets = correctionSets(choices, flags, feasible, reason);
   if (sets.length === 0) return hardwareOnly([]);
 
   const ctx: FixContext = { platform, request, capacityOf };

@@ -55,12 +55,14 @@ export function minimalCorrection(atoms: readonly Atom[], on: Uint8Array, feasib
  * names them only when they matter); atoms in `prefer` are dropped last, so the core contains them.
  */
 export function minimalCore(atoms: readonly Atom[], on: Uint8Array, feasible: Feasible, prefer: readonly Atom[] = []): Atom[] {
-  for (const a of atoms) on[a.id] = 1;
-  const preferred = new Uint8Array(on.length);
-  for (const a of prefer) preferred[a.id] = 1;
+  // While the order is made, `on` marks the atoms of the list 3 and those of them preferred 2
+  // (atoms outside the list keep their flags; nothing else to allocate); then all of them hold.
+  for (const a of atoms) on[a.id] = 3;
+  for (const a of prefer) if (on[a.id] === 3) on[a.id] = 2;
   const order: Atom[] = [];
-  for (const a of atoms) if (preferred[a.id] === 0) order.push(a);
-  for (const a of atoms) if (preferred[a.id] === 1) order.push(a);
+  for (const a of atoms) if (on[a.id] === 3) order.push(a);
+  for (const a of atoms) if (on[a.id] === 2) order.push(a);
+  for (const a of atoms) on[a.id] = 1;
   // Each atom is dropped unless that makes a plan possible.
   deleteInBlocks(order, on, 0, () => !feasible(on));
   return atoms.filter((a) => on[a.id] === 1);

@@ -225,7 +225,7 @@ export function relaxation(platform: Platform, request: Request, template: reado
 
 /** Atom flags are read as `on[i] === 1`: a constraint without an atom (index -1) reads undefined, so it does not hold. */
 class Relaxed {
-  private readonly inBuffer: Uint8Array;
+  private readonly inBuffer: number[];
   private readonly free: (number | undefined)[];
   // Layouts met so far in this explanation, by rule set, modifier and format.
   private readonly ruleSets: number[] = [];
@@ -248,7 +248,7 @@ class Relaxed {
     private readonly request: Request,
     capacityOf: CapacityOf | undefined,
   ) {
-    this.inBuffer = new Uint8Array(t.devices.length);
+    this.inBuffer = new Array<number>(t.devices.length).fill(0);
     this.free = capacityOf ? t.heaps.map(({ heap }) => capacityOf(heap)) : t.heaps.map(() => undefined);
   }
 

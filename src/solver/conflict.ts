@@ -5,7 +5,7 @@
 // inputs, negotiated again and, through the caller's check, allocated; a fix that does not end in
 // allocated buffers is never shown. When no change helps, the conflict says so and names the facts.
 
-import { isDeepStrictEqual } from 'node:util';
+import { inspect, isDeepStrictEqual, type InspectOptions } from 'node:util';
 import { overlappingPools, pitchTooWide, type Platform, type Request } from '../constraints/model.js';
 import { applyChanges, type Change } from './apply.js';
 import { atomsOf, atomTemplate, type Atom } from './atoms.js';
@@ -59,6 +59,11 @@ class VerifiedFix implements Fix {
   /** JSON.stringify and structured logs see the text like the other fields. */
   toJSON(): Fix {
     return { text: this.text, changes: this.changes, atoms: this.atoms, plans: this.plans };
+  }
+
+  /** So does console.log. */
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    return inspect(this.toJSON(), options);
   }
 }
 

@@ -2,6 +2,7 @@
 // conflict with its minimal correction set, core and fixes. Pure and deterministic; results for
 // static capacities are memoised by request fingerprint.
 
+import { inspect, type InspectOptions } from 'node:util';
 import type { Platform, Request } from '../constraints/model.js';
 import { checkRequestMagnitude, deviceEntries } from '../constraints/request.js';
 import { shortModifierName } from '../constraints/modifiers.js';
@@ -78,6 +79,11 @@ class Planned {
   /** JSON.stringify and structured logs see the rationale like the other fields. */
   toJSON(): { ok: true; plan: Placement; alternatives: readonly Placement[]; rationale: readonly string[] } {
     return { ok: true, plan: this.plan, alternatives: this.alternatives, rationale: this.rationale };
+  }
+
+  /** So does console.log. */
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    return inspect(this.toJSON(), options);
   }
 }
 

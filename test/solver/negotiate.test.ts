@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { assertMatches } from '../helpers.js';
 import { loadPlatform, makeRequest, parsePlatform, type RequestFields } from '../../src/constraints/load.js';
 import { atomLabel } from '../../src/solver/atoms.js';
@@ -135,6 +136,22 @@ describe('conflicts', () => {
     assert.deepStrictEqual(result.conflict.core.map(atomLabel).sort(), ['camera.formats', 'request.formats']);
     assert.strictEqual(result.conflict.fixes[0]!.text, 'accept NV12 in the request (both camera and display take it): --format XRGB8888,NV12');
     assert.deepStrictEqual(result.conflict.fixes[0]!.changes, [{ target: 'request', field: 'formats', value: ['XRGB8888', 'NV12'] }]);
+  });
+
+  it('fix sentences are written when read, and JSON and console.log show them like the other fields', () => {
+    const { result } = ask({ devices: ['camera', 'display'], formats: ['XRGB8888'] });
+    if (result.ok) throw new Error('expected a conflict');
+    const fix = result.conflict.fixes[0]!;
+    // (Plans hold modifiers as bigints, which JSON needs a replacer for.)
+    const stringify = (v: unknown) => JSON.stringify(v, (_key, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+    const json = JSON.parse(stringify(fix)) as { text: string; changes: unknown };
+    assert.strictEqual(json.text, fix.text);
+    assert.deepStrictEqual(json.changes, fix.changes);
+    assert.match(inspect(fix), /text: 'accept NV12 in the request/);
+    const plan = ask({ devices: ['camera', 'display'] }).result;
+    assert.ok(plan.ok);
+    assert.match(inspect(plan), /rationale: \[/);
+    assert.deepStrictEqual(JSON.parse(stringify(plan)).rationale, plan.rationale);
   });
 
   it('a pool too small: grow CMA to what 40 buffers take as the kernel places them (1 MiB aligned), or ask for fewer', () => {

@@ -138,6 +138,18 @@ describe('conflicts', () => {
     assert.deepStrictEqual(result.conflict.fixes[0]!.changes, [{ target: 'request', field: 'formats', value: ['XRGB8888', 'NV12'] }]);
   });
 
+  it('when nothing conflicts but the premise (an unprotected buffer, only a secure heap), the core says so and no fix is offered', () => {
+    const platform = parsePlatform(
+      JSON.stringify({ name: 'secure-only', heaps: [{ name: 'tz', kind: 'secure', base: 0x80000000, size: '64MiB' }], devices: [{ name: 'a', iommu: true, formats: { NV12: {} } }, { name: 'b', iommu: true, formats: { NV12: {} } }] }),
+      'secure-only.json',
+    );
+    const { result } = ask({ devices: ['a', 'b'], width: 640, height: 480 }, platform);
+    if (result.ok) throw new Error('expected a conflict');
+    assert.deepStrictEqual(result.conflict.core.map(atomLabel), ['request.protected']);
+    assert.deepStrictEqual(result.conflict.fixes, []);
+    assert.match(result.conflict.hardware[0]!, /the buffer is not protected .*only a secure heap could hold it/);
+  });
+
   it('fix sentences are written when read, and JSON and console.log show them like the other fields', () => {
     const { result } = ask({ devices: ['camera', 'display'], formats: ['XRGB8888'] });
     if (result.ok) throw new Error('expected a conflict');

@@ -209,9 +209,6 @@ export function eligibleHeaps(platform: Platform, req: HeapRequirements, preferr
   });
 }
 
-/** The shape of the last requests compiled (a caller negotiating one Request object again and again). */
-const shapeOfRequest = new WeakMap<Request, { platform: Platform; shape: CompiledShape }>();
-
 const SHAPES_PER_PLATFORM = 1024;
 
 /**
@@ -228,6 +225,13 @@ interface ShapeNode {
 interface ShapeTable {
   root: ShapeNode;
   size: number;
+  /**
+   * The last request compiled and its shape: a caller negotiating one Request object again and
+   * again skips the walk. (Kept here rather than in a WeakMap keyed by requests, whose every new
+   * entry costs V8 ~0.6 us, more than a walk.)
+   */
+  lastRequest?: Request;
+  lastShape?: CompiledShape;
 }
 
 const shapes = new WeakMap<Platform, ShapeTable>();
@@ -240,10 +244,14 @@ function child(node: ShapeNode, key: unknown): ShapeNode {
   return next;
 }
 
-/** The platform's merged tables for the request's shape (cached per platform and shape). */
-function shapeFor(platform: Platform, request: Request): CompiledShape {
+function tableOf(platform: Platform): ShapeTable {
   let table = shapes.get(platform);
   if (!table) shapes.set(platform, (table = { root: { next: new Map() }, size: 0 }));
+  return table;
+}
+
+/** The platform's merged tables for the request's shape (cached per platform and shape). */
+function shapeFor(platform: Platform, request: Request, table = tableOf(platform)): CompiledShape {
   // A long-running process meeting ever new shapes starts the table afresh now and then.
   if (table.size >= SHAPES_PER_PLATFORM) {
     table.root = { next: new Map() };
@@ -268,7 +276,7 @@ function problemOf(request: Request, shape: CompiledShape): Problem {
 /**
  * Merges the request's devices' constraints. With `atoms` and `active`, only the active atoms
  * count (conflict explanation); without, every constraint holds, and the merge is the platform's
- * (cached per request shape, and remembered for the request object).
+ * (cached per request shape).
  */
 export function compile(platform: Platform, request: Request, atoms?: readonly Atom[], active?: (atom: Atom) => boolean): Problem {
   if (atoms && active) return compileWith(platform, request, new ActiveAtoms(atoms, active));
@@ -276,22 +284,22 @@ export function compile(platform: Platform, request: Request, atoms?: readonly A
 }
 
 /**
- * The platform's merged tables for the request's shape, remembered for the request object. Its
+ * The platform's merged tables for the request's shape (the last request's remembered). Its
  * identity also keys what other parts work out once per shape (atoms.ts, relax.ts).
  */
 export function shapeOf(platform: Platform, request: Request): CompiledShape {
-  const known = shapeOfRequest.get(request);
-  if (known?.platform === platform) return known.shape;
-  const shape = shapeFor(platform, request);
-  shapeOfRequest.set(request, { platform, shape });
+  const table = tableOf(platform);
+  if (table.lastRequest === request) return table.lastShape!;
+  const shape = shapeFor(platform, request, table);
+  table.lastRequest = request;
+  table.lastShape = shape;
   return shape;
 }
 
 /**
  * compile() for a request made for one look (conflict explanation builds many to check its fixes),
- * optionally with the capacity of the `uncapped` heaps not counting:
- * its shape is found by key and the request itself is not remembered, since a WeakMap entry for a
- * short-lived object costs V8 more (~0.6 us, collector included) than the whole lookup.
+ * optionally with the capacity of the `uncapped` heaps not counting: the request is not remembered
+ * as the last one, which stays the request being explained.
  */
 export function compileOnce(platform: Platform, request: Request, uncapped?: ReadonlySet<string>): Problem {
   const problem = problemOf(request, shapeFor(platform, request));

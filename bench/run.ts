@@ -7,7 +7,7 @@
 // the devices' (format, modifier) lists. Bars: cold 4-device <= 10x baseline; memoised < 1 us.
 // allocation: see bench/allocation.ts; replay and pool sizing: bench/replay.ts; usage scan:
 // bench/usage.ts; service round trip: bench/service.ts; against the C capability-set fold:
-// bench/peer-fold/.
+// bench/peer-fold/; conflicts on the shipped boards: bench/conflicts.ts.
 
 import { Bench } from 'tinybench';
 import { FORMATS } from '../src/constraints/formats.js';
@@ -21,6 +21,7 @@ import { replayBench } from './replay.js';
 import { usageBench } from './usage.js';
 import { serviceBench } from './service.js';
 import { peerFoldBench } from './peer-fold/bench.js';
+import { conflictsBench } from './conflicts.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
 
@@ -129,4 +130,5 @@ await negotiationBench();
 await allocationBench();
 await serviceBench();
 peerFoldBench();
+conflictsBench();
 replayBench();

@@ -9,6 +9,8 @@
 // bench/usage.ts; service round trip: bench/service.ts; against the C capability-set fold:
 // bench/peer-fold/; conflicts on the shipped boards: bench/conflicts.ts.
 
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { FORMATS } from '../src/constraints/formats.js';
 import { MODIFIERS, modifierAppliesTo } from '../src/constraints/modifiers.js';
@@ -20,7 +22,6 @@ import { allocationBench } from './allocation.js';
 import { replayBench } from './replay.js';
 import { usageBench } from './usage.js';
 import { serviceBench } from './service.js';
-import { peerFoldBench } from './peer-fold/bench.js';
 import { conflictsBench } from './conflicts.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
@@ -129,6 +130,7 @@ usageBench();
 await negotiationBench();
 await allocationBench();
 await serviceBench();
-peerFoldBench();
+// The C fold comparison in a process of its own (see peer-fold/run.ts).
+if (spawnSync(process.execPath, [fileURLToPath(new URL('./peer-fold/run.js', import.meta.url))], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
 conflictsBench();
 replayBench();

@@ -2,6 +2,7 @@
 // given workload with zero failures, under each placement policy, as a ratio to peak live bytes.
 
 import { parseArgs } from 'node:util';
+import { cmaAreaSize } from '../constraints/placement.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import type { Platform } from '../constraints/model.js';
 import { sizePools, type SizingResult } from '../sim/sizing.js';
@@ -25,12 +26,8 @@ ${platformHelp}
                         recommended size, against that size and today's, with today's failures
 ${workloadHelp}`;
 
-/**
- * cma= takes a size with a suffix. The kernel aligns a CMA area's size up to CMA_MIN_ALIGNMENT_BYTES
- * (one pageblock: 2 MiB with 4 KiB pages, mm/cma.c cma_declare_contiguous_nid), so say the size it
- * will really have, in whole 2 MiB steps.
- */
-const cmaArg = (bytes: number) => `${Math.ceil(bytes / 2 ** 21) * 2}M`;
+/** cma= takes a size with a suffix: the size the area will really have, in whole pageblocks (placement.ts). */
+const cmaArg = (bytes: number) => `${cmaAreaSize(bytes) / 2 ** 20}M`;
 
 /** A pool grown past a DMA limit is no longer reachable by the devices that needed it. */
 /** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
@@ -63,7 +60,7 @@ export function reachWarnings(platform: Platform, results: readonly SizingResult
 function bootAdvice(results: readonly SizingResult[]): string | undefined {
   const kernel = results.find((r) => r.policy === 'first-fit');
   const cma = kernel?.pools.find((p) => p.kind === 'cma' && p.size > 0);
-  return cma ? `for the kernel's first-fit CMA: boot with cma=${cmaArg(cma.size)} (or size the ${cma.name} reserved-memory node to at least ${cma.size} bytes)` : undefined;
+  return cma ? `for the kernel's first-fit CMA: boot with cma=${cmaArg(cma.size)} (or size the ${cma.name} reserved-memory node to 0x${cmaAreaSize(cma.size).toString(16)}: ${cma.size} bytes rounded up to whole 2 MiB pageblocks, which CMA regions must be)` : undefined;
 }
 
 function resultText(platform: Platform, results: readonly SizingResult[], workloads: string[]): string {

@@ -16,6 +16,19 @@
 import { getOrder, pow2 } from '../util/int.js';
 import { PAGE_SIZE, type Heap } from './model.js';
 
+/**
+ * CMA_MIN_ALIGNMENT_BYTES: one pageblock, 2 MiB with 4 KiB pages. A CMA area's base and size are
+ * whole pageblocks: cma= sizes are aligned up to it (mm/cma.c cma_declare_contiguous_nid), and a
+ * /reserved-memory CMA region that is not is refused ("Reserved memory: incorrect alignment of CMA
+ * region", kernel/dma/contiguous.c rmem_cma_setup: !IS_ALIGNED(rmem->base | rmem->size, ...)).
+ */
+export const CMA_MIN_ALIGNMENT_BYTES = 2 * 2 ** 20;
+
+/** The size a CMA area of at least `bytes` is given at boot: whole pageblocks. */
+export function cmaAreaSize(bytes: number): number {
+  return Math.ceil(bytes / CMA_MIN_ALIGNMENT_BYTES) * CMA_MIN_ALIGNMENT_BYTES;
+}
+
 /** The kernel's PAGE_ALIGN(len). */
 export function pageAlign(len: number): number {
   return Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;

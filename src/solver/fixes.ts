@@ -7,7 +7,7 @@
 import { FORMATS } from '../constraints/formats.js';
 import { accessCovers, minimumPitches, pitchTooWide, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
-import { minimumPoolSize } from '../constraints/placement.js';
+import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, minimumPoolSize } from '../constraints/placement.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import type { Atom } from './atoms.js';
@@ -21,7 +21,7 @@ export interface FixContext {
 }
 
 /** CMA areas and reusable reserved-memory pools are sized and placed in pageblocks (2 MiB here). */
-const PAGEBLOCK = 2 * 2 ** 20;
+const PAGEBLOCK = CMA_MIN_ALIGNMENT_BYTES;
 /** How many alternative formats one "accept another format" fix offers. */
 const MAX_FORMATS = 3;
 
@@ -247,14 +247,13 @@ function describePlan(p: Placement): string {
   return `${p.format.name} ${shortModifierName(p.modifier)} in ${p.heap.name}`;
 }
 
-/** How to give a pool its size at boot. */
+/** How to give a pool its size at boot: a CMA area in whole pageblocks, as the kernel takes it. */
 function sizeAtBoot(kind: string, name: string, size: number): string {
-  const hex = `0x${size.toString(16)}`;
   if (kind === 'cma') {
-    const mib = Math.ceil(size / PAGEBLOCK) * (PAGEBLOCK / MiB);
-    return `at boot: cma=${mib}M if ${name} is the default CMA area, or size = <${hex}> in its /reserved-memory node`;
+    const area = cmaAreaSize(size);
+    return `at boot: cma=${area / MiB}M if ${name} is the default CMA area, or size = <0x${area.toString(16)}> in its /reserved-memory node (CMA areas come in whole 2 MiB pageblocks)`;
   }
-  return `at boot: the size of its /reserved-memory node (${hex})`;
+  return `at boot: the size of its /reserved-memory node (0x${size.toString(16)})`;
 }
 
 function sizeLimits(ctx: FixContext): string[] {
@@ -316,7 +315,7 @@ function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placem
       const limit = dmaLimit(staying);
       const who = staying.filter((d) => !d.iommu && d.dmaBits !== undefined && 2 ** d.dmaBits === limit).map((d) => `${d.name} (${d.dmaBits}-bit DMA, no IOMMU)`);
       const reach = `${list(who)} reach${who.length === 1 ? 'es' : ''} only addresses below ${formatAddress(limit)}`;
-      const mib = Math.ceil(heap.size / PAGEBLOCK) * 2;
+      const mib = cmaAreaSize(heap.size) / MiB;
       const boot = heap.kind === 'cma' ? `boot with cma=${mib}M@0-${formatAddress(limit)}, or give its /reserved-memory node alloc-ranges below ${formatAddress(limit)}` : `place its /reserved-memory reg below ${formatAddress(limit)}`;
       if (!Number.isFinite(heap.end)) {
         return `${reach}, and where ${heap.name} lies is unknown (the profile gives no base or limit: ${heap.source}): if it lies below ${formatAddress(limit)}, say limit: ${formatAddress(limit)} in its profile entry; to make sure it does, ${boot}`;

@@ -1,10 +1,11 @@
 // Feasibility of a relaxed negotiation, for conflict explanation: is there any plan when only the
-// flagged atoms hold? Explaining a conflict asks this some forty times (correction sets, core), so
-// the question is answered over tables compiled once per platform and request shape: each atom's
-// position, each device's modifiers per format as a bit mask (one bit per known modifier), each
-// device's reachable heaps as a mask. A check merges the active atoms with integer math, intersects
-// masks, and stops at the first (format, modifier, heap) that takes the buffer; layouts are
-// computed once per rule set and remembered for the rest of the explanation.
+// flagged atoms hold? Explaining a conflict asks this from ten to a few dozen times (core,
+// correction sets), so the question is answered over tables compiled once per platform and request
+// shape: each atom's position, each device's modifiers per format as a bit mask (one bit per known
+// modifier), each device's reachable heaps as a mask. A check merges the active atoms with integer
+// math, intersects masks, skips formats too large for every eligible heap without a layout, and
+// stops at the first (format, modifier, heap) that takes the buffer; layouts are computed once per
+// rule set and remembered for the rest of the explanation.
 //
 // The meaning is exactly compile() with an active set followed by search() with limit 1 (problem.ts,
 // solve.ts): a property test holds the two equal on random platforms and random active sets.

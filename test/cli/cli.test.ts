@@ -190,6 +190,18 @@ describe('udalloc simulate and size', () => {
     assert.ok(cma.samples.length > 1 && cma.samples.every((s: { free: number; largestFree: number }) => s.largestFree <= s.free));
   });
 
+  it('size advises a CMA area the kernel accepts: cma= and the reserved-memory node size in whole 2 MiB pageblocks', () => {
+    const r = run('size', '--scenario', 'compositor');
+    assert.strictEqual(r.code, 0, r.err);
+    const bytes = Number(/MIN \(first-fit\).*\n\s+linux,cma\s+cma\s+\S+ \S+\s+\S+ \S+\s+(\d+)/.exec(r.out)?.[1]);
+    const [, mib, node] = /boot with cma=(\d+)M \(or size the linux,cma reserved-memory node to (0x[0-9a-f]+)/.exec(r.out) ?? [];
+    assert.ok(bytes > 0 && mib && node, r.out);
+    // kernel/dma/contiguous.c rmem_cma_setup refuses a region whose size is not pageblock-aligned.
+    assert.strictEqual(Number(node) % 2 ** 21, 0);
+    assert.ok(Number(node) >= bytes && Number(node) - bytes < 2 ** 21);
+    assert.strictEqual(Number(node), Number(mib) * 2 ** 20);
+  });
+
   it('size --json gives a pool size per policy with its ratio to peak live bytes', () => {
     const r = run('size', '--scenario', 'camera-record:seconds=60,sessions=3,snapshots=2', '--json');
     assert.strictEqual(r.code, 0, r.err);

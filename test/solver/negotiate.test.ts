@@ -177,6 +177,12 @@ describe('conflicts', () => {
     const fewer = result.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'request' && c.field === 'count'));
     assert.deepStrictEqual(grow!.changes, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: need }]);
     assert.match(grow!.text, /^grow linux,cma from 256 MiB to 479\.87 MiB \(503177216 bytes: 40 x 12443648, each placed on a 1 MiB boundary as the kernel aligns them\); at boot: cma=480M /);
+    // A /reserved-memory CMA region must be whole 2 MiB pageblocks, or Linux refuses it
+    // (kernel/dma/contiguous.c rmem_cma_setup): the node size is the pool size rounded up.
+    const node = Number(/size = <(0x[0-9a-f]+)> in its \/reserved-memory node/.exec(grow!.text)![1]);
+    assert.strictEqual(node, Math.ceil(need / 2 ** 21) * 2 ** 21);
+    assert.match(grow!.text, /cma=480M /);
+    assert.strictEqual(node, 480 * 2 ** 20);
     assert.deepStrictEqual(fewer!.changes, [{ target: 'request', field: 'count', value: 21 }]);
     // Acting on it: the grown pool holds exactly 40, one page less holds 39.
     const grown = applyChanges(board, makeRequest(board, { width: 3840, height: 2160, formats: ['NV12'], devices: ['camera', 'display'], count: 40 }), grow!.changes);

@@ -6,3 +6,4 @@ export { computeLayout, type Layout, type PlaneLayout, type LayoutRules } from '
 export { guaranteedAlignment, compareRank, modifierValueOf, type Placement, type CapacityOf } from './solve.js';
 export { violations } from './verify.js';
 export { explainChoices, type ChoiceExplanation, type FormatVerdict, type HeapVerdict, type Verdict } from './why.js';
+export { planJson, atomJson, fixJson, conflictJson, negotiationJson } from './json.js';

@@ -7,6 +7,7 @@ import { assertMatches } from '../helpers.js';
 import { loadPlatform, makeRequest, parsePlatform, type RequestFields } from '../../src/constraints/load.js';
 import { atomLabel } from '../../src/solver/atoms.js';
 import { negotiate } from '../../src/solver/negotiate.js';
+import { negotiationJson } from '../../src/index.js';
 import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
 import { applyChanges } from '../../src/solver/apply.js';
 import { violations } from '../../src/solver/verify.js';
@@ -164,6 +165,10 @@ describe('conflicts', () => {
     assert.ok(plan.ok);
     assert.match(inspect(plan), /rationale: \[/);
     assert.deepStrictEqual(JSON.parse(stringify(plan)).rationale, plan.rationale);
+    // The package's stable JSON shapes need no replacer.
+    const shaped = JSON.parse(JSON.stringify(negotiationJson(result))) as { conflict: { fixes: { fix: string }[] } };
+    assert.strictEqual(shaped.conflict.fixes[0]!.fix, fix.text);
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(negotiationJson(plan))).rationale, plan.rationale);
   });
 
   it('a pool too small: grow CMA to what 40 buffers take as the kernel places them (1 MiB aligned), or ask for fewer', () => {

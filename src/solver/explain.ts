@@ -11,6 +11,7 @@
 
 import type { Atom } from './atoms.js';
 
+/** Whether a plan exists when exactly the atoms whose flag (by atom id) is 1 hold. */
 export type Feasible = (on: Uint8Array) => boolean;
 
 /**

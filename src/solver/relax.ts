@@ -16,11 +16,9 @@ import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/
 import { fitsInHeap } from '../constraints/placement.js';
 import { alignUp, lcm, pow2 } from '../util/int.js';
 import type { Atom } from './atoms.js';
+import type { Feasible } from './explain.js';
 import { computeLayout, type LayoutRules } from './layout.js';
 import { sizeForAlignment, type CapacityOf } from './solve.js';
-
-/** Whether a plan exists when exactly the atoms whose flag (by atom id) is 1 hold. */
-export type FlagFeasible = (on: Uint8Array) => boolean;
 
 /** -1: the constraint has no atom (it restricts nothing, as compile() treats a missing atom). */
 type AtomIndex = number;
@@ -216,7 +214,7 @@ interface LayoutOutcome {
  * the tables cannot express (a modifier outside the known list): the caller then asks compile() and
  * search().
  */
-export function relaxation(platform: Platform, request: Request, template: readonly Atom[], capacityOf?: CapacityOf): FlagFeasible | undefined {
+export function relaxation(platform: Platform, request: Request, template: readonly Atom[], capacityOf?: CapacityOf): Feasible | undefined {
   let tables = cache.get(template);
   if (tables === undefined) cache.set(template, (tables = buildTables(platform, request, template) ?? null));
   if (!tables) return undefined;

@@ -58,15 +58,24 @@ export class Bitmap {
    * when there is none, as the kernel does.
    */
   findZeroArea(start: number, count: number, alignMask: number, alignOffset: number): number {
+    // The kernel's loop, with its two scans done on the runs: find_next_zero_bit(start) is the end
+    // of the run holding `start` (else `start`), and after a busy bit the search resumes at the end
+    // of that bit's run. Runs are walked in order from there, so one search costs a step per run
+    // passed, not a binary search per gap.
+    const starts = this.#starts;
+    const ends = this.#ends;
+    let run = this.#runAtOrBefore(start);
+    let from = run >= 0 && start < ends[run]! ? ends[run]! : start;
+    if (run < 0) run = 0;
     for (;;) {
-      let index = this.nextZero(start);
       // __ALIGN_MASK(index + align_offset, align_mask) - align_offset
-      index = alignUpMask(index + alignOffset, alignMask) - alignOffset;
+      const index = alignUpMask(from + alignOffset, alignMask) - alignOffset;
       const end = index + count;
       if (end > this.size) return end;
-      const busy = this.nextSet(index, end);
-      if (busy >= end) return index;
-      start = busy + 1;
+      while (run < starts.length && ends[run]! <= index) run++;
+      if (run >= starts.length || starts[run]! >= end) return index;
+      from = ends[run]!;
+      run++;
     }
   }
 

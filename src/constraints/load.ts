@@ -393,8 +393,6 @@ const USE_WORDS: Readonly<Record<string, DeviceAccess>> = Object.assign(Object.c
   render: 'write',
 });
 
-/** The request's device entries as written: "camera:write" for devices whose use was stated. */
-
 /**
  * A request that names no format accepts every format all its devices take (for the use it states),
  * best first by the devices' own order of preference (the sum of each format's position in their

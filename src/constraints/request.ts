@@ -5,11 +5,14 @@ import { InputError } from '../errors.js';
 import type { Request } from './model.js';
 
 /** "camera:write" for a device whose use the request states, else the device's name. */
+export function deviceEntry(request: Request, device: string): string {
+  const use = request.access.get(device);
+  return use === undefined ? device : `${device}:${use}`;
+}
+
+/** Every device of the request as its entry is written (deviceEntry()). */
 export function deviceEntries(request: Request): string[] {
-  return request.devices.map((d) => {
-    const use = request.access.get(d);
-    return use === undefined ? d : `${d}:${use}`;
-  });
+  return request.devices.map((d) => deviceEntry(request, d));
 }
 
 /**

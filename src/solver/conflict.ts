@@ -11,9 +11,9 @@ import { applyChanges, type Change } from './apply.js';
 import { atomsOf, atomTemplate, type Atom } from './atoms.js';
 import { minimalCore, minimalCorrection, type Feasible } from './explain.js';
 import { changesFor, fixText, hardwareAdvice, type FixContext } from './fixes.js';
-import { compile, compileOnce } from './problem.js';
+import { compile } from './problem.js';
 import { relaxation } from './relax.js';
-import { search, type CapacityOf, type Placement } from './solve.js';
+import { bestPlan, search, type CapacityOf, type Placement } from './solve.js';
 
 export interface Fix {
   /** One sentence: what to change, and how (the profile field, the boot parameter). */
@@ -75,11 +75,6 @@ export type FixCheck = (platform: Platform, plans: readonly Placement[]) => bool
 
 /** How many alternative fixes to look for (each costs a few searches and one allocation check). */
 const MAX_FIXES = 8;
-
-/** The best plan for a request, or undefined: what negotiate() would answer, without the explanation. */
-export function bestPlan(platform: Platform, request: Request, capacityOf?: CapacityOf): Placement | undefined {
-  return search(platform, compileOnce(platform, request), { limit: 1, capacityOf })[0];
-}
 
 /**
  * Minimal correction sets over the changeable atoms: every single one, then pairs; else one by

@@ -8,11 +8,11 @@ import { FORMATS } from '../constraints/formats.js';
 import { accessCovers, minimumPitches, pitchTooWide, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, minimumPoolSize } from '../constraints/placement.js';
+import { deviceEntry } from '../constraints/request.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import type { Atom } from './atoms.js';
-import { compileOnce } from './problem.js';
-import { search, type CapacityOf, type Placement } from './solve.js';
+import { bestPlan, type CapacityOf, type Placement } from './solve.js';
 
 export interface FixContext {
   readonly platform: Platform;
@@ -37,17 +37,12 @@ function deviceOf(platform: Platform, name: string): Device {
   return platform.devices.find((d) => d.name === name)!;
 }
 
-function entryOf(request: Request, name: string): string {
-  const use = request.access.get(name);
-  return use === undefined ? name : `${name}:${use}`;
-}
-
 function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[] = []): Placement | undefined {
   const applied = applyChanges(ctx.platform, ctx.request, changes);
   const request = applied.requests[0]!;
   // The pools this fix grows do not limit the plan (their capacity does not count; where they lie is unchanged).
   const uncapped = growing.length > 0 ? new Set(growing.map((h) => h.name)) : undefined;
-  return search(applied.platform, compileOnce(applied.platform, request, uncapped), { limit: 1, capacityOf: ctx.capacityOf })[0];
+  return bestPlan(applied.platform, request, ctx.capacityOf, uncapped);
 }
 
 /** Even dimensions (chroma subsampling) scaled by s, at least 2x2. */
@@ -108,10 +103,10 @@ function copyRequest(ctx: FixContext, name: string): CopyRequest | undefined {
   for (const f of request.formats) if (own.includes(f.name)) formats.push(f.name);
   for (const f of own) if (!formats.includes(f)) formats.push(f);
   if (formats.length === 0) return undefined;
-  const base: CopyRequest = { width: request.width, height: request.height, formats, devices: [entryOf(request, name)], count: request.count, cpu: 'none' };
+  const base: CopyRequest = { width: request.width, height: request.height, formats, devices: [deviceEntry(request, name)], count: request.count, cpu: 'none' };
   const fits = (w: number, h: number) => {
     const applied = applyChanges(platform, request, [{ target: 'copy', device: name, request: { ...base, width: w, height: h } }]);
-    return search(applied.platform, compileOnce(applied.platform, applied.requests[1]!), { limit: 1, capacityOf: ctx.capacityOf }).length > 0;
+    return bestPlan(applied.platform, applied.requests[1]!, ctx.capacityOf) !== undefined;
   };
   // A smaller copy only when the device's own size limits are what it cannot meet (a scaler then).
   // Otherwise the copy has the request's size, and acting on the fix finds out whether it plans.
@@ -132,7 +127,7 @@ const CHANGE_ORDER: readonly Atom['constraint'][] = ['shared', 'access', 'format
 export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | undefined, ctx: FixContext): Change[][] {
   const { platform, request } = ctx;
   const direct: Change[] = [];
-  let entries = request.devices.map((d) => entryOf(request, d));
+  let entries = request.devices.map((d) => deviceEntry(request, d));
   const staying = request.devices.filter((d) => !set.some((a) => a.constraint === 'shared' && a.device === d)).map((d) => deviceOf(platform, d));
   let formatAlternatives: Change[][] = [[]];
   const poolsToSize: Heap[] = [];
@@ -144,13 +139,13 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
       case 'shared': {
         const copy = copyRequest(ctx, atom.device!);
         if (!copy) return [];
-        entries = entries.filter((e) => e !== entryOf(request, atom.device!));
+        entries = entries.filter((e) => e !== deviceEntry(request, atom.device!));
         direct.push({ target: 'copy', device: atom.device!, request: copy });
         break;
       }
       case 'access': {
         const allowed = Array.isArray(atom.value) ? (atom.value as string[])[0]!.split(': ')[1]! : String(atom.value);
-        entries = entries.map((e) => (e === entryOf(request, atom.device!) ? `${atom.device!}:${allowed}` : e));
+        entries = entries.map((e) => (e === deviceEntry(request, atom.device!) ? `${atom.device!}:${allowed}` : e));
         break;
       }
       case 'formats': {
@@ -184,7 +179,7 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
         return []; // a hardware fact: never changed by a fix
     }
   }
-  const unchanged = entries.length === request.devices.length && entries.every((e, i) => e === entryOf(request, request.devices[i]!));
+  const unchanged = entries.length === request.devices.length && entries.every((e, i) => e === deviceEntry(request, request.devices[i]!));
   const devicesChange: Change[] = unchanged ? [] : [{ target: 'request', field: 'devices', value: entries }];
   const out: Change[][] = [];
   for (let a = 0; a < formatAlternatives.length && a <= MAX_FORMATS; a++) {

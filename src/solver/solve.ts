@@ -3,12 +3,12 @@
 // (format preference, modifier preference, heap preference, heap scarcity, size).
 
 import type { FormatInfo } from '../constraints/formats.js';
-import { PAGE_SIZE, type Heap, type Platform } from '../constraints/model.js';
+import { PAGE_SIZE, type Heap, type Platform, type Request } from '../constraints/model.js';
 import type { ModifierInfo } from '../constraints/modifiers.js';
 import { getOrder, pow2 } from '../util/int.js';
 import { fitsInHeap, guaranteedAlignment } from '../constraints/placement.js';
 import { computeLayout, type PlaneLayout } from './layout.js';
-import { eligibleHeaps, type Problem } from './problem.js';
+import { compileOnce, eligibleHeaps, type Problem } from './problem.js';
 
 export interface Placement {
   readonly heap: Heap;
@@ -116,4 +116,13 @@ export function compareRank(a: readonly number[], b: readonly number[]): number 
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/**
+ * The best plan for a request made for one look (a fix's changed inputs), or undefined: what
+ * negotiate() would plan first, without the alternatives, the rationale or the explanation. With
+ * `uncapped`, those heaps' capacity does not count (a fix sizes them from this plan).
+ */
+export function bestPlan(platform: Platform, request: Request, capacityOf?: CapacityOf, uncapped?: ReadonlySet<string>): Placement | undefined {
+  return search(platform, compileOnce(platform, request, uncapped), { limit: 1, capacityOf })[0];
 }

@@ -13,12 +13,11 @@
 import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
-import { fitsInHeap } from '../constraints/placement.js';
 import { alignUp, lcm, pow2 } from '../util/int.js';
 import type { Atom } from './atoms.js';
 import type { Feasible } from './explain.js';
 import { computeLayout, type LayoutRules } from './layout.js';
-import { sizeForAlignment, type CapacityOf } from './solve.js';
+import { sizeInHeap, type CapacityOf } from './solve.js';
 
 /** -1: the constraint has no atom (it restricts nothing, as compile() treats a missing atom). */
 type AtomIndex = number;
@@ -389,10 +388,7 @@ class Relaxed {
       for (let k = 0; k < heaps.length; k++) {
         if ((this.eligible & (1 << k)) === 0) continue;
         const { heap, capacity } = heaps[k]!;
-        const size = sizeForAlignment(heap, layout.size, this.physAlign);
-        if (size === undefined || size > this.maxSize) continue;
-        if (on[capacity] === 1 && (size > heap.maxBuffer || !fitsInHeap(heap, size, this.count, this.free[k]))) continue;
-        return true;
+        if (sizeInHeap(heap, layout.size, this.physAlign, this.maxSize, on[capacity] === 1 ? this.count : undefined, this.free[k]) !== undefined) return true;
       }
     }
     return false;

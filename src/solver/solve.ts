@@ -49,6 +49,20 @@ export function sizeForAlignment(heap: Heap, size: number, align: number): numbe
 }
 
 /**
+ * The bytes to ask `heap` for so that a layout of `bytes` gets `physAlign` (sizeForAlignment()),
+ * or undefined when the heap cannot take it: no padding gives the alignment, the padded size is
+ * over `maxSize`, or, when its capacity counts (`count` given), the buffer is larger than the heap
+ * hands out or `count` of them do not fit (in `free` bytes, when known). The search and the
+ * conflict explainer's feasibility check (relax.ts) both ask this of every heap they consider.
+ */
+export function sizeInHeap(heap: Heap, bytes: number, physAlign: number, maxSize: number, count: number | undefined, free: number | undefined): number | undefined {
+  const size = sizeForAlignment(heap, bytes, physAlign);
+  if (size === undefined || size > maxSize) return undefined;
+  if (count !== undefined && (size > heap.maxBuffer || !fitsInHeap(heap, size, count, free))) return undefined;
+  return size;
+}
+
+/**
  * Free bytes a heap has now, when the caller knows it (a live allocator). Without it, heaps are
  * judged empty, with the kernel's placement rules (constraints/placement.ts).
  */
@@ -79,9 +93,9 @@ export function search(platform: Platform, problem: Problem, options: SearchOpti
       if (candidate.maxPitch !== Infinity && layout.planes.some((p) => p.pitch > candidate.maxPitch)) continue;
       const first = found.length;
       for (const { heap, index, preference } of eligible) {
-        const size = sizeForAlignment(heap, layout.size, req.physAlign);
-        if (size === undefined || size > req.maxSize) continue;
-        if (req.capacityLimited.has(heap.name) && (size > heap.maxBuffer || !fitsInHeap(heap, size, problem.count, options.capacityOf?.(heap)))) continue;
+        const counts = req.capacityLimited.has(heap.name);
+        const size = sizeInHeap(heap, layout.size, req.physAlign, req.maxSize, counts ? problem.count : undefined, counts ? options.capacityOf?.(heap) : undefined);
+        if (size === undefined) continue;
         const placement: Placement = {
           heap,
           format: candidate.format,

@@ -126,13 +126,14 @@ export function explainConflict(platform: Platform, request: Request, options: E
   const atoms = atomsOf(template, request);
   // Whether a plan exists with only the flagged atoms holding: over the shape's precompiled tables
   // (relax.ts), or by compiling and searching when the tables cannot express the platform.
-  const feasible: Feasible = relaxation(platform, request, template, capacityOf) ?? ((on) => search(platform, compile(platform, request, atoms, (a) => on[a.id] === 1), { limit: 1, capacityOf }).length > 0);
+  // (compile() is given the template: same ids, and its atom positions are kept with it.)
+  const feasible: Feasible = relaxation(platform, request, template, capacityOf) ?? ((on) => search(platform, compile(platform, request, template, (a) => on[a.id] === 1), { limit: 1, capacityOf }).length > 0);
   // One array of flags serves every feasibility question in turn (each sets all of it first).
   const flags = new Uint8Array(atoms.length);
   const allHold = () => flags.fill(1);
   const relaxedPlan = (removed: readonly Atom[]): Placement | undefined => {
     const ids = new Set(removed.map((a) => a.id));
-    return search(platform, compile(platform, request, atoms, (a) => !ids.has(a.id)), { limit: 1, capacityOf })[0];
+    return search(platform, compile(platform, request, template, (a) => !ids.has(a.id)), { limit: 1, capacityOf })[0];
   };
 
   // The reason: a minimal conflicting subset, with every device kept in the shared buffer (that is

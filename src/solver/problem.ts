@@ -81,16 +81,17 @@ const ALL_ACTIVE: ActiveSet = { device: () => true, request: () => true, heap: (
 const NOTHING: ReadonlySet<string> = new Set();
 
 /** Where each atom sits, by owner and constraint (and format), built once per atom list. */
-interface AtomIndex {
+export interface AtomPositions {
   readonly device: Map<string, Map<string, Map<string, number>>>;
   readonly request: Map<string, number>;
   readonly heap: Map<string, Map<string, number>>;
 }
 
-const indexes = new WeakMap<readonly Atom[], AtomIndex>();
+const positions = new WeakMap<readonly Atom[], AtomPositions>();
 
-function indexOf(atoms: readonly Atom[]): AtomIndex {
-  let index = indexes.get(atoms);
+/** The positions of an atom list (remembered for the list: pass a shape's template, which lives long). */
+export function atomPositions(atoms: readonly Atom[]): AtomPositions {
+  let index = positions.get(atoms);
   if (index) return index;
   index = { device: new Map(), request: new Map(), heap: new Map() };
   atoms.forEach((a, i) => {
@@ -107,16 +108,16 @@ function indexOf(atoms: readonly Atom[]): AtomIndex {
       byConstraint.set(a.constraint, i);
     }
   });
-  indexes.set(atoms, index);
+  positions.set(atoms, index);
   return index;
 }
 
 /** A subset of atoms, for conflict explanation: one flag per atom, found through the atom index. */
 class ActiveAtoms implements ActiveSet {
-  private readonly index: AtomIndex;
+  private readonly index: AtomPositions;
   private readonly on: Uint8Array;
   constructor(atoms: readonly Atom[], active: (atom: Atom) => boolean) {
-    this.index = indexOf(atoms);
+    this.index = atomPositions(atoms);
     this.on = new Uint8Array(atoms.length);
     for (let i = 0; i < atoms.length; i++) this.on[i] = active(atoms[i]!) ? 1 : 0;
   }

@@ -17,6 +17,7 @@ import { alignUp, lcm, pow2 } from '../util/int.js';
 import type { Atom } from './atoms.js';
 import type { Feasible } from './explain.js';
 import { computeLayout, type LayoutRules } from './layout.js';
+import { atomPositions } from './problem.js';
 import { sizeInHeap, type CapacityOf } from './solve.js';
 
 /** -1: the constraint has no atom (it restricts nothing, as compile() treats a missing atom). */
@@ -105,10 +106,10 @@ function maskOf(modifiers: readonly ModifierInfo[]): number | undefined {
 
 function buildTables(platform: Platform, request: Request, atoms: readonly Atom[]): Tables | undefined {
   if (!MASKABLE) return undefined;
-  const where = new Map<string, number>();
-  atoms.forEach((a, i) => where.set(`${a.request ? 'request' : a.device !== undefined ? `device:${a.device}` : `heap:${a.heap}`}|${a.constraint}|${a.format ?? ''}`, i));
-  const at = (owner: string, constraint: Atom['constraint'], format = ''): AtomIndex => where.get(`${owner}|${constraint}|${format}`) ?? -1;
-  const of = (device: string, constraint: Atom['constraint'], format = ''): AtomIndex => at(`device:${device}`, constraint, format);
+  const where = atomPositions(atoms);
+  const of = (device: string, constraint: Atom['constraint'], format = ''): AtomIndex => where.device.get(device)?.get(constraint)?.get(format) ?? -1;
+  const ofRequest = (constraint: Atom['constraint']): AtomIndex => where.request.get(constraint) ?? -1;
+  const ofHeap = (heap: string, constraint: Atom['constraint']): AtomIndex => where.heap.get(heap)?.get(constraint) ?? -1;
   const devices = request.devices.map((name): DeviceTable => {
     const device = platform.devices.find((d) => d.name === name)!;
     let heapMask = 0;
@@ -186,15 +187,15 @@ function buildTables(platform: Platform, request: Request, atoms: readonly Atom[
   }
   return {
     devices,
-    heaps: platform.heaps.map((heap) => ({ heap, capacity: at(`heap:${heap.name}`, 'capacity'), placement: at(`heap:${heap.name}`, 'placement') })),
+    heaps: platform.heaps.map((heap) => ({ heap, capacity: ofHeap(heap.name, 'capacity'), placement: ofHeap(heap.name, 'placement') })),
     requested,
     listed,
     unlisted,
-    requestFormats: at('request', 'formats'),
-    size: at('request', 'size'),
-    count: at('request', 'count'),
-    cpu: at('request', 'cpu'),
-    protected: at('request', 'protected'),
+    requestFormats: ofRequest('formats'),
+    size: ofRequest('size'),
+    count: ofRequest('count'),
+    cpu: ofRequest('cpu'),
+    protected: ofRequest('protected'),
   };
 }
 

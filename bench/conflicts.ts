@@ -8,6 +8,7 @@ import { loadPlatform, makeRequest, type RequestFields } from '../src/constraint
 import type { Platform, Request } from '../src/constraints/model.js';
 import { allocatesOnEmptyHeaps } from '../src/allocator/fix-check.js';
 import { negotiate } from '../src/solver/negotiate.js';
+import { median } from './stats.js';
 
 interface ConflictCase {
   readonly name: string;
@@ -32,7 +33,6 @@ const CASES: readonly ConflictCase[] = [
   },
 ];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** ns per call, median of `loops` loops of `calls` after a warm-up of as many calls. */
 function time(f: () => void, calls: number, loops = 7): number {

@@ -14,6 +14,7 @@ import { sizePools } from '../src/sim/sizing.js';
 import { traceFromEvents, type Trace } from '../src/sim/trace.js';
 import { openSync } from '../src/allocator/allocator.js';
 import { AllocationError } from '../src/allocator/errors.js';
+import { median } from './stats.js';
 
 interface RawOp {
   readonly alloc: boolean;
@@ -90,7 +91,6 @@ export function replayBench(options: { windows?: number; sizing?: boolean } = {}
     raw.push(timed(() => rawReplay(platform, ops)));
     full.push(timed(() => replay(platform, trace)));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
   const ratio = median(full) / median(raw);
   console.table([{ 'raw replay s': +(median(raw) / 1000).toFixed(2), 'solver+allocator replay s': +(median(full) / 1000).toFixed(2), ratio: +ratio.toFixed(2) }]);
   console.log(`bar: replay through solver and allocator <= 2x raw: ${ratio.toFixed(2)}x ${ratio <= 2 ? 'PASS' : 'FAIL'}`);

@@ -10,10 +10,10 @@ import { connect } from '../src/service/client.js';
 import { parsePolicy } from '../src/service/policy.js';
 import { AllocatorService, openServiceAllocator } from '../src/service/server.js';
 import { startBus } from '../test/service/harness.js';
+import { median } from './stats.js';
 
 const ROUNDS = 15;
 const CALLS = 200;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 export async function serviceBench(): Promise<void> {
   const bus = await startBus();

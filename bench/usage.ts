@@ -8,6 +8,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { scanUsage } from '../src/service/usage.js';
+import { median } from './stats.js';
 
 const ROUNDS = 31;
 
@@ -48,7 +49,6 @@ function readEveryMaps(list: string[]): number {
   return bytes;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 function time(fn: () => unknown): number {
   const t = performance.now();

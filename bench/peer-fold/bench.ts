@@ -16,10 +16,10 @@ import type { Platform, Request } from '../../src/constraints/model.js';
 import { negotiate } from '../../src/solver/negotiate.js';
 import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
 import { CASES, cHeader, profile, requestOf, type PeerCase } from './cases.js';
+import { median } from '../stats.js';
 
 const SOURCE = fileURLToPath(new URL('../../../bench/peer-fold/fold.c', import.meta.url));
 const ROUNDS = 15;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 function buildFold(): string {
   const dir = mkdtempSync(join(tmpdir(), 'udalloc-fold-'));

@@ -4,7 +4,8 @@
 
 import { LIMITS, readInputText } from '../util/input-file.js';
 import { overlappingPools } from './model.js';
-import { formatAddress } from './units.js';
+import { formatAddress, formatBytes } from './units.js';
+import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize } from './placement.js';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError, showValue } from '../errors.js';
@@ -228,6 +229,14 @@ function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceD
     end = raw.limit;
   } else if (raw.kind === 'system') {
     end = raw.size; // RAM starts near 0 on most machines; the system heap is not contiguous anyway.
+  }
+  if (raw.kind === 'cma') {
+    // Linux refuses a CMA region that is not whole pageblocks (kernel/dma/contiguous.c rmem_cma_setup:
+    // "incorrect alignment of CMA region"; cma= sizes are rounded up to them): such a profile
+    // describes a machine that cannot boot that way. Carveouts may sit anywhere.
+    const block = formatBytes(CMA_MIN_ALIGNMENT_BYTES);
+    if (raw.base !== undefined && raw.base % CMA_MIN_ALIGNMENT_BYTES !== 0) fail(src, [...path, 'base'], `a CMA area starts on a whole pageblock (${block}); Linux refuses one at ${formatAddress(raw.base)} ("incorrect alignment of CMA region", kernel/dma/contiguous.c)`, raw.base);
+    if (raw.size % CMA_MIN_ALIGNMENT_BYTES !== 0) fail(src, [...path, 'size'], `a CMA area is whole pageblocks (${block}); Linux refuses a /reserved-memory region of this size ("incorrect alignment of CMA region", kernel/dma/contiguous.c) and rounds cma= up to ${formatBytes(cmaAreaSize(raw.size))}`, raw.size);
   }
   if (raw.kind === 'secure' && raw.cpuAccess === true) fail(src, [...path, 'cpuAccess'], 'a secure heap cannot be CPU-mappable', raw.cpuAccess);
   if (raw.alignOrder !== undefined && raw.kind !== 'cma') fail(src, [...path, 'alignOrder'], 'only CMA heaps have an alignment order', raw.alignOrder);

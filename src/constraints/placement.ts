@@ -29,6 +29,14 @@ export function cmaAreaSize(bytes: number): number {
   return Math.ceil(bytes / CMA_MIN_ALIGNMENT_BYTES) * CMA_MIN_ALIGNMENT_BYTES;
 }
 
+/**
+ * The capacity a pool of this kind is given at boot to hold at least `bytes`: a CMA area in whole
+ * pageblocks (cmaAreaSize), a carveout or secure pool in whole pages.
+ */
+export function poolSizeAtBoot(heap: Heap, bytes: number): number {
+  return heap.kind === 'cma' ? cmaAreaSize(bytes) : pageAlign(bytes);
+}
+
 /** The kernel's PAGE_ALIGN(len). */
 export function pageAlign(len: number): number {
   return Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;

@@ -7,12 +7,13 @@
 import { FORMATS } from '../constraints/formats.js';
 import { accessCovers, minimumPitches, pitchTooWide, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
-import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, minimumPoolSize } from '../constraints/placement.js';
+import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
 import { deviceEntry } from '../constraints/request.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import type { Atom } from './atoms.js';
-import { bestPlan, type CapacityOf, type Placement } from './solve.js';
+import { compileOnce } from './problem.js';
+import { bestPlan, search, type CapacityOf, type Placement } from './solve.js';
 
 export interface FixContext {
   readonly platform: Platform;
@@ -45,6 +46,25 @@ function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly H
   return bestPlan(applied.platform, request, ctx.capacityOf, uncapped);
 }
 
+/**
+ * Of the plans the changed inputs have, the one that needs the least of the pools being grown
+ * (the best ranked among equals): a pool fix asks for no more than some layout needs, even when
+ * a larger, better ranked layout is what the grown pool then gets.
+ */
+function leastPoolPlan(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[]): { plan: Placement; heap: Heap; need: number } | undefined {
+  const applied = applyChanges(ctx.platform, ctx.request, changes);
+  const request = applied.requests[0]!;
+  const uncapped = new Set(growing.map((h) => h.name));
+  let least: { plan: Placement; heap: Heap; need: number } | undefined;
+  for (const plan of search(applied.platform, compileOnce(applied.platform, request, uncapped), { limit: Infinity, capacityOf: ctx.capacityOf })) {
+    const heap = growing.find((h) => h.name === plan.heap.name);
+    if (!heap) continue;
+    const need = minimumPoolSize(heap, plan.size, plan.count);
+    if (!least || need < least.need) least = { plan, heap, need };
+  }
+  return least;
+}
+
 /** Even dimensions (chroma subsampling) scaled by s, at least 2x2. */
 function scaled(width: number, height: number, s: number): { width: number; height: number } {
   const even = (v: number) => Math.max(2, Math.floor((v * s) / 2) * 2);
@@ -52,16 +72,29 @@ function scaled(width: number, height: number, s: number): { width: number; heig
 }
 
 /**
+ * The next size up from w x h with the request's aspect ratio: the smallest scale at which either
+ * even dimension grows. Undefined beyond the request's own size.
+ */
+function nextSizeStep(width: number, height: number, w: number, h: number): { width: number; height: number } | undefined {
+  const s = Math.min((w + 2) / width, (h + 2) / height) * (1 + 1e-12);
+  if (s > 1) return undefined;
+  const next = scaled(width, height, s);
+  return next.width > w || next.height > h ? next : undefined;
+}
+
+/**
  * The largest size with the request's aspect ratio, at most `start` times the original, for which
- * `fits` holds: `start` first (the device limits give it exactly), then a bisection.
+ * `fits` holds: `start` first (the device limits give it exactly), then a bisection of the scale,
+ * then size steps up while the next one still fits (the bisection stops between two scales, not
+ * at a size step), so that one step more does not fit.
  */
 function fitSize(width: number, height: number, start: number, fits: (w: number, h: number) => boolean): { width: number; height: number } | undefined {
   const first = scaled(width, height, start);
-  if (fits(first.width, first.height)) return first;
+  const firstFits = fits(first.width, first.height);
+  let best = firstFits ? first : undefined;
   let lo = 0;
   let hi = start;
-  let best: { width: number; height: number } | undefined;
-  for (let i = 0; i < 14; i++) {
+  for (let i = 0; i < 14 && !firstFits; i++) {
     const mid = (lo + hi) / 2;
     const s = scaled(width, height, mid);
     if (fits(s.width, s.height)) {
@@ -69,6 +102,7 @@ function fitSize(width: number, height: number, start: number, fits: (w: number,
       lo = mid;
     } else hi = mid;
   }
+  for (let next = best && nextSizeStep(width, height, best.width, best.height); next && fits(next.width, next.height); next = nextSizeStep(width, height, next.width, next.height)) best = next;
   return best;
 }
 
@@ -195,10 +229,10 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
     // Each pool grown to what the buffers take as the kernel places them, in the plan at this size.
     const newSizes = new Map<string, number>();
     if (poolsToSize.length > 0) {
-      const plan = planOf(ctx, changes, poolsToSize);
-      if (!plan || !poolsToSize.some((h) => h.name === plan.heap.name)) continue;
-      const heap = poolsToSize.find((h) => h.name === plan.heap.name)!;
-      const size = minimumPoolSize(heap, plan.size, plan.count);
+      const least = leastPoolPlan(ctx, changes, poolsToSize);
+      if (!least) continue;
+      const { heap } = least;
+      const size = poolSizeAtBoot(heap, least.need);
       newSizes.set(heap.name, size);
       changes = [...changes, { target: 'heap', heap: heap.name, field: 'size', value: size }];
     }
@@ -246,7 +280,7 @@ function describePlan(p: Placement): string {
 function sizeAtBoot(kind: string, name: string, size: number): string {
   if (kind === 'cma') {
     const area = cmaAreaSize(size);
-    return `at boot: cma=${area / MiB}M if ${name} is the default CMA area, or size = <0x${area.toString(16)}> in its /reserved-memory node (CMA areas come in whole 2 MiB pageblocks)`;
+    return `at boot: cma=${area / MiB}M if ${name} is the default CMA area, or size = <0x${area.toString(16)}> in its /reserved-memory node`;
   }
   return `at boot: the size of its /reserved-memory node (0x${size.toString(16)})`;
 }
@@ -300,8 +334,10 @@ function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placem
     case 'capacity': {
       const heap = platform.heaps.find((h) => h.name === atom.heap)!;
       const size = (changes.find((c) => c.target === 'heap' && c.heap === heap.name && c.field === 'size') as { value: number }).value;
-      const padded = size > plan.size * plan.count;
-      return `grow ${heap.name} from ${formatBytes(heap.size)} to ${formatBytes(size)} (${size} bytes: ${plan.count} x ${plan.size}${padded ? `, each placed on a ${formatBytes(plan.alignment)} boundary as the kernel aligns them` : ''}); ${sizeAtBoot(heap.kind, heap.name, size)}`;
+      const need = minimumPoolSize(heap, plan.size, plan.count);
+      const padded = need > plan.size * plan.count;
+      const rounded = size > need ? `, rounded up to whole ${formatBytes(PAGEBLOCK)} pageblocks as CMA areas are` : '';
+      return `grow ${heap.name} from ${formatBytes(heap.size)} to ${formatBytes(size)} (the buffers take ${need} bytes: ${plan.count} x ${plan.size}${padded ? `, each placed on a ${formatBytes(plan.alignment)} boundary as the kernel aligns them` : ''}${rounded}); ${sizeAtBoot(heap.kind, heap.name, size)}`;
     }
     case 'placement': {
       const heap = platform.heaps.find((h) => h.name === atom.heap)!;

@@ -4,7 +4,7 @@
 import type { FormatInfo } from '../constraints/formats.js';
 import { sandModifierValue, type ModifierInfo } from '../constraints/modifiers.js';
 import { implicitPitch, PAGE_SIZE } from '../constraints/model.js';
-import { alignUp, ceilDiv, checked, lcm } from '../util/int.js';
+import { alignUp, ceilDiv, checked, gcd, lcm } from '../util/int.js';
 
 export interface PlaneLayout {
   readonly offset: number;
@@ -104,17 +104,18 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
  * into the first column. The column height is luma plus chroma rows, the Raspberry Pi HEVC
  * decoder's default for NV12_COL128 (bytesperline = height * 3 / 2, hevc_d_video.c) and what
  * vc4_plane.c programs from the modifier's parameter; the framebuffer pitch is the padded width.
- * Returns undefined when the chroma start breaks an offset alignment.
  */
 function sandLayout(format: FormatInfo, modifier: ModifierInfo, columnBytes: number, width: number, height: number, rules: LayoutRules): Layout | undefined {
   if (format.planes.length !== 2) return undefined;
   const w = alignUp(width, format.hsub);
-  const lumaRows = alignUp(alignUp(height, format.vsub), rules.heightAlign);
+  // The column height is the layout's choice (the modifier carries it): luma rows padded so that
+  // the chroma start meets the offset alignment too, as a larger height alignment would.
+  const offsetRows = rules.offsetAlign / gcd(rules.offsetAlign, columnBytes);
+  const lumaRows = alignUp(alignUp(height, format.vsub), lcm(rules.heightAlign, offsetRows));
   const chromaRows = ceilDiv(lumaRows, format.vsub);
   const columns = ceilDiv(checked('row size', w * format.planes[0]!.cpp), columnBytes);
   const pitch = alignUp(columns * columnBytes, rules.pitchAlign, 'pitch');
   const chromaOffset = checked('plane offset', lumaRows * columnBytes);
-  if (chromaOffset % rules.offsetAlign !== 0) return undefined;
   const columnRows = lumaRows + chromaRows;
   const used = checked('buffer size', columnRows * pitch);
   const planes: PlaneLayout[] = [

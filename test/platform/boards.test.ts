@@ -10,6 +10,8 @@ import { shortModifierName } from '../../src/constraints/modifiers.js';
 import { parseDtb } from '../../src/platform/fdt.js';
 import { deriveFromTree } from '../../src/platform/derive.js';
 import { dtbPath } from './dtbs.js';
+import { parse as parseYaml } from 'yaml';
+import { actOn } from '../solver/act-on.js';
 
 const BOARDS = ['raspberry-pi-4', 'rockpro64-rk3399', 'imx8mp-evk', 'x86-laptop-tgl'];
 const plan = (board: string, fields: RequestFields) => {
@@ -55,10 +57,15 @@ describe('shipped board profiles', () => {
     assert.ok(r.conflict.core.some((a) => a.device === 'hvs' && a.constraint === 'iommu'));
     const texts = r.conflict.fixes.map((f) => f.text);
     assert.match(texts[0]!, /^accept RGB565 in the request \(both v3d and hvs take it\): --format XRGB8888,RGB565$/);
-    // 3 x 33177600 bytes, each CMA-aligned to 1 MiB: two strides of 32 MiB and the last buffer.
+    // 3 x 33177600 bytes, each CMA-aligned to 1 MiB: two strides of 32 MiB and the last buffer,
+    // in whole 2 MiB pageblocks.
     const grow = r.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'heap'))!;
-    assert.deepStrictEqual(grow.changes, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: 2 * 32 * 2 ** 20 + 33177600 }]);
+    assert.deepStrictEqual(grow.changes, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: Math.ceil((2 * 32 * 2 ** 20 + 33177600) / 2 ** 21) * 2 ** 21 }]);
     assert.match(grow.text, /cma=96M/);
+    // Each fix, applied to the board file and the request and negotiated again, allocates.
+    const profile = parseYaml(readFileSync('boards/raspberry-pi-4.yaml', 'utf8')) as { heaps: Record<string, unknown>[] };
+    assert.ok(r.conflict.fixes.length >= 2);
+    for (const fix of r.conflict.fixes) assert.strictEqual(actOn(profile, { width: 3840, height: 2160, formats: ['XRGB8888'], devices: ['v3d', 'hvs'], count: 3 }, fix.changes), 'allocates', fix.text);
   });
 
   it('Raspberry Pi 4 pipelines: HEVC decode to display shares SAND128 with the column height in the modifier; ISP to H.264 encoder shares linear NV12 below 1 GiB', () => {

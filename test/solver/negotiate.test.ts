@@ -12,6 +12,9 @@ import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
 import { applyChanges } from '../../src/solver/apply.js';
 import { violations } from '../../src/solver/verify.js';
 import { explainChoices } from '../../src/solver/why.js';
+import { actOn } from './act-on.js';
+
+const MiB = 2 ** 20;
 
 const board = loadPlatform('boards/example.yaml');
 const ask = (fields: RequestFields, platform = board) => {
@@ -180,8 +183,9 @@ describe('conflicts', () => {
     const need = 39 * 12 * 2 ** 20 + 12443648;
     const grow = result.conflict.fixes[0];
     const fewer = result.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'request' && c.field === 'count'));
-    assert.deepStrictEqual(grow!.changes, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: need }]);
-    assert.match(grow!.text, /^grow linux,cma from 256 MiB to 479\.87 MiB \(503177216 bytes: 40 x 12443648, each placed on a 1 MiB boundary as the kernel aligns them\); at boot: cma=480M /);
+    // A CMA area is whole 2 MiB pageblocks (Linux refuses others): the change is the need rounded up.
+    assert.deepStrictEqual(grow!.changes, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: Math.ceil(need / 2 ** 21) * 2 ** 21 }]);
+    assert.match(grow!.text, /^grow linux,cma from 256 MiB to 480 MiB \(the buffers take 503177216 bytes: 40 x 12443648, each placed on a 1 MiB boundary as the kernel aligns them, rounded up to whole 2 MiB pageblocks as CMA areas are\); at boot: cma=480M /);
     // A /reserved-memory CMA region must be whole 2 MiB pageblocks, or Linux refuses it
     // (kernel/dma/contiguous.c rmem_cma_setup): the node size is the pool size rounded up.
     const node = Number(/size = <(0x[0-9a-f]+)> in its \/reserved-memory node/.exec(grow!.text)![1]);
@@ -194,6 +198,23 @@ describe('conflicts', () => {
     assert.ok(negotiate(grown.platform, grown.requests[0]!).ok);
     const short = applyChanges(board, grown.requests[0]!, [{ target: 'heap', heap: 'linux,cma', field: 'size', value: need - 4096 }]);
     assert.ok(!negotiate(short.platform, short.requests[0]!).ok);
+  });
+
+  it('a CMA area whose base is not aligned for the buffers: the pool fix counts the gap before the first one', () => {
+    // CONFIG_CMA_ALIGNMENT=12: an 8 MiB-order buffer is aligned to 8 MiB; the area starts at
+    // 1026 MiB (a whole pageblock), so the first buffer lands 6 MiB in, then one every 8 MiB.
+    const profile = { name: 'offset', heaps: [{ name: 'cma', kind: 'cma', base: 0x40200000, size: '32MiB', alignOrder: 12 }], devices: [{ name: 'display', iommu: false, formats: { XRGB8888: { modifiers: ['LINEAR'] } } }] };
+    const platform = parsePlatform(JSON.stringify(profile), 'offset.json');
+    const fields = { width: 1920, height: 1080, formats: ['XRGB8888'], devices: ['display'], count: 4 };
+    const { result } = ask(fields, platform);
+    if (result.ok) throw new Error('expected a conflict: 32 MiB holds 3 such buffers from that base');
+    const grow = result.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'heap'));
+    const need = 6 * MiB + 3 * 8 * MiB + 8294400;
+    assert.deepStrictEqual(grow?.changes, [{ target: 'heap', heap: 'cma', field: 'size', value: Math.ceil(need / (2 * MiB)) * 2 * MiB }]);
+    assert.strictEqual(actOn(profile, fields, grow.changes), 'allocates');
+    assert.notStrictEqual(actOn(profile, fields, [{ target: 'heap', heap: 'cma', field: 'size', value: Math.ceil(need / (2 * MiB)) * 2 * MiB - 2 * MiB }]), 'allocates');
+    const fewer = result.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'request'));
+    assert.deepStrictEqual(fewer?.changes, [{ target: 'request', field: 'count', value: 3 }]);
   });
 
   it('a DMA limit below every contiguous pool: move the pool (a fix), the DMA reach is the reason', () => {

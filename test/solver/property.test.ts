@@ -4,11 +4,11 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePlatform, makeRequest, type RequestFields } from '../../src/constraints/load.js';
 import { MODIFIERS, modifierAppliesTo } from '../../src/constraints/modifiers.js';
 import { PAGE_SIZE, type Platform, type Request } from '../../src/constraints/model.js';
 import { atomize, type Atom } from '../../src/solver/atoms.js';
 import { build, scenarioArb } from './scenarios.js';
+import { actOn } from './act-on.js';
 import { computeLayout } from '../../src/solver/layout.js';
 import { negotiate } from '../../src/solver/negotiate.js';
 import { compile } from '../../src/solver/problem.js';
@@ -17,7 +17,8 @@ import { violations } from '../../src/solver/verify.js';
 import { lcmAll } from '../../src/util/int.js';
 import { SimKernel } from '../../src/kernel/sim/index.js';
 import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
-import { emptyHeapCapacity } from '../../src/constraints/placement.js';
+import { CMA_MIN_ALIGNMENT_BYTES, emptyHeapCapacity } from '../../src/constraints/placement.js';
+import type { Change } from '../../src/solver/apply.js';
 
 /** Brute force: every format, every modelled modifier, every heap, every power-of-two padding. */
 function oracle(platform: Platform, request: Request): Placement | undefined {
@@ -148,32 +149,12 @@ describe('solver against a brute-force oracle', () => {
         if (result.ok) return;
         for (const fix of result.conflict.fixes) {
           fixes++;
-          // Apply the changes to the files' contents (not to the solver's objects) and load them again.
-          const heaps = profile.heaps.map((h) => ({ ...h }));
-          let shared: RequestFields = { ...fields };
-          const copies: RequestFields[] = [];
           for (const c of fix.changes) {
-            kinds.set(c.target === 'heap' ? `heap.${c.field}` : c.target === 'copy' ? 'copy' : `request.${c.field}`, (kinds.get(c.target === 'heap' ? `heap.${c.field}` : c.target === 'copy' ? 'copy' : `request.${c.field}`) ?? 0) + 1);
-            if (c.target === 'heap') {
-              const h = heaps.find((x) => x['name'] === c.heap)!;
-              if (c.field === 'limit') delete h['base'];
-              h[c.field] = c.value;
-            } else if (c.target === 'copy') copies.push({ ...c.request, formats: [...c.request.formats], devices: [...c.request.devices] });
-            else shared = { ...shared, [c.field]: c.value };
+            const kind = c.target === 'heap' ? `heap.${c.field}` : c.target === 'copy' ? 'copy' : `request.${c.field}`;
+            kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
           }
-          const changed = parsePlatform(JSON.stringify({ ...profile, heaps }), 'changed.json');
-          const plans: Placement[] = [];
-          for (const r of [shared, ...copies]) {
-            const again = negotiate(changed, makeRequest(changed, r));
-            assert.ok(again.ok, `${fix.text}: the changed request does not negotiate`);
-            plans.push(again.plan);
-          }
-          const kernel = new SimKernel(changed.heaps, { maxFds: 1 << 16 });
-          try {
-            for (const p of plans) for (let i = 0; i < p.count; i++) kernel.allocate(p.heap.name, p.size);
-          } catch (err) {
-            assert.fail(`${fix.text}: ${String(err)}`);
-          }
+          const outcome = actOn(profile, fields, fix.changes);
+          assert.strictEqual(outcome, 'allocates', `${fix.text}: ${outcome}`);
         }
       }),
       { numRuns: 300, seed: 29 },
@@ -182,7 +163,71 @@ describe('solver against a brute-force oracle', () => {
     // Every kind of change must be exercised, or its application goes unchecked.
     for (const kind of ['request.formats', 'request.devices', 'request.count', 'request.width', 'request.cpu', 'heap.size', 'copy']) assert.ok((kinds.get(kind) ?? 0) > 0, `${kind}: ${JSON.stringify([...kinds])}`);
   });
+
+  it('every count, size and pool fix is the best one: one more buffer, the next size step or one step less of pool does not allocate', () => {
+    const stepped = { count: 0, size: 0, pool: 0, cmaPool: 0 };
+    // More buffers than the other properties ask for, so that pools and counts run short often.
+    fc.assert(
+      fc.property(scenarioArb, fc.integer({ min: 1, max: 64 }), (s, count) => {
+        const { platform, request, profile, fields } = build({ ...s, count });
+        const result = negotiate(platform, request, { check: allocatesOnEmptyHeaps });
+        if (result.ok) return;
+        for (const fix of result.conflict.fixes) {
+          const beyond = (changed: Change): void => {
+            const changes = fix.changes.map((c) => (sameField(c, changed) ? changed : c));
+            const outcome = actOn(profile, fields, changes);
+            assert.notStrictEqual(outcome, 'allocates', `${fix.text}: ${JSON.stringify(changed)} allocates too, so the fix is not the best one`);
+          };
+          for (const c of fix.changes) {
+            if (c.target === 'request' && c.field === 'count') {
+              stepped.count++;
+              beyond({ ...c, value: (c.value as number) + 1 });
+            } else if (c.target === 'request' && c.field === 'width') {
+              const height = fix.changes.find((x) => x.target === 'request' && x.field === 'height');
+              const h = (height as { value: number }).value;
+              const next = nextSizeStep(request.width, request.height, c.value as number, h);
+              if (next === undefined) continue; // the fix is the request's own size in one dimension: nothing larger to try
+              stepped.size++;
+              const changes = fix.changes.map((x) => (x.target === 'request' && x.field === 'width' ? { ...x, value: next.width } : x.target === 'request' && x.field === 'height' ? { ...x, value: next.height } : x));
+              const outcome = actOn(profile, fields, changes);
+              assert.notStrictEqual(outcome, 'allocates', `${fix.text}: ${next.width}x${next.height} allocates too, so the fix is not the best one`);
+            } else if (c.target === 'heap' && c.field === 'size') {
+              const heap = platform.heaps.find((h) => h.name === c.heap)!;
+              const step = heap.kind === 'cma' ? CMA_MIN_ALIGNMENT_BYTES : PAGE_SIZE;
+              if (heap.kind === 'cma') stepped.cmaPool++;
+              stepped.pool++;
+              beyond({ ...c, value: c.value - step });
+            }
+          }
+        }
+      }),
+      { numRuns: 400, seed: 2912 },
+    );
+    // Each kind of step must be tried, or its bound goes unchecked.
+    assert.ok(stepped.count > 30 && stepped.size > 30 && stepped.pool > 30 && stepped.cmaPool > 15, JSON.stringify(stepped));
+  });
 });
+
+/** The same field of the same target. */
+function sameField(a: Change, b: Change): boolean {
+  if (a.target === 'heap' && b.target === 'heap') return a.heap === b.heap && a.field === b.field;
+  if (a.target === 'request' && b.target === 'request') return a.field === b.field;
+  return false;
+}
+
+/**
+ * The next size a size fix could have offered: the request's aspect ratio, even dimensions (as
+ * fixes.ts scales them), the smallest scale at which either dimension grows. Undefined when that
+ * is beyond the request's own size.
+ */
+function nextSizeStep(width: number, height: number, w: number, h: number): { width: number; height: number } | undefined {
+  const even = (v: number, s: number) => Math.max(2, Math.floor((v * s) / 2 + 1e-9) * 2);
+  const s = Math.min((w + 2) / width, (h + 2) / height);
+  if (s > 1) return undefined;
+  const next = { width: Math.min(width, even(width, s)), height: Math.min(height, even(height, s)) };
+  assert.ok(next.width >= w && next.height >= h && (next.width > w || next.height > h), `${w}x${h} -> ${next.width}x${next.height}`);
+  return next;
+}
 
 describe('plans hold when acted on', () => {
   /** Allocates every buffer of the plan on a fresh simulated kernel; fails the test on any error. */

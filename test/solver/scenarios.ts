@@ -15,6 +15,13 @@ const heapArb = fc.record({
   kind: fc.constantFrom('system', 'cma', 'cma', 'carveout', 'secure', 'system-contig'),
   size: fc.constantFrom(4 * MiB, 16 * MiB, 64 * MiB, 256 * MiB),
   base: fc.constantFrom(0x10000000, 0x80000000, 0x1_0000_0000, 0x8_0000_0000),
+  /**
+   * Where in its 256 MiB slot the pool starts: any page for a carveout or secure pool, any
+   * pageblock for a CMA area (Linux refuses others). With the larger CMA alignment orders, a
+   * pageblock base is not aligned for every buffer, so where the first buffer lands matters.
+   */
+  offset: fc.nat(0xffff),
+  alignOrder: fc.constantFrom(undefined, undefined, 4, 10, 12),
 });
 
 const ruleArb = fc.record({
@@ -69,14 +76,14 @@ export function build(s: Scenario): { platform: Platform; request: Request; prof
   // earlier one moves up in 256 MiB steps (no pool here is larger).
   const bases: number[] = [];
   s.heaps.forEach((h, i) => {
-    let base = h.base;
+    let base = h.base + (h.kind === 'cma' ? (h.offset % 128) * 2 * MiB : h.offset * 4096);
     while (s.heaps.some((o, j) => j < i && o.kind !== 'system' && base < bases[j]! + o.size && bases[j]! < base + h.size)) base += 0x1000_0000;
     bases.push(base);
   });
   const heapName = (i: number) => `h${i}`;
   const profile = {
     name: 'random',
-    heaps: s.heaps.map((h, i) => ({ name: heapName(i), kind: h.kind, size: h.size, ...(h.kind === 'system' ? {} : { base: bases[i]! }) })),
+    heaps: s.heaps.map((h, i) => ({ name: heapName(i), kind: h.kind, size: h.size, ...(h.kind === 'system' ? {} : { base: bases[i]! }), ...(h.kind === 'cma' && h.alignOrder !== undefined ? { alignOrder: h.alignOrder } : {}) })),
     devices: s.devices.map((d, i) => ({
       name: `d${i}`,
       iommu: d.iommu,

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
-import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPlatform } from '../../src/constraints/load.js';
 import { open, openSync, type Allocator } from '../../src/allocator/allocator.js';
@@ -15,6 +14,7 @@ import { isKernelError } from '../../src/kernel/errno.js';
 import type { SimKernel, SimOptions } from '../../src/kernel/sim/kernel.js';
 import type { FaultRule } from '../../src/kernel/sim/faults.js';
 import { InputError } from '../../src/errors.js';
+import { testDir } from '../helpers.js';
 
 const board = loadPlatform('boards/example.yaml');
 const NV12_1080P = 3342336; // 2048x1088 + 2048x544: camera pitch 256, height 16 (see layout tests)
@@ -269,14 +269,19 @@ describe('open', () => {
   });
 
   it('says which backend it chose and why', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'udalloc-heaps-'));
+    const empty = testDir('udalloc-heaps-');
     assert.match(selectBackend(board, 'auto', {}, join(empty, 'none')).reason, /simulated kernel \(no .* on this machine\)/);
     mkdirSync(join(empty, 'dma_heap'));
     writeFileSync(join(empty, 'dma_heap', 'system'), '');
     // With heaps present (and the native binding built by npm test), auto picks the real backend.
     const real = selectBackend(board, 'auto', {}, join(empty, 'dma_heap'));
     assert.deepStrictEqual([real.backend.kind, real.reason], ['dma-heap', `dma-buf heaps in ${join(empty, 'dma_heap')}: system`]);
+    // Device nodes that are not there (wherever this runs): one input error naming the node and what to use.
+    const missing = { ion: join(empty, 'ion'), udmabuf: join(empty, 'udmabuf') };
+    assert.throws(() => selectBackend(board, 'udmabuf', {}, join(empty, 'none'), missing), (err) => err instanceof InputError && err.field === 'backend' && err.message === `backend udmabuf: ${missing.udmabuf} does not exist (a kernel built with CONFIG_UDMABUF has it); use --backend sim to simulate the profile's heaps`);
+    assert.throws(() => selectBackend(board, 'ion', {}, join(empty, 'none'), missing), (err) => err instanceof InputError && err.field === 'backend' && /^backend ion: .*\/ion does not exist \(ION was removed from Linux in 5\.11; use --backend sim/.test(err.message));
     assert.throws(() => selectBackend(board, 'ionn' as never), (err) => err instanceof InputError && err.field === 'backend' && /expected one of auto, sim, dma-heap, udmabuf, ion/.test(err.message));
+    rmSync(empty, { recursive: true, force: true });
   });
 
   it('a profile none of whose heaps the backend has is a clear input error, not an empty conflict', () => {

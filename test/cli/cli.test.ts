@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { each, assertMatches } from '../helpers.js';
+import { each, assertMatches, testDir } from '../helpers.js';
 
 const CLI = 'dist/src/cli/main.js';
 const run = (...args: string[]) => {
@@ -213,10 +213,9 @@ describe('udalloc simulate and size', () => {
   });
 
   it('a malformed trace exits 2 naming the line and field', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-trace-')), 'bad.jsonl');
+    const file = join(testDir('udalloc-trace-'), 'bad.jsonl');
     writeFileSync(file, '{"t":0,"op":"alloc","id":"a","request":{"width":64,"height":64,"formats":["NV12"],"devices":["camera"]}}\n{"t":1,"op":"free","id":"z"}\n');
     const r = run('simulate', '--trace', file);
     assert.strictEqual(r.code, 2);
@@ -230,10 +229,9 @@ describe('udalloc simulate and size', () => {
   });
 
   it('alloc --record and negotiate --record append what happened: sets, frees, and requests that failed', async () => {
-    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-rec-')), 'rec.jsonl');
+    const file = join(testDir('udalloc-rec-'), 'rec.jsonl');
     assert.strictEqual(run('alloc', '--request', 'examples/camera-display.yaml', '--record', file).code, 0);
     // Two negotiations hold nothing: each is asked for and let go, never 24 buffers live.
     for (let i = 0; i < 2; i++) assert.strictEqual(run('negotiate', '--devices', 'camera,display', '--size', '1920x1080', '--format', 'NV12', '--count', '12', '--record', file).code, 0);
@@ -278,10 +276,9 @@ describe('udalloc discover', () => {
   });
 
   it('--sysfs ROOT reads a fake machine: heaps from /dev/dma_heap and meminfo, cards from /sys/class/drm', async () => {
-    const { mkdirSync, mkdtempSync, writeFileSync, symlinkSync } = await import('node:fs');
+    const { mkdirSync, writeFileSync, symlinkSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const root = mkdtempSync(join(tmpdir(), 'udalloc-sysfs-'));
+    const root = testDir('udalloc-sysfs-');
     for (const d of ['dev/dma_heap', 'proc', 'sys/class/drm/card0/device/iommu_group']) mkdirSync(join(root, d), { recursive: true });
     writeFileSync(join(root, 'dev/dma_heap/system'), '');
     writeFileSync(join(root, 'proc/meminfo'), 'MemTotal: 8388608 kB\n');
@@ -294,10 +291,9 @@ describe('udalloc discover', () => {
   });
 
   it('a corrupt .dtb exits 2 with the offset and problem', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-dtb-')), 'bad.dtb');
+    const file = join(testDir('udalloc-dtb-'), 'bad.dtb');
     writeFileSync(file, Buffer.from('d00dfeed00000010', 'hex'));
     const r = run('discover', '--dtb', file);
     assert.strictEqual(r.code, 2);

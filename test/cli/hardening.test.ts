@@ -4,11 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { testDir } from '../helpers.js';
 
 const CLI = 'dist/src/cli/main.js';
 // A memory ceiling far below what reading /dev/zero whole would take: exhaustion would show as a crash.
@@ -17,7 +17,7 @@ const run = (...args: string[]) => {
   return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'udalloc-hard-'));
+const dir = testDir('udalloc-hard-');
 const fifo = join(dir, 'fifo');
 spawnSync('mkfifo', [fifo]);
 const elf = join(dir, 'elf.yaml');
@@ -90,7 +90,8 @@ describe('backends that are not there', () => {
   it('--backend ion without /dev/ion, and udmabuf without /dev/udmabuf, are one line and exit 2', () => {
     assert.strictEqual(existsSync('/dev/ion'), false, 'this test describes a machine without ION');
     oneLine(run('heaps', '--platform', 'example', '--backend', 'ion'), /^udalloc heaps: backend ion: \/dev\/ion does not exist \(ION was removed from Linux in 5\.11; use --backend sim/);
-    if (!existsSync('/dev/udmabuf')) oneLine(run('alloc', '--platform', 'example', '--devices', 'camera', '--size', '64x64', '--backend', 'udmabuf'), /backend udmabuf: \/dev\/udmabuf does not exist/);
+    assert.strictEqual(existsSync('/dev/udmabuf'), false, 'this test describes a machine without udmabuf');
+    oneLine(run('alloc', '--platform', 'example', '--devices', 'camera', '--size', '64x64', '--backend', 'udmabuf'), /backend udmabuf: \/dev\/udmabuf does not exist/);
   });
 });
 

@@ -5,12 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { testDir } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -24,7 +24,7 @@ function readmeLibraryExample(): string {
 
 describe('the package from another project', () => {
   it('packs without tests, installs with its native binding, and README\'s library example runs as written', { timeout: 300_000 }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'udalloc-pkg-'));
+    const dir = testDir('udalloc-pkg-');
     const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = packed[0]!.files.map((f) => f.path);
     assert.deepStrictEqual(files.filter((f) => /^dist\/(test|bench|test-kernel)\//.test(f)), []);

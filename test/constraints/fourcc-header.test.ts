@@ -2,17 +2,16 @@
 // by .ci/run): a C program prints each value from the header's own macros.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { each } from '../helpers.js';
+import { after, describe } from 'node:test';
+import { each, testDir } from '../helpers.js';
 import { FORMATS } from '../../src/constraints/formats.js';
 import { MODIFIERS } from '../../src/constraints/modifiers.js';
 
 const HEADER = '/usr/include/libdrm/drm_fourcc.h';
-const dir = mkdtempSync(join(tmpdir(), 'udalloc-fourcc-'));
+const dir = testDir('udalloc-fourcc-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Modifiers whose header spelling is a macro call rather than our table name. */

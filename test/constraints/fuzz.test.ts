@@ -109,26 +109,46 @@ describe('fuzzing untrusted input', () => {
   });
 
   it('traces with random lines parse or give an InputError naming the line', () => {
-    const good = [
-      '{"t":0,"op":"alloc","id":"a","request":{"width":64,"height":64,"formats":["NV12"],"devices":["camera:write","display:read"]}}',
-      '{"t":1,"op":"free","id":"a"}',
-    ];
+    // Good lines are an alloc of a new id or a free of the last live one (written when the trace is
+    // put together); the rest is random JSON, text, or events with nasty fields. Mostly good lines,
+    // so that whole traces parse often enough to be checked too.
+    const alloc = (t: number, id: string) => `{"t":${t},"op":"alloc","id":"${id}","request":{"width":64,"height":64,"formats":["NV12"],"devices":["camera:write","display:read"]}}`;
     const lineArb = fc.oneof(
-      fc.constantFrom(...good),
-      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-      fc.string(),
-      fc.record({ t: nasty, op: fc.constantFrom('alloc', 'free', 'realloc'), id: nasty, request: nasty }).map((v) => JSON.stringify(v)),
+      { weight: 24, arbitrary: fc.constantFrom('alloc', 'free') },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
+      { weight: 1, arbitrary: fc.string() },
+      { weight: 1, arbitrary: fc.record({ t: nasty, op: fc.constantFrom('alloc', 'free', 'realloc'), id: nasty, request: nasty }).map((v) => JSON.stringify(v)) },
     );
+    const outcomes = { events: 0, empty: 0, 'input-error': 0 };
     fc.assert(
-      fc.property(fc.array(lineArb, { maxLength: 6 }), (lines) => {
+      fc.property(fc.array(lineArb, { minLength: 1, maxLength: 6 }), (choices) => {
+        const live: string[] = [];
+        const expected: string[] = [];
+        const lines = choices.map((c, t) => {
+          if (c === 'alloc' || (c === 'free' && live.length === 0)) {
+            live.push(`a${t}`);
+            expected.push('alloc');
+            return alloc(t, `a${t}`);
+          }
+          if (c === 'free') {
+            expected.push('free');
+            return `{"t":${t},"op":"free","id":"${live.pop()!}"}`;
+          }
+          return c;
+        });
         try {
-          parseTrace(lines.join('\n'), board, 'fuzz.jsonl');
+          const trace = parseTrace(lines.join('\n'), board, 'fuzz.jsonl');
+          // What parses holds the good lines' events, in order (other lines that parse are blank or comments).
+          assert.deepStrictEqual(trace.events.map((e) => e.op), expected);
+          outcomes[trace.events.length > 0 ? 'events' : 'empty']++;
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
           assert.match(err.message, /fuzz\.jsonl/);
+          outcomes['input-error']++;
         }
       }),
       { numRuns: 600, seed: 7 },
     );
+    assert.ok(outcomes.events > 200 && outcomes['input-error'] > 100, JSON.stringify(outcomes));
   });
 });

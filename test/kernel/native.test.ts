@@ -3,14 +3,14 @@
 // memfd with detach on munmap, errno names, and the ION backend's logic against a stub kernel.
 
 import assert from 'node:assert/strict';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadNative, type NativeAddon } from '../../src/kernel/native/addon.js';
 import { IonBackend } from '../../src/kernel/ion/backend.js';
 import { DmaHeapBackend } from '../../src/kernel/dma-heap/backend.js';
 import { isKernelError } from '../../src/kernel/errno.js';
+import { testDir } from '../helpers.js';
 
 const native = loadNative();
 
@@ -44,7 +44,7 @@ describe('native binding', () => {
   });
 
   it('reports errno names: an ioctl on a plain file is ENOTTY, on a closed fd EBADF', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-native-')), 'plain');
+    const file = join(testDir('udalloc-native-'), 'plain');
     writeFileSync(file, 'x');
     const fd = openSync(file, 'r');
     try {
@@ -56,7 +56,7 @@ describe('native binding', () => {
   });
 
   it('the dma-heap backend only touches fds it made, and names a missing heap', () => {
-    const backend = new DmaHeapBackend({ dir: mkdtempSync(join(tmpdir(), 'udalloc-noheaps-')) });
+    const backend = new DmaHeapBackend({ dir: testDir('udalloc-noheaps-') });
     assert.deepStrictEqual(backend.heaps(), []);
     assert.throws(() => backend.allocate('system', 4096), (err) => isKernelError(err, 'ENOENT'));
     assert.throws(() => backend.close(0), (err) => isKernelError(err, 'EBADF'));

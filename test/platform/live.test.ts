@@ -2,8 +2,7 @@
 // device tree Linux publishes in sysfs, and on this real machine's /proc and /sys.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverLive, dmaBufFdinfo, meminfo } from '../../src/platform/live.js';
@@ -15,9 +14,10 @@ import { parsePlatform } from '../../src/constraints/load.js';
 import { dtbPath } from './dtbs.js';
 import { platformFromOption } from '../../src/cli/platform-option.js';
 import { DmaHeapBackend } from '../../src/kernel/dma-heap/backend.js';
+import { testDir } from '../helpers.js';
 
 function fakeRoot(files: Record<string, string | Uint8Array>, links: Record<string, string> = {}): string {
-  const root = mkdtempSync(join(tmpdir(), 'udalloc-root-'));
+  const root = testDir('udalloc-root-');
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), content);
@@ -28,12 +28,6 @@ function fakeRoot(files: Record<string, string | Uint8Array>, links: Record<stri
   }
   return root;
 }
-
-const be32 = (...xs: number[]) => {
-  const b = new Uint8Array(xs.length * 4);
-  xs.forEach((x, i) => new DataView(b.buffer).setUint32(i * 4, x));
-  return b;
-};
 
 describe('live discovery', () => {
   it('an empty root is a machine with nothing: not an error', () => {

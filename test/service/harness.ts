@@ -3,12 +3,12 @@
 // service started on it in this process on the simulated kernel.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { parsePolicy } from '../../src/service/policy.js';
 import { AllocatorService, openServiceAllocator } from '../../src/service/server.js';
+import { testDir } from '../helpers.js';
 
 export interface TestBus {
   readonly address: string;
@@ -18,7 +18,7 @@ export interface TestBus {
 
 /** An open bus (anyone may own and call anything), or one whose default policy is the system bus's, plus the .conf files of `includeDir`. */
 export async function startBus(options: { systemPolicyWith?: string } = {}): Promise<TestBus> {
-  const dir = mkdtempSync(join(tmpdir(), 'udalloc-bus-'));
+  const dir = testDir('udalloc-bus-');
   chmodSync(dir, 0o755);
   const config = join(dir, 'bus.conf');
   // The system bus's defaults (Debian's /usr/share/dbus-1/system.conf): no one owns names or sends

@@ -3,18 +3,18 @@
 // proportional shares, mapped-only buffers, --pid; the real kernel is read in the QEMU suite.
 
 import assert from 'node:assert/strict';
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadNative } from '../../src/kernel/native/addon.js';
 import { standInFor } from '../../src/service/stand-in.js';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { scanUsage } from '../../src/service/usage.js';
+import { testDir } from '../helpers.js';
 
 const MiB = 2 ** 20;
 
 function fakeProc(): string {
-  const root = mkdtempSync(join(tmpdir(), 'udalloc-proc-'));
+  const root = testDir('udalloc-proc-');
   const proc = (pid: number, comm: string, fds: Record<string, string>, maps: string) => {
     const dir = join(root, 'proc', String(pid));
     mkdirSync(join(dir, 'fdinfo'), { recursive: true });

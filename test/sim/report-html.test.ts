@@ -5,11 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
+import { testDir } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MiB = 2 ** 20;
@@ -55,7 +54,7 @@ const marks = (values: Array<number | null>) => values.filter((v) => v !== null)
 
 describe('HTML replay report (simulate --html)', () => {
   it('occupancy with the pool capacity and every failure marked; fragmentation only for contiguous pools; a labelled heap map', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-report-')), 'report.html');
+    const file = join(testDir('udalloc-report-'), 'report.html');
     const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'simulate', '--platform', 'raspberry-pi-4', '--scenario', COMPOSITOR, '--scenario', 'compositor:outputDevices=v3d:write+hvs:read,clientDevices=v3d,windows=40', '--json', '--html', file], { encoding: 'utf8' });
     assert.strictEqual(r.status, 0, r.stderr);
     const { reports } = JSON.parse(r.stdout) as { reports: Array<{ failures: Array<{ heap: string }>; heaps: Array<{ name: string; kind: string; capacity: number; allocations: number; failures: number; peakMap?: unknown[] }> }> };
@@ -85,7 +84,7 @@ describe('HTML replay report (simulate --html)', () => {
 
 describe('HTML sizing report (size --html)', () => {
   it('shows the recommended size against the occupancy it holds, today\'s size, and the allocations that fail today', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'udalloc-size-')), 'size.html');
+    const file = join(testDir('udalloc-size-'), 'size.html');
     const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'size', '--platform', 'raspberry-pi-4', '--scenario', COMPOSITOR, '--policy', 'first-fit', '--json', '--html', file], { encoding: 'utf8' });
     assert.strictEqual(r.status, 0, r.stderr);
     const pool = (JSON.parse(r.stdout) as { results: Array<{ pools: Array<{ name: string; size: number; profileSize: number }> }> }).results[0]!.pools.find((p) => p.name === 'linux,cma')!;

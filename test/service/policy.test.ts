@@ -43,11 +43,12 @@ describe('service policy', () => {
   });
 
   it('a malformed policy names the field and value', () => {
-    const bad = (text: string) => assert.throws(() => parsePolicy(text, 'p.yaml'), InputError);
-    bad('default: { system: lots }');
-    bad('defaults: {}');
-    bad('reach: { secret: [drm] }');
-    bad('users: { bob: { cma: -1 } }');
+    const bad = (text: string, field: string, message: RegExp) =>
+      assert.throws(() => parsePolicy(text, 'p.yaml'), (e) => e instanceof InputError && e.field === field && message.test(e.message));
+    bad('default: { system: lots }', 'default.system', /^p\.yaml: policy field default\.system = "lots": is not a size/);
+    bad('defaults: {}', 'defaults', /^p\.yaml: policy field defaults: unknown \(did you mean default\?\)/);
+    bad('reach: { secret: [drm] }', 'reach.secret', /^p\.yaml: policy field reach\.secret: unknown \(did you mean secure\?\)/);
+    bad('users: { bob: { cma: -1 } }', 'users.bob.cma', /^p\.yaml: policy field users\.bob\.cma = -1: must not be negative/);
     assert.throws(() => parsePolicy('default: { cma: 12XB }', 'p.yaml'), /p\.yaml: policy field default\.cma = "12XB": is not a size/);
     assert.throws(() => parsePolicy('default: { sytem: 1GiB }', 'p.yaml'), /p\.yaml: policy field default\.sytem: unknown \(did you mean system\?\)/);
     assert.throws(() => parsePolicy('cmaReserv: 1MiB', 'p.yaml'), /policy field cmaReserv: unknown \(did you mean cmaReserve\?\)/);

@@ -13,6 +13,10 @@ import { connect, ServiceError } from '../../src/service/client.js';
 import { INTROSPECTION_XML } from '../../src/service/interface.js';
 import type { AllocatorService } from '../../src/service/server.js';
 import { openFds, startBus, startService, type TestBus } from './harness.js';
+import { loadPlatform, makeRequest } from '../../src/constraints/load.js';
+import { negotiate } from '../../src/solver/negotiate.js';
+import { explainChoices } from '../../src/solver/why.js';
+import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -183,11 +187,23 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
         assert.strictEqual(err.error, 'Conflict');
         const fixes = err.details['fixes'] as Array<{ changes: Array<{ field: string; value: number }> }>;
         assert.ok(fixes.some((f) => f.changes.some((c) => c.field === 'count' && c.value === 21)));
+        // The atoms: the pools, the count and the size the request asked for, with the display's hardware fact.
+        const atoms = err.details['core'] as Array<{ device?: string; heap?: string; constraint: string; changeable: boolean }>;
+        assert.deepStrictEqual(atoms.map((a) => `${a.device ?? a.heap ?? 'request'}.${a.constraint}${a.changeable ? '' : ' (hardware)'}`).sort(), ['display.iommu (hardware)', 'linux,cma.capacity', 'request.count', 'request.size', 'vpu-carve.capacity']);
         return true;
       },
     );
-    const explained = await udalloc.explain({ devices: ['camera:write', 'display:read'], width: 3840, height: 2160, count: 40, formats: ['NV12'] });
-    assert.ok('conflict' in explained && 'choices' in explained);
+    // Explain answers what the library answers on the same board: the same fixes and the same
+    // verdict for every format and heap (the service's own reasons named by the caller, not the files).
+    const fields = { devices: ['camera:write', 'display:read'], width: 3840, height: 2160, count: 40, formats: ['NV12'] };
+    const explained = (await udalloc.explain(fields)) as { conflict: { fixes: Array<{ fix: string; changes: unknown }> }; choices: unknown };
+    const board = loadPlatform(join(ROOT, 'boards/example.yaml'));
+    const request = makeRequest(board, fields);
+    const local = negotiate(board, request, { check: allocatesOnEmptyHeaps });
+    if (local.ok) throw new Error('the library plans what the service calls a conflict');
+    assert.deepStrictEqual(explained.conflict.fixes.map((f) => [f.fix, f.changes]), local.conflict.fixes.map((f) => [f.text, f.changes]));
+    assert.ok(explained.conflict.fixes.length >= 3);
+    assert.deepStrictEqual(explained.choices, JSON.parse(JSON.stringify(explainChoices(board, request, local))));
     udalloc.close();
   });
 

@@ -9,6 +9,7 @@ import { DMA_BUF_NAME_LEN, type KernelBackend } from '../kernel/backend.js';
 import { isKernelError, KernelError, type Errno } from '../kernel/errno.js';
 import type { SimOptions } from '../kernel/sim/kernel.js';
 import { negotiate } from '../solver/negotiate.js';
+import { prepare, type PreparedPlatform } from '../solver/prepared.js';
 import { allocatesOnEmptyHeaps } from './fix-check.js';
 import type { Placement } from '../solver/solve.js';
 import { selectBackend, type BackendChoice } from './backend-select.js';
@@ -112,6 +113,8 @@ export class Allocator {
   readonly backend: KernelBackend;
   /** Which backend and why, in one line. */
   readonly backendReason: string;
+  /** The platform with what negotiation learns of it (compiled shapes, explained conflicts). */
+  readonly #prepared: PreparedPlatform;
   /** Heaps the platform profile lists that the kernel backend does not have (never allocated from). */
   readonly missingHeaps: readonly string[];
   readonly #handles = new Map<string, HeapHandle>();
@@ -128,6 +131,7 @@ export class Allocator {
     // Heaps the profile names but the kernel lacks cannot be allocated from: the solver must not see them.
     this.platform = { ...platform, heaps: platform.heaps.filter((h) => present.has(h.name)) };
     this.missingHeaps = platform.heaps.filter((h) => !present.has(h.name)).map((h) => h.name);
+    this.#prepared = prepare(this.platform);
     this.platform.heaps.forEach((h, i) => {
       const info = present.get(h.name)!;
       this.#handles.set(h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, end: Number.isFinite(h.end) && h.kind !== 'system' ? h.end : undefined, capacity: info.capacity, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: info.path }));
@@ -174,7 +178,7 @@ export class Allocator {
       if (bytes === undefined) free.set(heap.name, (bytes = this.backend.heapStats(heap.name).free));
       return bytes;
     };
-    const result = negotiate(this.platform, req, options.against === 'capacity' ? { alternatives: options.alternatives, check: allocatesOnEmptyHeaps } : { alternatives: options.alternatives, capacityOf, check: allocatesOnEmptyHeaps });
+    const result = negotiate(this.#prepared, req, options.against === 'capacity' ? { alternatives: options.alternatives, check: allocatesOnEmptyHeaps } : { alternatives: options.alternatives, capacityOf, check: allocatesOnEmptyHeaps });
     if (!result.ok) throw new ConflictError(result.conflict);
     const ranked = [result.plan, ...result.alternatives];
     return new Plan(ranked, ranked.map((p) => choiceOf(p, req, this.#handle(p))), result.rationale, req);

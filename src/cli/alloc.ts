@@ -5,7 +5,6 @@
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import { InputError } from '../errors.js';
-import { loadRequest } from '../constraints/load.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { openSync, type AllocatedBuffers } from '../allocator/allocator.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
@@ -14,7 +13,7 @@ import { backendHelp, backendOption, platformFromOption, platformHelp } from './
 import { cliRecorder } from './record-option.js';
 import { checkOutputPath, writeOutput } from './output-file.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
-import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
+import { requestFieldsFromFlags, requestFromCommandLine, requestHelp, requestOptions } from './request-flags.js';
 import { onService, requestText, serviceHelp } from './service-client.js';
 import { cpuRoundTrip } from './cpu-round-trip.js';
 
@@ -74,7 +73,7 @@ export async function allocCommand(args: string[]): Promise<number> {
     if (recorder) writeOutput(values.record!, recorder.drain(), '--record', true);
   };
   const dev = openSync({ backend: backendOption(values.backend), platform: platformFromOption(values.platform), record: recorder });
-  const request = loadRequest(values.request, dev.platform, requestFieldsFromFlags(values));
+  const request = requestFromCommandLine(values.request, dev.platform, requestFieldsFromFlags(values));
   let bufs: AllocatedBuffers;
   try {
     bufs = await dev.allocate(dev.negotiate(request), values.name !== undefined ? { name: values.name } : {});

@@ -2,7 +2,6 @@
 
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
-import { loadRequest } from '../constraints/load.js';
 import { cliRecorder } from './record-option.js';
 import { checkOutputPath, writeOutput } from './output-file.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
@@ -11,7 +10,7 @@ import { allocatesOnEmptyHeaps } from '../allocator/fix-check.js';
 import { explainChoices } from '../solver/why.js';
 import { choicesText, negotiationJson, negotiationText } from './output.js';
 import { onService, requestText, serviceHelp } from './service-client.js';
-import { requestFieldsFromFlags, requestHelp, requestOptions } from './request-flags.js';
+import { requestFieldsFromFlags, requestFromCommandLine, requestHelp, requestOptions } from './request-flags.js';
 
 const HELP = `usage: udalloc negotiate [--platform FILE | --service [ADDRESS]] [--request FILE] [request flags] [--json]
        udalloc explain   [--platform FILE | --service [ADDRESS]] [--request FILE] [request flags] [--json]
@@ -49,7 +48,7 @@ export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' =
   if (values.service !== undefined) return onService(values.service, mode, { request: requestText(values.request, requestFieldsFromFlags(values)), json: values.json });
   if (values.record !== undefined) checkOutputPath(values.record, '--record');
   const platform = platformFromOption(values.platform);
-  const request = loadRequest(values.request, platform, requestFieldsFromFlags(values));
+  const request = requestFromCommandLine(values.request, platform, requestFieldsFromFlags(values));
   const result = negotiate(platform, request, { alternatives, check: allocatesOnEmptyHeaps });
   // A negotiation holds no memory: it is recorded as a request asked for and let go at once,
   // conflicts included (so `udalloc size` can size the pool a failing request needs).

@@ -1,8 +1,18 @@
 // Request fields given as command-line flags (--devices, --size, --format, --cpu, --count, --protected).
 
 import { InputError } from '../errors.js';
-import type { RequestFields } from '../constraints/load.js';
-import type { CpuAccess } from '../constraints/model.js';
+import { loadRequest, type RequestFields } from '../constraints/load.js';
+import type { CpuAccess, Platform, Request } from '../constraints/model.js';
+
+/** The flag that sets each request field: conflicts and errors name it as the field's source. */
+const FLAG_OF: Record<string, string> = { width: '--size', height: '--size', formats: '--format', devices: '--devices', cpu: '--cpu', protected: '--protected', count: '--count' };
+
+export const flagOf = (field: string): string => FLAG_OF[field] ?? `--${field}`;
+
+/** The request from --request FILE and the flags, each field's source naming its flag. */
+export function requestFromCommandLine(file: string | undefined, platform: Platform, fields: RequestFields): Request {
+  return loadRequest(file, platform, fields, flagOf);
+}
 
 export const requestOptions = {
   request: { type: 'string' },

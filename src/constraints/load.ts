@@ -375,8 +375,6 @@ export interface RequestFields {
 }
 
 /** The command-line flag that sets each request field, for sources of values given as flags. */
-const FLAG_OF: Record<string, string> = { width: '--size', height: '--size', formats: '--format', devices: '--devices', cpu: '--cpu', protected: '--protected', count: '--count' };
-
 /**
  * "camera:write" -> camera, write. An entry that is itself a device's name, or whose prefix is not
  * one, is taken as a plain name; a known device with a word that is no use gives `badUse`.
@@ -443,7 +441,10 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
   if (raw.formats === undefined) formats.push(...sharedFormats(platform, devices, access, src));
   const sources: Record<string, string> = {};
   for (const field of ['width', 'height', 'formats', 'devices', 'cpu', 'protected', 'count']) {
-    sources[field] = overridden.has(field) ? `${FLAG_OF[field]} on the command line` : src.source([field], written.has(field));
+    // A field given outside the text: a flag when the caller names its flags (the CLI), else the
+    // caller's own field ("request field count", or whatever origin the caller gave).
+    const flagOf = src.overrides?.flagOf;
+    sources[field] = overridden.has(field) ? (flagOf ? `${flagOf(field)} on the command line` : `${src.origin} field ${field}`) : src.source([field], written.has(field));
   }
   if (raw.formats === undefined) sources['formats'] = `${src.origin} (default: the formats ${devices.join(', ')} all take)`;
   return { width: raw.width, height: raw.height, formats, devices, access, cpu: raw.cpu, protected: raw.protected, count: raw.count, sources };
@@ -471,13 +472,16 @@ export function parseRequest(text: string, platform: Platform, origin = 'request
   return buildRequest(raw, platform, src, new Set(Object.keys(merged)), overridden);
 }
 
-export function loadRequest(file: string | undefined, platform: Platform, overrides: RequestFields = {}): Request {
-  const flagOf = (field: string): string => FLAG_OF[field] ?? `--${field}`;
-  if (file === undefined) return parseRequest('', platform, 'request flags', overrides, flagOf);
+/** Reads a request file (YAML or JSON) with `overrides` taking precedence; `flagOf` names the flag each field came from. */
+export function loadRequest(file: string | undefined, platform: Platform, overrides: RequestFields = {}, flagOf?: (field: string) => string): Request {
+  if (file === undefined) return parseRequest('', platform, flagOf ? 'request flags' : 'request', overrides, flagOf);
   return parseRequest(readText(file, 'request'), platform, file, overrides, flagOf);
 }
 
-/** Builds a request from an API object (no file). */
-export function makeRequest(platform: Platform, fields: RequestFields): Request {
-  return parseRequest('', platform, 'request', fields);
+/**
+ * Builds a request from an API object (no file). `origin` names the request in its sources and
+ * messages ("request field count"): a service names its caller there.
+ */
+export function makeRequest(platform: Platform, fields: RequestFields, origin = 'request'): Request {
+  return parseRequest('', platform, origin, fields);
 }

@@ -90,9 +90,6 @@ export const MODIFIERS: readonly ModifierInfo[] = [
   { name: 'DRM_FORMAT_MOD_ALLWINNER_TILED', value: modCode('ALLWINNER', 1n), vendor: 'ALLWINNER', layout: { kind: 'tiled', tileBytes: 32, tileRows: 32 }, appliesTo: nv12Like },
 ];
 
-/** DRM_FORMAT_MOD_INVALID: never a valid modifier for a buffer. */
-export const MOD_INVALID = 0x00ffffffffffffffn;
-
 const byName = new Map<string, ModifierInfo>();
 const byValue = new Map<bigint, ModifierInfo>();
 const shortNames = new Map<ModifierInfo, string>();

@@ -8,6 +8,7 @@ import { InputError } from '../errors.js';
 import { accessCovers, DEVICE_ACCESS, type Device, type DeviceAccess, type Platform } from '../constraints/model.js';
 import { makeRequest } from '../constraints/load.js';
 import { negotiate } from '../solver/negotiate.js';
+import { prepare } from '../solver/prepared.js';
 import { findScenario, generateScenario } from './scenarios.js';
 import { traceFromEvents } from './trace.js';
 
@@ -116,13 +117,14 @@ function whyNot(spec: string, platform: Platform, seed: number): string | undefi
     const g = generateScenario(spec, seed);
     traceFromEvents(g.events, platform, g.name);
     const seen = new Set<string>();
+    const prepared = prepare(platform);
     for (const e of g.events) {
       if (e.op !== 'alloc') continue;
       const key = JSON.stringify(e.request);
       // Generated requests differ mostly in size: the first few of each kind say enough.
       if (seen.has(key) || seen.size >= MAX_CHECKED_REQUESTS) continue;
       seen.add(key);
-      const result = negotiate(platform, makeRequest(platform, e.request));
+      const result = negotiate(prepared, makeRequest(platform, e.request));
       if (!result.ok && !result.conflict.fixes.some((f) => f.changes.every((c) => c.target === 'heap' && c.field === 'size'))) {
         const r = e.request;
         return `${r.count ?? 1} x ${r.width}x${r.height} ${(r.formats ?? []).join('|')} for ${(r.devices ?? []).join('+')}: ${result.conflict.fixes[0]?.text ?? result.conflict.hardware[0] ?? 'no plan'}`;

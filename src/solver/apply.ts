@@ -106,15 +106,3 @@ export function applyChanges(platform: Platform, request: Request, changes: read
   }
   return { platform: heaps === platform.heaps ? platform : { ...platform, heaps }, requests: [shared, ...copies] };
 }
-
-/** How a change reads in a request file, a profile or on the command line. */
-export function changeText(c: Change): string {
-  switch (c.target) {
-    case 'heap':
-      return `heaps[${c.heap}].${c.field} = ${c.field === 'size' ? c.value : `0x${c.value.toString(16)}`}`;
-    case 'copy':
-      return `a buffer of its own for ${c.device}: ${c.request.width}x${c.request.height} ${c.request.formats.join(',')}`;
-    case 'request':
-      return `request.${c.field} = ${Array.isArray(c.value) ? (c.value as readonly string[]).join(',') : String(c.value)}`;
-  }
-}

@@ -5,7 +5,7 @@
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { accessCovers, PAGE_SIZE, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
-import { shapeOf, type CompiledShape } from './problem.js';
+import { atomPositions, type ShapeTable, type ShapeTemplate } from './problem.js';
 
 export type AtomConstraint =
   | 'formats'
@@ -130,9 +130,6 @@ function deviceAtoms(device: Device, need: DeviceAccess | undefined, shared: str
   if (device.protected !== 'optional') push({ device: d, constraint: 'protected', value: device.protected, source: s['protected']! });
 }
 
-/** Atoms per compiled request shape (problem.ts shapeOf()): for one buffer, and for more than one (a count atom). */
-const templates = new WeakMap<CompiledShape, [Atom[] | undefined, Atom[] | undefined]>();
-
 /**
  * Every atom has the same fields in the same order (absent owners undefined), so that the code
  * that walks atom lists (explanations run through them dozens of times) meets one object shape.
@@ -141,10 +138,15 @@ function makeAtom(id: number, owner: Omit<NewAtom, 'value' | 'source'>, value: A
   return { id, device: owner.device, heap: owner.heap, request: owner.request === true, format: owner.format, constraint: owner.constraint, value, source, changeable };
 }
 
-/** The request's own atoms carry its values and where it said them; the others are the shape's. */
+/**
+ * The request's own atoms carry its values and where it said them, and so do the devices' shared
+ * atoms (the request's device list puts them there); the others are the shape's.
+ */
 function requestAtom(template: Atom, request: Request): Atom {
   const { id, changeable } = template;
   switch (template.constraint) {
+    case 'shared':
+      return makeAtom(id, template, true, request.sources['devices']!, changeable);
     case 'formats':
       return makeAtom(id, template, request.formats.map((f) => f.name), request.sources['formats']!, changeable);
     case 'size':
@@ -164,22 +166,23 @@ function requestAtom(template: Atom, request: Request): Atom {
  * atoms are the ones every request of the shape gets; the request's own atoms stand in for those
  * atomsOf() fills in. The same array comes back for every request of the shape.
  */
-export function atomTemplate(platform: Platform, request: Request): readonly Atom[] {
-  const shape = shapeOf(platform, request);
-  let pair = templates.get(shape);
-  if (!pair) templates.set(shape, (pair = [undefined, undefined]));
+export function atomTemplate(shapes: ShapeTable, request: Request): ShapeTemplate {
+  const pair = shapes.shapeOf(request).templates;
   const many = request.count > 1 ? 1 : 0;
-  return (pair[many] ??= sortedAtoms(platform, request));
+  const made = pair[many];
+  if (made) return made;
+  const atoms = sortedAtoms(shapes.platform, request);
+  return (pair[many] = { atoms, positions: atomPositions(atoms), bases: new Map() });
 }
 
-/** A shape's atoms for one request: its own atoms with its values and sources. */
-export function atomsOf(template: readonly Atom[], request: Request): Atom[] {
-  return template.map((a) => (a.request ? requestAtom(a, request) : a));
+/** A shape's atoms for one request: its own atoms (and its devices' shared atoms) with its values and sources. */
+export function atomsOf(template: ShapeTemplate, request: Request): Atom[] {
+  return template.atoms.map((a) => (a.request || a.constraint === 'shared' ? requestAtom(a, request) : a));
 }
 
 /** Every atom of a negotiation, sorted so that explanations blame the most changeable ones. */
 export function atomize(platform: Platform, request: Request): Atom[] {
-  return atomsOf(atomTemplate(platform, request), request);
+  return sortedAtoms(platform, request);
 }
 
 function sortedAtoms(platform: Platform, request: Request): Atom[] {

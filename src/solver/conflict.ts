@@ -10,8 +10,9 @@ import { overlappingPools, pitchTooWide, type Platform, type Request } from '../
 import { applyChanges, type Change } from './apply.js';
 import { atomsOf, atomTemplate, type Atom } from './atoms.js';
 import { minimalCore, minimalCorrection, type Feasible } from './explain.js';
-import { changesFor, fixText, hardwareAdvice, type FixContext } from './fixes.js';
-import { compile } from './problem.js';
+import { changesFor, fixText, hardwareAdvice, shapesOf, type FixContext } from './fixes.js';
+import type { PreparedPlatform } from './prepared.js';
+import { compileActive } from './problem.js';
 import { relaxation } from './relax.js';
 import { bestPlan, search, type CapacityOf, type Placement } from './solve.js';
 
@@ -120,20 +121,21 @@ export interface ExplainOptions {
   readonly check?: FixCheck;
 }
 
-export function explainConflict(platform: Platform, request: Request, options: ExplainOptions = {}): Conflict {
+export function explainConflict(prepared: PreparedPlatform, request: Request, options: ExplainOptions = {}): Conflict {
   const { capacityOf, check } = options;
-  const template = atomTemplate(platform, request);
+  const { platform, shapes } = prepared;
+  const template = atomTemplate(shapes, request);
   const atoms = atomsOf(template, request);
   // Whether a plan exists with only the flagged atoms holding: over the shape's precompiled tables
   // (relax.ts), or by compiling and searching when the tables cannot express the platform.
   // (compile() is given the template: same ids, and its atom positions are kept with it.)
-  const feasible: Feasible = relaxation(platform, request, template, capacityOf) ?? ((on) => search(platform, compile(platform, request, template, (a) => on[a.id] === 1), { limit: 1, capacityOf }).length > 0);
+  const feasible: Feasible = relaxation(platform, request, template, capacityOf) ?? ((on) => search(platform, compileActive(platform, request, template, (a) => on[a.id] === 1), { limit: 1, capacityOf }).length > 0);
   // One array of flags serves every feasibility question in turn (each sets all of it first).
   const flags = new Uint8Array(atoms.length);
   const allHold = () => flags.fill(1);
   const relaxedPlan = (removed: readonly Atom[]): Placement | undefined => {
     const ids = new Set(removed.map((a) => a.id));
-    return search(platform, compile(platform, request, template, (a) => !ids.has(a.id)), { limit: 1, capacityOf })[0];
+    return search(platform, compileActive(platform, request, template, (a) => !ids.has(a.id)), { limit: 1, capacityOf })[0];
   };
 
   // The reason: a minimal conflicting subset, with every device kept in the shared buffer (that is
@@ -174,7 +176,7 @@ export function explainConflict(platform: Platform, request: Request, options: E
   const sets = correctionSets(choices, flags, feasible, reason);
   if (sets.length === 0) return hardwareOnly([]);
 
-  const ctx: FixContext = { platform, request, capacityOf };
+  const ctx: FixContext = { platform, shapes, request, capacityOf };
   const fixes: Fix[] = [];
   // Change lists already acted on (two correction sets can come to the same changes).
   const tried: (readonly Change[])[] = [];
@@ -185,7 +187,7 @@ export function explainConflict(platform: Platform, request: Request, options: E
     for (const changes of changesFor(set, plan, ctx)) {
       if (tried.some((t) => isDeepStrictEqual(t, changes))) continue;
       tried.push(changes);
-      const plans = actOn(platform, request, changes, check);
+      const plans = actOn(ctx, changes, check);
       if (plans) fixes.push(new VerifiedFix(changes, set, plans, ctx));
     }
   }
@@ -203,8 +205,10 @@ export function explainConflict(platform: Platform, request: Request, options: E
 }
 
 /** Applies the changes, negotiates every resulting buffer, and allocates them together. */
-function actOn(platform: Platform, request: Request, changes: readonly Change[], check: FixCheck | undefined): Placement[] | undefined {
+function actOn(ctx: FixContext, changes: readonly Change[], check: FixCheck | undefined): Placement[] | undefined {
+  const { platform, request } = ctx;
   const applied = applyChanges(platform, request, changes);
+  const shapes = shapesOf(ctx, applied.platform);
   const plans: Placement[] = [];
   // A pool grown or moved onto another is no pool a board can have (pools that already overlap,
   // as a sizing replay's unbounded ones do, are not the fix's doing).
@@ -212,7 +216,7 @@ function actOn(platform: Platform, request: Request, changes: readonly Change[],
   // The changed platform is judged empty, as the check allocates it: a live allocator's free space
   // belongs to the pools as they are, not as the fix would make them.
   for (const r of applied.requests) {
-    const plan = bestPlan(applied.platform, r);
+    const plan = bestPlan(shapes, r);
     if (!plan) return undefined;
     plans.push(plan);
   }

@@ -12,13 +12,20 @@ import { deviceEntry } from '../constraints/request.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import type { Atom } from './atoms.js';
-import { compileOnce } from './problem.js';
+import { compileOnce, ShapeTable } from './problem.js';
 import { bestPlan, search, type CapacityOf, type Placement } from './solve.js';
 
 export interface FixContext {
   readonly platform: Platform;
+  /** The platform's compiled shapes (changed requests on the same platform share them). */
+  readonly shapes: ShapeTable;
   readonly request: Request;
   readonly capacityOf: CapacityOf | undefined;
+}
+
+/** Compiled shapes for a platform a change made: the context's own when the platform did not change. */
+export function shapesOf(ctx: FixContext, platform: Platform): ShapeTable {
+  return platform === ctx.platform ? ctx.shapes : new ShapeTable(platform);
 }
 
 /** CMA areas and reusable reserved-memory pools are sized and placed in pageblocks (2 MiB here). */
@@ -43,7 +50,7 @@ function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly H
   const request = applied.requests[0]!;
   // The pools this fix grows do not limit the plan (their capacity does not count; where they lie is unchanged).
   const uncapped = growing.length > 0 ? new Set(growing.map((h) => h.name)) : undefined;
-  return bestPlan(applied.platform, request, ctx.capacityOf, uncapped);
+  return bestPlan(shapesOf(ctx, applied.platform), request, ctx.capacityOf, uncapped);
 }
 
 /**
@@ -56,7 +63,7 @@ function leastPoolPlan(ctx: FixContext, changes: readonly Change[], growing: rea
   const request = applied.requests[0]!;
   const uncapped = new Set(growing.map((h) => h.name));
   let least: { plan: Placement; heap: Heap; need: number } | undefined;
-  for (const plan of search(applied.platform, compileOnce(applied.platform, request, uncapped), { limit: Infinity, capacityOf: ctx.capacityOf })) {
+  for (const plan of search(applied.platform, compileOnce(shapesOf(ctx, applied.platform), request, uncapped), { limit: Infinity, capacityOf: ctx.capacityOf })) {
     const heap = growing.find((h) => h.name === plan.heap.name);
     if (!heap) continue;
     const need = minimumPoolSize(heap, plan.size, plan.count);
@@ -140,7 +147,7 @@ function copyRequest(ctx: FixContext, name: string): CopyRequest | undefined {
   const base: CopyRequest = { width: request.width, height: request.height, formats, devices: [deviceEntry(request, name)], count: request.count, cpu: 'none' };
   const fits = (w: number, h: number) => {
     const applied = applyChanges(platform, request, [{ target: 'copy', device: name, request: { ...base, width: w, height: h } }]);
-    return bestPlan(applied.platform, applied.requests[1]!, ctx.capacityOf) !== undefined;
+    return bestPlan(shapesOf(ctx, applied.platform), applied.requests[1]!, ctx.capacityOf) !== undefined;
   };
   // A smaller copy only when the device's own size limits are what it cannot meet (a scaler then).
   // Otherwise the copy has the request's size, and acting on the fix finds out whether it plans.

@@ -1,6 +1,6 @@
 // The solver's entry point: request + platform -> best plan with ranked alternatives, or a
-// conflict with its minimal correction set, core and fixes. Pure and deterministic; results for
-// static capacities are memoised by request fingerprint.
+// conflict with its minimal correction set, core and fixes. Pure and deterministic; what a
+// prepared platform learns (compiled shapes, explained conflicts) it keeps.
 
 import { inspect, type InspectOptions } from 'node:util';
 import type { Platform, Request } from '../constraints/model.js';
@@ -8,6 +8,7 @@ import { checkRequestMagnitude, deviceEntries } from '../constraints/request.js'
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress } from '../constraints/units.js';
 import { explainConflict, type Conflict, type FixCheck } from './conflict.js';
+import { prepare, PreparedPlatform } from './prepared.js';
 import { compile } from './problem.js';
 import { search, type CapacityOf, type Placement } from './solve.js';
 
@@ -87,40 +88,41 @@ class Planned {
   }
 }
 
-function solveFresh(platform: Platform, request: Request, options: NegotiateOptions): Negotiation {
+function solveFresh(prepared: PreparedPlatform, request: Request, options: NegotiateOptions, memo: boolean): Negotiation {
   checkRequestMagnitude(request);
   const capacityOf = options.capacityOf;
   const limit = 1 + (options.alternatives ?? 8);
-  const plans = search(platform, compile(platform, request), { limit, capacityOf });
-  if (plans.length > 0) return new Planned(platform, request, plans);
-  // No plan: only now build the atoms, relax them and try the fixes.
-  return { ok: false, conflict: explainConflict(platform, request, { capacityOf, check: options.check }) };
+  const plans = search(prepared.platform, compile(prepared.shapes, request), { limit, capacityOf });
+  if (plans.length > 0) return new Planned(prepared.platform, request, plans);
+  // No plan: only now build the atoms, relax them and try the fixes. Explanations are kept, by
+  // every field of the request (its sources too: a conflict names them) and the options.
+  const key = memo ? conflictKey(request, options) : undefined;
+  const known = key !== undefined ? prepared.conflict(key, options.check) : undefined;
+  if (known) return known;
+  const result: Negotiation = { ok: false, conflict: explainConflict(prepared, request, { capacityOf, check: options.check }) };
+  if (key !== undefined) prepared.keepConflict(key, options.check, result);
+  return result;
 }
 
-function fingerprint(request: Request, options: NegotiateOptions): string {
-  return [request.width, request.height, request.formats.map((f) => f.name).join(','), deviceEntries(request).join(','), request.cpu, request.protected, request.count, options.alternatives ?? 8, options.check ? 'checked' : ''].join('|');
+/** Every field of the request, sources included, and the options that shape an answer. */
+export function conflictKey(request: Request, options: NegotiateOptions): string {
+  const sources = Object.keys(request.sources).sort().map((k) => `${k}=${request.sources[k]}`);
+  return JSON.stringify([request.width, request.height, request.formats.map((f) => f.name), deviceEntries(request), request.cpu, request.protected, request.count, sources, options.alternatives ?? 8]);
 }
 
-/** Results kept per platform; the oldest are evicted so a long-running process stays bounded. */
-const MEMO_ENTRIES = 4096;
-const memo = new WeakMap<Platform, Map<string, Negotiation>>();
-const memoByRequest = new WeakMap<Request, { key: string; platform: Platform; result: Negotiation }>();
-
-/** Negotiates a plan. Deterministic; repeated requests on the same platform are answered from a memo. */
-export function negotiate(platform: Platform, request: Request, options: NegotiateOptions = {}): Negotiation {
-  if (options.capacityOf || options.memo === false) return solveFresh(platform, request, options);
-  const alternativesKey = `${options.alternatives ?? 8}${options.check ? 'checked' : ''}`;
-  const cached = memoByRequest.get(request);
-  if (cached && cached.platform === platform && cached.key === alternativesKey) return cached.result;
-  let table = memo.get(platform);
-  if (!table) memo.set(platform, (table = new Map()));
-  const key = fingerprint(request, options);
-  let result = table.get(key);
-  if (!result) {
-    result = solveFresh(platform, request, options);
-    if (table.size >= MEMO_ENTRIES) table.delete(table.keys().next().value!);
-    table.set(key, result);
-  }
-  memoByRequest.set(request, { key: alternativesKey, platform, result });
+/**
+ * Negotiates a plan. Deterministic. Given a PreparedPlatform (prepare()), what it works out is kept
+ * there: request shapes compiled once, conflicts explained once, the last answer given again for
+ * the same request object. Given a bare Platform, everything is worked out afresh.
+ */
+export function negotiate(platform: Platform | PreparedPlatform, request: Request, options: NegotiateOptions = {}): Negotiation {
+  const prepared = prepare(platform);
+  // Answers that depend on live free space are never kept.
+  if (options.capacityOf || options.memo === false) return solveFresh(prepared, request, options, false);
+  const shape = String(options.alternatives ?? 8);
+  const last = prepared.lastAnswer(request, shape, options.check);
+  if (last) return last;
+  const result = solveFresh(prepared, request, options, true);
+  prepared.remember(request, shape, options.check, result);
   return result;
 }

@@ -8,6 +8,7 @@ import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, ty
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
+import type { RelaxTables } from './relax.js';
 
 export interface ModifierCandidate {
   readonly modifier: ModifierInfo;
@@ -87,37 +88,45 @@ export interface AtomPositions {
   readonly heap: Map<string, Map<string, number>>;
 }
 
-const positions = new WeakMap<readonly Atom[], AtomPositions>();
-
-/** The positions of an atom list (remembered for the list: pass a shape's template, which lives long). */
+/** Where each atom of a list sits (a shape's template keeps its own: see ShapeTemplate). */
 export function atomPositions(atoms: readonly Atom[]): AtomPositions {
-  let index = positions.get(atoms);
-  if (index) return index;
-  index = { device: new Map(), request: new Map(), heap: new Map() };
+  const index: AtomPositions = { device: new Map(), request: new Map(), heap: new Map() };
   atoms.forEach((a, i) => {
-    if (a.request) index!.request.set(a.constraint, i);
+    if (a.request) index.request.set(a.constraint, i);
     else if (a.device !== undefined) {
-      let byConstraint = index!.device.get(a.device);
-      if (!byConstraint) index!.device.set(a.device, (byConstraint = new Map()));
+      let byConstraint = index.device.get(a.device);
+      if (!byConstraint) index.device.set(a.device, (byConstraint = new Map()));
       let byFormat = byConstraint.get(a.constraint);
       if (!byFormat) byConstraint.set(a.constraint, (byFormat = new Map()));
       byFormat.set(a.format ?? '', i);
     } else if (a.heap !== undefined) {
-      let byConstraint = index!.heap.get(a.heap);
-      if (!byConstraint) index!.heap.set(a.heap, (byConstraint = new Map()));
+      let byConstraint = index.heap.get(a.heap);
+      if (!byConstraint) index.heap.set(a.heap, (byConstraint = new Map()));
       byConstraint.set(a.constraint, i);
     }
   });
-  positions.set(atoms, index);
   return index;
+}
+
+/**
+ * The atoms of a request shape (atoms.ts atomTemplate()) with what is worked out from them once:
+ * their positions, the conflict explainer's feasibility tables (relax.ts), and the candidate
+ * format lists compile() starts from. Owned by the shape, which its prepared platform owns.
+ */
+export interface ShapeTemplate {
+  readonly atoms: readonly Atom[];
+  readonly positions: AtomPositions;
+  /** relax.ts's tables; null when the platform has what they cannot express. */
+  relax?: RelaxTables | null;
+  readonly bases: Map<string, ReadonlyArray<readonly [number, FormatInfo]>>;
 }
 
 /** A subset of atoms, for conflict explanation: one flag per atom, found through the atom index. */
 class ActiveAtoms implements ActiveSet {
   private readonly index: AtomPositions;
   private readonly on: Uint8Array;
-  constructor(atoms: readonly Atom[], active: (atom: Atom) => boolean) {
-    this.index = atomPositions(atoms);
+  constructor(atoms: readonly Atom[], index: AtomPositions, active: (atom: Atom) => boolean) {
+    this.index = index;
     this.on = new Uint8Array(atoms.length);
     for (let i = 0; i < atoms.length; i++) this.on[i] = active(atoms[i]!) ? 1 : 0;
   }
@@ -195,6 +204,8 @@ export interface CompiledShape {
   readonly heap: HeapRequirements;
   readonly preferredHeapRank: ReadonlyMap<string, number>;
   readonly eligible: readonly EligibleHeap[];
+  /** Its atoms for one buffer and for more than one (a count atom), made when a conflict needs them. */
+  readonly templates: [ShapeTemplate | undefined, ShapeTemplate | undefined];
 }
 
 /** The heaps that pass every check not depending on the buffer's size, with their preference rank. */
@@ -216,26 +227,14 @@ const SHAPES_PER_PLATFORM = 1024;
  * Compiled shapes of one platform, found by walking the request's shape one part at a time (CPU
  * use, protection, each format, each device and its use) through maps keyed by those values
  * themselves: no key string is built and hashed per lookup, which mattered for the short-lived
- * requests conflict explanation checks its fixes with.
+ * requests conflict explanation checks its fixes with. Every part of a shape is a key, so two
+ * requests share a compiled shape only when they have the same shape.
  */
 interface ShapeNode {
   readonly next: Map<unknown, ShapeNode>;
   shape?: CompiledShape;
 }
 
-interface ShapeTable {
-  root: ShapeNode;
-  size: number;
-  /**
-   * The last request compiled and its shape: a caller negotiating one Request object again and
-   * again skips the walk. (Kept here rather than in a WeakMap keyed by requests, whose every new
-   * entry costs V8 ~0.6 us, more than a walk.)
-   */
-  lastRequest?: Request;
-  lastShape?: CompiledShape;
-}
-
-const shapes = new WeakMap<Platform, ShapeTable>();
 /** Separates the formats from the devices in a shape's path. */
 const DEVICES = Symbol('devices');
 
@@ -245,29 +244,54 @@ function child(node: ShapeNode, key: unknown): ShapeNode {
   return next;
 }
 
-function tableOf(platform: Platform): ShapeTable {
-  let table = shapes.get(platform);
-  if (!table) shapes.set(platform, (table = { root: { next: new Map() }, size: 0 }));
-  return table;
-}
+/** One platform's compiled shapes (a PreparedPlatform holds one). */
+export class ShapeTable {
+  readonly platform: Platform;
+  #root: ShapeNode = { next: new Map() };
+  #size = 0;
+  /**
+   * The last request compiled and its shape: a caller negotiating one Request object again and
+   * again skips the walk. (Kept here rather than in a WeakMap keyed by requests, whose every new
+   * entry costs V8 ~0.6 us, more than a walk.)
+   */
+  #lastRequest: Request | undefined;
+  #lastShape: CompiledShape | undefined;
 
-/** The platform's merged tables for the request's shape (cached per platform and shape). */
-function shapeFor(platform: Platform, request: Request, table = tableOf(platform)): CompiledShape {
-  // A long-running process meeting ever new shapes starts the table afresh now and then.
-  if (table.size >= SHAPES_PER_PLATFORM) {
-    table.root = { next: new Map() };
-    table.size = 0;
+  constructor(platform: Platform) {
+    this.platform = platform;
   }
-  let node = child(child(table.root, request.cpu), request.protected);
-  for (const f of request.formats) node = child(node, f);
-  node = child(node, DEVICES);
-  for (const d of request.devices) node = child(child(node, d), request.access.get(d));
-  if (node.shape) return node.shape;
-  const full = compileWith(platform, request, ALL_ACTIVE);
-  const shape: CompiledShape = { candidates: [...full.candidates], heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(platform, full.heap, full.preferredHeapRank) };
-  node.shape = shape;
-  table.size++;
-  return shape;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The platform's merged tables for the request's shape (the last request's remembered). */
+  shapeOf(request: Request): CompiledShape {
+    if (this.#lastRequest === request) return this.#lastShape!;
+    const shape = this.shapeFor(request);
+    this.#lastRequest = request;
+    this.#lastShape = shape;
+    return shape;
+  }
+
+  /** The same, without remembering the request as the last one (for requests made for one look). */
+  shapeFor(request: Request): CompiledShape {
+    // A long-running process meeting ever new shapes starts the table afresh now and then.
+    if (this.#size >= SHAPES_PER_PLATFORM) {
+      this.#root = { next: new Map() };
+      this.#size = 0;
+    }
+    let node = child(child(this.#root, request.cpu), request.protected);
+    for (const f of request.formats) node = child(node, f);
+    node = child(node, DEVICES);
+    for (const d of request.devices) node = child(child(node, d), request.access.get(d));
+    if (node.shape) return node.shape;
+    const full = compileWith(this.platform, request, ALL_ACTIVE, undefined);
+    const shape: CompiledShape = { candidates: [...full.candidates], heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(this.platform, full.heap, full.preferredHeapRank), templates: [undefined, undefined] };
+    node.shape = shape;
+    this.#size++;
+    return shape;
+  }
 }
 
 function problemOf(request: Request, shape: CompiledShape): Problem {
@@ -275,26 +299,21 @@ function problemOf(request: Request, shape: CompiledShape): Problem {
 }
 
 /**
- * Merges the request's devices' constraints. With `atoms` and `active`, only the active atoms
- * count (conflict explanation); without, every constraint holds, and the merge is the platform's
- * (cached per request shape).
+ * Merges the request's devices' constraints: every constraint holds, and the merge is the
+ * platform's, kept per request shape in `shapes`.
  */
-export function compile(platform: Platform, request: Request, atoms?: readonly Atom[], active?: (atom: Atom) => boolean): Problem {
-  if (atoms && active) return compileWith(platform, request, new ActiveAtoms(atoms, active));
-  return problemOf(request, shapeOf(platform, request));
+export function compile(shapes: ShapeTable, request: Request): Problem {
+  return problemOf(request, shapes.shapeOf(request));
 }
 
 /**
- * The platform's merged tables for the request's shape (the last request's remembered). Its
- * identity also keys what other parts work out once per shape (atoms.ts, relax.ts).
+ * compile() with only the active atoms counting (conflict explanation). A shape's template brings
+ * its atom positions and base format lists; other atom lists are indexed afresh.
  */
-export function shapeOf(platform: Platform, request: Request): CompiledShape {
-  const table = tableOf(platform);
-  if (table.lastRequest === request) return table.lastShape!;
-  const shape = shapeFor(platform, request, table);
-  table.lastRequest = request;
-  table.lastShape = shape;
-  return shape;
+export function compileActive(platform: Platform, request: Request, atoms: readonly Atom[] | ShapeTemplate, active: (atom: Atom) => boolean): Problem {
+  const template = 'positions' in atoms ? atoms : undefined;
+  const list = template ? template.atoms : (atoms as readonly Atom[]);
+  return compileWith(platform, request, new ActiveAtoms(list, template?.positions ?? atomPositions(list), active), template?.bases);
 }
 
 /**
@@ -302,8 +321,8 @@ export function shapeOf(platform: Platform, request: Request): CompiledShape {
  * optionally with the capacity of the `uncapped` heaps not counting: the request is not remembered
  * as the last one, which stays the request being explained.
  */
-export function compileOnce(platform: Platform, request: Request, uncapped?: ReadonlySet<string>): Problem {
-  const problem = problemOf(request, shapeFor(platform, request));
+export function compileOnce(shapes: ShapeTable, request: Request, uncapped?: ReadonlySet<string>): Problem {
+  const problem = problemOf(request, shapes.shapeFor(request));
   if (!uncapped) return problem;
   // Heaps whose capacity does not count (a fix that grows them sizes them from this plan): as
   // compile() with their capacity atoms off, the rest of the merge being the shape's.
@@ -311,23 +330,19 @@ export function compileOnce(platform: Platform, request: Request, uncapped?: Rea
   return { ...problem, heap: { ...problem.heap, capacityLimited } };
 }
 
-/** The candidate formats with their preference ranks, per request, formats atom and listing device (cached). */
-const bases = new WeakMap<Request, Map<Device | undefined, ReadonlyArray<readonly [number, FormatInfo]>>[]>();
-
-function baseFormats(request: Request, requestFormatsHold: boolean, lister: Device | undefined): ReadonlyArray<readonly [number, FormatInfo]> {
-  let pair = bases.get(request);
-  if (!pair) bases.set(request, (pair = [new Map(), new Map()]));
-  const byLister = pair[requestFormatsHold ? 1 : 0]!;
-  let base = byLister.get(lister);
+/** The candidate formats with their preference ranks, for the request's formats atom and the listing device. */
+function baseFormats(request: Request, requestFormatsHold: boolean, lister: Device | undefined, cache: Map<string, ReadonlyArray<readonly [number, FormatInfo]>> | undefined): ReadonlyArray<readonly [number, FormatInfo]> {
+  const key = `${requestFormatsHold ? 1 : 0}${lister?.name ?? ''}`;
+  let base = cache?.get(key);
   if (!base) {
     const all = requestFormatsHold ? request.formats : [...request.formats, ...FORMATS.filter((f) => !request.formats.includes(f))];
     base = all.map((f, rank) => [rank, f] as const).filter(([, f]) => !lister || lister.formats.has(f.name));
-    byLister.set(lister, base);
+    cache?.set(key, base);
   }
   return base;
 }
 
-function compileWith(platform: Platform, request: Request, on: ActiveSet): Problem {
+function compileWith(platform: Platform, request: Request, on: ActiveSet, bases: ShapeTemplate['bases'] | undefined): Problem {
   // A device that stops sharing the buffer (its own buffer and a copy step) leaves the negotiation;
   // the first device always stays (it has no 'shared' atom).
   const devices = request.devices.filter((n, i) => i === 0 || on.device(n, 'shared')).map((n) => platform.devices.find((d) => d.name === n)!);
@@ -338,7 +353,7 @@ function compileWith(platform: Platform, request: Request, on: ActiveSet): Probl
   // a device whose format list holds narrows them to its formats (conflict explanation relaxes the
   // request's formats often: the ~100 known formats are then skipped without a look).
   const lister = devices.find((d) => on.device(d.name, 'formats'));
-  const base = baseFormats(request, on.request('formats'), lister);
+  const base = baseFormats(request, on.request('formats'), lister, bases);
   const candidates = function* (): Generator<FormatCandidate> {
     for (const [rank, format] of base) {
       if (!devices.every((d) => !on.device(d.name, 'formats') || usable(d, format.name, request, on))) continue;

@@ -17,7 +17,7 @@ import { alignUp, lcm, pow2 } from '../util/int.js';
 import type { Atom } from './atoms.js';
 import type { Feasible } from './explain.js';
 import { computeLayout, type LayoutRules } from './layout.js';
-import { atomPositions } from './problem.js';
+import type { ShapeTemplate } from './problem.js';
 import { sizeInHeap, type CapacityOf } from './solve.js';
 
 /** -1: the constraint has no atom (it restricts nothing, as compile() treats a missing atom). */
@@ -74,7 +74,8 @@ interface HeapTable {
   readonly placement: AtomIndex;
 }
 
-interface Tables {
+/** The feasibility tables of one request shape (kept by its ShapeTemplate). */
+export interface RelaxTables {
   readonly devices: readonly DeviceTable[];
   readonly heaps: readonly HeapTable[];
   /** The request's formats; other formats some request device lists; formats none lists. */
@@ -104,9 +105,9 @@ function maskOf(modifiers: readonly ModifierInfo[]): number | undefined {
   return mask;
 }
 
-function buildTables(platform: Platform, request: Request, atoms: readonly Atom[]): Tables | undefined {
+function buildTables(platform: Platform, request: Request, template: ShapeTemplate): RelaxTables | undefined {
   if (!MASKABLE) return undefined;
-  const where = atomPositions(atoms);
+  const where = template.positions;
   const of = (device: string, constraint: Atom['constraint'], format = ''): AtomIndex => where.device.get(device)?.get(constraint)?.get(format) ?? -1;
   const ofRequest = (constraint: Atom['constraint']): AtomIndex => where.request.get(constraint) ?? -1;
   const ofHeap = (heap: string, constraint: Atom['constraint']): AtomIndex => where.heap.get(heap)?.get(constraint) ?? -1;
@@ -199,9 +200,6 @@ function buildTables(platform: Platform, request: Request, atoms: readonly Atom[
   };
 }
 
-/** Tables per atom template (atoms.ts atomTemplate(): one per platform and request shape). */
-const cache = new WeakMap<readonly Atom[], Tables | null>();
-
 interface LayoutOutcome {
   readonly size: number;
   /** The widest plane's pitch. */
@@ -214,9 +212,10 @@ interface LayoutOutcome {
  * the tables cannot express (a modifier outside the known list): the caller then asks compile() and
  * search().
  */
-export function relaxation(platform: Platform, request: Request, template: readonly Atom[], capacityOf?: CapacityOf): Feasible | undefined {
-  let tables = cache.get(template);
-  if (tables === undefined) cache.set(template, (tables = buildTables(platform, request, template) ?? null));
+export function relaxation(platform: Platform, request: Request, template: ShapeTemplate, capacityOf?: CapacityOf): Feasible | undefined {
+  // Built once per template, which its shape keeps.
+  if (template.relax === undefined) template.relax = buildTables(platform, request, template) ?? null;
+  const tables = template.relax;
   if (!tables) return undefined;
   const relaxed = new Relaxed(tables, request, capacityOf);
   return (on) => relaxed.feasible(on);
@@ -243,7 +242,7 @@ class Relaxed {
   private largestTaken = Infinity;
 
   constructor(
-    private readonly t: Tables,
+    private readonly t: RelaxTables,
     private readonly request: Request,
     capacityOf: CapacityOf | undefined,
   ) {

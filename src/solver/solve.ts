@@ -8,7 +8,7 @@ import type { ModifierInfo } from '../constraints/modifiers.js';
 import { getOrder, pow2 } from '../util/int.js';
 import { fitsInHeap, guaranteedAlignment } from '../constraints/placement.js';
 import { computeLayout, type PlaneLayout } from './layout.js';
-import { compileOnce, eligibleHeaps, type Problem } from './problem.js';
+import { compileOnce, eligibleHeaps, type Problem, type ShapeTable } from './problem.js';
 
 export interface Placement {
   readonly heap: Heap;
@@ -137,6 +137,6 @@ export function compareRank(a: readonly number[], b: readonly number[]): number 
  * negotiate() would plan first, without the alternatives, the rationale or the explanation. With
  * `uncapped`, those heaps' capacity does not count (a fix sizes them from this plan).
  */
-export function bestPlan(platform: Platform, request: Request, capacityOf?: CapacityOf, uncapped?: ReadonlySet<string>): Placement | undefined {
-  return search(platform, compileOnce(platform, request, uncapped), { limit: 1, capacityOf })[0];
+export function bestPlan(shapes: ShapeTable, request: Request, capacityOf?: CapacityOf, uncapped?: ReadonlySet<string>): Placement | undefined {
+  return search(shapes.platform, compileOnce(shapes, request, uncapped), { limit: 1, capacityOf })[0];
 }

@@ -8,6 +8,7 @@ import { accessCovers, minimumPitches, modifierAccessOf, modifiersFor, pitchTooW
 import { modifierAppliesTo, shortModifierName, type ModifierInfo } from '../constraints/modifiers.js';
 import { computeLayout } from './layout.js';
 import type { Negotiation } from './negotiate.js';
+import { prepare, type PreparedPlatform } from './prepared.js';
 import { compile, type FormatCandidate } from './problem.js';
 import { guaranteedAlignment, sizeForAlignment, type Placement } from './solve.js';
 import { violations } from './verify.js';
@@ -77,7 +78,9 @@ function formatReasons(format: FormatInfo, devices: readonly Device[], request: 
 }
 
 /** Explains the negotiation's choices; `result` is negotiate()'s answer for the same request. */
-export function explainChoices(platform: Platform, request: Request, result: Negotiation): ChoiceExplanation {
+export function explainChoices(on: Platform | PreparedPlatform, request: Request, result: Negotiation): ChoiceExplanation {
+  const prepared = prepare(on);
+  const platform = prepared.platform;
   const devices = request.devices.map((n) => platform.devices.find((d) => d.name === n)!);
   const plans: readonly Placement[] = result.ok ? [result.plan, ...result.alternatives] : [];
   const reasonsOf = new Map(request.formats.map((f) => [f, formatReasons(f, devices, request)]));
@@ -90,7 +93,7 @@ export function explainChoices(platform: Platform, request: Request, result: Neg
   });
 
   // The heaps are judged for the chosen layout, or for the first format every device accepts.
-  const problem = compile(platform, request);
+  const problem = compile(prepared.shapes, request);
   const reference = result.ok ? result.plan.format : request.formats.find((f) => reasonsOf.get(f)!.length === 0);
   let candidate: FormatCandidate | undefined;
   for (const c of problem.candidates) {

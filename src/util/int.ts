@@ -43,10 +43,6 @@ export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }
 
-export function isPowerOfTwo(n: number): boolean {
-  return Number.isSafeInteger(n) && n > 0 && 2 ** Math.floor(Math.log2(n)) === n;
-}
-
 /** 2^0 .. 2^53, for exponents in hot paths: `2 ** n` with a variable n costs V8 ~50 ns a call here. */
 const POWERS_OF_TWO: readonly number[] = Array.from({ length: 54 }, (_, i) => 2 ** i);
 

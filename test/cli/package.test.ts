@@ -43,6 +43,16 @@ describe('the package from another project', () => {
     assert.match(run.stdout, /simulated kernel|dma-heap/);
     assert.match(run.stdout, /HeapHandle #\d \(linux,cma, cma\)/);
 
+    // The root exports a chosen list; the simulated kernel and sizing are at udalloc/sim.
+    writeFileSync(join(app, 'surface.mjs'), "import * as root from 'udalloc'; import * as sim from 'udalloc/sim'; console.log(JSON.stringify({ root: Object.keys(root), sim: Object.keys(sim) }));");
+    const surface = spawnSync(process.execPath, ['surface.mjs'], { cwd: app, encoding: 'utf8' });
+    assert.strictEqual(surface.status, 0, surface.stderr);
+    const names = JSON.parse(surface.stdout) as { root: string[]; sim: string[] };
+    for (const name of ['open', 'negotiate', 'prepare', 'makeRequest', 'connect', 'negotiationJson', 'ConflictError', 'KernelError', 'InputError']) assert.ok(names.root.includes(name), `udalloc exports ${name}`);
+    for (const name of ['Bitmap', 'BuddyAllocator', 'O_ACCMODE', 'seededRandom', 'SimKernel', 'compile', 'AllocatorService', 'meminfo']) assert.ok(!names.root.includes(name), `udalloc does not export ${name}`);
+    for (const name of ['SimKernel', 'replay', 'sizePools', 'generateScenario', 'TraceRecorder', 'reportHtml']) assert.ok(names.sim.includes(name), `udalloc/sim exports ${name}`);
+    assert.ok(names.root.length < 80, `${names.root.length} names at the package root`);
+
     const cli = spawnSync(join(app, 'node_modules/.bin/udalloc'), ['negotiate', '--platform', 'raspberry-pi-4', '--devices', 'hevc-dec:write,hvs:read', '--size', '1920x1080'], { cwd: app, encoding: 'utf8' });
     assert.strictEqual(cli.status, 0, cli.stderr);
     assert.match(cli.stdout, /^plan: NV12 BROADCOM_SAND128 in linux,cma/);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { each } from '../helpers.js';
 import { InputError } from '../../src/errors.js';
-import { loadPlatform, loadRequest, makeRequest, parsePlatform, parseRequest } from '../../src/constraints/load.js';
+import { loadPlatform, makeRequest, parsePlatform, parseRequest } from '../../src/constraints/load.js';
+import { flagOf, requestFromCommandLine } from '../../src/cli/request-flags.js';
 import { parseByteCount } from '../../src/constraints/units.js';
 
 const example = readFileSync('boards/example.yaml', 'utf8');
@@ -153,8 +154,8 @@ describe('requests', () => {
   });
 
   it('errors in values given as flags name the flag, not a line of a file that has none', () => {
-    assert.match(inputError(() => loadRequest(undefined, platform, { width: 0, height: 64, formats: ['NV12'], devices: ['camera'] })).message, /^--size: request field width = 0: must be at least 1$/);
-    assert.match(inputError(() => loadRequest(undefined, platform, { formats: ['NV12'], devices: ['camera'] })).message, /^request flags: request field width is missing \(set it with --size or in a --request file\)\n/);
+    assert.match(inputError(() => requestFromCommandLine(undefined, platform, { width: 0, height: 64, formats: ['NV12'], devices: ['camera'] })).message, /^--size: request field width = 0: must be at least 1$/);
+    assert.match(inputError(() => requestFromCommandLine(undefined, platform, { formats: ['NV12'], devices: ['camera'] })).message, /^request flags: request field width is missing \(set it with --size or in a --request file\)\n/);
     assert.match(inputError(() => makeRequest(platform, { width: 64, height: 64, formats: ['NV12'], devices: ['camra'] })).message, /^request: devices\[0\] = "camra": no device/);
   });
 
@@ -165,10 +166,14 @@ describe('requests', () => {
   });
 
   it('flags override the file and are named as the source', () => {
-    const r = parseRequest('width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\n', platform, 'r.yaml', { count: 5, devices: ['display'] });
+    const r = parseRequest('width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\n', platform, 'r.yaml', { count: 5, devices: ['display'] }, flagOf);
     assert.deepStrictEqual([r.count, r.devices], [5, ['display']]);
     assert.strictEqual(r.sources['devices'], '--devices on the command line');
     assert.strictEqual(r.sources['width'], 'r.yaml:1 width');
+    // A library caller's fields are named as its own, not as flags it never used.
+    const api = makeRequest(platform, { width: 64, height: 64, formats: ['NV12'], devices: ['camera'], count: 5 });
+    assert.deepStrictEqual([api.sources['count'], api.sources['devices']], ['request field count', 'request field devices']);
+    assert.strictEqual(makeRequest(platform, { width: 64, height: 64, formats: ['NV12'], devices: ['camera'] }, 'request from alice').sources['width'], 'request from alice field width');
   });
 });
 
@@ -187,10 +192,10 @@ describe('formats as people write them, and numbers as they wrote them', () => {
   });
 
   it('without formats, a request takes every format its devices share, in their order of preference', () => {
-    const r = loadRequest(undefined, platform, { width: 64, height: 64, devices: ['gpu', 'display'] });
+    const r = requestFromCommandLine(undefined, platform, { width: 64, height: 64, devices: ['gpu', 'display'] });
     assert.deepStrictEqual(r.formats.map((f) => f.name), ['XRGB8888', 'NV12']);
     assert.match(r.sources['formats']!, /default: the formats gpu, display all take/);
-    assert.match(inputError(() => loadRequest(undefined, platform, { width: 64, height: 64, devices: ['camera:write', 'gpu:write'] })).message, /request field formats is missing, and the devices take no format in common \(camera: NV12; gpu: XRGB8888, ARGB8888\)/);
+    assert.match(inputError(() => requestFromCommandLine(undefined, platform, { width: 64, height: 64, devices: ['camera:write', 'gpu:write'] })).message, /request field formats is missing, and the devices take no format in common \(camera: NV12; gpu: XRGB8888, ARGB8888\)/);
   });
 
   it('a number beyond 2^53 is shown as written, not as the double it became', () => {

@@ -207,6 +207,46 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
     udalloc.close();
   });
 
+  it('two users send the same conflicting request text: each conflict names only its own caller', { timeout: 60_000 }, async () => {
+    // 16 x 4096x4096 NV12 for a display without an IOMMU: no contiguous pool holds them. Each asks
+    // Negotiate and Allocate (Allocate judges against capacity, where conflicts are kept), root first.
+    const text = JSON.stringify({ devices: ['camera:write', 'display:read'], width: 4096, height: 4096, count: 16, formats: ['NV12'] });
+    const script = `
+import json, sys
+from gi.repository import Gio, GLib
+conn = Gio.DBusConnection.new_for_address_sync(sys.argv[1], Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+out = []
+for method, args, reply in [('Negotiate', GLib.Variant('(s)', (sys.argv[2],)), '(s)'), ('Allocate', GLib.Variant('(sa{sv})', (sys.argv[2], {})), '(sah)')]:
+    try:
+        conn.call_with_unix_fd_list_sync('org.udalloc.Allocator1', '/org/udalloc/Allocator1', 'org.udalloc.Allocator1', method, args, GLib.VariantType(reply), Gio.DBusCallFlags.NONE, -1, None, None)
+        out.append({'error': None})
+    except GLib.Error as e:
+        name = Gio.DBusError.get_remote_error(e)
+        Gio.DBusError.strip_remote_error(e)
+        out.append({'error': name, 'details': json.loads(e.message.split('details: ', 1)[1])})
+print(json.dumps(out))
+`;
+    const { spawn } = await import('node:child_process');
+    const ask = async (uid: number): Promise<Array<{ error: string; details: Record<string, unknown> }>> => {
+      const child = spawn('/usr/bin/python3', ['-c', script, bus.address, text], { uid, gid: uid, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      assert.strictEqual(await new Promise((r) => child.once('exit', r)), 0, err);
+      return JSON.parse(out) as Array<{ error: string; details: Record<string, unknown> }>;
+    };
+    const sourcesOf = (details: Record<string, unknown>) => [...(details['core'] as Array<{ source: string }>), ...(details['atoms'] as Array<{ source: string }>)].map((a) => a.source).filter((s) => s.startsWith('request from'));
+    for (const [who, uid] of [['root', 0], ['nobody', 65534]] as const) {
+      const answers = await ask(uid);
+      assert.deepStrictEqual(answers.map((r) => r.error), ['org.udalloc.Allocator1.Error.Conflict', 'org.udalloc.Allocator1.Error.Conflict'], who);
+      for (const answer of answers) {
+        const sources = sourcesOf(answer.details);
+        assert.ok(sources.length > 0 && sources.every((s) => s.startsWith(`request from ${who} (`)), `${who}: ${JSON.stringify(sources)}`);
+      }
+    }
+  });
+
   it('the CLI with --service: heaps, negotiate, alloc, and exit codes for conflict (3), bad input (2) and a refusal (5)', { timeout: 60_000 }, async () => {
     const cli = (...args: string[]) =>
       execFileAsync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), ...args], { encoding: 'utf8' }).then(

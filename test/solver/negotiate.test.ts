@@ -7,6 +7,7 @@ import { assertMatches } from '../helpers.js';
 import { loadPlatform, makeRequest, parsePlatform, type RequestFields } from '../../src/constraints/load.js';
 import { atomLabel } from '../../src/solver/atoms.js';
 import { negotiate } from '../../src/solver/negotiate.js';
+import { prepare } from '../../src/solver/prepared.js';
 import { negotiationJson } from '../../src/index.js';
 import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
 import { applyChanges } from '../../src/solver/apply.js';
@@ -49,11 +50,23 @@ describe('plans on the example board', () => {
     assert.strictEqual(result.ok && result.plan.heap.name, 'secure');
   });
 
-  it('is deterministic and memoised', () => {
-    const a = ask({ devices: ['camera', 'display'] });
-    assert.strictEqual(negotiate(board, a.request, { check: allocatesOnEmptyHeaps }), a.result);
-    const b = ask({ devices: ['camera', 'display'] }); // equal request, new object
-    assert.strictEqual(b.result, a.result);
+  it('is deterministic; a prepared platform gives the same request its answer again, and keeps conflicts by every field, sources included', () => {
+    const prepared = prepare(board);
+    const fields = { width: 1920, height: 1080, formats: ['NV12'], devices: ['camera', 'display'] };
+    const a = makeRequest(board, fields);
+    const first = negotiate(prepared, a, { check: allocatesOnEmptyHeaps });
+    assert.strictEqual(negotiate(prepared, a, { check: allocatesOnEmptyHeaps }), first);
+    assert.deepStrictEqual(negotiate(prepared, makeRequest(board, fields), { check: allocatesOnEmptyHeaps }), first); // equal request, new object
+    assert.deepStrictEqual(negotiate(board, makeRequest(board, fields), { check: allocatesOnEmptyHeaps }), first); // a bare platform: worked out afresh
+    // A conflict is explained once per request: the same words again get the same answer...
+    const big = { ...fields, width: 3840, height: 2160, count: 40 };
+    const conflict = negotiate(prepared, makeRequest(board, big, 'request from alice'));
+    assert.ok(!conflict.ok);
+    assert.strictEqual(negotiate(prepared, makeRequest(board, big, 'request from alice')), conflict);
+    // ... and the same request from someone else gets its own, naming them.
+    const bobs = negotiate(prepared, makeRequest(board, big, 'request from bob'));
+    assert.ok(!bobs.ok && bobs !== conflict);
+    assert.ok(bobs.conflict.core.filter((atom) => atom.request).every((atom) => /request from bob/.test(atom.source)), JSON.stringify(bobs.conflict.core));
   });
 });
 

@@ -11,7 +11,7 @@ import { build, scenarioArb } from './scenarios.js';
 import { actOn } from './act-on.js';
 import { computeLayout } from '../../src/solver/layout.js';
 import { negotiate } from '../../src/solver/negotiate.js';
-import { compile } from '../../src/solver/problem.js';
+import { compileActive } from '../../src/solver/problem.js';
 import { compareRank, guaranteedAlignment, search, type Placement } from '../../src/solver/solve.js';
 import { violations } from '../../src/solver/verify.js';
 import { lcmAll } from '../../src/util/int.js';
@@ -60,7 +60,7 @@ function oracle(platform: Platform, request: Request): Placement | undefined {
 }
 
 function feasibleWith(platform: Platform, request: Request, atoms: Atom[], active: (a: Atom) => boolean): boolean {
-  return search(platform, compile(platform, request, atoms, active), { limit: 1, capacityOf: (h) => h.size }).length > 0;
+  return search(platform, compileActive(platform, request, atoms, active), { limit: 1, capacityOf: (h) => h.size }).length > 0;
 }
 
 describe('solver against a brute-force oracle', () => {

@@ -11,7 +11,8 @@ import type { Heap, Platform } from '../../src/constraints/model.js';
 import { atomsOf, atomTemplate } from '../../src/solver/atoms.js';
 import { explainConflict } from '../../src/solver/conflict.js';
 import { negotiate } from '../../src/solver/negotiate.js';
-import { compile } from '../../src/solver/problem.js';
+import { compileActive, ShapeTable } from '../../src/solver/problem.js';
+import { prepare } from '../../src/solver/prepared.js';
 import { relaxation } from '../../src/solver/relax.js';
 import { search } from '../../src/solver/solve.js';
 import { build, scenarioArb } from './scenarios.js';
@@ -35,14 +36,14 @@ describe('conflict feasibility tables (relax.ts)', () => {
     fc.assert(
       fc.property(scenarioArb, fc.integer(), fc.constantFrom(0.05, 0.2, 0.5), fc.boolean(), (s, seed, off, live) => {
         const { platform, request } = build(s);
-        const template = atomTemplate(platform, request);
+        const template = atomTemplate(new ShapeTable(platform), request);
         const atoms = atomsOf(template, request);
         // A live allocator's free space: each heap has some of its bytes left.
         const capacityOf = live ? (heap: Heap) => Math.floor(heap.size / (2 + (heap.name.length % 3))) : undefined;
         const fast = relaxation(platform, request, template, capacityOf);
         assert.ok(fast, 'every scenario platform is expressible in the tables');
         for (const on of flagSets(seed, atoms.length, 12, off)) {
-          const reference = search(platform, compile(platform, request, atoms, (a) => on[a.id] === 1), { limit: 1, capacityOf }).length > 0;
+          const reference = search(platform, compileActive(platform, request, atoms, (a) => on[a.id] === 1), { limit: 1, capacityOf }).length > 0;
           assert.strictEqual(fast(on), reference, `atoms off: ${atoms.filter((a) => on[a.id] === 0).map((a) => `${a.device ?? a.heap ?? 'request'}.${a.format ?? ''}.${a.constraint}`).join(', ')}`);
           if (reference) feasible++;
           else infeasible++;
@@ -70,12 +71,12 @@ describe('conflict feasibility tables (relax.ts)', () => {
     const linear = { ...MODIFIERS.find((m) => m.name === 'DRM_FORMAT_MOD_LINEAR')! };
     const odd: Platform = { ...platform, devices: [platform.devices[0]!, { ...display, formats: new Map([['XRGB8888', { ...rule, modifiers: [linear] }]]) }] };
     const request = makeRequest(odd, { devices: ['gpu', 'display'], formats: ['XRGB8888'], width: 640, height: 480 });
-    assert.strictEqual(relaxation(odd, request, atomTemplate(odd, request)), undefined);
+    assert.strictEqual(relaxation(odd, request, atomTemplate(new ShapeTable(odd), request)), undefined);
     const result = negotiate(odd, request, { memo: false });
     assert.strictEqual(result.ok, false);
     if (result.ok) return;
     // The same conflict as on the platform the tables express.
-    const plain = explainConflict(platform, makeRequest(platform, { devices: ['gpu', 'display'], formats: ['XRGB8888'], width: 640, height: 480 }));
+    const plain = explainConflict(prepare(platform), makeRequest(platform, { devices: ['gpu', 'display'], formats: ['XRGB8888'], width: 640, height: 480 }));
     assert.deepStrictEqual(result.conflict.core.map((a) => `${a.device}.${a.constraint}`), plain.core.map((a) => `${a.device}.${a.constraint}`));
     assert.deepStrictEqual(result.conflict.fixes.map((f) => f.changes), plain.fixes.map((f) => f.changes));
     assert.ok(result.conflict.fixes.length > 0);

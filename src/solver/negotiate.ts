@@ -9,7 +9,7 @@ import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress } from '../constraints/units.js';
 import { explainConflict, type Conflict, type FixCheck } from './conflict.js';
 import { prepare, PreparedPlatform } from './prepared.js';
-import { compile } from './problem.js';
+import { compile, compileAll, type Problem } from './problem.js';
 import { search, type CapacityOf, type Placement } from './solve.js';
 
 export type { Conflict, Fix, FixCheck } from './conflict.js';
@@ -57,20 +57,29 @@ function rationale(platform: Platform, request: Request, plan: Placement): strin
   });
 }
 
-/** A successful negotiation whose rationale's sentences are written when someone reads them, once. */
+/**
+ * A successful negotiation whose rationale's sentences are written when someone reads them, once;
+ * so are its alternatives when they are judged against whole capacities (no live free space that
+ * could change meanwhile): a caller that takes the best plan pays for no other.
+ */
 class Planned {
   readonly ok = true as const;
   readonly plan: Placement;
-  readonly alternatives: readonly Placement[];
+  #alternatives: readonly Placement[] | (() => readonly Placement[]);
   #platform: Platform;
   #request: Request;
   #why: readonly string[] | undefined;
 
-  constructor(platform: Platform, request: Request, plans: Placement[]) {
-    this.plan = plans[0]!;
-    this.alternatives = plans.slice(1);
+  constructor(platform: Platform, request: Request, plan: Placement, alternatives: readonly Placement[] | (() => readonly Placement[])) {
+    this.plan = plan;
+    this.#alternatives = alternatives;
     this.#platform = platform;
     this.#request = request;
+  }
+
+  get alternatives(): readonly Placement[] {
+    const a = this.#alternatives;
+    return typeof a === 'function' ? (this.#alternatives = a()) : a;
   }
 
   get rationale(): readonly string[] {
@@ -88,12 +97,27 @@ class Planned {
   }
 }
 
+/**
+ * The best plan, with its alternatives: searched at once against live free space (it may change),
+ * else when first read. Undefined when no plan exists.
+ */
+function planOf(platform: Platform, request: Request, problem: Problem, options: NegotiateOptions): Planned | undefined {
+  const { capacityOf } = options;
+  const limit = 1 + (options.alternatives ?? 8);
+  if (capacityOf) {
+    const plans = search(platform, problem, { limit, capacityOf });
+    return plans.length > 0 ? new Planned(platform, request, plans[0]!, plans.slice(1)) : undefined;
+  }
+  const best = search(platform, problem, { limit: 1 })[0];
+  return best && new Planned(platform, request, best, () => search(platform, problem, { limit }).slice(1));
+}
+
 function solveFresh(prepared: PreparedPlatform, request: Request, options: NegotiateOptions, memo: boolean): Negotiation {
   checkRequestMagnitude(request);
   const capacityOf = options.capacityOf;
-  const limit = 1 + (options.alternatives ?? 8);
-  const plans = search(prepared.platform, compile(prepared.shapes, request), { limit, capacityOf });
-  if (plans.length > 0) return new Planned(prepared.platform, request, plans);
+  const problem = compile(prepared.shapes, request);
+  const planned = planOf(prepared.platform, request, problem, options);
+  if (planned) return planned;
   // No plan: only now build the atoms, relax them and try the fixes. Explanations are kept, by
   // every field of the request (its sources too: a conflict names them) and the options.
   const key = memo ? conflictKey(request, options) : undefined;
@@ -116,13 +140,21 @@ export function conflictKey(request: Request, options: NegotiateOptions): string
  * the same request object. Given a bare Platform, everything is worked out afresh.
  */
 export function negotiate(platform: Platform | PreparedPlatform, request: Request, options: NegotiateOptions = {}): Negotiation {
+  if (!(platform instanceof PreparedPlatform)) {
+    // Nothing prepared: merge and search directly; a platform is prepared only if a conflict needs explaining.
+    checkRequestMagnitude(request);
+    const full = compileAll(platform, request);
+    const problem = { width: request.width, height: request.height, count: request.count, candidates: full.candidates, heap: full.heap, preferredHeapRank: full.preferredHeapRank };
+    const planned = planOf(platform, request, problem, options);
+    if (planned) return planned;
+  }
   const prepared = prepare(platform);
   // Answers that depend on live free space are never kept.
   if (options.capacityOf || options.memo === false) return solveFresh(prepared, request, options, false);
-  const shape = String(options.alternatives ?? 8);
-  const last = prepared.lastAnswer(request, shape, options.check);
+  const alternatives = options.alternatives ?? 8;
+  const last = prepared.lastAnswer(request, alternatives, options.check);
   if (last) return last;
   const result = solveFresh(prepared, request, options, true);
-  prepared.remember(request, shape, options.check, result);
+  prepared.remember(request, alternatives, options.check, result);
   return result;
 }

@@ -17,8 +17,12 @@ export class PreparedPlatform {
   readonly shapes: ShapeTable;
   /** Conflicts by fix check, then by the request's every field (see conflictKey()). */
   readonly #conflicts = new Map<FixCheck | undefined, Map<string, Negotiation>>();
-  /** The last request answered, with the options that shaped its answer. */
-  #last: { request: Request; options: string; check: FixCheck | undefined; result: Negotiation } | undefined;
+  // The last request answered, with the options that shaped its answer (fields, not an object:
+  // this is set on every negotiation).
+  #lastRequest: Request | undefined;
+  #lastAlternatives = 0;
+  #lastCheck: FixCheck | undefined;
+  #lastResult: Negotiation | undefined;
 
   constructor(platform: Platform) {
     this.platform = platform;
@@ -26,13 +30,15 @@ export class PreparedPlatform {
   }
 
   /** The answer last given for this very request object with the same options, if it was the last asked. */
-  lastAnswer(request: Request, options: string, check: FixCheck | undefined): Negotiation | undefined {
-    const last = this.#last;
-    return last && last.request === request && last.options === options && last.check === check ? last.result : undefined;
+  lastAnswer(request: Request, alternatives: number, check: FixCheck | undefined): Negotiation | undefined {
+    return this.#lastRequest === request && this.#lastAlternatives === alternatives && this.#lastCheck === check ? this.#lastResult : undefined;
   }
 
-  remember(request: Request, options: string, check: FixCheck | undefined, result: Negotiation): void {
-    this.#last = { request, options, check, result };
+  remember(request: Request, alternatives: number, check: FixCheck | undefined, result: Negotiation): void {
+    this.#lastRequest = request;
+    this.#lastAlternatives = alternatives;
+    this.#lastCheck = check;
+    this.#lastResult = result;
   }
 
   conflict(key: string, check: FixCheck | undefined): Negotiation | undefined {

@@ -6,6 +6,7 @@ import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
+import { lcm } from '../util/int.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
 import type { RelaxTables } from './relax.js';
@@ -41,8 +42,8 @@ export interface HeapRequirements {
   /** No secure heaps (an unprotected buffer, or a device that cannot use protected memory). */
   readonly forbidSecure: boolean;
   readonly needCpu: boolean;
-  /** Heaps whose capacity counts (capacity atoms active). */
-  readonly capacityLimited: ReadonlySet<string>;
+  /** Heaps whose capacity counts (capacity atoms active); undefined: every heap's. */
+  readonly capacityLimited: ReadonlySet<string> | undefined;
   /** Pools whose placement is relaxed: they could be moved below any DMA limit. */
   readonly movable: ReadonlySet<string>;
 }
@@ -210,15 +211,19 @@ export interface CompiledShape {
 
 /** The heaps that pass every check not depending on the buffer's size, with their preference rank. */
 export function eligibleHeaps(platform: Platform, req: HeapRequirements, preferred: ReadonlyMap<string, number>): EligibleHeap[] {
-  return platform.heaps.flatMap((heap, index) => {
-    if (req.reachable && !req.reachable.includes(heap.name)) return [];
-    if (req.contiguous && !heap.contiguous) return [];
-    if (heap.end > req.dmaLimit && !req.movable.has(heap.name)) return [];
-    if (req.needSecure && !heap.secure) return [];
-    if (req.forbidSecure && heap.secure) return [];
-    if (req.needCpu && !heap.cpuAccess) return [];
-    return [{ heap, index, preference: preferred.get(heap.name) ?? 1000 }];
-  });
+  const out: EligibleHeap[] = [];
+  const heaps = platform.heaps;
+  for (let index = 0; index < heaps.length; index++) {
+    const heap = heaps[index]!;
+    if (req.reachable && !req.reachable.includes(heap.name)) continue;
+    if (req.contiguous && !heap.contiguous) continue;
+    if (heap.end > req.dmaLimit && !req.movable.has(heap.name)) continue;
+    if (req.needSecure && !heap.secure) continue;
+    if (req.forbidSecure && heap.secure) continue;
+    if (req.needCpu && !heap.cpuAccess) continue;
+    out.push({ heap, index, preference: preferred.get(heap.name) ?? 1000 });
+  }
+  return out;
 }
 
 const SHAPES_PER_PLATFORM = 1024;
@@ -244,6 +249,17 @@ function child(node: ShapeNode, key: unknown): ShapeNode {
   return next;
 }
 
+/** Whether two requests have the same shape: the parts a shape is found by (ShapeTable). */
+function sameShape(a: Request, b: Request): boolean {
+  if (a.cpu !== b.cpu || a.protected !== b.protected || a.formats.length !== b.formats.length || a.devices.length !== b.devices.length) return false;
+  for (let i = 0; i < a.formats.length; i++) if (a.formats[i] !== b.formats[i]) return false;
+  for (let i = 0; i < a.devices.length; i++) {
+    const d = a.devices[i]!;
+    if (d !== b.devices[i] || a.access.get(d) !== b.access.get(d)) return false;
+  }
+  return true;
+}
+
 /** One platform's compiled shapes (a PreparedPlatform holds one). */
 export class ShapeTable {
   readonly platform: Platform;
@@ -267,8 +283,10 @@ export class ShapeTable {
 
   /** The platform's merged tables for the request's shape (the last request's remembered). */
   shapeOf(request: Request): CompiledShape {
-    if (this.#lastRequest === request) return this.#lastShape!;
-    const shape = this.shapeFor(request);
+    const last = this.#lastRequest;
+    if (last === request) return this.#lastShape!;
+    // A new request object of the last one's shape (an application asking again): compared part by part.
+    const shape = last !== undefined && sameShape(request, last) ? this.#lastShape! : this.shapeFor(request);
     this.#lastRequest = request;
     this.#lastShape = shape;
     return shape;
@@ -286,8 +304,8 @@ export class ShapeTable {
     node = child(node, DEVICES);
     for (const d of request.devices) node = child(child(node, d), request.access.get(d));
     if (node.shape) return node.shape;
-    const full = compileWith(this.platform, request, ALL_ACTIVE, undefined);
-    const shape: CompiledShape = { candidates: [...full.candidates], heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(this.platform, full.heap, full.preferredHeapRank), templates: [undefined, undefined] };
+    const full = compileAll(this.platform, request);
+    const shape: CompiledShape = { candidates: full.candidates, heap: full.heap, preferredHeapRank: full.preferredHeapRank, eligible: eligibleHeaps(this.platform, full.heap, full.preferredHeapRank), templates: [undefined, undefined] };
     node.shape = shape;
     this.#size++;
     return shape;
@@ -304,6 +322,11 @@ function problemOf(request: Request, shape: CompiledShape): Problem {
  */
 export function compile(shapes: ShapeTable, request: Request): Problem {
   return problemOf(request, shapes.shapeOf(request));
+}
+
+/** compileWith() with every atom holding: the general merge, which compileAll() must equal (tests). */
+export function compileEveryAtom(platform: Platform, request: Request): Problem {
+  return compileWith(platform, request, ALL_ACTIVE, undefined);
 }
 
 /**
@@ -326,7 +349,7 @@ export function compileOnce(shapes: ShapeTable, request: Request, uncapped?: Rea
   if (!uncapped) return problem;
   // Heaps whose capacity does not count (a fix that grows them sizes them from this plan): as
   // compile() with their capacity atoms off, the rest of the merge being the shape's.
-  const capacityLimited = new Set([...problem.heap.capacityLimited].filter((name) => !uncapped.has(name)));
+  const capacityLimited = new Set(shapes.platform.heaps.filter((h) => (problem.heap.capacityLimited?.has(h.name) ?? true) && !uncapped.has(h.name)).map((h) => h.name));
   return { ...problem, heap: { ...problem.heap, capacityLimited } };
 }
 
@@ -340,6 +363,90 @@ function baseFormats(request: Request, requestFormatsHold: boolean, lister: Devi
     cache?.set(key, base);
   }
   return base;
+}
+
+/**
+ * compileWith() with every constraint holding, written out without closures, generators or
+ * intermediate lists: what a negotiation on a platform nothing has prepared, and every new shape,
+ * costs. A property test holds it equal to compileWith(ALL_ACTIVE).
+ */
+export function compileAll(platform: Platform, request: Request): { candidates: FormatCandidate[]; heap: HeapRequirements; preferredHeapRank: Map<string, number> } {
+  const devices: Device[] = [];
+  for (const name of request.devices) devices.push(platform.devices.find((d) => d.name === name)!);
+  let sizeAlign = 1;
+  for (const d of devices) if (d.sizeAlign !== sizeAlign) sizeAlign = lcm(sizeAlign, d.sizeAlign);
+  const lister = devices[0]!;
+  const candidates: FormatCandidate[] = [];
+  formats: for (let rank = 0; rank < request.formats.length; rank++) {
+    const format = request.formats[rank]!;
+    if (!lister.formats.has(format.name)) continue;
+    const lists: (readonly ModifierInfo[])[] = [];
+    const preference: (readonly ModifierInfo[])[] = [];
+    let pitchAlign = 1;
+    let heightAlign = 1;
+    let offsetAlign = 1;
+    let implicitPlanes = false;
+    let maxWidth = Infinity;
+    let maxHeight = Infinity;
+    let maxPitch = Infinity;
+    for (const d of devices) {
+      const rule = d.formats.get(format.name);
+      const need = request.access.get(d.name);
+      if (!rule || (need !== undefined && !accessCovers(rule.access, need))) continue formats;
+      lists.push(modifiersFor(rule, need));
+      preference.push(rule.modifiers);
+      // (lcm() only where it changes something: it divides and checks overflow.)
+      if (rule.pitchAlign !== pitchAlign) pitchAlign = lcm(pitchAlign, rule.pitchAlign);
+      if (rule.heightAlign !== heightAlign) heightAlign = lcm(heightAlign, rule.heightAlign);
+      if (rule.offsetAlign !== offsetAlign) offsetAlign = lcm(offsetAlign, rule.offsetAlign);
+      if (rule.implicitPlaneOffsets) implicitPlanes = true;
+      if (rule.maxWidth !== undefined && rule.maxWidth < maxWidth) maxWidth = rule.maxWidth;
+      if (rule.maxHeight !== undefined && rule.maxHeight < maxHeight) maxHeight = rule.maxHeight;
+      if (rule.maxPitch !== undefined && rule.maxPitch < maxPitch) maxPitch = rule.maxPitch;
+    }
+    const modifiers: ModifierCandidate[] = [];
+    for (const modifier of lists[0]!) {
+      if (!modifierAppliesTo(modifier, format) || modifier.layout.kind === 'opaque') continue;
+      let shared = true;
+      for (let i = 1; i < lists.length && shared; i++) shared = lists[i]!.includes(modifier);
+      if (!shared) continue;
+      let sum = 0;
+      for (const list of preference) sum += list.indexOf(modifier);
+      modifiers.push({ modifier, rank: sum });
+    }
+    if (modifiers.length === 0) continue;
+    if (modifiers.length > 1) modifiers.sort((a, b) => a.rank - b.rank);
+    candidates.push({ format, rank, modifiers, rules: { pitchAlign, heightAlign, offsetAlign, sizeAlign, implicitPlanes }, maxWidth, maxHeight, maxPitch });
+  }
+  let contiguous = false;
+  let dmaLimit = Infinity;
+  let physAlign = 1;
+  let maxSize = Infinity;
+  let needSecure = request.protected;
+  let forbidSecure = !request.protected;
+  let reachable: string[] | undefined;
+  const preferredHeapRank = new Map<string, number>();
+  for (const d of devices) {
+    if (!d.iommu) {
+      contiguous = true;
+      if (d.dmaBits !== undefined && 2 ** d.dmaBits < dmaLimit) dmaLimit = 2 ** d.dmaBits;
+      if (d.alignment !== physAlign) physAlign = lcm(physAlign, d.alignment);
+    }
+    if (d.maxSize !== undefined && d.maxSize < maxSize) maxSize = d.maxSize;
+    if (d.protected === 'required') needSecure = true;
+    if (d.protected === 'forbidden') forbidSecure = true;
+    if (d.heaps) reachable = reachable ? reachable.filter((h) => d.heaps!.includes(h)) : [...d.heaps];
+    for (let i = 0; i < d.preferredHeaps.length; i++) {
+      const h = d.preferredHeaps[i]!;
+      const known = preferredHeapRank.get(h);
+      if (known === undefined || i < known) preferredHeapRank.set(h, i);
+    }
+  }
+  return {
+    candidates,
+    heap: { contiguous, dmaLimit, physAlign, reachable, maxSize, needSecure, forbidSecure, needCpu: request.cpu !== 'none', capacityLimited: undefined, movable: NOTHING },
+    preferredHeapRank,
+  };
 }
 
 function compileWith(platform: Platform, request: Request, on: ActiveSet, bases: ShapeTemplate['bases'] | undefined): Problem {

@@ -93,7 +93,7 @@ export function search(platform: Platform, problem: Problem, options: SearchOpti
       if (candidate.maxPitch !== Infinity && layout.planes.some((p) => p.pitch > candidate.maxPitch)) continue;
       const first = found.length;
       for (const { heap, index, preference } of eligible) {
-        const counts = req.capacityLimited.has(heap.name);
+        const counts = req.capacityLimited === undefined || req.capacityLimited.has(heap.name);
         const size = sizeInHeap(heap, layout.size, req.physAlign, req.maxSize, counts ? problem.count : undefined, counts ? options.capacityOf?.(heap) : undefined);
         if (size === undefined) continue;
         const placement: Placement = {

@@ -11,7 +11,7 @@ import type { Heap, Platform } from '../../src/constraints/model.js';
 import { atomsOf, atomTemplate } from '../../src/solver/atoms.js';
 import { explainConflict } from '../../src/solver/conflict.js';
 import { negotiate } from '../../src/solver/negotiate.js';
-import { compileActive, ShapeTable } from '../../src/solver/problem.js';
+import { compileActive, compileAll, compileEveryAtom, ShapeTable } from '../../src/solver/problem.js';
 import { prepare } from '../../src/solver/prepared.js';
 import { relaxation } from '../../src/solver/relax.js';
 import { search } from '../../src/solver/solve.js';
@@ -80,5 +80,26 @@ describe('conflict feasibility tables (relax.ts)', () => {
     assert.deepStrictEqual(result.conflict.core.map((a) => `${a.device}.${a.constraint}`), plain.core.map((a) => `${a.device}.${a.constraint}`));
     assert.deepStrictEqual(result.conflict.fixes.map((f) => f.changes), plain.fixes.map((f) => f.changes));
     assert.ok(result.conflict.fixes.length > 0);
+  });
+});
+
+describe('the merge with every constraint holding (problem.ts compileAll)', () => {
+  it('equals the general merge (compileWith with every atom active) on random platforms and requests', () => {
+    let candidates = 0;
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const { platform, request } = build(s);
+        const fast = compileAll(platform, request);
+        const general = compileEveryAtom(platform, request);
+        const all = [...general.candidates];
+        candidates += all.length;
+        assert.deepStrictEqual(fast.candidates, all);
+        // undefined capacityLimited: every heap's capacity counts, as the general merge lists them.
+        assert.deepStrictEqual({ ...fast.heap, capacityLimited: new Set(platform.heaps.map((h) => h.name)) }, general.heap);
+        assert.deepStrictEqual(fast.preferredHeapRank, general.preferredHeapRank);
+      }),
+      { numRuns: 1000, seed: 251 },
+    );
+    assert.ok(candidates > 400, `${candidates} candidates compared`);
   });
 });

@@ -2,7 +2,7 @@
 // given workload with zero failures, under each placement policy, as a ratio to peak live bytes.
 
 import { parseArgs } from 'node:util';
-import { cmaAreaSize } from '../constraints/placement.js';
+import { cmaAreaSize } from '../constraints/heap-kinds/index.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import type { Platform } from '../constraints/model.js';
 import { sizePools, type SizingResult } from '../sim/sizing.js';

@@ -4,8 +4,8 @@
 
 import { LIMITS, readInputText } from '../util/input-file.js';
 import { overlappingPools } from './model.js';
-import { formatAddress, formatBytes } from './units.js';
-import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize } from './placement.js';
+import { formatAddress } from './units.js';
+import { HEAP_KINDS } from './heap-kinds/index.js';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError, showValue } from '../errors.js';
@@ -15,16 +15,12 @@ import { findModifier, MODIFIERS, modifierAppliesTo, shortModifierName, type Mod
 import {
   accessCovers,
   DEVICE_ACCESS,
-  MAX_PAGE_ORDER,
-  maxBufferOf,
   PAGE_SIZE,
-  SCARCITY,
   type CpuAccess,
   type DeviceAccess,
   type Device,
   type FormatRule,
   type Heap,
-  type HeapKind,
   type Platform,
   type Request,
 } from './model.js';
@@ -196,66 +192,37 @@ function readText(file: string, what: 'platform profile' | 'request'): string {
 
 // ---------------------------------------------------------------- platform
 
-interface HeapDefaults {
-  contiguous: boolean;
-  cpuAccess: boolean;
-  secure: boolean;
-  maxAlign: number;
-}
-
-/** What each heap kind guarantees when the profile does not say otherwise. */
-const HEAP_DEFAULTS: Record<HeapKind, HeapDefaults> = {
-  // drivers/dma-buf/heaps/system_heap.c: scattered pages, order 8/4/0 chunks.
-  system: { contiguous: false, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE },
-  // alloc_pages() of one high-order block, at most MAX_PAGE_ORDER pages.
-  'system-contig': { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE << MAX_PAGE_ORDER },
-  // drivers/dma-buf/heaps/cma_heap.c + mm/cma.c: alignment grows with size up to CONFIG_CMA_ALIGNMENT.
-  cma: { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE << 8 },
-  // gen_pool carveouts hand out page-granular first-fit blocks.
-  carveout: { contiguous: true, cpuAccess: true, secure: false, maxAlign: PAGE_SIZE },
-  // Protected (TrustZone/TEE) pools: contiguous, not mappable by the normal world.
-  secure: { contiguous: true, cpuAccess: false, secure: true, maxAlign: PAGE_SIZE },
-};
-
 function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceDocument): Heap {
-  const d = HEAP_DEFAULTS[raw.kind];
+  const kind = HEAP_KINDS[raw.kind];
   const path = ['heaps', index];
-  let end = Infinity;
+  let end = kind.endWithoutPlace(raw.size);
   if (raw.base !== undefined) {
     end = raw.base + raw.size;
     if (!Number.isSafeInteger(end)) fail(src, [...path, 'size'], 'base + size is beyond 2^53', raw.size);
     if (raw.limit !== undefined && end > raw.limit) fail(src, [...path, 'limit'], `the pool ends at 0x${end.toString(16)}, above its limit`, raw.limit);
   } else if (raw.limit !== undefined) {
     end = raw.limit;
-  } else if (raw.kind === 'system') {
-    end = raw.size; // RAM starts near 0 on most machines; the system heap is not contiguous anyway.
   }
-  if (raw.kind === 'cma') {
-    // Linux refuses a CMA region that is not whole pageblocks (kernel/dma/contiguous.c rmem_cma_setup:
-    // "incorrect alignment of CMA region"; cma= sizes are rounded up to them): such a profile
-    // describes a machine that cannot boot that way. Carveouts may sit anywhere.
-    const block = formatBytes(CMA_MIN_ALIGNMENT_BYTES);
-    if (raw.base !== undefined && raw.base % CMA_MIN_ALIGNMENT_BYTES !== 0) fail(src, [...path, 'base'], `a CMA area starts on a whole pageblock (${block}); Linux refuses one at ${formatAddress(raw.base)} ("incorrect alignment of CMA region", kernel/dma/contiguous.c)`, raw.base);
-    if (raw.size % CMA_MIN_ALIGNMENT_BYTES !== 0) fail(src, [...path, 'size'], `a CMA area is whole pageblocks (${block}); Linux refuses a /reserved-memory region of this size ("incorrect alignment of CMA region", kernel/dma/contiguous.c) and rounds cma= up to ${formatBytes(cmaAreaSize(raw.size))}`, raw.size);
-  }
+  // What Linux refuses (a CMA area off whole pageblocks) describes a machine that cannot boot that way.
+  const refusal = kind.refusal({ base: raw.base, size: raw.size });
+  if (refusal) fail(src, [...path, refusal.field], refusal.why, raw[refusal.field]);
   if (raw.kind === 'secure' && raw.cpuAccess === true) fail(src, [...path, 'cpuAccess'], 'a secure heap cannot be CPU-mappable', raw.cpuAccess);
-  if (raw.alignOrder !== undefined && raw.kind !== 'cma') fail(src, [...path, 'alignOrder'], 'only CMA heaps have an alignment order', raw.alignOrder);
-  const alignOrder = raw.kind === 'cma' ? (raw.alignOrder ?? 8) : undefined;
-  const maxAlign = raw.maxAlign ?? (alignOrder !== undefined ? PAGE_SIZE << alignOrder : d.maxAlign);
+  if (raw.alignOrder !== undefined && kind.defaultAlignOrder === undefined) fail(src, [...path, 'alignOrder'], 'only CMA heaps have an alignment order', raw.alignOrder);
+  const alignOrder = kind.defaultAlignOrder === undefined ? undefined : (raw.alignOrder ?? kind.defaultAlignOrder);
   return {
     name: raw.name,
     kind: raw.kind,
     base: raw.base,
     size: raw.size,
     end,
-    contiguous: raw.contiguous ?? d.contiguous,
-    cpuAccess: raw.cpuAccess ?? d.cpuAccess,
-    secure: d.secure,
+    contiguous: raw.contiguous ?? kind.contiguous,
+    cpuAccess: raw.cpuAccess ?? kind.cpuAccess,
+    secure: kind.secure,
     cached: raw.cached ?? true,
-    maxAlign,
+    maxAlign: raw.maxAlign ?? kind.maxAlign(alignOrder),
     alignOrder,
-    maxBuffer: maxBufferOf(raw.kind, raw.size),
-    scarcity: SCARCITY[raw.kind],
+    maxBuffer: kind.maxBuffer(raw.size),
+    scarcity: kind.scarcity,
     source: src.source(path),
   };
 }

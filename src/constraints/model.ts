@@ -39,10 +39,6 @@ export interface Heap {
   readonly source: Source;
 }
 
-/** Heap.maxBuffer for a pool of `size` bytes: system-contig is one alloc_pages() block at most. */
-export function maxBufferOf(kind: HeapKind, size: number): number {
-  return kind === 'system-contig' ? Math.min(size, PAGE_SIZE << MAX_PAGE_ORDER) : size;
-}
 
 /**
  * How a device uses a buffer: a display or an encoder reads it, a camera or a decoder writes it, a
@@ -156,13 +152,6 @@ export interface Request {
   readonly sources: Readonly<Record<string, Source>>;
 }
 
-export const SCARCITY: Readonly<Record<HeapKind, number>> = {
-  system: 0,
-  'system-contig': 1,
-  cma: 2,
-  carveout: 3,
-  secure: 4,
-};
 
 /** The first two pools with fixed places whose address ranges overlap, if any (a board cannot have them). */
 export function overlappingPools(heaps: readonly Heap[]): [Heap, Heap] | undefined {

@@ -6,6 +6,8 @@ import { existsSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { listDirectory, readText } from '../util/fs.js';
 import { fdinfoFields } from '../kernel/fd-info.js';
+import { meminfo } from '../kernel/meminfo.js';
+import { DEFAULT_CMA_NAMES } from '../constraints/heap-kinds/index.js';
 import { findFormat } from '../constraints/formats.js';
 import { deriveFromTree, type DiscoveredDevice, type DiscoveredFormat, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
 import { loadDrmNative, loadNative, type DrmAddon, type NativeAddon } from '../kernel/native/addon.js';
@@ -14,16 +16,6 @@ import { probeDrm, probeHeaps, probeV4l2, type ProbeResult } from './probe.js';
 import { DmaHeapBackend } from '../kernel/dma-heap/backend.js';
 import { describeV4l2 } from './v4l2.js';
 import { readDeviceTreeDir } from './sysfs-tree.js';
-
-/** /proc/meminfo fields in bytes (the file says kB). */
-export function meminfo(root: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of (readText(join(root, 'proc/meminfo')) ?? '').split('\n')) {
-    const m = /^(\w+):\s+(\d+)\s*kB/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]) * 1024;
-  }
-  return out;
-}
 
 export interface FdinfoBuffer {
   readonly fd: number;
@@ -87,7 +79,7 @@ export function discoverLive(root = '/', ioctl = root === '/', probe = false): L
       const path = join(heapDir, name);
       if (name === 'system') heaps.push({ ...system, source: `${path}; size ${system.source}` });
       else if (dt) heaps.push({ ...dt, source: `${path}; ${dt.source}` });
-      else if (cmaAreas.includes(name) || name === 'reserved' || name === 'default_cma_region' || name === 'linux,cma' || name === 'default-pool') {
+      else if (cmaAreas.includes(name) || DEFAULT_CMA_NAMES.includes(name)) {
         const only = cmaAreas.length <= 1 && mem['CmaTotal'] !== undefined;
         heaps.push({ name, kind: 'cma', base: null, size: only ? mem['CmaTotal']! : 0, limit: null, source: `${path}${only ? `; size ${join(root, 'proc/meminfo')} CmaTotal` : ''}`, default: true });
       } else notes.push(`heap ${name}: kind unknown (not system, not a CMA area); left out`);

@@ -2,6 +2,7 @@
 // and reports, per heap: peak live bytes, peak allocated bytes, the high-water mark of contiguous
 // pools, failures with the request that failed, fallbacks, and fragmentation over time.
 
+import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 import type { Heap, Platform } from '../constraints/model.js';
 import { deviceEntries } from '../constraints/request.js';
 import { openSync, type Allocator } from '../allocator/allocator.js';
@@ -113,7 +114,8 @@ interface HeapState {
  * Fixed pools the simulator places buffers in by address (CMA, carveout, secure): their high-water
  * mark is measured from the pool base (the simulator puts a pool without a known base at 0).
  */
-const isPool = (h: Heap): boolean => h.kind === 'cma' || h.kind === 'carveout' || h.kind === 'secure';
+/** A pool sized at boot (heap-kinds/: what sizing answers). */
+const isPool = (h: Heap): boolean => HEAP_KINDS[h.kind].sizedPool;
 
 /** The profile's heaps with sizes replaced (the end address moves with the size). */
 function resized(heaps: readonly Heap[], sizes: ReadonlyMap<string, number> | undefined): Heap[] {

@@ -6,6 +6,8 @@
 // - the sizing report (`size --html`): per pool, the workload's occupancy at the recommended size
 //   against that size and today's, with the allocations that fail at today's size marked.
 
+import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
+import type { HeapKind } from '../constraints/model.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { formatBytes } from '../constraints/units.js';
@@ -42,7 +44,8 @@ export interface ChartSpec {
 
 const MiB = 2 ** 20;
 const toMiB = (bytes: number) => +(bytes / MiB).toFixed(4);
-const isPool = (kind: string) => kind === 'cma' || kind === 'carveout' || kind === 'secure';
+/** A pool sized at boot (heap-kinds/: what sizing answers). */
+const isPool = (kind: HeapKind) => HEAP_KINDS[kind].sizedPool;
 
 const COLORS = { allocated: '#9ecae1', live: '#08519c', capacity: '#d62728', recommended: '#2ca02c', failure: '#d62728', free: '#ff7f0e', largest: '#6a3d9a' } as const;
 

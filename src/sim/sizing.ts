@@ -9,6 +9,7 @@
 // policies (best fit looks at the free tail, whose length depends on S) get a binary search
 // between the peak allocated bytes (a smaller pool cannot hold the peak) and a passing size.
 
+import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 import { PAGE_SIZE, type Heap, type Platform } from '../constraints/model.js';
 import type { PlacementPolicy } from '../kernel/sim/pool.js';
 import { replay, type ReplayReport } from './replay.js';
@@ -44,7 +45,8 @@ export interface SizingOptions {
   readonly onProbe?: (probe: number, sizes: ReadonlyMap<string, number>) => void;
 }
 
-const isFixedPool = (h: Heap): boolean => h.kind === 'cma' || h.kind === 'carveout' || h.kind === 'secure';
+/** A pool sized at boot (heap-kinds/: what sizing answers). */
+const isFixedPool = (h: Heap): boolean => HEAP_KINDS[h.kind].sizedPool;
 const pageDown = (bytes: number) => Math.floor(bytes / PAGE_SIZE) * PAGE_SIZE;
 const MAX_POOL = 2 ** 40;
 

@@ -3,7 +3,8 @@
 // so a program can apply a fix to its own files. Pure: nothing here touches the kernel.
 
 import { formatNamed } from '../constraints/formats.js';
-import { DEVICE_ACCESS, maxBufferOf, type CpuAccess, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
+import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
+import { DEVICE_ACCESS, type CpuAccess, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 
 /** A request for a buffer of its own, given to a device that leaves the shared one. */
 export interface CopyRequest {
@@ -59,12 +60,13 @@ function formatsByName(names: readonly string[]): Request['formats'] {
 export function changedHeap(heap: Heap, field: 'size' | 'base' | 'limit', value: number): Heap {
   const size = field === 'size' ? value : heap.size;
   const base = field === 'base' ? value : heap.base;
+  const kind = HEAP_KINDS[heap.kind];
   let end: number;
   if (field === 'limit') end = value;
   else if (base !== undefined) end = base + size;
-  else if (heap.kind === 'system') end = size;
-  else end = heap.end;
-  return { ...heap, size, base: field === 'limit' ? undefined : base, end, maxBuffer: maxBufferOf(heap.kind, size) };
+  // A heap placed by no base or limit ends where its kind puts it (RAM's end follows its size).
+  else end = heap.end === kind.endWithoutPlace(heap.size) ? kind.endWithoutPlace(size) : heap.end;
+  return { ...heap, size, base: field === 'limit' ? undefined : base, end, maxBuffer: kind.maxBuffer(size) };
 }
 
 export function applyChanges(platform: Platform, request: Request, changes: readonly Change[]): Applied {

@@ -6,6 +6,7 @@ import { formatAddress, formatBytes } from '../constraints/units.js';
 import { accessCovers, PAGE_SIZE, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { atomPositions, type ShapeTable, type ShapeTemplate } from './problem.js';
+import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 
 export type AtomConstraint =
   | 'formats'
@@ -202,9 +203,11 @@ function sortedAtoms(platform: Platform, request: Request): Atom[] {
   // undo: nobody who did not ask for protection is told to protect.
   push({ request: true, constraint: 'protected', value: request.protected, source: request.sources['protected']!, changeable: request.protected });
   for (const heap of platform.heaps) {
-    push({ heap: heap.name, constraint: 'capacity', value: heap.size, source: heap.source });
+    const kind = HEAP_KINDS[heap.kind];
+    // A pool sized at boot can be grown there; RAM cannot (its capacity is a fact of the machine).
+    push({ heap: heap.name, constraint: 'capacity', value: heap.size, source: heap.source, changeable: kind.sizedPool });
     // A contiguous pool's position can be chosen at boot (reg, alloc-ranges, cma=...@start-end).
-    if (heap.contiguous && heap.kind !== 'system-contig') push({ heap: heap.name, constraint: 'placement', value: Number.isFinite(heap.end) ? heap.end : 'unknown', source: heap.source });
+    if (heap.contiguous && kind.placeable) push({ heap: heap.name, constraint: 'placement', value: Number.isFinite(heap.end) ? heap.end : 'unknown', source: heap.source });
   }
   const rank = (a: NewAtom): number => KEEP_ORDER.indexOf(a.constraint);
   // Among pools, blame the most plentiful one last-kept: growing CMA is the usual fix, not a carveout.

@@ -7,7 +7,8 @@
 import { FORMATS } from '../constraints/formats.js';
 import { accessCovers, minimumPitches, pitchTooWide, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
-import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
+import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, HEAP_KINDS } from '../constraints/heap-kinds/index.js';
+import { minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
 import { deviceEntry } from '../constraints/request.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
@@ -283,15 +284,6 @@ function describePlan(p: Placement): string {
   return `${p.format.name} ${shortModifierName(p.modifier)} in ${p.heap.name}`;
 }
 
-/** How to give a pool its size at boot: a CMA area in whole pageblocks, as the kernel takes it. */
-function sizeAtBoot(kind: string, name: string, size: number): string {
-  if (kind === 'cma') {
-    const area = cmaAreaSize(size);
-    return `at boot: cma=${area / MiB}M if ${name} is the default CMA area, or size = <0x${area.toString(16)}> in its /reserved-memory node`;
-  }
-  return `at boot: the size of its /reserved-memory node (0x${size.toString(16)})`;
-}
-
 function sizeLimits(ctx: FixContext): string[] {
   const { platform, request } = ctx;
   const reasons: string[] = [];
@@ -344,7 +336,7 @@ function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placem
       const need = minimumPoolSize(heap, plan.size, plan.count);
       const padded = need > plan.size * plan.count;
       const rounded = size > need ? `, rounded up to whole ${formatBytes(PAGEBLOCK)} pageblocks as CMA areas are` : '';
-      return `grow ${heap.name} from ${formatBytes(heap.size)} to ${formatBytes(size)} (the buffers take ${need} bytes: ${plan.count} x ${plan.size}${padded ? `, each placed on a ${formatBytes(plan.alignment)} boundary as the kernel aligns them` : ''}${rounded}); ${sizeAtBoot(heap.kind, heap.name, size)}`;
+      return `grow ${heap.name} from ${formatBytes(heap.size)} to ${formatBytes(size)} (the buffers take ${need} bytes: ${plan.count} x ${plan.size}${padded ? `, each placed on a ${formatBytes(plan.alignment)} boundary as the kernel aligns them` : ''}${rounded}); ${HEAP_KINDS[heap.kind].bootAdvice(heap.name, size)}`;
     }
     case 'placement': {
       const heap = platform.heaps.find((h) => h.name === atom.heap)!;

@@ -7,6 +7,7 @@ import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/m
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import { lcm } from '../util/int.js';
+import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
 import type { RelaxTables } from './relax.js';
@@ -497,7 +498,7 @@ function compileWith(platform: Platform, request: Request, on: ActiveSet, bases:
       forbidSecure,
       needCpu: request.cpu !== 'none' && on.request('cpu'),
       capacityLimited: new Set(platform.heaps.filter((h) => on.heap(h.name, 'capacity')).map((h) => h.name)),
-      movable: on === ALL_ACTIVE ? NOTHING : new Set(platform.heaps.filter((h) => h.contiguous && h.kind !== 'system-contig' && !on.heap(h.name, 'placement')).map((h) => h.name)),
+      movable: on === ALL_ACTIVE ? NOTHING : new Set(platform.heaps.filter((h) => h.contiguous && HEAP_KINDS[h.kind].placeable && !on.heap(h.name, 'placement')).map((h) => h.name)),
     },
     preferredHeapRank,
   };

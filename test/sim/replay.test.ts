@@ -10,7 +10,7 @@ import { loadTrace, traceFromEvents, type RawEvent } from '../../src/sim/trace.j
 import { loadPlatform, makeRequest } from '../../src/constraints/load.js';
 import { negotiate } from '../../src/solver/negotiate.js';
 import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
-import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize } from '../../src/constraints/placement.js';
+import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize } from '../../src/constraints/heap-kinds/index.js';
 
 const PAGE = 4096;
 const MiB = 2 ** 20;

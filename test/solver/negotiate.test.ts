@@ -230,6 +230,16 @@ describe('conflicts', () => {
     assert.deepStrictEqual(fewer?.changes, [{ target: 'request', field: 'count', value: 3 }]);
   });
 
+  it('more than RAM holds: the system heap is a fact of the machine (no boot setting grows it), fewer or smaller buffers are the fixes', () => {
+    const { result } = ask({ devices: ['camera', 'encoder'], width: 4096, height: 4096, count: 200 });
+    if (result.ok) throw new Error('expected a conflict: 200 x 24 MiB is more than the 4 GiB system heap');
+    const system = result.conflict.core.find((a) => a.heap === 'system');
+    assert.deepStrictEqual([system?.constraint, system?.changeable], ['capacity', false]);
+    assert.ok(result.conflict.fixes.every((f) => f.changes.every((c) => c.target !== 'heap' || c.heap !== 'system')), result.conflict.fixes.map((f) => f.text).join('\n'));
+    assert.ok(result.conflict.fixes.every((f) => !/grow system|reserved-memory/.test(f.text)), result.conflict.fixes.map((f) => f.text).join('\n'));
+    assert.deepStrictEqual(result.conflict.fixes.map((f) => f.changes.map((c) => (c.target === 'request' ? c.field : c.target))), [['count'], ['width', 'height']]);
+  });
+
   it('a DMA limit below every contiguous pool: move the pool (a fix), the DMA reach is the reason', () => {
     const platform = parsePlatform(
       [

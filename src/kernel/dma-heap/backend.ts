@@ -2,6 +2,7 @@
 // Heaps are enumerated, never assumed: the default CMA heap is "reserved", "linux,cma",
 // "default-pool" or "default_cma_region" depending on kernel and firmware.
 
+import { PAGE_SIZE } from '../../constraints/model.js';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { listDirectory } from '../../util/fs.js';
 import { join } from 'node:path';
@@ -9,12 +10,11 @@ import type { HeapKind } from '../../constraints/model.js';
 import { O_CLOEXEC, O_RDWR, type AllocateFlags, type HeapInfo, type HeapStats } from '../backend.js';
 import { DmaBufFileBackend } from '../dma-buf-files.js';
 import { kernelError, loadNative, syscall, type NativeAddon } from '../native/addon.js';
-import { meminfo } from '../../platform/live.js';
+import { meminfo } from '../meminfo.js';
+import { DEFAULT_CMA_NAMES } from '../../constraints/heap-kinds/index.js';
 
-const PAGE = 4096;
 const NO_FLAGS: AllocateFlags = Object.freeze({});
 /** What the default CMA heap has been called (Documentation/userspace-api/dma-buf-heaps.rst). */
-export const DEFAULT_CMA_NAMES: readonly string[] = ['reserved', 'linux,cma', 'default-pool', 'default_cma_region'];
 
 export interface DmaHeapOptions {
   /** Where the heaps are (default /dev/dma_heap). */
@@ -83,7 +83,7 @@ export class DmaHeapBackend extends DmaBufFileBackend {
     let largestFree = free;
     try {
       const pages = Number(readFileSync(join(this.#root, 'sys/kernel/debug/cma', heap, 'maxchunk'), 'utf8'));
-      if (Number.isFinite(pages)) largestFree = pages * PAGE;
+      if (Number.isFinite(pages)) largestFree = pages * PAGE_SIZE;
     } catch {
       // debugfs not mounted or not root: the free total is the best bound we have
     }
@@ -109,7 +109,7 @@ export class DmaHeapBackend extends DmaBufFileBackend {
       // Not through syscall(): no closure on the per-buffer hot path.
       throw kernelError('DMA_HEAP_IOCTL_ALLOC', { heap }, err);
     }
-    return this.adopt(fd, heap, Math.ceil(len / PAGE) * PAGE);
+    return this.adopt(fd, heap, Math.ceil(len / PAGE_SIZE) * PAGE_SIZE);
   }
 
   /** Closes the heap device fds (buffers stay owned by their holders). */

@@ -3,6 +3,7 @@
 // heap_id_mask; the result is a dma-buf fd like any other. No kernel reachable here has ION, so
 // tests check the binding's compiled ABI against the recorded one and this logic against a stub.
 
+import { PAGE_SIZE } from '../../constraints/model.js';
 import { closeSync, openSync } from 'node:fs';
 import type { HeapKind } from '../../constraints/model.js';
 import { O_CLOEXEC, O_RDWR, type AllocateFlags, type HeapInfo, type HeapStats } from '../backend.js';
@@ -19,7 +20,6 @@ export const ION_HEAP_TYPE: Readonly<Record<number, { name: string; kind: HeapKi
   4: { name: 'DMA', kind: 'cma' },
 };
 export const ION_FLAG_CACHED = 1;
-const PAGE = 4096;
 
 export interface IonHeap {
   readonly name: string;
@@ -62,7 +62,7 @@ export class IonBackend extends DmaBufFileBackend {
   allocate(heap: string, len: number, flags: AllocateFlags = {}): number {
     const mask = this.maskOf(heap);
     const fd = syscall('ION_IOC_ALLOC', { heap }, () => this.addon.ionAlloc(this.#ionFd, len, mask, flags.heapFlags ?? ION_FLAG_CACHED));
-    return this.adopt(fd, heap, Math.ceil(len / PAGE) * PAGE);
+    return this.adopt(fd, heap, Math.ceil(len / PAGE_SIZE) * PAGE_SIZE);
   }
 
   dispose(): void {

@@ -13,15 +13,13 @@
 // total larger than the request can still fail when no aligned run is long enough.
 
 import { PAGE_SIZE } from '../../constraints/model.js';
-import { cmaAlignOrder } from '../../constraints/placement.js';
+import { cmaAlignOrder, DEFAULT_CMA_ALIGNMENT } from '../../constraints/heap-kinds/index.js';
 import type { HeapStats } from '../backend.js';
 import { KernelError } from '../errno.js';
 import { Bitmap } from './bitmap.js';
 import type { FaultInjector } from './faults.js';
 import type { PlacementPolicy, Pool, PoolBlock } from './pool.js';
 
-/** CONFIG_CMA_ALIGNMENT's default (mm/Kconfig: range 2..12, default 8). */
-export const DEFAULT_CMA_ALIGNMENT = 8;
 
 export class CmaArea {
   readonly bitmap: Bitmap;

@@ -1,7 +1,8 @@
 export { SimKernel, type SimOptions } from './kernel.js';
 export { FaultInjector, type FaultRule, type FaultPoint } from './faults.js';
 export { seededRandom } from '../../util/random.js';
-export { CmaArea, CmaPool, DEFAULT_CMA_ALIGNMENT } from './cma.js';
+export { CmaArea, CmaPool } from './cma.js';
+export { DEFAULT_CMA_ALIGNMENT } from '../../constraints/heap-kinds/index.js';
 export { GenPool } from './genpool.js';
 export { SystemPool, SystemContigPool, systemHeapChunks, SYSTEM_HEAP_ORDERS } from './system.js';
 export { BuddyAllocator } from './buddy.js';

@@ -32,7 +32,8 @@ import {
   type Mapping,
 } from '../backend.js';
 import { KernelError } from '../errno.js';
-import { CmaPool, DEFAULT_CMA_ALIGNMENT } from './cma.js';
+import { CmaPool } from './cma.js';
+import { DEFAULT_CMA_ALIGNMENT, HEAP_KINDS } from '../../constraints/heap-kinds/index.js';
 import { FaultInjector, type FaultRule } from './faults.js';
 import { FdTable } from './fd-table.js';
 import { GenPool } from './genpool.js';
@@ -211,18 +212,18 @@ function buildHeap(heap: Heap, index: number, policy: PlacementPolicy): SimHeap 
   // A pool of 0 pages is allowed (sizing probes use it); like an empty CMA area it fails every allocation.
   if (heap.size % PAGE_SIZE !== 0 || heap.size < 0) throw new InputError(`${field}.size: ${heap.size} is not a whole number of pages (${heap.source})`, `${field}.size`, heap.size);
   let pool: Pool;
-  switch (heap.kind) {
-    case 'system':
+  // Each kind names the kernel allocator behind it (constraints/heap-kinds/); this models each one.
+  switch (HEAP_KINDS[heap.kind].allocator) {
+    case 'pages':
       pool = new SystemPool(heap.name, heap.size);
       break;
-    case 'system-contig':
+    case 'pages-block':
       pool = new SystemContigPool(heap.name, heap.size);
       break;
     case 'cma':
       pool = new CmaPool(heap.name, base, heap.size, heap.alignOrder ?? DEFAULT_CMA_ALIGNMENT, 0, policy);
       break;
-    case 'carveout':
-    case 'secure':
+    case 'genpool':
       pool = new GenPool(heap.name, base, heap.size, policy);
       break;
   }

@@ -2,15 +2,15 @@
 // memfd (F_SEAL_SHRINK, never F_SEAL_WRITE) is wrapped with UDMABUF_CREATE; the memfd is closed at
 // once, the dma-buf holds its pages.
 
+import { PAGE_SIZE } from '../../constraints/model.js';
 import { closeSync, openSync } from 'node:fs';
 import { O_CLOEXEC, O_RDWR, type AllocateFlags, type HeapInfo, type HeapStats } from '../backend.js';
 import { DmaBufFileBackend } from '../dma-buf-files.js';
 import { KernelError } from '../errno.js';
 import { loadNative, syscall, type NativeAddon } from '../native/addon.js';
 import { F_SEAL_SHRINK, sealedMemfd } from '../memfd.js';
-import { meminfo } from '../../platform/live.js';
+import { meminfo } from '../meminfo.js';
 
-const PAGE = 4096;
 const UDMABUF_FLAGS_CLOEXEC = 1;
 export const UDMABUF_HEAP = 'udmabuf';
 
@@ -36,7 +36,7 @@ export class UdmabufBackend extends DmaBufFileBackend {
 
   allocate(heap: string, len: number, _flags: AllocateFlags = {}): number {
     if (heap !== UDMABUF_HEAP) throw new KernelError('UDMABUF_CREATE', 'ENOENT', { heap, detail: `the udmabuf backend has one heap, "${UDMABUF_HEAP}"` });
-    const size = Math.ceil(len / PAGE) * PAGE;
+    const size = Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
     if (size === 0) throw new KernelError('UDMABUF_CREATE', 'EINVAL', { heap, detail: 'len is 0' });
     this.#devFd ??= syscall('open', { heap }, () => openSync(this.#device, O_RDWR | O_CLOEXEC));
     const memfd = sealedMemfd(this.addon, 'udalloc', size, F_SEAL_SHRINK, heap);

@@ -72,3 +72,56 @@ describe('real kernel: the D-Bus service hands out dma-bufs', () => {
     }
   });
 });
+
+describe('real kernel: quotas hold when Allocate calls race', () => {
+  it('32 calls at once from 4 processes for a quota of 2 system-heap buffers: exactly 2 granted, 30 QuotaExceeded, 5 rounds', { timeout: 300_000 }, async () => {
+    const bus = await startBus();
+    // 640x480 XRGB8888 for the encoder (behind an IOMMU): 1228800 bytes in the system heap each; CMA closed to it.
+    const service = await AllocatorService.start({ bus: bus.address, allocator: openServiceAllocator('test-kernel/qemu-platform.yaml', 'dma-heap'), policy: parsePolicy('default: { system: 2500000, cma: 0 }', 'guest policy'), graceMs: 200, scanIntervalMs: 60_000 });
+    const client = `
+      import { connect } from '${process.cwd()}/dist/src/service/client.js';
+      import { createInterface } from 'node:readline';
+      const conns = await Promise.all(Array.from({ length: 8 }, () => connect({ bus: process.argv[1] })));
+      const plans = await Promise.all(conns.map((c) => c.negotiate({ devices: ['encoder'], width: 640, height: 480, formats: ['XRGB8888'] })));
+      let held = [];
+      console.log('ready');
+      for await (const line of createInterface({ input: process.stdin })) {
+        if (line === 'go') {
+          const out = await Promise.allSettled(conns.map((c, i) => c.allocate(plans[i])));
+          held = out.flatMap((o) => (o.status === 'fulfilled' ? o.value : []));
+          console.log(JSON.stringify(out.map((o) => (o.status === 'fulfilled' ? 'granted' : o.reason.error))));
+        } else if (line === 'free') {
+          held.forEach((b) => b.close());
+          console.log('freed');
+        } else break;
+      }
+      conns.forEach((c) => c.close());
+    `;
+    const { spawn } = await import('node:child_process');
+    const { createInterface } = await import('node:readline');
+    const children = Array.from({ length: 4 }, () => spawn(process.execPath, ['--input-type=module', '-e', client, bus.address], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const lines = children.map((c) => createInterface({ input: c.stdout! })[Symbol.asyncIterator]());
+    const ask = async (word: string) => {
+      if (word !== '') for (const c of children) c.stdin!.write(`${word}\n`);
+      return Promise.all(lines.map(async (l) => (await l.next()).value as string));
+    };
+    try {
+      assert.deepStrictEqual(await ask(''), ['ready', 'ready', 'ready', 'ready']);
+      for (let round = 0; round < 5; round++) {
+        const all = (await ask('go')).flatMap((l) => JSON.parse(l) as string[]);
+        assert.deepStrictEqual([all.filter((a) => a === 'granted').length, all.filter((a) => a === 'QuotaExceeded').length], [2, 30], `round ${round}: ${JSON.stringify(all)}`);
+        assert.deepStrictEqual(await ask('free'), ['freed', 'freed', 'freed', 'freed']);
+        for (let i = 0; i < 100 && service.ledger.size > 0; i++) {
+          service.ledger.refresh();
+          await sleep(20);
+        }
+        assert.strictEqual(service.ledger.size, 0, `round ${round}: charges left`);
+      }
+    } finally {
+      for (const c of children) c.stdin!.end('exit\n');
+      await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+      await service.stop();
+      await bus.stop();
+    }
+  });
+});

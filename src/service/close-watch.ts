@@ -33,6 +33,10 @@ export class CloseWatch {
     if (this.#fd === undefined) return false;
     try {
       const wd = this.#addon!.inotifyWatchGone(this.#fd, `/proc/self/fd/${fd}`);
+      // A key watched before belonged to an inode that went (its number is reused): its old watch
+      // must not report the new buffer gone.
+      const old = this.#byKey.get(key);
+      if (old !== undefined && old !== wd) this.#keys.delete(old);
       this.#keys.set(wd, key);
       this.#byKey.set(key, wd);
       return true;
@@ -49,6 +53,7 @@ export class CloseWatch {
       const key = this.#keys.get(wd);
       if (key === undefined) continue;
       this.#keys.delete(wd);
+      if (this.#byKey.get(key) !== wd) continue; // an earlier inode of the same number
       this.#byKey.delete(key);
       out.push(key);
     }

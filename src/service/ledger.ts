@@ -3,6 +3,10 @@
 // says), including processes the client passed it to. Charges are kept as an upper bound between
 // scans (every grant not yet seen released counts) and made exact by a scan of /proc whenever a
 // decision depends on them: a refusal is never based on a buffer that is already gone.
+//
+// Between an admission decision and the grants it leads to (the reply is built and sent after an
+// await), the decision's bytes are a pending reservation: charged at once, so that a decision for a
+// call that runs meanwhile counts them, then turned into the grants, or released if the call fails.
 
 import type { HeapKind } from '../constraints/model.js';
 import type { Caller } from './identity.js';
@@ -31,6 +35,15 @@ export interface Grant {
   readonly release: () => void;
 }
 
+/** Bytes charged to a caller for buffers allocated but not yet granted (see reserve()). */
+export interface Reservation {
+  readonly caller: Caller;
+  readonly kind: HeapKind;
+  readonly bytes: number;
+  /** Ends the reservation (its grants were added, or the call failed); once. */
+  end(): void;
+}
+
 /** Which of the wanted files (fileKey) some process other than the service holds. */
 export type HolderScan = (wanted: ReadonlySet<string>) => ReadonlyMap<string, readonly number[]>;
 
@@ -45,6 +58,7 @@ export class Ledger {
   readonly #scan: HolderScan;
   readonly #graceMs: number;
   readonly #now: () => number;
+  #pending = 0;
   /** Scans done, for tests and the service's stats. */
   scans = 0;
 
@@ -57,6 +71,13 @@ export class Ledger {
 
   add(file: FileId, grant: Omit<Grant, 'file' | 'key' | 'sentAt' | 'landed'>): Grant {
     const full: Grant = { ...grant, file, key: fileKey(file), sentAt: undefined, landed: false };
+    // The kernel gave this inode number to a new buffer: the one granted before under it is gone.
+    const before = this.#grants.get(full.key);
+    if (before) {
+      this.#grants.delete(before.key);
+      this.#count(before, -before.size);
+      before.release();
+    }
     this.#grants.set(full.key, full);
     this.#count(full, full.size);
     return full;
@@ -80,6 +101,35 @@ export class Ledger {
     const total = (this.#charged.get(key) ?? 0) + bytes;
     if (total === 0) this.#charged.delete(key);
     else this.#charged.set(key, total);
+  }
+
+  /** Charges `bytes` to the caller now, for buffers about to be granted; end() takes the charge back. */
+  reserve(caller: Caller, kind: HeapKind, bytes: number): Reservation {
+    const key = `${caller.uid}:${kind}`;
+    const add = (delta: number) => {
+      const total = (this.#charged.get(key) ?? 0) + delta;
+      if (total === 0) this.#charged.delete(key);
+      else this.#charged.set(key, total);
+    };
+    add(bytes);
+    this.#pending += bytes;
+    let ended = false;
+    return {
+      caller,
+      kind,
+      bytes,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        add(-bytes);
+        this.#pending -= bytes;
+      },
+    };
+  }
+
+  /** Bytes reserved and not yet granted, over every caller. */
+  get pending(): number {
+    return this.#pending;
   }
 
   heldBy(uid: number, kind?: HeapKind): Grant[] {

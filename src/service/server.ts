@@ -24,7 +24,7 @@ import { busSocket, connectBus, dbus, type Bus, type DBusMessage } from './bus.j
 import { callerOf, readAccounts, type Caller } from './identity.js';
 import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, INTROSPECTION_XML, METHODS, OBJECT_PATH, type ErrorName, type MethodName } from './interface.js';
 import { CloseWatch } from './close-watch.js';
-import { Ledger, type Grant, type HolderScan } from './ledger.js';
+import { Ledger, type Grant, type HolderScan, type Reservation } from './ledger.js';
 import { admit, mayReach, quotaFor, type Policy, type Refusal } from './policy.js';
 import { standInFor } from './stand-in.js';
 import { holdersOf } from './usage.js';
@@ -286,7 +286,7 @@ export class AllocatorService {
     const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
     if (request.count > maxBuffers) throw new ServiceError('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (fds per D-Bus message are limited); make several calls`, { field: 'count', value: request.count, limit: maxBuffers });
     const plan = this.#negotiate(request, 'capacity');
-    const buffers = await this.#allocateAdmitted(plan, caller, options.name);
+    const { buffers, reservation } = await this.#allocateAdmitted(plan, caller, options.name);
     const fds: number[] = [];
     const grants: Grant[] = [];
     try {
@@ -302,7 +302,14 @@ export class AllocatorService {
         this.#closes.watch(handed, grant.key);
         if (!this.#simulated) fds.push(handed);
       }
+      // The grants carry the charge now (added in this same step: no decision ran in between).
+      reservation.end();
+      // The layout the buffers follow; the alternatives and rationale were Negotiate's to tell.
+      const reply = { ...choiceWire(buffers.used), bufferFds: this.#simulated ? 'memfd' : 'dma-buf' };
+      await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(reply), fds]), fds);
     } catch (err) {
+      // Nothing reached the caller: no charge stays, and every buffer goes.
+      reservation.end();
       for (const fd of this.#simulated ? fds : []) closeSync(fd);
       for (const g of grants) {
         this.ledger.forget(g.key);
@@ -311,9 +318,6 @@ export class AllocatorService {
       for (const b of buffers) if (!b.closed) b.close();
       throw err;
     }
-    // The layout the buffers follow; the alternatives and rationale were Negotiate's to tell.
-    const reply = { ...choiceWire(buffers.used), bufferFds: this.#simulated ? 'memfd' : 'dma-buf' };
-    await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(reply), fds]), fds);
     const now = Date.now();
     for (const g of grants) g.sentAt = now;
     // The service's own copies go now: the client (or the bus daemon, on its way there) holds the buffer.
@@ -323,10 +327,10 @@ export class AllocatorService {
 
   /**
    * Allocates the plan's buffers in the first ranked heap the policy lets the caller reach with
-   * room in its quota (and the CMA reserve kept). Charges are made exact (a /proc scan) before a
-   * refusal, and once more before giving up when every heap is out of memory.
+   * room in its quota (and the CMA reserve kept), and reserves their charge. Charges are made exact
+   * (a /proc scan) before a refusal, and once more before giving up when every heap is out of memory.
    */
-  async #allocateAdmitted(plan: Plan, caller: Caller, name: string | undefined): Promise<DmaBuffer[] & { used: PlanChoice }> {
+  async #allocateAdmitted(plan: Plan, caller: Caller, name: string | undefined): Promise<{ buffers: DmaBuffer[] & { used: PlanChoice }; reservation: Reservation }> {
     const refusals: Refusal[] = [];
     const decide = (choice: PlanChoice): Refusal | undefined => {
       const d = choice.heap.describe();
@@ -351,15 +355,28 @@ export class AllocatorService {
     if (!admitted) throw this.#refusalError(refusals, caller, plan);
     const options = { owner: `${caller.user}:${caller.pid ?? '?'}`, name };
     try {
-      return this.allocator.allocateSync(admitted, options);
+      return this.#allocateReserved(admitted, caller, options);
     } catch (err) {
       if (!(err instanceof AllocationError)) throw err;
       // Out of memory may be buffers already let go whose simulated space the service still keeps.
       if (this.#refresh('out of memory') === 0 && !(await this.#graceOver())) throw err;
       const again = narrowed();
       if (!again) throw this.#refusalError(refusals, caller, plan);
-      return this.allocator.allocateSync(again, options);
+      return this.#allocateReserved(again, caller, options);
     }
+  }
+
+  /**
+   * Allocates an admitted plan and reserves the buffers' charge, in one synchronous step with the
+   * admission that preceded it: every limit the service enforces (quotas by user and group, read
+   * from the ledger's charges; the CMA reserve, read from the heap's free space) is decided and
+   * then counted before any other call's decision can run. Callers must not await between
+   * admitting a plan and calling this.
+   */
+  #allocateReserved(admitted: Plan, caller: Caller, options: { owner: string; name: string | undefined }): { buffers: DmaBuffer[] & { used: PlanChoice }; reservation: Reservation } {
+    const buffers = this.allocator.allocateSync(admitted, options);
+    const reservation = this.ledger.reserve(caller, buffers.used.heap.describe().kind, buffers.reduce((sum, b) => sum + b.size, 0));
+    return { buffers, reservation };
   }
 
   /**

@@ -14,7 +14,7 @@
 // every shape, atom and table is worked out afresh.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ const ROUNDS = 15;
 
 function buildFold(): string {
   const dir = mkdtempSync(join(tmpdir(), 'udalloc-fold-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'cases.h'), cHeader());
   const binary = join(dir, 'fold');
   execFileSync('cc', ['-O2', '-std=c11', '-D_POSIX_C_SOURCE=200809L', '-I', dir, '-o', binary, SOURCE]);

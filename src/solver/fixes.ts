@@ -128,6 +128,19 @@ function limitScale(devices: readonly Device[], request: Request, format: string
   return s;
 }
 
+/**
+ * What an access atom limits, read from the device's rule (the atom's value is for people): the one
+ * use the device allows, and the modifiers it allows only for that use (none when the whole format
+ * is limited).
+ */
+function accessLimit(platform: Platform, request: Request, atom: Atom): { allowed: DeviceAccess; modifiers: string[] } {
+  const rule = deviceOf(platform, atom.device!).formats.get(atom.format!)!;
+  const need = request.access.get(atom.device!)!;
+  if (!accessCovers(rule.access, need)) return { allowed: rule.access, modifiers: [] };
+  const narrow = [...rule.modifierAccess].filter(([, use]) => !accessCovers(use, need));
+  return { allowed: narrow[0]![1], modifiers: narrow.map(([m]) => shortModifierName(m)) };
+}
+
 /** Formats a device can use as the request says it does. */
 function usableFormats(device: Device, use: DeviceAccess | undefined): string[] {
   const names: string[] = [];
@@ -186,7 +199,7 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
         break;
       }
       case 'access': {
-        const allowed = Array.isArray(atom.value) ? (atom.value as string[])[0]!.split(': ')[1]! : String(atom.value);
+        const { allowed } = accessLimit(platform, request, atom);
         entries = entries.map((e) => (e === deviceEntry(request, atom.device!) ? `${atom.device!}:${allowed}` : e));
         break;
       }
@@ -323,8 +336,8 @@ function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placem
       const d = atom.device!;
       const entry = (requestChange('devices')!.value as string[]).find((e) => e.startsWith(`${d}:`))!;
       const use = request.access.get(d)!;
-      const allowed = entry.slice(d.length + 1);
-      return `${d} can only ${allowed === 'read' ? 'read' : 'write'} ${atom.format}${Array.isArray(atom.value) ? ` as ${list((atom.value as string[]).map((v) => v.split(':')[0]!))}` : ''}, and the request has it ${use === 'readwrite' ? 'reading and writing' : `${use === 'read' ? 'reading' : 'writing'}`}: if it only ${allowed === 'read' ? 'reads' : 'writes'} the buffer, say ${entry}`;
+      const { allowed, modifiers } = accessLimit(platform, request, atom);
+      return `${d} can only ${allowed === 'read' ? 'read' : 'write'} ${atom.format}${modifiers.length > 0 ? ` as ${list(modifiers)}` : ''}, and the request has it ${use === 'readwrite' ? 'reading and writing' : `${use === 'read' ? 'reading' : 'writing'}`}: if it only ${allowed === 'read' ? 'reads' : 'writes'} the buffer, say ${entry}`;
     }
     case 'count': {
       const k = requestChange('count')!.value as number;

@@ -5,9 +5,10 @@
 // no-common-layout case in peer-fold/; these are the conflicts README shows.
 
 import { loadPlatform, makeRequest, type RequestFields } from '../src/constraints/load.js';
-import type { Platform, Request } from '../src/constraints/model.js';
+import type { Request } from '../src/constraints/model.js';
 import { allocatesOnEmptyHeaps } from '../src/allocator/fix-check.js';
 import { negotiate } from '../src/solver/negotiate.js';
+import { prepare, type PreparedPlatform } from '../src/solver/prepared.js';
 import { median } from './stats.js';
 
 interface ConflictCase {
@@ -46,7 +47,7 @@ function time(f: () => void, calls: number, loops = 7): number {
   );
 }
 
-function explain(platform: Platform, request: Request): number {
+function explain(platform: PreparedPlatform, request: Request): number {
   const result = negotiate(platform, request, { memo: false, check: allocatesOnEmptyHeaps });
   if (result.ok) throw new Error('expected a conflict');
   for (const fix of result.conflict.fixes) void fix.text;
@@ -55,9 +56,10 @@ function explain(platform: Platform, request: Request): number {
 
 export function conflictsBench(): void {
   const rows = CASES.map((c) => {
-    const platform = loadPlatform(c.board);
-    const conflict = makeRequest(platform, c.conflict);
-    const success = makeRequest(platform, c.success);
+    const board = loadPlatform(c.board);
+    const platform = prepare(board);
+    const conflict = makeRequest(board, c.conflict);
+    const success = makeRequest(board, c.success);
     if (!negotiate(platform, success, { memo: false }).ok) throw new Error(`${c.name}: the success request does not plan`);
     const fixes = explain(platform, conflict);
     const explained = time(() => explain(platform, conflict), 200);

@@ -24,7 +24,17 @@ export function emptyHeapCapacity(heap: Heap, size: number): number {
   const bytes = pageAlign(size);
   if (bytes === 0) return Infinity;
   if (bytes > heap.maxBuffer) return 0;
-  const { first, step } = HEAP_KINDS[heap.kind].stride(heap, bytes);
+  // The kinds' strides written out (heap-kinds/: pages, or CMA's order alignment): this is asked
+  // for every heap of every layout a negotiation or an explanation considers, and calling the
+  // kind's stride() allocates. A test holds the two equal.
+  let first = 0;
+  let step = bytes;
+  if (heap.alignOrder !== undefined) {
+    const align = guaranteedAlignment(heap, bytes);
+    const base = heap.base ?? 0;
+    first = Math.ceil(base / align) * align - base;
+    step = Math.ceil(bytes / align) * align;
+  }
   if (heap.size < first + bytes) return 0;
   return Math.floor((heap.size - first - bytes) / step) + 1;
 }

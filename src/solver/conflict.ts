@@ -145,14 +145,16 @@ export function explainConflict(prepared: PreparedPlatform, request: Request, op
   const choices: Atom[] = [];
   const shared: Atom[] = [];
   const others: Atom[] = [];
-  // Facts are dropped after other changeable atoms, so the core names the hardware behind it.
+  // Devices' facts are dropped after the other atoms, so the core names the hardware behind it. (A
+  // heap's capacity that no boot setting changes, RAM, is a fact too, but is dropped with the rest:
+  // the core names it only when it is what conflicts.)
   const facts: Atom[] = [];
   for (const a of atoms) {
     if (a.changeable) choices.push(a);
     if (premise(a)) shared.push(a);
     else {
       others.push(a);
-      if (!a.changeable) facts.push(a);
+      if (!a.changeable && a.device !== undefined) facts.push(a);
     }
   }
   const coreFor = (prefer: readonly Atom[]) => {

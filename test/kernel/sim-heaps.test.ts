@@ -10,6 +10,10 @@ import { SimKernel } from '../../src/kernel/sim/kernel.js';
 import { systemHeapChunks } from '../../src/kernel/sim/system.js';
 import { BuddyAllocator, PCP_BATCH, PCP_HIGH } from '../../src/kernel/sim/buddy.js';
 import { isKernelError } from '../../src/kernel/errno.js';
+import fc from 'fast-check';
+import { HEAP_KINDS } from '../../src/constraints/heap-kinds/index.js';
+import type { HeapKind } from '../../src/constraints/model.js';
+import { emptyHeapCapacity } from '../../src/constraints/placement.js';
 
 const K = 1024;
 const PAGE = 4096;
@@ -211,5 +215,25 @@ describe('carveout and secure heaps (genalloc first fit)', () => {
     assert.throws(() => k.map(fd), (err) => isKernelError(err, 'EPERM') && /not CPU-accessible/.test((err as Error).message));
     assert.throws(() => k.sync(fd, 3), (err) => isKernelError(err, 'EPERM'));
     k.close(fd);
+  });
+});
+
+describe('placement written out (constraints/placement.ts) and the heap kinds\' strides', () => {
+  it('emptyHeapCapacity() counts what each kind\'s stride() places, for every kind, base, alignment order and size', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...(Object.keys(HEAP_KINDS) as HeapKind[])), fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 512 }), fc.constantFrom(undefined, 4, 8, 10, 12), fc.integer({ min: 1, max: 6000 }), (kind, baseBlocks, sizeBlocks, order, pages) => {
+        const rules = HEAP_KINDS[kind];
+        const alignOrder = rules.defaultAlignOrder === undefined ? undefined : (order ?? rules.defaultAlignOrder);
+        const heap = { name: 'h', kind, base: baseBlocks * 2 ** 21, size: sizeBlocks * 2 ** 21, end: Infinity, contiguous: rules.contiguous, cpuAccess: rules.cpuAccess, secure: rules.secure, cached: true, maxAlign: rules.maxAlign(alignOrder), alignOrder, maxBuffer: rules.maxBuffer(sizeBlocks * 2 ** 21), scarcity: rules.scarcity, source: 'test' };
+        const bytes = pages * 4096;
+        const { first, step } = rules.stride(heap, bytes);
+        const expected = bytes > heap.maxBuffer || heap.size < first + bytes ? 0 : Math.floor((heap.size - first - bytes) / step) + 1;
+        assert.strictEqual(emptyHeapCapacity(heap, bytes), expected);
+        checked++;
+      }),
+      { numRuns: 2000, seed: 4 },
+    );
+    assert.strictEqual(checked, 2000);
   });
 });

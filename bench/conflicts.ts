@@ -6,7 +6,7 @@
 
 import { loadPlatform, makeRequest, type RequestFields } from '../src/constraints/load.js';
 import type { Request } from '../src/constraints/model.js';
-import { allocatesOnEmptyHeaps } from '../src/allocator/fix-check.js';
+import { allocatesOnEmptyHeaps } from '../src/kernel/sim/fix-check.js';
 import { negotiate } from '../src/solver/negotiate.js';
 import { prepare, type PreparedPlatform } from '../src/solver/prepared.js';
 import { median } from './stats.js';

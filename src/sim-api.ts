@@ -9,4 +9,4 @@ export { sizePools, type SizingResult, type PoolSize, type SizingOptions } from 
 export { SCENARIOS, generateScenario, findScenario, type Scenario } from './sim/scenarios.js';
 export { TraceRecorder, type RecorderOptions } from './sim/record.js';
 export { reportHtml } from './sim/report-html.js';
-export { allocatesOnEmptyHeaps } from './allocator/fix-check.js';
+export { allocatesOnEmptyHeaps } from './kernel/sim/fix-check.js';

@@ -22,7 +22,7 @@ import { makeRequest, parsePlatform } from '../../src/constraints/load.js';
 import type { Platform, Request } from '../../src/constraints/model.js';
 import { negotiate } from '../../src/solver/negotiate.js';
 import { prepare, type PreparedPlatform } from '../../src/solver/prepared.js';
-import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
+import { allocatesOnEmptyHeaps } from '../../src/kernel/sim/fix-check.js';
 import { CASES, cHeader, profile, requestOf, type PeerCase } from './cases.js';
 import { median } from '../stats.js';
 

@@ -10,7 +10,7 @@ import { isKernelError, KernelError, type Errno } from '../kernel/errno.js';
 import type { SimOptions } from '../kernel/sim/kernel.js';
 import { negotiate } from '../solver/negotiate.js';
 import { prepare, type PreparedPlatform } from '../solver/prepared.js';
-import { allocatesOnEmptyHeaps } from './fix-check.js';
+import { allocatesOnEmptyHeaps } from '../kernel/sim/index.js';
 import type { Placement } from '../solver/solve.js';
 import { selectBackend, type BackendChoice } from './backend-select.js';
 import { bufferLabel, DmaBuffer, type BufferHost, type BufferRecord } from './buffer.js';

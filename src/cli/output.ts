@@ -5,7 +5,7 @@ import { formatAddress, formatBytes } from '../constraints/units.js';
 import type { Negotiation, Placement } from '../solver/index.js';
 import { conflictLines } from '../solver/conflict-text.js';
 import { modifierValueOf } from '../solver/solve.js';
-import type { ChoiceExplanation } from '../solver/why.js';
+import type { ChoiceExplanation } from '../solver/explain-choices.js';
 
 export { planJson, atomJson, fixJson, conflictJson, negotiationJson } from '../solver/json.js';
 

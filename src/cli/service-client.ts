@@ -4,7 +4,7 @@
 import { InputError } from '../errors.js';
 import { formatBytes } from '../constraints/units.js';
 import { modifierHex } from '../constraints/modifiers.js';
-import type { ChoiceExplanation } from '../solver/why.js';
+import type { ChoiceExplanation } from '../solver/explain-choices.js';
 import { choicesText } from './output.js';
 import { cpuRoundTrip } from './cpu-round-trip.js';
 import type { RequestFields } from '../constraints/load.js';

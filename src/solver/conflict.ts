@@ -9,7 +9,7 @@ import { inspect, isDeepStrictEqual, type InspectOptions } from 'node:util';
 import { overlappingPools, pitchTooWide, type Platform, type Request } from '../constraints/model.js';
 import { applyChanges, type Change } from './apply.js';
 import { atomsOf, atomTemplate, type Atom } from './atoms.js';
-import { minimalCore, minimalCorrection, type Feasible } from './explain.js';
+import { minimalCore, minimalCorrection, type Feasible } from './minimal-sets.js';
 import { changesFor, fixText, hardwareAdvice, shapesOf, type FixContext } from './fixes.js';
 import type { PreparedPlatform } from './prepared.js';
 import { compileActive } from './problem.js';

@@ -15,7 +15,7 @@ import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, ty
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import { alignUp, lcm, pow2 } from '../util/int.js';
 import type { Atom } from './atoms.js';
-import type { Feasible } from './explain.js';
+import type { Feasible } from './minimal-sets.js';
 import { computeLayout, type LayoutRules } from './layout.js';
 import type { ShapeTemplate } from './problem.js';
 import { sizeInHeap, type CapacityOf } from './solve.js';

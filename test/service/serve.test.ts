@@ -15,8 +15,8 @@ import type { AllocatorService } from '../../src/service/server.js';
 import { openFds, startBus, startService, type TestBus } from './harness.js';
 import { loadPlatform, makeRequest } from '../../src/constraints/load.js';
 import { negotiate } from '../../src/solver/negotiate.js';
-import { explainChoices } from '../../src/solver/why.js';
-import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
+import { explainChoices } from '../../src/solver/explain-choices.js';
+import { allocatesOnEmptyHeaps } from '../../src/kernel/sim/fix-check.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');

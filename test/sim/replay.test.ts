@@ -9,7 +9,7 @@ import { sizePools } from '../../src/sim/sizing.js';
 import { loadTrace, traceFromEvents, type RawEvent } from '../../src/sim/trace.js';
 import { loadPlatform, makeRequest } from '../../src/constraints/load.js';
 import { negotiate } from '../../src/solver/negotiate.js';
-import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
+import { allocatesOnEmptyHeaps } from '../../src/kernel/sim/fix-check.js';
 import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize } from '../../src/constraints/heap-kinds/index.js';
 
 const PAGE = 4096;

@@ -9,10 +9,10 @@ import { atomLabel } from '../../src/solver/atoms.js';
 import { negotiate } from '../../src/solver/negotiate.js';
 import { prepare } from '../../src/solver/prepared.js';
 import { negotiationJson } from '../../src/index.js';
-import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
+import { allocatesOnEmptyHeaps } from '../../src/kernel/sim/fix-check.js';
 import { applyChanges } from '../../src/solver/apply.js';
 import { violations } from '../../src/solver/verify.js';
-import { explainChoices } from '../../src/solver/why.js';
+import { explainChoices } from '../../src/solver/explain-choices.js';
 import { actOn } from './act-on.js';
 
 const MiB = 2 ** 20;

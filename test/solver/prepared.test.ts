@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeRequest, type RequestFields } from '../../src/constraints/load.js';
 import type { Platform } from '../../src/constraints/model.js';
-import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
+import { allocatesOnEmptyHeaps } from '../../src/kernel/sim/fix-check.js';
 import { negotiationJson } from '../../src/solver/json.js';
 import { negotiate, type Negotiation } from '../../src/solver/negotiate.js';
 import { prepare } from '../../src/solver/prepared.js';

@@ -16,7 +16,7 @@ import { compareRank, guaranteedAlignment, search, type Placement } from '../../
 import { violations } from '../../src/solver/verify.js';
 import { lcmAll } from '../../src/util/int.js';
 import { SimKernel } from '../../src/kernel/sim/index.js';
-import { allocatesOnEmptyHeaps } from '../../src/allocator/fix-check.js';
+import { allocatesOnEmptyHeaps } from '../../src/kernel/sim/fix-check.js';
 import { emptyHeapCapacity } from '../../src/constraints/placement.js';
 import { CMA_MIN_ALIGNMENT_BYTES } from '../../src/constraints/heap-kinds/index.js';
 import type { Change } from '../../src/solver/apply.js';

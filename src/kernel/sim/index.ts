@@ -9,3 +9,4 @@ export { BuddyAllocator } from './buddy.js';
 export { MAX_PAGE_ORDER } from '../../constraints/model.js';
 export { Bitmap } from './bitmap.js';
 export { PLACEMENT_POLICIES, type PlacementPolicy } from './pool.js';
+export { allocatesOnEmptyHeaps } from './fix-check.js';

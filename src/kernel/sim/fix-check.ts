@@ -4,10 +4,10 @@
 // A pool too large to simulate page by page (a sizing replay plans against unbounded pools) is
 // judged by the same placement rules the simulator follows, from constraints/placement.ts.
 
-import { minimumPoolSize } from '../constraints/placement.js';
-import type { Heap, Platform } from '../constraints/model.js';
-import { SimKernel } from '../kernel/sim/kernel.js';
-import type { FixCheck, Placement } from '../solver/index.js';
+import { minimumPoolSize } from '../../constraints/placement.js';
+import type { Heap, Platform } from '../../constraints/model.js';
+import { SimKernel } from './kernel.js';
+import type { FixCheck, Placement } from '../../solver/index.js';
 
 /** Beyond this a pool's page bitmap would not fit in memory comfortably: 16 GiB is 4M pages. */
 const SIMULATED_MAX = 16 * 2 ** 30;

@@ -1,0 +1,148 @@
+// Platform profiles: YAML or JSON text -> a validated Platform, every heap and device rule keeping
+// its source (file:line field) so that a conflict can say where a constraint came from.
+
+import { HEAP_KINDS } from './heap-kinds/index.js';
+import { fail, readText, SourceDocument, validate, type PathKey } from './document.js';
+import { findFormat, formatNames } from './formats.js';
+import { findModifier, MODIFIERS, modifierAppliesTo, shortModifierName, type ModifierInfo } from './modifiers.js';
+import { accessCovers, overlappingPools, PAGE_SIZE, type Device, type DeviceAccess, type FormatRule, type Heap, type Platform } from './model.js';
+import { profileSchema, type RawProfile } from './schema.js';
+import { formatAddress } from './units.js';
+import { didYouMean } from '../util/suggest.js';
+
+function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceDocument): Heap {
+  const kind = HEAP_KINDS[raw.kind];
+  const path = ['heaps', index];
+  let end = kind.endWithoutPlace(raw.size);
+  if (raw.base !== undefined) {
+    end = raw.base + raw.size;
+    if (!Number.isSafeInteger(end)) fail(src, [...path, 'size'], 'base + size is beyond 2^53', raw.size);
+    if (raw.limit !== undefined && end > raw.limit) fail(src, [...path, 'limit'], `the pool ends at 0x${end.toString(16)}, above its limit`, raw.limit);
+  } else if (raw.limit !== undefined) {
+    end = raw.limit;
+  }
+  // What Linux refuses (a CMA area off whole pageblocks) describes a machine that cannot boot that way.
+  const refusal = kind.refusal({ base: raw.base, size: raw.size });
+  if (refusal) fail(src, [...path, refusal.field], refusal.why, raw[refusal.field]);
+  if (raw.kind === 'secure' && raw.cpuAccess === true) fail(src, [...path, 'cpuAccess'], 'a secure heap cannot be CPU-mappable', raw.cpuAccess);
+  if (raw.alignOrder !== undefined && kind.defaultAlignOrder === undefined) fail(src, [...path, 'alignOrder'], 'only CMA heaps have an alignment order', raw.alignOrder);
+  const alignOrder = kind.defaultAlignOrder === undefined ? undefined : (raw.alignOrder ?? kind.defaultAlignOrder);
+  return {
+    name: raw.name,
+    kind: raw.kind,
+    base: raw.base,
+    size: raw.size,
+    end,
+    contiguous: raw.contiguous ?? kind.contiguous,
+    cpuAccess: raw.cpuAccess ?? kind.cpuAccess,
+    secure: kind.secure,
+    cached: raw.cached ?? true,
+    maxAlign: raw.maxAlign ?? kind.maxAlign(alignOrder),
+    alignOrder,
+    maxBuffer: kind.maxBuffer(raw.size),
+    scarcity: kind.scarcity,
+    source: src.source(path),
+  };
+}
+
+function buildFormatRule(
+  formatKey: string,
+  raw: NonNullable<RawProfile['devices'][number]['formats'][string]> | null,
+  path: PathKey[],
+  src: SourceDocument,
+): FormatRule {
+  const format = findFormat(formatKey);
+  if (!format) fail(src, path, `unknown format${didYouMean(formatKey, formatNames())}; run "udalloc formats" for the list`, formatKey);
+  const linear = MODIFIERS[0]!;
+  const modifiers = raw?.modifiers ?? [linear];
+  modifiers.forEach((m, i) => {
+    if (!modifierAppliesTo(m, format)) fail(src, [...path, 'modifiers', i], `modifier ${shortModifierName(m)} is not defined for ${format.name}`, m.name);
+    if (modifiers.indexOf(m) !== i) fail(src, [...path, 'modifiers', i], 'listed twice', m.name);
+  });
+  const access = raw?.access ?? 'readwrite';
+  const modifierAccess = new Map<ModifierInfo, DeviceAccess>();
+  for (const [key, use] of Object.entries(raw?.modifierAccess ?? {})) {
+    const where = [...path, 'modifierAccess', key];
+    const m = findModifier(key);
+    if (!m || !modifiers.includes(m)) fail(src, where, `not one of this format's modifiers (${modifiers.map(shortModifierName).join(', ')})`, key);
+    if (!accessCovers(access, use)) fail(src, where, `cannot widen the format's access (${access})`, use);
+    modifierAccess.set(m, use);
+  }
+  return {
+    format,
+    access,
+    modifierAccess,
+    modifiers,
+    pitchAlign: raw?.pitchAlign ?? 1,
+    heightAlign: raw?.heightAlign ?? 1,
+    offsetAlign: raw?.offsetAlign ?? 1,
+    maxWidth: raw?.maxWidth,
+    maxHeight: raw?.maxHeight,
+    maxPitch: raw?.maxPitch,
+    implicitPlaneOffsets: (raw?.implicitPlaneOffsets ?? false) && format.planes.length > 1,
+    source: src.source(path),
+  };
+}
+
+function buildDevice(raw: RawProfile['devices'][number], index: number, heapNames: string[], src: SourceDocument): Device {
+  const path: PathKey[] = ['devices', index];
+  for (const field of ['heaps', 'preferredHeaps'] as const) {
+    raw[field]?.forEach((h, i) => {
+      if (!heapNames.includes(h)) fail(src, [...path, field, i], `no heap of that name in this platform${didYouMean(h, heapNames)}`, h);
+    });
+  }
+  const formats = new Map<string, FormatRule>();
+  for (const [key, rule] of Object.entries(raw.formats)) {
+    const f = buildFormatRule(key, rule, [...path, 'formats', key], src);
+    if (formats.has(f.format.name)) fail(src, [...path, 'formats', key], `${f.format.name} is listed twice`, key);
+    formats.set(f.format.name, f);
+  }
+  const sources: Record<string, string> = {};
+  for (const field of ['iommu', 'dmaBits', 'heaps', 'preferredHeaps', 'alignment', 'sizeAlign', 'maxSize', 'coherent', 'protected', 'formats']) {
+    sources[field] = src.source([...path, field], field in raw);
+  }
+  return {
+    name: raw.name,
+    iommu: raw.iommu ?? false,
+    dmaBits: raw.dmaBits,
+    heaps: raw.heaps,
+    preferredHeaps: raw.preferredHeaps ?? [],
+    alignment: raw.alignment ?? PAGE_SIZE,
+    sizeAlign: raw.sizeAlign ?? 1,
+    maxSize: raw.maxSize,
+    coherent: raw.coherent ?? false,
+    protected: raw.protected ?? 'optional',
+    formats,
+    sources,
+  };
+}
+
+function uniqueNames(items: { name: string }[], what: 'heaps' | 'devices', src: SourceDocument): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.name)) fail(src, [what, i, 'name'], `two ${what} are named ${item.name}`, item.name);
+    seen.add(item.name);
+  });
+}
+
+/** Parses a platform profile from YAML or JSON text. `origin` names it in messages (a file path). */
+export function parsePlatform(text: string, origin = 'profile'): Platform {
+  const src = new SourceDocument(text, origin);
+  const raw = validate(profileSchema, src.data(), src, 'profile');
+  uniqueNames(raw.heaps, 'heaps', src);
+  uniqueNames(raw.devices, 'devices', src);
+  const heaps = raw.heaps.map((h, i) => buildHeap(h, i, src));
+  const overlap = overlappingPools(heaps);
+  if (overlap) {
+    const [a, b] = overlap;
+    const i = heaps.indexOf(b);
+    fail(src, ['heaps', i, 'base'], `${b.name} starts inside ${a.name} (${formatAddress(a.base!)}-${formatAddress(a.base! + a.size)}): pools with fixed places cannot overlap`, formatAddress(b.base!));
+  }
+  const heapNames = heaps.map((h) => h.name);
+  const devices = raw.devices.map((d, i) => buildDevice(d, i, heapNames, src));
+  return { name: raw.name ?? origin, heaps, devices, origin };
+}
+
+export function loadPlatform(file: string): Platform {
+  return parsePlatform(readText(file, 'platform profile'), file);
+}

@@ -10,6 +10,8 @@ export type Bus = DBusNext.MessageBus;
 export type DBusMessage = DBusNext.Message;
 export type DBusVariant = DBusNext.Variant;
 
+const WAITERS = Symbol('udalloc reply waiters');
+
 /**
  * The dbus-next module, loaded by the first connectBus() (programs that never use the service do
  * not pay for loading it); everything that sends or reads messages runs after a connection.
@@ -187,3 +189,41 @@ export async function connectBus(where: string | undefined): Promise<Bus> {
   }
   return bus;
 }
+
+/**
+ * Sends a reply carrying fds and resolves once the socket wrote it (the sendmsg that carried the
+ * fds is done): only then may the service close its copies. dbus-next writes each message as one
+ * { data, fds } chunk and takes no callback, so the socket's write is wrapped once per bus to pass
+ * one for the chunks the service waits on, recognised by their fds array.
+ */
+export function sendWithFds(bus: Bus, reply: DBusMessage, fds: readonly number[]): Promise<void> {
+  const socket = busSocket(bus) as (NodeJS.EventEmitter & { write: (chunk: unknown, cb?: (err?: Error | null) => void) => boolean; [WAITERS]?: Map<number, () => void> }) | undefined;
+  if (!socket || fds.length === 0) {
+    bus.send(reply);
+    return Promise.resolve();
+  }
+  let waiters = socket[WAITERS];
+  if (!waiters) {
+    const table = new Map<number, () => void>();
+    waiters = table;
+    socket[WAITERS] = table;
+    const write = socket.write.bind(socket);
+    socket.write = (chunk: unknown, cb?: (err?: Error | null) => void) => {
+      const first = (chunk as { fds?: number[] } | null)?.fds?.[0];
+      const done = first === undefined ? undefined : table.get(first);
+      if (!done) return write(chunk, cb);
+      table.delete(first!);
+      return write(chunk, (err) => {
+        done();
+        cb?.(err);
+      });
+    };
+  }
+  return new Promise((resolve) => {
+    // An fd number is this message's alone until the service closes it (after this resolves).
+    waiters.set(fds[0]!, resolve);
+    bus.send(reply);
+  });
+}
+
+

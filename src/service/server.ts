@@ -20,13 +20,13 @@ import { narrowPlan, type Plan, type PlanChoice } from '../allocator/plan.js';
 import { negotiate } from '../solver/negotiate.js';
 import { conflictJson, negotiationJson } from '../solver/json.js';
 import { explainChoices } from '../solver/explain-choices.js';
-import { busSocket, connectBus, dbus, type Bus, type DBusMessage } from './bus.js';
+import { busSocket, connectBus, dbus, sendWithFds, type Bus, type DBusMessage } from './bus.js';
+import { handOutFor, type HandOut } from './hand-out.js';
 import { callerOf, readAccounts, type Caller } from './identity.js';
 import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, INTROSPECTION_XML, METHODS, OBJECT_PATH, type ErrorName, type MethodName } from './interface.js';
 import { CloseWatch } from './close-watch.js';
 import { Ledger, type Grant, type HolderScan, type Reservation } from './ledger.js';
 import { admit, mayReach, quotaFor, type Policy, type Refusal } from './policy.js';
-import { standInFor } from './stand-in.js';
 import { holdersOf } from './usage.js';
 import { choiceWire, planWire } from './wire.js';
 
@@ -68,8 +68,8 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 /** Parsed requests kept (all dropped when full: a bound, not an LRU; clients repeat few shapes). */
 const REQUEST_CACHE = 1024;
 
-/** A reply the handlers throw: becomes a named D-Bus error. */
-class ServiceError extends Error {
+/** A reply the handlers throw: becomes a named D-Bus error (a client sees it as a ServiceError). */
+class ErrorReply extends Error {
   constructor(
     readonly error: ErrorName,
     message: string,
@@ -88,7 +88,8 @@ export class AllocatorService {
   readonly #callers = new Map<string, Promise<Caller | undefined>>();
   readonly #accounts = readAccounts();
   readonly #timer: NodeJS.Timeout;
-  readonly #simulated: boolean;
+  /** How buffers reach clients (the dma-buf, or a stand-in on the simulated kernel). */
+  readonly #handOut: HandOut;
   /** Calls being served, so stop() can wait for them. */
   readonly #running = new Set<Promise<void>>();
   readonly #closes = new CloseWatch();
@@ -101,7 +102,7 @@ export class AllocatorService {
     this.allocator = options.allocator;
     this.policy = options.policy;
     this.#options = options;
-    this.#simulated = options.allocator.backend.kind === 'sim';
+    this.#handOut = handOutFor(options.allocator.backend.kind);
     // The service's own process is scanned too: its copies are closed once sent (before that a grant is
     // in flight anyway), and a client may live in the same process.
     this.ledger = new Ledger(options.scan ?? ((wanted) => holdersOf(wanted)), options.graceMs ?? 2000);
@@ -168,13 +169,13 @@ export class AllocatorService {
     }
     if (msg.interface !== undefined && msg.interface !== INTERFACE) return false;
     if (!Object.hasOwn(METHODS, msg.member)) {
-      this.#sendError(msg, new ServiceError('UnknownMethod', `${INTERFACE} has no method ${JSON.stringify(msg.member)}; it has ${Object.keys(METHODS).join(', ')}`));
+      this.#sendError(msg, new ErrorReply('UnknownMethod', `${INTERFACE} has no method ${JSON.stringify(msg.member)}; it has ${Object.keys(METHODS).join(', ')}`));
       return true;
     }
     const member = msg.member as MethodName;
     const signature = msg.signature ?? '';
     if (signature !== METHODS[member].in) {
-      this.#sendError(msg, new ServiceError('InvalidArgs', `${member} takes (${METHODS[member].in}), the call carried (${signature})`, { expected: METHODS[member].in, got: signature }));
+      this.#sendError(msg, new ErrorReply('InvalidArgs', `${member} takes (${METHODS[member].in}), the call carried (${signature})`, { expected: METHODS[member].in, got: signature }));
       return true;
     }
     const call = this.#serve(msg, member).finally(() => this.#running.delete(call));
@@ -225,7 +226,7 @@ export class AllocatorService {
           return;
       }
     } catch (err) {
-      this.#sendError(msg, asServiceError(err));
+      this.#sendError(msg, asErrorReply(err));
     }
   }
 
@@ -241,7 +242,7 @@ export class AllocatorService {
   }
 
   async #caller(sender: string | undefined): Promise<Caller> {
-    if (!sender) throw new ServiceError('UnknownCaller', 'the call has no sender: the service answers only calls routed by a bus daemon');
+    if (!sender) throw new ErrorReply('UnknownCaller', 'the call has no sender: the service answers only calls routed by a bus daemon');
     let pending = this.#callers.get(sender);
     if (!pending) {
       pending = callerOf(this.bus, sender, this.#accounts);
@@ -250,15 +251,15 @@ export class AllocatorService {
     const caller = await pending;
     if (!caller) {
       this.#callers.delete(sender);
-      throw new ServiceError('UnknownCaller', `the bus gave no credentials for ${sender} (it may have disconnected)`);
+      throw new ErrorReply('UnknownCaller', `the bus gave no credentials for ${sender} (it may have disconnected)`);
     }
     return caller;
   }
 
   #request(text: unknown, caller: Caller): Request {
     const limit = this.#options.maxRequestBytes ?? MAX_REQUEST_BYTES;
-    if (typeof text !== 'string') throw new ServiceError('InvalidArgs', 'the request must be a string');
-    if (text.length > limit || Buffer.byteLength(text) > limit) throw new ServiceError('BadRequest', `the request is ${Buffer.byteLength(text)} bytes; the service takes at most ${limit}`, { field: 'request', value: Buffer.byteLength(text), limit });
+    if (typeof text !== 'string') throw new ErrorReply('InvalidArgs', 'the request must be a string');
+    if (text.length > limit || Buffer.byteLength(text) > limit) throw new ErrorReply('BadRequest', `the request is ${Buffer.byteLength(text)} bytes; the service takes at most ${limit}`, { field: 'request', value: Buffer.byteLength(text), limit });
     // Clients repeat the same few requests (one per stream): parsed once per connection, the
     // Request object also hits the solver's memo. Its sources name this connection.
     const key = `${caller.connection}\0${text}`;
@@ -284,33 +285,31 @@ export class AllocatorService {
     const request = this.#request(msg.body[0], caller);
     const options = allocateOptions(msg.body[1]);
     const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
-    if (request.count > maxBuffers) throw new ServiceError('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (fds per D-Bus message are limited); make several calls`, { field: 'count', value: request.count, limit: maxBuffers });
+    if (request.count > maxBuffers) throw new ErrorReply('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (fds per D-Bus message are limited); make several calls`, { field: 'count', value: request.count, limit: maxBuffers });
     const plan = this.#negotiate(request, 'capacity');
     const { buffers, reservation } = await this.#allocateAdmitted(plan, caller, options.name);
-    const fds: number[] = [];
+    const handOut = this.#handOut;
+    const handed: Array<{ buffer: DmaBuffer; fd: number }> = [];
     const grants: Grant[] = [];
     try {
       for (const buffer of buffers) {
-        const handed = this.#simulated ? standInFor(buffer.heap.describe().name, buffer.size) : buffer.fd;
-        if (this.#simulated) fds.push(handed);
-        const st = fstatSync(handed);
-        const kind = buffer.heap.describe().kind;
-        // On the simulated kernel the service keeps the simulated buffer (its heap space) until
-        // the stand-in is gone; a real dma-buf lives on in the client's fd.
-        const grant = this.ledger.add({ dev: st.dev, ino: st.ino }, { kind, heap: buffer.heap.id, size: buffer.size, caller, release: this.#simulated ? () => buffer.close() : () => {} });
+        const fd = handOut.fdFor(buffer);
+        handed.push({ buffer, fd });
+        const st = fstatSync(fd);
+        const grant = this.ledger.add({ dev: st.dev, ino: st.ino }, { kind: buffer.heap.describe().kind, heap: buffer.heap.id, size: buffer.size, caller, release: handOut.releaseOf(buffer) });
         grants.push(grant);
-        this.#closes.watch(handed, grant.key);
-        if (!this.#simulated) fds.push(handed);
+        this.#closes.watch(fd, grant.key);
       }
       // The grants carry the charge now (added in this same step: no decision ran in between).
       reservation.end();
       // The layout the buffers follow; the alternatives and rationale were Negotiate's to tell.
-      const reply = { ...choiceWire(buffers.used), bufferFds: this.#simulated ? 'memfd' : 'dma-buf' };
+      const reply = { ...choiceWire(buffers.used), bufferFds: handOut.wire };
+      const fds = handed.map((h) => h.fd);
       await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(reply), fds]), fds);
     } catch (err) {
       // Nothing reached the caller: no charge stays, and every buffer goes.
       reservation.end();
-      for (const fd of this.#simulated ? fds : []) closeSync(fd);
+      for (const h of handed) handOut.drop(h.buffer, h.fd);
       for (const g of grants) {
         this.ledger.forget(g.key);
         this.#closes.forget(g.key);
@@ -321,8 +320,7 @@ export class AllocatorService {
     const now = Date.now();
     for (const g of grants) g.sentAt = now;
     // The service's own copies go now: the client (or the bus daemon, on its way there) holds the buffer.
-    if (this.#simulated) for (const fd of fds) closeSync(fd);
-    else for (const b of buffers) b.close();
+    for (const h of handed) handOut.drop(h.buffer, h.fd);
   }
 
   /**
@@ -391,14 +389,14 @@ export class AllocatorService {
     return this.#refresh('out of memory, after the grace') > 0;
   }
 
-  #refusalError(refusals: readonly Refusal[], caller: Caller, plan: Plan): ServiceError {
+  #refusalError(refusals: readonly Refusal[], caller: Caller, plan: Plan): ErrorReply {
     // The refusal of the best plan the policy would otherwise allow says most; a denial only when all are.
     const first = refusals.find((r) => r.error !== 'PolicyDenied') ?? refusals[0]!;
     const kinds = new Set([plan, ...plan.alternatives].map((c) => c.heap.describe().kind));
     const held = [...kinds].flatMap((k) => this.ledger.heldBy(caller.uid, k)).map((g) => grantJson(g, caller));
     this.#options.log?.(`refused ${caller.user} (uid ${caller.uid}, pid ${caller.pid ?? '?'}): ${first.message}`);
     const message = refusals.length > 1 ? `${first.message}; no other ranked plan is allowed either (${refusals.slice(1).map((r) => r.message).join('; ')})` : first.message;
-    return new ServiceError(first.error, message, { quota: first.quota, charged: first.charged, asked: first.asked, refusals, held });
+    return new ErrorReply(first.error, message, { quota: first.quota, charged: first.charged, asked: first.asked, refusals, held });
   }
 
   /**
@@ -418,7 +416,7 @@ export class AllocatorService {
     return released;
   }
 
-  #sendError(msg: DBusMessage, err: ServiceError): void {
+  #sendError(msg: DBusMessage, err: ErrorReply): void {
     if (err.error === 'Internal') this.#options.log?.(`internal error on ${msg.member}: ${err.stack ?? err.message}`);
     this.bus.send(new dbus.Message({ type: dbus.MessageType.ERROR, replySerial: msg.serial as unknown as string, destination: msg.sender, errorName: ERRORS[err.error], signature: 's', body: [`${err.message}\n${DETAILS_PREFIX}${toJson(err.details)}`] }));
   }
@@ -438,58 +436,21 @@ function allocateOptions(raw: unknown): { name: string | undefined } {
   let name: string | undefined;
   for (const [key, variant] of Object.entries(options)) {
     if (key === 'name') {
-      if (typeof variant.value !== 'string') throw new ServiceError('BadRequest', `option name: expected a string (s), got ${variant.signature ?? typeof variant.value}`, { field: 'options.name' });
+      if (typeof variant.value !== 'string') throw new ErrorReply('BadRequest', `option name: expected a string (s), got ${variant.signature ?? typeof variant.value}`, { field: 'options.name' });
       name = variant.value;
     } else {
-      throw new ServiceError('BadRequest', `option ${JSON.stringify(key)}: unknown (the options are: name)`, { field: `options.${key}` });
+      throw new ErrorReply('BadRequest', `option ${JSON.stringify(key)}: unknown (the options are: name)`, { field: `options.${key}` });
     }
   }
   return { name };
 }
 
-function asServiceError(err: unknown): ServiceError {
-  if (err instanceof ServiceError) return err;
-  if (err instanceof InputError) return new ServiceError('BadRequest', err.message, { field: err.field, value: typeof err.value === 'bigint' ? String(err.value) : err.value });
-  if (err instanceof ConflictError) return new ServiceError('Conflict', err.message, conflictJson(err.conflict));
-  if (isKernelError(err)) return new ServiceError('Kernel', err.message, { errno: err.errno, op: err.op });
-  if (err instanceof AllocationError) return new ServiceError('OutOfMemory', err.message, { attempts: err.attempts.map((a) => ({ heap: a.heap.id, kind: a.heap.describe().kind, errno: a.errno, allocated: a.allocated })) });
-  return new ServiceError('Internal', err instanceof Error ? err.message : String(err));
+function asErrorReply(err: unknown): ErrorReply {
+  if (err instanceof ErrorReply) return err;
+  if (err instanceof InputError) return new ErrorReply('BadRequest', err.message, { field: err.field, value: typeof err.value === 'bigint' ? String(err.value) : err.value });
+  if (err instanceof ConflictError) return new ErrorReply('Conflict', err.message, conflictJson(err.conflict));
+  if (isKernelError(err)) return new ErrorReply('Kernel', err.message, { errno: err.errno, op: err.op });
+  if (err instanceof AllocationError) return new ErrorReply('OutOfMemory', err.message, { attempts: err.attempts.map((a) => ({ heap: a.heap.id, kind: a.heap.describe().kind, errno: a.errno, allocated: a.allocated })) });
+  return new ErrorReply('Internal', err instanceof Error ? err.message : String(err));
 }
 
-/**
- * Sends a reply carrying fds and resolves once the socket wrote it (the sendmsg that carried the
- * fds is done): only then may the service close its copies. dbus-next writes each message as one
- * { data, fds } chunk and takes no callback, so the socket's write is wrapped once per bus to pass
- * one for the chunks the service waits on, recognised by their fds array.
- */
-function sendWithFds(bus: Bus, reply: DBusMessage, fds: readonly number[]): Promise<void> {
-  const socket = busSocket(bus) as (NodeJS.EventEmitter & { write: (chunk: unknown, cb?: (err?: Error | null) => void) => boolean; [WAITERS]?: Map<number, () => void> }) | undefined;
-  if (!socket || fds.length === 0) {
-    bus.send(reply);
-    return Promise.resolve();
-  }
-  let waiters = socket[WAITERS];
-  if (!waiters) {
-    const table = new Map<number, () => void>();
-    waiters = table;
-    socket[WAITERS] = table;
-    const write = socket.write.bind(socket);
-    socket.write = (chunk: unknown, cb?: (err?: Error | null) => void) => {
-      const first = (chunk as { fds?: number[] } | null)?.fds?.[0];
-      const done = first === undefined ? undefined : table.get(first);
-      if (!done) return write(chunk, cb);
-      table.delete(first!);
-      return write(chunk, (err) => {
-        done();
-        cb?.(err);
-      });
-    };
-  }
-  return new Promise((resolve) => {
-    // An fd number is this message's alone until the service closes it (after this resolves).
-    waiters.set(fds[0]!, resolve);
-    bus.send(reply);
-  });
-}
-
-const WAITERS = Symbol('udalloc reply waiters');

@@ -10,6 +10,8 @@ import { profileSchema, type RawProfile } from './schema.js';
 import { formatAddress } from './units.js';
 import { didYouMean } from '../util/suggest.js';
 
+const powerOfTwo = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+
 function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceDocument): Heap {
   const kind = HEAP_KINDS[raw.kind];
   const path = ['heaps', index];
@@ -25,6 +27,7 @@ function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceD
   const refusal = kind.refusal({ base: raw.base, size: raw.size });
   if (refusal) fail(src, [...path, refusal.field], refusal.why, raw[refusal.field]);
   if (raw.kind === 'secure' && raw.cpuAccess === true) fail(src, [...path, 'cpuAccess'], 'a secure heap cannot be CPU-mappable', raw.cpuAccess);
+  if (raw.maxAlign !== undefined && !powerOfTwo(raw.maxAlign)) fail(src, [...path, 'maxAlign'], 'a physical base alignment is a power of two (4096, 65536, 1MiB...)', raw.maxAlign);
   if (raw.alignOrder !== undefined && kind.defaultAlignOrder === undefined) fail(src, [...path, 'alignOrder'], 'only CMA heaps have an alignment order', raw.alignOrder);
   const alignOrder = kind.defaultAlignOrder === undefined ? undefined : (raw.alignOrder ?? kind.defaultAlignOrder);
   return {
@@ -97,6 +100,9 @@ function buildDevice(raw: RawProfile['devices'][number], index: number, heapName
     if (formats.has(f.format.name)) fail(src, [...path, 'formats', key], `${f.format.name} is listed twice`, key);
     formats.set(f.format.name, f);
   }
+  // A physical address alignment is a power of two (an address's low bits being zero); no other
+  // value describes what a DMA engine or a heap can do.
+  if (raw.alignment !== undefined && !powerOfTwo(raw.alignment)) fail(src, [...path, 'alignment'], 'a physical base alignment is a power of two (4096, 65536, 1MiB...)', raw.alignment);
   const sources: Record<string, string> = {};
   for (const field of ['iommu', 'dmaBits', 'heaps', 'preferredHeaps', 'alignment', 'sizeAlign', 'maxSize', 'coherent', 'protected', 'formats']) {
     sources[field] = src.source([...path, field], field in raw);

@@ -3,6 +3,7 @@
 // memory-region links. Rules follow drivers/of/of_reserved_mem.c, kernel/dma/contiguous.c and
 // drivers/of/address.c (dma-ranges); every value records the node and property it came from.
 
+import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize } from '../constraints/heap-kinds/index.js';
 import { cellsToNumber, type DeviceTree, type DtNode } from './tree.js';
 
 export type DeviceKind = 'display' | 'camera' | 'codec' | 'gpu';
@@ -197,6 +198,11 @@ function dmaWindow(tree: DeviceTree, node: DtNode): { bits: number; source: stri
   return undefined;
 }
 
+/** What the kernel makes of a cma= size that is not whole pageblocks (mm/cma.c cma_declare_contiguous_nid rounds it up). */
+function roundedNote(size: number): string {
+  return size % CMA_MIN_ALIGNMENT_BYTES === 0 ? '' : `, rounded up to ${cmaAreaSize(size)} bytes: the kernel gives a CMA area whole 2 MiB pageblocks`;
+}
+
 export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): DiscoveredPlatform {
   const heaps: DiscoveredHeap[] = [];
   const notes: string[] = [];
@@ -207,7 +213,7 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
 
   const bootargs = tree.find('/chosen')?.string('bootargs') ?? '';
   const cma = parseCmaArg(bootargs);
-  if (cma) heaps.push({ name: 'reserved', kind: 'cma', base: cma.base, size: cma.size, limit: cma.limit, source: `${tree.origin} /chosen bootargs "${cma.text}"`, default: true });
+  if (cma) heaps.push({ name: 'reserved', kind: 'cma', base: cma.base, size: cmaAreaSize(cma.size), limit: cma.limit, source: `${tree.origin} /chosen bootargs "${cma.text}"${roundedNote(cma.size)}`, default: true });
 
   const reserved = tree.find('/reserved-memory');
   const byNode = new Map<DtNode, DiscoveredHeap>();
@@ -221,6 +227,12 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
   for (const node of reserved?.children ?? []) {
     if (!node.enabled) continue;
     const heap = heapFromReserved(tree, node, cma !== undefined);
+    // Linux refuses a CMA region that is not whole pageblocks (kernel/dma/contiguous.c
+    // rmem_cma_setup, "incorrect alignment of CMA region"): that area does not exist at run time.
+    if (heap?.kind === 'cma' && (heap.size % CMA_MIN_ALIGNMENT_BYTES !== 0 || (heap.base !== null && heap.base % CMA_MIN_ALIGNMENT_BYTES !== 0))) {
+      notes.push(`${tree.origin} ${node.path}: a CMA region of ${heap.size} bytes${heap.base !== null ? ` at 0x${heap.base.toString(16)}` : ''} is not whole 2 MiB pageblocks; Linux refuses it at boot ("incorrect alignment of CMA region", kernel/dma/contiguous.c), so it is left out`);
+      continue;
+    }
     // A no-map region nobody links to is firmware's, not a pool udalloc could hand out.
     if (!heap || (heap.kind === 'carveout' && !node.strings('compatible').includes('shared-dma-pool') && !linked.has(node))) continue;
     heaps.push(heap);
@@ -231,7 +243,7 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
   // arm64_dma_phys_limit, at most 4 GiB). Its size is a kernel build option no tree records.
   if (!heaps.some((h) => h.kind === 'cma' && h.default)) {
     const why = `${tree.origin}: no cma= in /chosen bootargs and no linux,cma-default node: the kernel makes its default CMA area from CONFIG_CMA_SIZE_MBYTES (kernel/dma/contiguous.c), below 4 GiB on arm64`;
-    if (options.cma !== undefined) heaps.push({ name: 'reserved', kind: 'cma', base: null, size: options.cma, limit: 2 ** 32, source: `${why}; size ${options.cma} bytes from --cma`, default: true });
+    if (options.cma !== undefined) heaps.push({ name: 'reserved', kind: 'cma', base: null, size: cmaAreaSize(options.cma), limit: 2 ** 32, source: `${why}; size ${options.cma} bytes from --cma${roundedNote(options.cma)}`, default: true });
     else notes.push(`default CMA area: its size is not in the device tree (the kernel's CONFIG_CMA_SIZE_MBYTES or cma= decides); give --cma SIZE, or run discover on the live system where /proc/meminfo shows CmaTotal`);
   }
 

@@ -106,6 +106,8 @@ describe('platform profiles', () => {
     ['a mappable secure heap', minimal('{ name: s, kind: secure, size: 4096, cpuAccess: true }'), /cannot be CPU-mappable/],
     ['a CMA area that is not whole pageblocks', minimal('{ name: s, kind: cma, size: 3MiB }'), /heaps\[0\]\.size = 3145728: a CMA area is whole pageblocks \(2 MiB\); Linux refuses .*incorrect alignment of CMA region.* rounds cma= up to 4 MiB/],
     ['a CMA area off a pageblock', minimal('{ name: s, kind: cma, base: 0x40001000, size: 4MiB }'), /heaps\[0\]\.base = 1073745920: a CMA area starts on a whole pageblock \(2 MiB\); Linux refuses one at 0x40001000 /],
+    ['an alignment that is no power of two', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, alignment: 3000, formats: { NV12: {} } }'), /devices\[0\]\.alignment = 3000: a physical base alignment is a power of two/],
+    ['a heap alignment that is no power of two', minimal('{ name: s, kind: carveout, base: 0x40000000, size: 1MiB, maxAlign: 12288 }'), /heaps\[0\]\.maxAlign = 12288: a physical base alignment is a power of two/],
     ['base + size beyond 2^53', minimal('{ name: s, kind: cma, base: 0x1fffffffffffff, size: 1GiB }'), /beyond 2\^53/],
     ['unknown access', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV12: { access: scanout } } }'), /p\.yaml:4: profile field devices\[0\]\.formats\.NV12\.access = "scanout": .*"read"/],
     ['modifierAccess for a modifier not listed', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, formats: { NV12: { modifiers: [LINEAR], modifierAccess: { Y_TILED: read } } } }'), /devices\[0\]\.formats\.NV12\.modifierAccess\.Y_TILED = "Y_TILED": not one of this format's modifiers \(LINEAR\)/],

@@ -91,6 +91,21 @@ describe('live discovery', () => {
     assert.deepStrictEqual(heaps.map((h) => [h.name, h.size]), [['reserved', 128 * 2 ** 20]]);
   });
 
+  it('CMA areas as the kernel makes them: cma= and --cma rounded up to whole 2 MiB pageblocks; a reserved-memory region that is not left out, as Linux refuses it', () => {
+    const tree = parseDtb(readFileSync(dtbPath('broadcom/bcm2711-rpi-4-b.dtb')), 'pi4.dtb');
+    tree.find('/chosen')!.props.set('bootargs', new TextEncoder().encode('cma=63M\0'));
+    const [fromArg] = deriveFromTree(tree).heaps.filter((h) => h.kind === 'cma');
+    assert.deepStrictEqual([fromArg!.size, /rounded up to 67108864 bytes/.test(fromArg!.source)], [64 * 2 ** 20, true]);
+    // The same tree's own linux,cma node (64 MiB) with a size off a pageblock: no such area boots.
+    const plain = parseDtb(readFileSync(dtbPath('broadcom/bcm2711-rpi-4-b.dtb')), 'pi4.dtb');
+    const node = plain.find('/reserved-memory')!.children.find((n) => n.has('linux,cma-default'))!;
+    node.props.set('size', Uint8Array.from([0, 0, 0, 0, 0x03, 0xf0, 0x00, 0x00].slice(8 - 4 * (node.cells('size', plain)?.length ?? 1))));
+    const derived = deriveFromTree(plain, { cma: 63 * 2 ** 20 });
+    assert.ok((derived.notes ?? []).some((n) => /is not whole 2 MiB pageblocks; Linux refuses it at boot/.test(n)), JSON.stringify(derived.notes));
+    // With the DT's area gone, the default area comes from --cma, rounded up as the kernel does.
+    assert.deepStrictEqual(derived.heaps.filter((h) => h.kind === 'cma').map((h) => [h.name, h.size]), [['reserved', 64 * 2 ** 20]]);
+  });
+
   it('without --platform, a machine with dma-buf heaps is described by its own heaps', () => {
     const root = fakeRoot({ 'dev/dma_heap/system': '', 'dev/dma_heap/reserved': '', 'proc/meminfo': 'MemTotal: 1048576 kB\nCmaTotal: 65536 kB\nCmaFree: 65536 kB\n', 'sys/kernel/mm/cma/reserved/x': '' });
     const platform = platformFromOption(undefined, root);

@@ -47,9 +47,11 @@ const USE_WORDS: Readonly<Record<string, DeviceAccess>> = Object.assign(Object.c
 /**
  * A request that names no format accepts every format all its devices take (for the use it states),
  * best first by the devices' own order of preference (the sum of each format's position in their
- * lists). None in common is an error that lists each device's formats.
+ * lists). When they take none in common, the request is the first device's formats (it anchors the
+ * buffer), and negotiating it is a conflict that says so, with its fixes (a copy step); only a
+ * first device that takes nothing for its use leaves nothing to ask for.
  */
-function sharedFormats(platform: Platform, names: readonly string[], access: ReadonlyMap<string, DeviceAccess>, src: SourceDocument): FormatInfo[] {
+function defaultFormats(platform: Platform, names: readonly string[], access: ReadonlyMap<string, DeviceAccess>, src: SourceDocument): { formats: FormatInfo[]; source: string } {
   const devices = names.map((n) => platform.devices.find((d) => d.name === n)!);
   const takes = (d: Device) => {
     const use = access.get(d.name);
@@ -59,10 +61,11 @@ function sharedFormats(platform: Platform, names: readonly string[], access: Rea
   const shared = lists[0]!.filter((f) => lists.every((l) => l.includes(f)));
   if (shared.length === 0) {
     const each = devices.map((d, i) => `${d.name}: ${lists[i]!.map((f) => f.name).join(', ') || 'nothing for that use'}`).join('; ');
-    throw new InputError(`${src.where(['formats'])}: request field formats is missing, and the devices take no format in common (${each}); set it with --format or in a --request file`, 'formats', undefined);
+    if (lists[0]!.length === 0) throw new InputError(`${src.where(['formats'])}: request field formats is missing, and ${names[0]} takes no format for the use the request states (${each}); set it with --format or in a --request file`, 'formats', undefined);
+    return { formats: lists[0]!, source: `${src.origin} (default: the formats ${names[0]} takes; the devices take none in common: ${each})` };
   }
   const rank = (f: FormatInfo) => lists.reduce((sum, l) => sum + l.indexOf(f), 0);
-  return shared.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map(({ f }) => f);
+  return { formats: shared.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map(({ f }) => f), source: `${src.origin} (default: the formats ${names.join(', ')} all take)` };
 }
 
 function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, written: Set<string>, overridden: Set<string>): Request {
@@ -82,7 +85,8 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
     if (formats.includes(f)) fail(src, ['formats', i], `${f.name} is listed twice`, f.name);
     formats.push(f);
   });
-  if (raw.formats === undefined) formats.push(...sharedFormats(platform, devices, access, src));
+  const defaulted = raw.formats === undefined ? defaultFormats(platform, devices, access, src) : undefined;
+  if (defaulted) formats.push(...defaulted.formats);
   const sources: Record<string, string> = {};
   for (const field of ['width', 'height', 'formats', 'devices', 'cpu', 'protected', 'count']) {
     // A field given outside the text: a flag when the caller names its flags (the CLI), else the
@@ -90,7 +94,7 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
     const flagOf = src.overrides?.flagOf;
     sources[field] = overridden.has(field) ? (flagOf ? `${flagOf(field)} on the command line` : `${src.origin} field ${field}`) : src.source([field], written.has(field));
   }
-  if (raw.formats === undefined) sources['formats'] = `${src.origin} (default: the formats ${devices.join(', ')} all take)`;
+  if (defaulted) sources['formats'] = defaulted.source;
   return { width: raw.width, height: raw.height, formats, devices, access, cpu: raw.cpu, protected: raw.protected, count: raw.count, sources };
 }
 

@@ -419,6 +419,9 @@ export function hardwareAdvice(atom: Atom, core: readonly Atom[], request: Reque
       return `${d} reaches only ${list(atom.value as string[])} ${where}: a memory-region link in its device-tree node adds a pool`;
     case 'maxSize':
       return `${d} takes buffers up to ${formatBytes(atom.value as number)} ${where}`;
+    case 'capacity':
+      // Only a heap no boot setting sizes (RAM) has a capacity that is a fact.
+      return `${atom.heap} is the machine's RAM, ${formatBytes(atom.value as number)} ${where}: no boot setting gives it more; fewer or smaller buffers fit`;
     case 'maxWidth':
     case 'maxHeight':
       return `${d} takes ${atom.format} only up to ${String(atom.value)} pixels ${atom.constraint === 'maxWidth' ? 'wide' : 'high'} ${where}`;

@@ -7,6 +7,7 @@ import { each } from '../helpers.js';
 import { InputError } from '../../src/errors.js';
 import { loadPlatform, makeRequest, parsePlatform, parseRequest } from '../../src/constraints/load.js';
 import { flagOf, requestFromCommandLine } from '../../src/cli/request-flags.js';
+import { negotiate } from '../../src/solver/negotiate.js';
 import { parseByteCount } from '../../src/constraints/units.js';
 
 const example = readFileSync('boards/example.yaml', 'utf8');
@@ -197,7 +198,12 @@ describe('formats as people write them, and numbers as they wrote them', () => {
     const r = requestFromCommandLine(undefined, platform, { width: 64, height: 64, devices: ['gpu', 'display'] });
     assert.deepStrictEqual(r.formats.map((f) => f.name), ['XRGB8888', 'NV12']);
     assert.match(r.sources['formats']!, /default: the formats gpu, display all take/);
-    assert.match(inputError(() => requestFromCommandLine(undefined, platform, { width: 64, height: 64, devices: ['camera:write', 'gpu:write'] })).message, /request field formats is missing, and the devices take no format in common \(camera: NV12; gpu: XRGB8888, ARGB8888\)/);
+    // None in common: the first device's formats, which negotiating turns into a conflict with its fixes.
+    const apart = requestFromCommandLine(undefined, platform, { width: 64, height: 64, devices: ['camera:write', 'gpu:write'] });
+    assert.deepStrictEqual(apart.formats.map((f) => f.name), ['NV12']);
+    assert.match(apart.sources['formats']!, /default: the formats camera takes; the devices take none in common: camera: NV12; gpu: XRGB8888, ARGB8888/);
+    const result = negotiate(platform, apart);
+    assert.ok(!result.ok && result.conflict.core.some((a) => a.device === 'gpu' && a.constraint === 'formats'), JSON.stringify(!result.ok && result.conflict.core));
   });
 
   it('a number beyond 2^53 is shown as written, not as the double it became', () => {

@@ -14,6 +14,7 @@ import { applyChanges } from '../../src/solver/apply.js';
 import { violations } from '../../src/solver/verify.js';
 import { explainChoices } from '../../src/solver/explain-choices.js';
 import { actOn } from './act-on.js';
+import { hardwareAdvice } from '../../src/solver/fixes.js';
 
 const MiB = 2 ** 20;
 
@@ -238,6 +239,8 @@ describe('conflicts', () => {
     assert.ok(result.conflict.fixes.every((f) => f.changes.every((c) => c.target !== 'heap' || c.heap !== 'system')), result.conflict.fixes.map((f) => f.text).join('\n'));
     assert.ok(result.conflict.fixes.every((f) => !/grow system|reserved-memory/.test(f.text)), result.conflict.fixes.map((f) => f.text).join('\n'));
     assert.deepStrictEqual(result.conflict.fixes.map((f) => f.changes.map((c) => (c.target === 'request' ? c.field : c.target))), [['count'], ['width', 'height']]);
+    // Said as what it is when hardware is all that could change.
+    assert.match(hardwareAdvice(system!, result.conflict.core, makeRequest(board, { width: 4096, height: 4096, formats: ['NV12'], devices: ['camera', 'encoder'], count: 200 })), /^system is the machine's RAM, 4 GiB \(boards\/example\.yaml:5 heaps\[0\]\): no boot setting gives it more/);
   });
 
   it('a DMA limit below every contiguous pool: move the pool (a fix), the DMA reach is the reason', () => {

@@ -24,6 +24,8 @@ ${platformHelp}
   --json                print one JSON object instead of text
   --html FILE           also write a self-contained HTML report: each pool's occupancy at the
                         recommended size, against that size and today's, with today's failures
+  --allow-unserved      give sizes even when some requests have no plan at any pool size (they
+                        are left out); without it such a workload gets no size and exit code 3
 ${workloadHelp}`;
 
 /** cma= takes a size with a suffix: the size the area will really have, in whole pageblocks (placement.ts). */
@@ -31,7 +33,27 @@ const cmaArg = (bytes: number) => `${cmaAreaSize(bytes) / 2 ** 20}M`;
 
 /** A pool grown past a DMA limit is no longer reachable by the devices that needed it. */
 /** The command's flags (parseArgs options); main.ts suggests the closest one for a typo. */
-export const sizeOptions = { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+export const sizeOptions = { ...workloadOptions, platform: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, 'allow-unserved': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+/** How many distinct unserved requests are shown (the rest are counted). */
+const UNSERVED_SHOWN = 5;
+
+/**
+ * The requests no pool size can serve, each distinct one once with how often it occurs and why
+ * (the conflict's first fix, or what hardware would have to change).
+ */
+function unservedText(results: readonly SizingResult[]): string[] {
+  const none = results[0]!.unplannable;
+  const byRequest = new Map<string, { first: (typeof none)[number]; times: number }>();
+  for (const u of none) {
+    const seen = byRequest.get(u.request);
+    if (seen) seen.times++;
+    else byRequest.set(u.request, { first: u, times: 1 });
+  }
+  const lines = [...byRequest.values()].slice(0, UNSERVED_SHOWN).map(({ first, times }) => `  ${first.trace}:${first.line}${times > 1 ? ` (and ${times - 1} more like it)` : ''}: ${first.request}: ${first.reason}`);
+  if (byRequest.size > UNSERVED_SHOWN) lines.push(`  ... and ${byRequest.size - UNSERVED_SHOWN} other request(s)`);
+  return lines;
+}
 
 export function reachWarnings(platform: Platform, results: readonly SizingResult[]): string[] {
   const warnings: string[] = [];
@@ -63,10 +85,16 @@ function bootAdvice(results: readonly SizingResult[]): string | undefined {
   return cma ? `for the kernel's first-fit CMA: boot with cma=${cmaArg(cma.size)} (or size the ${cma.name} reserved-memory node to 0x${cmaAreaSize(cma.size).toString(16)}: ${cma.size} bytes rounded up to whole 2 MiB pageblocks, which CMA regions must be)` : undefined;
 }
 
-function resultText(platform: Platform, results: readonly SizingResult[], workloads: string[]): string {
+function resultText(platform: Platform, results: readonly SizingResult[], workloads: string[], allowUnserved: boolean): string {
   const lines = [`workloads: ${workloads.join(', ')}`];
   const none = results[0]!.unplannable;
-  if (none.length > 0) lines.push(`warning: ${none.length} request(s) have no plan at any pool size and are left out of the sizes; the first: ${none[0]!.trace}:${none[0]!.line}: ${none[0]!.request}: ${none[0]!.reason}`);
+  if (none.length > 0 && !allowUnserved) {
+    // A size that serves part of a workload does not answer how big the pools must be.
+    lines.push(`no pool size serves these workloads: ${none.length} request(s) have no plan at any pool size:`, ...unservedText(results));
+    lines.push('fix those requests (or the profile), or give --allow-unserved for the sizes the other requests need');
+    return lines.join('\n');
+  }
+  if (none.length > 0) lines.push(`warning: ${none.length} request(s) have no plan at any pool size and are left out of the sizes (--allow-unserved):`, ...unservedText(results));
   const pools = results[0]!.pools.filter((p) => p.size > 0);
   if (pools.length === 0) return `${lines.join('\n')}\nno fixed pool (CMA, carveout, secure) is used by these workloads`;
   const header = ['POOL', 'KIND', 'PROFILE', 'PEAK LIVE', ...results.flatMap((r) => [`MIN (${r.policy})`, 'RATIO'])];
@@ -96,6 +124,8 @@ export function sizeCommand(args: string[]): number {
   const progress = progressBar(!values.json);
   const results = policies.map((policy) => sizePools(platform, traces, { policy, onProbe: (n) => progress.update(n, n + 1, `sizing (${policy}): replay ${n}`) }));
   progress.done();
+  const allowUnserved = values['allow-unserved'] === true;
+  const served = results[0]!.unplannable.length === 0;
   if (values.html !== undefined) {
     // The picture of the answer: each trace replayed at the recommended sizes and at today's.
     const result = results.find((r) => r.policy === 'first-fit') ?? results[0]!;
@@ -105,10 +135,11 @@ export function sizeCommand(args: string[]): number {
       atRecommended: replay(platform, t, { sizes, planUnbounded: true, fallback: false, heapMap: true }),
       atProfile: replay(platform, t, { planUnbounded: true, fallback: false, samples: 1 }),
     }));
-    writeOutput(values.html, sizingReportHtml(platform, result, replays, bootAdvice(results)), '--html');
+    writeOutput(values.html, sizingReportHtml(platform, result, replays, served || allowUnserved ? bootAdvice(results) : undefined), '--html');
     if (!values.json) process.stderr.write(`udalloc: wrote ${values.html}\n`);
   }
-  if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, workloads: traces.map((t) => t.origin), results, warnings: reachWarnings(platform, results) })}\n`);
-  else process.stdout.write(`${resultText(platform, results, traces.map((t) => t.origin))}\n`);
-  return 0;
+  if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, workloads: traces.map((t) => t.origin), served, results, warnings: reachWarnings(platform, results) })}\n`);
+  else process.stdout.write(`${resultText(platform, results, traces.map((t) => t.origin), allowUnserved)}\n`);
+  // Requests no pool size serves are a conflict, unless the user said to size the rest.
+  return served || allowUnserved ? 0 : 3;
 }

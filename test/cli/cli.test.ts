@@ -202,6 +202,20 @@ describe('udalloc simulate and size', () => {
     assert.strictEqual(Number(node), Number(mib) * 2 ** 20);
   });
 
+  it('size gives no pool size while some requests have no plan at any size: it names them and why, and exits 3; --allow-unserved sizes the rest', () => {
+    const args = ['size', '--platform', 'imx8mp-evk', '--scenario', 'video-decode:devices=vpu-g2:write+lcdif3:read,clips=5', '--policy', 'first-fit'];
+    const r = run(...args);
+    assert.strictEqual(r.code, 3, r.err);
+    assert.match(r.out, /^no pool size serves these workloads: \d+ request\(s\) have no plan at any pool size:$/m);
+    assert.match(r.out, /for vpu-g2:write\+lcdif3:read: no plan: give lcdif3 its own buffer and copy into it/);
+    assert.doesNotMatch(r.out, /cma=/);
+    const json = JSON.parse(run(...args, '--json').out) as { served: boolean };
+    assert.strictEqual(json.served, false);
+    const allowed = run(...args, '--allow-unserved');
+    assert.strictEqual(allowed.code, 0, allowed.err);
+    assert.match(allowed.out, /^warning: \d+ request\(s\) have no plan at any pool size and are left out of the sizes \(--allow-unserved\):$/m);
+  });
+
   it('size --json gives a pool size per policy with its ratio to peak live bytes', () => {
     const r = run('size', '--scenario', 'camera-record:seconds=60,sessions=3,snapshots=2', '--json');
     assert.strictEqual(r.code, 0, r.err);

@@ -168,7 +168,9 @@ export function explainConflict(prepared: PreparedPlatform, request: Request, op
     let core = firstCore;
     // Nothing conflicts but the premise itself (an unprotected buffer and only secure heaps): say that.
     if (core.length === 0) core = minimalCore(atoms.filter((a) => a.constraint !== 'shared'), allHold(), feasible, shared);
-    const reasons = core.filter((a) => !a.changeable);
+    // The facts, and the uses the request states that no fix may change (one that would leave the
+    // buffer without a writer or a reader): both are what stands in the way.
+    const reasons = core.filter((a) => !a.changeable || a.constraint === 'access');
     return { atoms: correction.length > 0 ? correction : reasons, core, fixes: [], hardware: reasons.map((a) => hardwareAdvice(a, core, request)) };
   };
 

@@ -185,6 +185,8 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
   let entries = request.devices.map((d) => deviceEntry(request, d));
   const staying = request.devices.filter((d) => !set.some((a) => a.constraint === 'shared' && a.device === d)).map((d) => deviceOf(platform, d));
   let formatAlternatives: Change[][] = [[]];
+  /** Uses the set narrows (readwrite -> the one the device can do). */
+  const narrowed = new Map<string, DeviceAccess>();
   const poolsToSize: Heap[] = [];
   const poolsToPlace: Heap[] = [];
   // Direct changes first; pools after (their size comes from the relaxed plan); searched ones last.
@@ -200,6 +202,7 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
       }
       case 'access': {
         const { allowed } = accessLimit(platform, request, atom);
+        narrowed.set(atom.device!, allowed);
         entries = entries.map((e) => (e === deviceEntry(request, atom.device!) ? `${atom.device!}:${allowed}` : e));
         break;
       }
@@ -234,6 +237,10 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
         return []; // a hardware fact: never changed by a fix
     }
   }
+  // A shared buffer keeps its meaning: someone writes it and someone reads it (a device whose use
+  // is not stated may do either).
+  const uses = staying.map((d) => narrowed.get(d.name) ?? request.access.get(d.name));
+  if (uses.length > 1 && uses.every((u) => u !== undefined) && (!uses.some((u) => u !== 'read') || !uses.some((u) => u !== 'write'))) return [];
   const unchanged = entries.length === request.devices.length && entries.every((e, i) => e === deviceEntry(request, request.devices[i]!));
   const devicesChange: Change[] = unchanged ? [] : [{ target: 'request', field: 'devices', value: entries }];
   const out: Change[][] = [];
@@ -405,10 +412,17 @@ export function hardwareAdvice(atom: Atom, core: readonly Atom[], request: Reque
     case 'formats': {
       if (atom.request) return `the request accepts only ${list(atom.value as string[])} ${where}`;
       const others = core.filter((a) => a.constraint === 'formats' && a.device !== undefined && a.device !== d).map((a) => a.device!);
-      return `${d} takes only ${list(atom.value as string[])} ${where}${others.length > 0 ? `, none of which ${list(others)} take${others.length === 1 ? 's' : ''} as well` : ''}`;
+      // When the others' stated uses are part of the conflict, they take some of these formats, but not that way.
+      const used = core.some((a) => a.constraint === 'access' && others.includes(a.device!)) ? ' for the use the request states' : '';
+      return `${d} takes only ${list(atom.value as string[])} ${where}${others.length > 0 ? `, none of which ${list(others)} take${others.length === 1 ? 's' : ''} as well${used}` : ''}`;
     }
     case 'modifiers':
       return `${d} takes ${atom.format} only as ${list(atom.value as string[])} ${where}`;
+    case 'access': {
+      const use = request.access.get(d!);
+      const can = Array.isArray(atom.value) ? `uses ${atom.format} only so (${list(atom.value as string[])})` : `only ${atom.value === 'read' ? 'reads' : 'writes'} ${atom.format}`;
+      return `${d} ${can} ${where}, and the request has it ${use === 'readwrite' ? 'reading and writing' : use === 'read' ? 'reading' : 'writing'} the buffer`;
+    }
     case 'iommu':
       return `${d} has no IOMMU and needs physically contiguous memory ${where}: it needs a contiguous pool (CMA or a carveout) it can reach, large enough for the buffer`;
     case 'dmaBits':

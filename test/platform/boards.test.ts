@@ -80,6 +80,12 @@ describe('shipped board profiles', () => {
     const big = plan('raspberry-pi-4', { width: 3840, height: 2160, formats: ['NV12'], devices: ['isp:write', 'h264-enc:read'] });
     assert.ok(!big.ok);
     assert.match(big.conflict.fixes[0]!.text, /^h264-enc takes NV12 only up to 1920 pixels wide .*: ask for 1920x1080 instead of 3840x2160$/);
+    // A camera writing YUYV for an ISP that only writes YUYV: no fix turns the ISP into a second
+    // writer (the buffer would have no reader); the conflict says what stands in the way.
+    const link = plan('raspberry-pi-4', { formats: ['YUYV'], devices: ['unicam:write', 'isp:read'], count: 4 });
+    assert.ok(!link.ok);
+    assert.ok(link.conflict.fixes.every((f) => !f.changes.some((c) => c.target === 'request' && c.field === 'devices' && (c.value as string[]).includes('isp:write'))), link.conflict.fixes.map((f) => f.text).join('\n'));
+    assert.ok(link.conflict.hardware.some((h) => /^isp only writes YUYV \(boards\/raspberry-pi-4\.yaml:\d+ devices\[3\]\.formats\.YUYV\), and the request has it reading the buffer$/.test(h)), link.conflict.hardware.join('\n'));
     // Unicam writes no NV12 at all: the camera needs the ISP in between.
     const raw = plan('raspberry-pi-4', { formats: ['NV12'], devices: ['unicam:write', 'h264-enc:read'] });
     assert.ok(!raw.ok && raw.conflict.core.some((a) => a.device === 'unicam' && a.constraint === 'formats'));

@@ -149,6 +149,11 @@ export interface Request {
   readonly cpu: CpuAccess;
   readonly protected: boolean;
   readonly count: number;
+  /**
+   * The size is set by what produces the frames (a decoder's stream, a sensor mode), not chosen:
+   * no fix offers another. A device entry with the role decode sets it unless the request says.
+   */
+  readonly fixedSize: boolean;
   readonly sources: Readonly<Record<string, Source>>;
 }
 

@@ -16,9 +16,10 @@ export interface RequestFields {
   cpu?: CpuAccess;
   protected?: boolean;
   count?: number;
+  /** The size is the stream's or the sensor's (default: true when a device entry has the role decode). */
+  fixedSize?: boolean;
 }
 
-/** The command-line flag that sets each request field, for sources of values given as flags. */
 /**
  * "camera:write" -> camera, write. An entry that is itself a device's name, or whose prefix is not
  * one, is taken as a plain name; a known device with a word that is no use gives `badUse`.
@@ -95,7 +96,12 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
     sources[field] = overridden.has(field) ? (flagOf ? `${flagOf(field)} on the command line` : `${src.origin} field ${field}`) : src.source([field], written.has(field));
   }
   if (defaulted) sources['formats'] = defaulted.source;
-  return { width: raw.width, height: raw.height, formats, devices, access, cpu: raw.cpu, protected: raw.protected, count: raw.count, sources };
+  // A decoder's output size is the stream's: the decode role fixes it unless the request says otherwise.
+  const decodes = raw.devices.some((entry) => entry.endsWith(':decode'));
+  const fixedSize = raw.fixedSize ?? decodes;
+  if (raw.fixedSize === undefined && decodes) sources['fixedSize'] = `${src.origin}: a device decodes, and a stream fixes its size`;
+  else sources['fixedSize'] = src.source(['fixedSize'], written.has('fixedSize'));
+  return { width: raw.width, height: raw.height, formats, devices, access, cpu: raw.cpu, protected: raw.protected, count: raw.count, fixedSize, sources };
 }
 
 /**

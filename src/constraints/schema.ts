@@ -113,6 +113,8 @@ export const requestSchema = z.strictObject({
   cpu: z.enum(['none', 'read', 'write', 'readwrite']).default('none'),
   protected: z.boolean().default(false),
   count: z.number().int('must be a whole number').positive('must be at least 1').max(4096, 'is more than 4096 buffers').default(1),
+  // The size is set by what produces the frames (a stream, a sensor mode): never a fix's to change.
+  fixedSize: z.boolean().optional(),
 });
 
 export type RawProfile = z.output<typeof profileSchema>;

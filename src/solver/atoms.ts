@@ -151,7 +151,8 @@ function requestAtom(template: Atom, request: Request): Atom {
     case 'formats':
       return makeAtom(id, template, request.formats.map((f) => f.name), request.sources['formats']!, changeable);
     case 'size':
-      return makeAtom(id, template, `${request.width}x${request.height}`, request.sources['width']!, changeable);
+      // A size the stream or sensor sets is a fact of this request, not a change to offer.
+      return makeAtom(id, template, `${request.width}x${request.height}`, request.fixedSize ? request.sources['fixedSize']! : request.sources['width']!, changeable && !request.fixedSize);
     case 'count':
       return makeAtom(id, template, request.count, request.sources['count']!, changeable);
     case 'cpu':

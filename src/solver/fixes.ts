@@ -433,6 +433,8 @@ export function hardwareAdvice(atom: Atom, core: readonly Atom[], request: Reque
       return `${d} reaches only ${list(atom.value as string[])} ${where}: a memory-region link in its device-tree node adds a pool`;
     case 'maxSize':
       return `${d} takes buffers up to ${formatBytes(atom.value as number)} ${where}`;
+    case 'size':
+      return `the size is set by what produces the frames, ${String(atom.value)} ${where}: a device that takes it needs a scaler in between`;
     case 'capacity':
       // Only a heap no boot setting sizes (RAM) has a capacity that is a fact.
       return `${atom.heap} is the machine's RAM, ${formatBytes(atom.value as number)} ${where}: no boot setting gives it more; fewer or smaller buffers fit`;

@@ -131,7 +131,7 @@ function solveFresh(prepared: PreparedPlatform, request: Request, options: Negot
 /** Every field of the request, sources included, and the options that shape an answer. */
 export function conflictKey(request: Request, options: NegotiateOptions): string {
   const sources = Object.keys(request.sources).sort().map((k) => `${k}=${request.sources[k]}`);
-  return JSON.stringify([request.width, request.height, request.formats.map((f) => f.name), deviceEntries(request), request.cpu, request.protected, request.count, sources, options.alternatives ?? 8]);
+  return JSON.stringify([request.width, request.height, request.formats.map((f) => f.name), deviceEntries(request), request.cpu, request.protected, request.count, request.fixedSize, sources, options.alternatives ?? 8]);
 }
 
 /**

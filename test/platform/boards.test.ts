@@ -86,6 +86,16 @@ describe('shipped board profiles', () => {
     assert.ok(!link.ok);
     assert.ok(link.conflict.fixes.every((f) => !f.changes.some((c) => c.target === 'request' && c.field === 'devices' && (c.value as string[]).includes('isp:write'))), link.conflict.fixes.map((f) => f.text).join('\n'));
     assert.ok(link.conflict.hardware.some((h) => /^isp only writes YUYV \(boards\/raspberry-pi-4\.yaml:\d+ devices\[3\]\.formats\.YUYV\), and the request has it reading the buffer$/.test(h)), link.conflict.hardware.join('\n'));
+    // A decoder's output size is the stream's: with the decode role no size fix is offered (the
+    // pool and the count are), unless the request says the size is free.
+    const sizes = (fields: RequestFields) => {
+      const r = plan('raspberry-pi-4', { width: 3840, height: 2160, formats: ['NV12'], count: 6, ...fields });
+      assert.ok(!r.ok);
+      return r.conflict.fixes.map((f) => f.changes.map((c) => (c.target === 'request' ? c.field : c.target)).join('+'));
+    };
+    assert.deepStrictEqual(sizes({ devices: ['hevc-dec:write', 'hvs:read'] }), ['heap', 'count', 'width+height']);
+    assert.deepStrictEqual(sizes({ devices: ['hevc-dec:decode', 'hvs:read'] }), ['heap', 'count']);
+    assert.deepStrictEqual(sizes({ devices: ['hevc-dec:decode', 'hvs:read'], fixedSize: false }), ['heap', 'count', 'width+height']);
     // Unicam writes no NV12 at all: the camera needs the ISP in between.
     const raw = plan('raspberry-pi-4', { formats: ['NV12'], devices: ['unicam:write', 'h264-enc:read'] });
     assert.ok(!raw.ok && raw.conflict.core.some((a) => a.device === 'unicam' && a.constraint === 'formats'));

@@ -1,6 +1,7 @@
 // udalloc discover: the platform as Linux publishes it (a .dtb, a sysfs tree, or this machine),
 // printed with the source of every value, and optionally written as a profile to refine.
 
+import { CMA_MIN_ALIGNMENT_BYTES } from '../constraints/heap-kinds/index.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkOutputPath, writeOutput } from './output-file.js';
@@ -80,6 +81,8 @@ export function discoverCommand(args: string[]): number {
     if (values.cma !== undefined) {
       const parsed = parseByteCount(values.cma);
       if ('error' in parsed || parsed.value === 0) throw new InputError(`--cma ${values.cma}: ${'error' in parsed ? parsed.error : 'must be greater than 0'} (as cma= takes it: 64M, 256MiB, 0x4000000)`, 'cma', values.cma);
+      // A bare small number is almost surely MiB with the unit forgotten; a CMA area is at least a pageblock.
+      if (/^\d+$/.test(values.cma.trim()) && parsed.value < CMA_MIN_ALIGNMENT_BYTES) throw new InputError(`--cma ${values.cma}: ${parsed.value} bytes is less than one 2 MiB pageblock, the least a CMA area has; give a unit (${values.cma}M, as the kernel's cma= reads it)`, 'cma', values.cma);
       cma = parsed.value;
     }
     platform = deriveFromTree(readDtbFile(values.dtb), cma !== undefined ? { cma } : {});

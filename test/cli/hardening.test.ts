@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { testDir } from '../helpers.js';
+import { dtbPath } from '../platform/dtbs.js';
 
 const CLI = 'dist/src/cli/main.js';
 // A memory ceiling far below what reading /dev/zero whole would take: exhaustion would show as a crash.
@@ -98,6 +99,7 @@ describe('backends that are not there', () => {
 describe('flags that do not go together or name nothing', () => {
   it('discover --cma without --dtb, --probe with --dtb, usage --pid of no process: one line, exit 2', () => {
     oneLine(run('discover', '--cma', '64M'), /--cma SIZE goes with --dtb FILE/);
+    oneLine(run('discover', '--dtb', dtbPath('broadcom/bcm2711-rpi-4-b.dtb'), '--cma', '64'), /--cma 64: 64 bytes is less than one 2 MiB pageblock, the least a CMA area has; give a unit \(64M, as the kernel's cma= reads it\)/);
     oneLine(run('discover', '--dtb', 'x.dtb', '--probe'), /--probe imports test buffers into this machine's devices: it cannot go with --dtb or --sysfs/);
     oneLine(run('usage', '--pid', '999999999'), /--pid 999999999: no such process/);
   });

@@ -24,13 +24,13 @@ export interface RequestFields {
  * "camera:write" -> camera, write. An entry that is itself a device's name, or whose prefix is not
  * one, is taken as a plain name; a known device with a word that is no use gives `badUse`.
  */
-function splitDeviceEntry(entry: string, known: readonly string[]): { name: string; use?: DeviceAccess; badUse?: string } {
+function splitDeviceEntry(entry: string, known: readonly string[]): { name: string; use?: DeviceAccess; role?: string; badUse?: string } {
   const colon = entry.lastIndexOf(':');
   if (colon < 0 || known.includes(entry)) return { name: entry };
   const name = entry.slice(0, colon);
   const word = entry.slice(colon + 1);
   const use = (DEVICE_ACCESS as readonly string[]).includes(word) ? (word as DeviceAccess) : USE_WORDS[word];
-  if (use !== undefined) return { name, use };
+  if (use !== undefined) return { name, use, role: word };
   return known.includes(name) ? { name, badUse: word } : { name: entry };
 }
 
@@ -73,8 +73,10 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
   const known = platform.devices.map((d) => d.name);
   const devices: string[] = [];
   const access = new Map<string, DeviceAccess>();
+  let decodes = false;
   raw.devices.forEach((entry, i) => {
-    const { name, use, badUse } = splitDeviceEntry(entry, known);
+    const { name, use, role, badUse } = splitDeviceEntry(entry, known);
+    if (role === 'decode') decodes = true;
     if (badUse !== undefined) fail(src, ['devices', i], `"${badUse}" is not a way to use a buffer: write ${name}:read, :write or :readwrite (or a role: ${Object.keys(USE_WORDS).join(', ')})`, entry);
     if (!known.includes(name)) fail(src, ['devices', i], `no device of that name in platform ${platform.name}${didYouMean(name, known)}`, entry);
     if (devices.includes(name)) fail(src, ['devices', i], 'listed twice', entry);
@@ -97,7 +99,6 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
   }
   if (defaulted) sources['formats'] = defaulted.source;
   // A decoder's output size is the stream's: the decode role fixes it unless the request says otherwise.
-  const decodes = raw.devices.some((entry) => entry.endsWith(':decode'));
   const fixedSize = raw.fixedSize ?? decodes;
   if (raw.fixedSize === undefined && decodes) sources['fixedSize'] = `${src.origin}: a device decodes, and a stream fixes its size`;
   else sources['fixedSize'] = src.source(['fixedSize'], written.has('fixedSize'));

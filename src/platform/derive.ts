@@ -3,7 +3,7 @@
 // memory-region links. Rules follow drivers/of/of_reserved_mem.c, kernel/dma/contiguous.c and
 // drivers/of/address.c (dma-ranges); every value records the node and property it came from.
 
-import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize } from '../constraints/heap-kinds/index.js';
+import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 import { cellsToNumber, type DeviceTree, type DtNode } from './tree.js';
 
 export type DeviceKind = 'display' | 'camera' | 'codec' | 'gpu';
@@ -229,7 +229,7 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
     const heap = heapFromReserved(tree, node, cma !== undefined);
     // Linux refuses a CMA region that is not whole pageblocks (kernel/dma/contiguous.c
     // rmem_cma_setup, "incorrect alignment of CMA region"): that area does not exist at run time.
-    if (heap?.kind === 'cma' && (heap.size % CMA_MIN_ALIGNMENT_BYTES !== 0 || (heap.base !== null && heap.base % CMA_MIN_ALIGNMENT_BYTES !== 0))) {
+    if (heap?.kind === 'cma' && HEAP_KINDS.cma.refusal({ base: heap.base ?? undefined, size: heap.size })) {
       notes.push(`${tree.origin} ${node.path}: a CMA region of ${heap.size} bytes${heap.base !== null ? ` at 0x${heap.base.toString(16)}` : ''} is not whole 2 MiB pageblocks; Linux refuses it at boot ("incorrect alignment of CMA region", kernel/dma/contiguous.c), so it is left out`);
       continue;
     }

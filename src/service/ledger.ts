@@ -96,7 +96,8 @@ export class Ledger {
     return this.#charged.get(`${uid}:${kind}`) ?? 0;
   }
 
-  #count(g: Grant, bytes: number): void {
+  /** Adds `bytes` (negative: takes them back) to the charge of a grant's or reservation's caller and kind. */
+  #count(g: { readonly caller: Caller; readonly kind: HeapKind }, bytes: number): void {
     const key = `${g.caller.uid}:${g.kind}`;
     const total = (this.#charged.get(key) ?? 0) + bytes;
     if (total === 0) this.#charged.delete(key);
@@ -105,26 +106,21 @@ export class Ledger {
 
   /** Charges `bytes` to the caller now, for buffers about to be granted; end() takes the charge back. */
   reserve(caller: Caller, kind: HeapKind, bytes: number): Reservation {
-    const key = `${caller.uid}:${kind}`;
-    const add = (delta: number) => {
-      const total = (this.#charged.get(key) ?? 0) + delta;
-      if (total === 0) this.#charged.delete(key);
-      else this.#charged.set(key, total);
-    };
-    add(bytes);
+    this.#count({ caller, kind }, bytes);
     this.#pending += bytes;
     let ended = false;
-    return {
+    const reservation: Reservation = {
       caller,
       kind,
       bytes,
       end: () => {
         if (ended) return;
         ended = true;
-        add(-bytes);
+        this.#count(reservation, -bytes);
         this.#pending -= bytes;
       },
     };
+    return reservation;
   }
 
   /** Bytes reserved and not yet granted, over every caller. */

@@ -13,7 +13,7 @@ import { deviceEntry } from '../constraints/request.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import type { Atom } from './atoms.js';
-import { compileOnce, ShapeTable } from './problem.js';
+import { compileOnce, ShapeTable, type Problem } from './problem.js';
 import { bestPlan, search, type CapacityOf, type Placement } from './solve.js';
 
 export interface FixContext {
@@ -46,12 +46,19 @@ function deviceOf(platform: Platform, name: string): Device {
   return platform.devices.find((d) => d.name === name)!;
 }
 
-function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[] = []): Placement | undefined {
+/**
+ * The shared buffer's request with the changes applied, compiled on the platform they make; the
+ * pools this fix grows do not limit it (their capacity does not count; where they lie is unchanged).
+ */
+function changedProblem(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[]): { platform: Platform; problem: Problem } {
   const applied = applyChanges(ctx.platform, ctx.request, changes);
-  const request = applied.requests[0]!;
-  // The pools this fix grows do not limit the plan (their capacity does not count; where they lie is unchanged).
   const uncapped = growing.length > 0 ? new Set(growing.map((h) => h.name)) : undefined;
-  return bestPlan(shapesOf(ctx, applied.platform), request, ctx.capacityOf, uncapped);
+  return { platform: applied.platform, problem: compileOnce(shapesOf(ctx, applied.platform), applied.requests[0]!, uncapped) };
+}
+
+function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[] = []): Placement | undefined {
+  const { platform, problem } = changedProblem(ctx, changes, growing);
+  return search(platform, problem, { limit: 1, capacityOf: ctx.capacityOf })[0];
 }
 
 /**
@@ -60,11 +67,9 @@ function planOf(ctx: FixContext, changes: readonly Change[], growing: readonly H
  * a larger, better ranked layout is what the grown pool then gets.
  */
 function leastPoolPlan(ctx: FixContext, changes: readonly Change[], growing: readonly Heap[]): { plan: Placement; heap: Heap; need: number } | undefined {
-  const applied = applyChanges(ctx.platform, ctx.request, changes);
-  const request = applied.requests[0]!;
-  const uncapped = new Set(growing.map((h) => h.name));
+  const { platform, problem } = changedProblem(ctx, changes, growing);
   let least: { plan: Placement; heap: Heap; need: number } | undefined;
-  for (const plan of search(applied.platform, compileOnce(shapesOf(ctx, applied.platform), request, uncapped), { limit: Infinity, capacityOf: ctx.capacityOf })) {
+  for (const plan of search(platform, problem, { limit: Infinity, capacityOf: ctx.capacityOf })) {
     const heap = growing.find((h) => h.name === plan.heap.name);
     if (!heap) continue;
     const need = minimumPoolSize(heap, plan.size, plan.count);

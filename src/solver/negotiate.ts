@@ -8,7 +8,7 @@ import { checkRequestMagnitude, deviceEntries } from '../constraints/request.js'
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress } from '../constraints/units.js';
 import { explainConflict, type Conflict, type FixCheck } from './conflict.js';
-import { prepare, PreparedPlatform } from './prepared.js';
+import { PreparedPlatform } from './prepared.js';
 import { compile, compileAll, type Problem } from './problem.js';
 import { search, type CapacityOf, type Placement } from './solve.js';
 
@@ -147,14 +147,15 @@ export function negotiate(platform: Platform | PreparedPlatform, request: Reques
     const problem = { width: request.width, height: request.height, count: request.count, candidates: full.candidates, heap: full.heap, preferredHeapRank: full.preferredHeapRank };
     const planned = planOf(platform, request, problem, options);
     if (planned) return planned;
+    // Nothing is kept for a bare platform: the conflict is explained over a preparation of its own.
+    return { ok: false, conflict: explainConflict(new PreparedPlatform(platform), request, { capacityOf: options.capacityOf, check: options.check }) };
   }
-  const prepared = prepare(platform);
   // Answers that depend on live free space are never kept.
-  if (options.capacityOf || options.memo === false) return solveFresh(prepared, request, options, false);
+  if (options.capacityOf || options.memo === false) return solveFresh(platform, request, options, false);
   const alternatives = options.alternatives ?? 8;
-  const last = prepared.lastAnswer(request, alternatives, options.check);
+  const last = platform.lastAnswer(request, alternatives, options.check);
   if (last) return last;
-  const result = solveFresh(prepared, request, options, true);
-  prepared.remember(request, alternatives, options.check, result);
+  const result = solveFresh(platform, request, options, true);
+  platform.remember(request, alternatives, options.check, result);
   return result;
 }

@@ -278,10 +278,6 @@ export class ShapeTable {
     this.platform = platform;
   }
 
-  get size(): number {
-    return this.#size;
-  }
-
   /** The platform's merged tables for the request's shape (the last request's remembered). */
   shapeOf(request: Request): CompiledShape {
     const last = this.#lastRequest;

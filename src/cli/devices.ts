@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatBytes } from '../constraints/units.js';
 import type { Device } from '../constraints/model.js';
+import { LAYOUT_RULES, NEUTRAL } from '../constraints/rules/index.js';
 import { platformFromOption, platformHelp } from './platform-option.js';
 
 const HELP = `usage: udalloc devices [--platform FILE] [--json]
@@ -23,7 +24,7 @@ function deviceJson(d: Device) {
     maxSize: d.maxSize ?? null,
     coherent: d.coherent,
     protected: d.protected,
-    formats: [...d.formats.values()].map((r) => ({ format: r.format.name, access: r.access, modifierAccess: Object.fromEntries([...r.modifierAccess].map(([m, a]) => [shortModifierName(m), a])), modifiers: r.modifiers.map(shortModifierName), pitchAlign: r.pitchAlign, heightAlign: r.heightAlign, offsetAlign: r.offsetAlign, maxWidth: r.maxWidth ?? null, maxHeight: r.maxHeight ?? null, maxPitch: r.maxPitch ?? null })),
+    formats: [...d.formats.values()].map((r) => ({ format: r.format.name, access: r.access, modifierAccess: Object.fromEntries([...r.modifierAccess].map(([m, a]) => [shortModifierName(m), a])), modifiers: r.modifiers.map(shortModifierName), pitchAlign: r.pitchAlign, heightAlign: r.heightAlign, widthAlign: r.widthAlign, offsetAlign: r.offsetAlign, maxWidth: r.maxWidth ?? null, maxHeight: r.maxHeight ?? null, maxPitch: r.maxPitch ?? null })),
     sources: d.sources,
   };
 }
@@ -34,7 +35,12 @@ function deviceText(d: Device): string {
   // Sources of the memory constraints that were written down (defaults say nothing new).
   for (const [field, source] of Object.entries(d.sources)) if (['iommu', 'dmaBits', 'heaps', 'alignment', 'protected'].includes(field) && !source.includes('(default:')) lines.push(`    ${field}: ${source}`);
   for (const r of d.formats.values()) {
-    const rules = [r.access !== 'readwrite' ? `${r.access} only` : '', r.pitchAlign > 1 ? `pitch x${r.pitchAlign}` : '', r.heightAlign > 1 ? `rows x${r.heightAlign}` : '', r.maxWidth ? `max ${r.maxWidth}x${r.maxHeight ?? '?'}` : '', r.maxPitch ? `pitch <= ${r.maxPitch}` : ''].filter(Boolean).join(', ');
+    // Every layout rule of the table that restricts this format, briefly.
+    const stated = LAYOUT_RULES.flatMap((rule) => {
+      const v = rule.read(r);
+      return v !== NEUTRAL[rule.merge] && rule.brief ? [rule.brief(v)] : [];
+    });
+    const rules = [r.access !== 'readwrite' ? `${r.access} only` : '', ...stated].filter(Boolean).join(', ');
     lines.push(`  ${r.format.name.padEnd(12)} ${r.modifiers.map((m) => (r.modifierAccess.has(m) ? `${shortModifierName(m)} (${r.modifierAccess.get(m)} only)` : shortModifierName(m))).join(' > ')}${rules ? `  (${rules})` : ''}`);
   }
   return lines.join('\n');

@@ -75,6 +75,8 @@ export interface FormatRule {
   readonly modifiers: readonly ModifierInfo[];
   readonly pitchAlign: number;
   readonly heightAlign: number;
+  /** Widths are padded to a multiple of this many pixels and every row holds the padded width (constraints/rules/width-align.ts). */
+  readonly widthAlign: number;
   readonly offsetAlign: number;
   readonly maxWidth: number | undefined;
   readonly maxHeight: number | undefined;

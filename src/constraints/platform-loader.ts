@@ -78,6 +78,7 @@ function buildFormatRule(
     modifiers,
     pitchAlign: raw?.pitchAlign ?? 1,
     heightAlign: raw?.heightAlign ?? 1,
+    widthAlign: raw?.widthAlign ?? 1,
     offsetAlign: raw?.offsetAlign ?? 1,
     maxWidth: raw?.maxWidth,
     maxHeight: raw?.maxHeight,

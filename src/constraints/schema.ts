@@ -70,6 +70,8 @@ export const formatRuleSchema = z.strictObject({
   modifiers: z.array(modifierName).min(1, 'must list at least one modifier').optional(),
   pitchAlign: alignment.optional(),
   heightAlign: alignment.optional(),
+  /** Widths padded to a multiple of this many pixels, rows holding the padded width (a V4L2 frame size step). */
+  widthAlign: z.number().int().positive().max(1 << 16).optional(),
   offsetAlign: alignment.optional(),
   maxWidth: z.number().int().positive().max(1 << 20).optional(),
   maxHeight: z.number().int().positive().max(1 << 20).optional(),

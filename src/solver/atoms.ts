@@ -3,29 +3,15 @@
 // active atoms; conflict explanation switches atoms off to find minimal sets.
 
 import { formatAddress, formatBytes } from '../constraints/units.js';
-import { accessCovers, PAGE_SIZE, type Device, type DeviceAccess, type Platform, type Request } from '../constraints/model.js';
-import { shortModifierName } from '../constraints/modifiers.js';
+import type { Device, DeviceAccess, FormatRule, Platform, Request } from '../constraints/model.js';
+import { NEUTRAL, RULES, ruleNamed, type AtomValue, type ConstraintRule, type LayoutRule, type RuleName } from '../constraints/rules/index.js';
 import { atomPositions, type ShapeTable, type ShapeTemplate } from './problem.js';
 import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 
+/** A device rule's atom (constraints/rules), or one of the request's or a heap's. */
 export type AtomConstraint =
-  | 'formats'
-  | 'access'
-  | 'modifiers'
-  | 'pitchAlign'
-  | 'heightAlign'
-  | 'offsetAlign'
-  | 'implicitPlanes'
-  | 'maxWidth'
-  | 'maxHeight'
-  | 'maxPitch'
-  | 'iommu'
-  | 'dmaBits'
-  | 'alignment'
-  | 'heaps'
-  | 'sizeAlign'
-  | 'maxSize'
-  | 'protected'
+  | RuleName
+  // Request: the formats it accepts (a device's formats atom shares the name), CPU use, protection.
   | 'cpu'
   | 'capacity'
   // Request: the buffer's size (the device limits maxWidth, maxHeight and maxSize bound it).
@@ -48,7 +34,7 @@ export interface Atom {
   /** Format the atom is about (per-format rules). */
   readonly format?: string;
   readonly constraint: AtomConstraint;
-  readonly value: string | number | boolean | readonly string[];
+  readonly value: AtomValue;
   readonly source: string;
   /**
    * True for what a user can change: the request (formats, size, count, CPU use, protection, how a
@@ -66,69 +52,47 @@ export interface Atom {
  * is the likelier mistake, so it is blamed before pools grow.
  */
 const KEEP_ORDER: readonly AtomConstraint[] = [
-  'iommu',
-  'dmaBits',
-  'alignment',
-  'heaps',
-  'protected',
-  'maxWidth',
-  'maxHeight',
-  'maxPitch',
-  'maxSize',
-  'pitchAlign',
-  'heightAlign',
-  'offsetAlign',
-  'implicitPlanes',
-  'sizeAlign',
-  'modifiers',
-  'formats',
+  ...RULES.filter((r) => !('statedByRequest' in r)).map((r) => r.name),
   'shared',
   'cpu',
   'placement',
   'count',
   'capacity',
-  'access',
+  ...RULES.filter((r) => 'statedByRequest' in r).map((r) => r.name),
   'size',
 ];
 
 /** Kinds of atom a user can change (see Atom.changeable); request.protected only when true. */
-const CHANGEABLE: ReadonlySet<AtomConstraint> = new Set(['access', 'cpu', 'capacity', 'size', 'count', 'placement', 'shared']);
+const CHANGEABLE: ReadonlySet<AtomConstraint> = new Set<AtomConstraint>(['cpu', 'capacity', 'size', 'count', 'placement', 'shared', ...RULES.filter((r) => 'statedByRequest' in r).map((r) => r.name)]);
 
 type NewAtom = Omit<Atom, 'id' | 'changeable'> & { readonly changeable?: boolean };
 
+/** A device's atoms, rule by rule of the table (per format for those stated per format). */
 function deviceAtoms(device: Device, need: DeviceAccess | undefined, shared: string | undefined, push: (a: NewAtom) => void): void {
   const d = device.name;
-  const s = device.sources;
   if (shared !== undefined) push({ device: d, constraint: 'shared', value: true, source: shared });
-  push({ device: d, constraint: 'formats', value: [...device.formats.keys()], source: s['formats']! });
-  for (const rule of device.formats.values()) {
-    const format = rule.format.name;
-    // Only a rule that excludes the stated use restricts anything.
-    if (need !== undefined) {
-      const narrow = [...rule.modifierAccess].filter(([, use]) => !accessCovers(use, need)).map(([m, use]) => `${shortModifierName(m)}: ${use}`);
-      // The value is the format's access when that excludes the use, else the modifiers that do.
-      if (!accessCovers(rule.access, need)) push({ device: d, format, constraint: 'access', value: rule.access, source: rule.source });
-      else if (narrow.length > 0) push({ device: d, format, constraint: 'access', value: narrow, source: rule.source });
+  for (const rule of RULES as readonly ConstraintRule[]) {
+    const constraint = rule.name as RuleName;
+    if (rule.scope === 'device') {
+      if (rule.physical && device.iommu) continue;
+      const v = rule.read(device);
+      if (v !== NEUTRAL[rule.merge]) push({ device: d, constraint, value: rule.atomValue ? rule.atomValue(device) : v, source: device.sources[rule.name]! });
+    } else if (rule.scope === 'structural' && rule.per === 'device') {
+      const value = rule.atom(device, undefined, need);
+      if (value !== undefined) push({ device: d, constraint, value, source: device.sources[rule.name]! });
+    } else {
+      for (const f of device.formats.values()) {
+        const value = rule.scope === 'format' ? formatRuleValue(rule, f) : rule.atom(device, f, need);
+        if (value !== undefined) push({ device: d, format: f.format.name, constraint, value, source: f.source });
+      }
     }
-    push({ device: d, format, constraint: 'modifiers', value: rule.modifiers.map(shortModifierName), source: rule.source });
-    if (rule.pitchAlign > 1) push({ device: d, format, constraint: 'pitchAlign', value: rule.pitchAlign, source: rule.source });
-    if (rule.heightAlign > 1) push({ device: d, format, constraint: 'heightAlign', value: rule.heightAlign, source: rule.source });
-    if (rule.offsetAlign > 1) push({ device: d, format, constraint: 'offsetAlign', value: rule.offsetAlign, source: rule.source });
-    if (rule.implicitPlaneOffsets) push({ device: d, format, constraint: 'implicitPlanes', value: true, source: rule.source });
-    if (rule.maxWidth !== undefined) push({ device: d, format, constraint: 'maxWidth', value: rule.maxWidth, source: rule.source });
-    if (rule.maxHeight !== undefined) push({ device: d, format, constraint: 'maxHeight', value: rule.maxHeight, source: rule.source });
-    if (rule.maxPitch !== undefined) push({ device: d, format, constraint: 'maxPitch', value: rule.maxPitch, source: rule.source });
   }
-  if (!device.iommu) {
-    push({ device: d, constraint: 'iommu', value: false, source: s['iommu']! });
-    // Without an IOMMU the device sees physical addresses: its DMA mask and base alignment apply to them.
-    if (device.dmaBits !== undefined && device.dmaBits < 53) push({ device: d, constraint: 'dmaBits', value: device.dmaBits, source: s['dmaBits']! });
-    if (device.alignment > PAGE_SIZE) push({ device: d, constraint: 'alignment', value: device.alignment, source: s['alignment']! });
-  }
-  if (device.heaps) push({ device: d, constraint: 'heaps', value: device.heaps, source: s['heaps']! });
-  if (device.sizeAlign > 1) push({ device: d, constraint: 'sizeAlign', value: device.sizeAlign, source: s['sizeAlign']! });
-  if (device.maxSize !== undefined) push({ device: d, constraint: 'maxSize', value: device.maxSize, source: s['maxSize']! });
-  if (device.protected !== 'optional') push({ device: d, constraint: 'protected', value: device.protected, source: s['protected']! });
+}
+
+function formatRuleValue(rule: LayoutRule, f: FormatRule): AtomValue | undefined {
+  const v = rule.read(f);
+  if (v === NEUTRAL[rule.merge]) return undefined;
+  return rule.atomValue ? rule.atomValue(v) : v;
 }
 
 /**
@@ -231,6 +195,7 @@ export function atomValueText(a: Atom): string {
   if (Array.isArray(a.value)) return a.value.join(', ');
   if (a.constraint === 'placement') return typeof a.value === 'number' ? `ends at ${formatAddress(a.value)}` : 'unknown (no base or limit)';
   if (a.constraint === 'shared') return 'shares the buffer';
-  if (a.constraint === 'capacity' || a.constraint === 'maxSize' || a.constraint === 'alignment' || a.constraint === 'sizeAlign') return formatBytes(a.value as number);
-  return String(a.value);
+  if (a.constraint === 'capacity') return formatBytes(a.value as number);
+  const rule = a.device !== undefined ? ruleNamed(a.constraint) : undefined;
+  return rule?.valueText ? rule.valueText(a.value) : String(a.value);
 }

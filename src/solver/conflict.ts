@@ -6,7 +6,8 @@
 // allocated buffers is never shown. When no change helps, the conflict says so and names the facts.
 
 import { inspect, isDeepStrictEqual, type InspectOptions } from 'node:util';
-import { overlappingPools, pitchTooWide, type Platform, type Request } from '../constraints/model.js';
+import { overlappingPools, type Platform, type Request } from '../constraints/model.js';
+import { sizeBoundReasons } from './size-bounds.js';
 import { applyChanges, type Change } from './apply.js';
 import { atomsOf, atomTemplate, type Atom } from './atoms.js';
 import { minimalCore, minimalCorrection, type Feasible } from './minimal-sets.js';
@@ -233,15 +234,9 @@ const FIX_ORDER: readonly Atom['constraint'][] = ['size', 'formats', 'access', '
 /** The order when no device's limits bound the size: a smaller size is one fix among others. */
 const FIX_ORDER_SIZE_LATER: readonly Atom['constraint'][] = ['formats', 'access', 'capacity', 'count', 'size', 'placement', 'cpu', 'protected', 'shared'];
 
-/** Whether some device's maxWidth, maxHeight, maxPitch or maxSize is below what the request asks for. */
+/** Whether some device's size bounds (maxWidth, maxHeight, maxPitch, maxSize...) are below what the request asks for. */
 function sizeBounded(platform: Platform, request: Request): boolean {
-  return request.devices.some((name) => {
-    const d = platform.devices.find((x) => x.name === name)!;
-    return request.formats.some((f) => {
-      const rule = d.formats.get(f.name);
-      return rule !== undefined && ((rule.maxWidth !== undefined && request.width > rule.maxWidth) || (rule.maxHeight !== undefined && request.height > rule.maxHeight) || pitchTooWide(rule, request.width));
-    }) || d.maxSize !== undefined;
-  });
+  return sizeBoundReasons(platform, request, false).length > 0;
 }
 
 function fixOrder(fix: Fix, platform: Platform, order: readonly Atom['constraint'][]): number {

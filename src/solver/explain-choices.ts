@@ -4,8 +4,9 @@
 // the device and the rule, e.g. "display: no IOMMU, heap system not contiguous".
 
 import type { FormatInfo } from '../constraints/formats.js';
-import { accessCovers, minimumPitches, modifierAccessOf, modifiersFor, pitchTooWide, type Device, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, modifierAccessOf, modifiersFor, type Device, type Platform, type Request } from '../constraints/model.js';
 import { modifierAppliesTo, shortModifierName, type ModifierInfo } from '../constraints/modifiers.js';
+import { LAYOUT_RULES } from '../constraints/rules/index.js';
 import { computeLayout } from './layout.js';
 import type { Negotiation } from './negotiate.js';
 import { prepare, type PreparedPlatform } from './prepared.js';
@@ -58,9 +59,10 @@ function formatReasons(format: FormatInfo, devices: readonly Device[], request: 
     }
     const need = request.access.get(d.name);
     if (need !== undefined && !accessCovers(rule.access, need)) reasons.push(`${d.name} can only ${rule.access === 'read' ? 'read' : 'write'} ${format.name}, the request has it ${need}`);
-    if (rule.maxWidth !== undefined && request.width > rule.maxWidth) reasons.push(`${d.name} handles ${format.name} only up to ${rule.maxWidth} pixels wide`);
-    if (rule.maxHeight !== undefined && request.height > rule.maxHeight) reasons.push(`${d.name} handles ${format.name} only up to ${rule.maxHeight} pixels high`);
-    if (pitchTooWide(rule, request.width)) reasons.push(`${d.name} takes ${format.name} pitches only up to ${rule.maxPitch} bytes; ${request.width} pixels need ${Math.max(...minimumPitches(format, request.width))}`);
+    for (const r of LAYOUT_RULES) {
+      const why = r.sizeBound?.exceeded(rule, request.width, request.height);
+      if (why !== undefined) reasons.push(`${d.name} ${why}`);
+    }
   }
   const shared = reasons.length === 0 ? sharedModifiers(format, devices, request) : undefined;
   const opaque = shared?.filter((m) => m.layout.kind === 'opaque') ?? [];

@@ -5,11 +5,14 @@
 // shown. Hardware facts get advice, never a fix.
 
 import { FORMATS } from '../constraints/formats.js';
-import { accessCovers, minimumPitches, pitchTooWide, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
+import { accessCovers, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 import { minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
 import { deviceEntry } from '../constraints/request.js';
+import { LAYOUT_RULES, ruleNamed } from '../constraints/rules/index.js';
+import { listText } from '../util/list-text.js';
+import { sizeBoundReasons } from './size-bounds.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import type { Atom } from './atoms.js';
@@ -36,11 +39,7 @@ const MAX_FORMATS = 3;
 
 const MiB = 2 ** 20;
 
-function list(values: readonly string[]): string {
-  if (values.length <= 1) return values.join('');
-  const shown = values.length <= 6 ? values : [...values.slice(0, 5), `${values.length - 5} more`];
-  return `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
-}
+const list = listText;
 
 function deviceOf(platform: Platform, name: string): Device {
   return platform.devices.find((d) => d.name === name)!;
@@ -119,16 +118,12 @@ function fitSize(width: number, height: number, start: number, fits: (w: number,
   return best;
 }
 
-/** How far the devices' own limits let the request grow: the scale factor their maxWidth/maxHeight/maxPitch allow. */
+/** How far the devices' own limits let the request grow: the scale factor their size bounds allow. */
 function limitScale(devices: readonly Device[], request: Request, format: string | undefined): number {
   let s = 1;
   for (const d of devices) {
     const rules = format ? [d.formats.get(format)].filter((r) => r !== undefined) : [...d.formats.values()];
-    for (const rule of rules) {
-      if (rule.maxWidth !== undefined) s = Math.min(s, rule.maxWidth / request.width);
-      if (rule.maxHeight !== undefined) s = Math.min(s, rule.maxHeight / request.height);
-      if (rule.maxPitch !== undefined) s = Math.min(s, ...minimumPitches(rule.format, request.width).map((p) => rule.maxPitch! / p));
-    }
+    for (const rule of rules) for (const r of LAYOUT_RULES) if (r.sizeBound) s = Math.min(s, r.sizeBound.scale(rule, request.width, request.height));
   }
   return s;
 }
@@ -309,21 +304,10 @@ function describePlan(p: Placement): string {
   return `${p.format.name} ${shortModifierName(p.modifier)} in ${p.heap.name}`;
 }
 
+/** Why the request's size is too large for its devices (their size bounds), at most two reasons. */
 function sizeLimits(ctx: FixContext): string[] {
   const { platform, request } = ctx;
-  const reasons: string[] = [];
-  for (const name of request.devices) {
-    const d = deviceOf(platform, name);
-    for (const f of request.formats) {
-      const rule = d.formats.get(f.name);
-      if (!rule) continue;
-      if (rule.maxWidth !== undefined && request.width > rule.maxWidth) reasons.push(`${name} takes ${f.name} only up to ${rule.maxWidth} pixels wide (${rule.source})`);
-      if (rule.maxHeight !== undefined && request.height > rule.maxHeight) reasons.push(`${name} takes ${f.name} only up to ${rule.maxHeight} pixels high (${rule.source})`);
-      if (pitchTooWide(rule, request.width)) reasons.push(`${name} takes ${f.name} pitches only up to ${rule.maxPitch} bytes, ${request.width} pixels need ${Math.max(...minimumPitches(f, request.width))} (${rule.source})`);
-    }
-    if (d.maxSize !== undefined) reasons.push(`${name} takes buffers up to ${formatBytes(d.maxSize)} (${d.sources['maxSize']})`);
-  }
-  return reasons.slice(0, 2);
+  return sizeBoundReasons(platform, request).slice(0, 2);
 }
 
 function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placement[], ctx: FixContext): string {
@@ -411,58 +395,21 @@ export function fixText(set: readonly Atom[], changes: readonly Change[], plans:
 
 /** What hardware or firmware would have to change, for a fact in the core of a conflict no request change resolves. */
 export function hardwareAdvice(atom: Atom, core: readonly Atom[], request: Request): string {
-  const d = atom.device;
   const where = `(${atom.source})`;
+  const rule = atom.device !== undefined ? ruleNamed(atom.constraint) : undefined;
+  if (rule) return rule.advice({ device: atom.device!, format: atom.format, value: atom.value, where }, { request, core });
+  // The request's and the heaps' own facts.
   switch (atom.constraint) {
-    case 'formats': {
-      if (atom.request) return `the request accepts only ${list(atom.value as string[])} ${where}`;
-      const others = core.filter((a) => a.constraint === 'formats' && a.device !== undefined && a.device !== d).map((a) => a.device!);
-      // When the others' stated uses are part of the conflict, they take some of these formats, but not that way.
-      const used = core.some((a) => a.constraint === 'access' && others.includes(a.device!)) ? ' for the use the request states' : '';
-      return `${d} takes only ${list(atom.value as string[])} ${where}${others.length > 0 ? `, none of which ${list(others)} take${others.length === 1 ? 's' : ''} as well${used}` : ''}`;
-    }
-    case 'modifiers':
-      return `${d} takes ${atom.format} only as ${list(atom.value as string[])} ${where}`;
-    case 'access': {
-      const use = request.access.get(d!);
-      const can = Array.isArray(atom.value) ? `uses ${atom.format} only so (${list(atom.value as string[])})` : `only ${atom.value === 'read' ? 'reads' : 'writes'} ${atom.format}`;
-      return `${d} ${can} ${where}, and the request has it ${use === 'readwrite' ? 'reading and writing' : use === 'read' ? 'reading' : 'writing'} the buffer`;
-    }
-    case 'iommu':
-      return `${d} has no IOMMU and needs physically contiguous memory ${where}: it needs a contiguous pool (CMA or a carveout) it can reach, large enough for the buffer`;
-    case 'dmaBits':
-      return `${d} reaches only addresses below ${formatAddress(2 ** (atom.value as number))} (${String(atom.value)}-bit DMA) ${where}`;
-    case 'alignment':
-      return `${d} needs ${formatBytes(atom.value as number)} physical base alignment ${where}, which no pool it reaches guarantees`;
-    case 'heaps':
-      return `${d} reaches only ${list(atom.value as string[])} ${where}: a memory-region link in its device-tree node adds a pool`;
-    case 'maxSize':
-      return `${d} takes buffers up to ${formatBytes(atom.value as number)} ${where}`;
+    case 'formats':
+      return `the request accepts only ${list(atom.value as string[])} ${where}`;
     case 'size':
       return `the size is set by what produces the frames, ${String(atom.value)} ${where}: a device that takes it needs a scaler in between`;
     case 'capacity':
       // Only a heap no boot setting sizes (RAM) has a capacity that is a fact.
       return `${atom.heap} is the machine's RAM, ${formatBytes(atom.value as number)} ${where}: no boot setting gives it more; fewer or smaller buffers fit`;
-    case 'maxWidth':
-    case 'maxHeight':
-      return `${d} takes ${atom.format} only up to ${String(atom.value)} pixels ${atom.constraint === 'maxWidth' ? 'wide' : 'high'} ${where}`;
-    case 'maxPitch':
-      return `${d} takes ${atom.format} pitches only up to ${String(atom.value)} bytes ${where}`;
-    case 'implicitPlanes':
-      return `${d} finds the planes of ${atom.format} itself, each right after the one before with a pitch derived from the first ${where}: the others' offset or pitch rules move them`;
-    case 'sizeAlign':
-    case 'pitchAlign':
-    case 'heightAlign':
-    case 'offsetAlign':
-      return `${d}'s ${atom.format ? `${atom.format} ` : ''}${atom.constraint} is ${atomValueForText(atom)} ${where}`;
     case 'protected':
-      if (atom.request) return request.protected ? `the buffer must be protected ${where}` : `the buffer is not protected ${where}, and only a secure heap could hold it`;
-      return atom.value === 'required' ? `${d} works only on protected memory ${where}` : `${d} cannot use protected memory ${where}`;
+      return request.protected ? `the buffer must be protected ${where}` : `the buffer is not protected ${where}, and only a secure heap could hold it`;
     default:
-      return `${d ?? atom.heap ?? 'request'}: ${atom.constraint} ${where}`;
+      return `${atom.device ?? atom.heap ?? 'request'}: ${atom.constraint} ${where}`;
   }
-}
-
-function atomValueForText(atom: Atom): string {
-  return atom.constraint === 'sizeAlign' ? formatBytes(atom.value as number) : String(atom.value);
 }

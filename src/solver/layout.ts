@@ -14,17 +14,27 @@ export interface PlaneLayout {
   readonly size: number;
 }
 
+/**
+ * The merged rules a layout obeys: the rule table's per-format numbers by name
+ * (constraints/rules: alignments, limits, flags) and the devices' size alignment.
+ */
 export interface LayoutRules {
   readonly pitchAlign: number;
   readonly heightAlign: number;
   readonly offsetAlign: number;
   readonly sizeAlign: number;
+  /** Widths padded to a multiple of this many pixels, every row holding the padded width (absent: 1). */
+  readonly widthAlign?: number;
   /**
    * A device finds planes 1.. itself (implicit plane offsets, V4L2 single-planar formats): every
    * plane follows the one before, its pitch derived from plane 0's. The plan's luma rows are the
-   * height to give that device. Absent or false: planes are placed freely.
+   * height to give that device. Absent, false or 0: planes are placed freely.
    */
-  readonly implicitPlanes?: boolean;
+  readonly implicitPlanes?: boolean | number;
+  /** Limits the search checks (layout() itself does not): absent, no limit. */
+  readonly maxWidth?: number;
+  readonly maxHeight?: number;
+  readonly maxPitch?: number;
 }
 
 export interface Layout {
@@ -42,6 +52,12 @@ const AFBC_HEADER_SIZE = 16;
 const AFBC_HDR_ALIGN = 64;
 const AFBC_SUPERBLOCK_ALIGNMENT = 128;
 
+/** The width every row holds: whole chroma samples, and a multiple of the width step (widthAlign). */
+function paddedWidth(format: FormatInfo, width: number, rules: LayoutRules): number {
+  const step = rules.widthAlign ?? 1;
+  return alignUp(width, step === 1 ? format.hsub : lcm(format.hsub, step), 'width');
+}
+
 /** Returns the layout, or undefined when the modifier's layout is not modelled (opaque). */
 export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width: number, height: number, rules: LayoutRules): Layout | undefined {
   const layout = modifier.layout;
@@ -49,8 +65,8 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
   // Implicit plane offsets are a rule of linear single-buffer layouts (V4L2 single-planar formats).
   if (rules.implicitPlanes && layout.kind !== 'linear') return undefined;
   if (layout.kind === 'sand') return sandLayout(format, modifier, layout.columnBytes, width, height, rules);
-  // Odd widths/heights of subsampled formats round up to whole chroma samples.
-  const w = alignUp(width, format.hsub);
+  // Odd widths/heights of subsampled formats round up to whole chroma samples, and to the width step.
+  const w = paddedWidth(format, width, rules);
   const lumaRows = alignUp(alignUp(height, format.vsub), rules.heightAlign);
 
   const planes: PlaneLayout[] = [];
@@ -107,7 +123,7 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
  */
 function sandLayout(format: FormatInfo, modifier: ModifierInfo, columnBytes: number, width: number, height: number, rules: LayoutRules): Layout | undefined {
   if (format.planes.length !== 2) return undefined;
-  const w = alignUp(width, format.hsub);
+  const w = paddedWidth(format, width, rules);
   // The column height is the layout's choice (the modifier carries it): luma rows padded so that
   // the chroma start meets the offset alignment too, as a larger height alignment would.
   const offsetRows = rules.offsetAlign / gcd(rules.offsetAlign, columnBytes);

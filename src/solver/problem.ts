@@ -3,13 +3,14 @@
 // must meet. Inactive atoms are ignored, which is how conflict explanation relaxes constraints.
 
 import { FORMATS, type FormatInfo } from '../constraints/formats.js';
-import { intersectOrdered, mergeAlignments, mergeLimits } from '../constraints/merge.js';
+import { intersectOrdered } from '../constraints/merge.js';
+import { DEVICE_RULES, LAYOUT_RULES } from '../constraints/rules/index.js';
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
-import { lcm } from '../util/int.js';
 import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
+import { DEVICE_NEUTRAL, heapLimitsOf, LAYOUT_NEUTRAL, layoutRulesOf, mergeDevice, mergeFormatRule } from './merge-rules.js';
 import type { RelaxTables } from './relax.js';
 
 export interface ModifierCandidate {
@@ -22,11 +23,8 @@ export interface FormatCandidate {
   readonly format: FormatInfo;
   readonly rank: number;
   readonly modifiers: readonly ModifierCandidate[];
+  /** The devices' rules for the format merged (with their limits: maxWidth, maxHeight, maxPitch). */
   readonly rules: LayoutRules;
-  readonly maxWidth: number;
-  readonly maxHeight: number;
-  /** Largest pitch any plane may have (the devices' maxPitch). */
-  readonly maxPitch: number;
 }
 
 export interface HeapRequirements {
@@ -74,7 +72,7 @@ export interface EligibleHeap {
 
 /** Which atoms are switched on. Callers check that the underlying constraint exists; this only filters. */
 interface ActiveSet {
-  device(device: string, constraint: Atom['constraint'], format?: string): boolean;
+  device(device: string, constraint: string, format?: string): boolean;
   request(constraint: Atom['constraint']): boolean;
   heap(heap: string, constraint: 'capacity' | 'placement'): boolean;
 }
@@ -132,7 +130,7 @@ class ActiveAtoms implements ActiveSet {
     this.on = new Uint8Array(atoms.length);
     for (let i = 0; i < atoms.length; i++) this.on[i] = active(atoms[i]!) ? 1 : 0;
   }
-  device(device: string, constraint: Atom['constraint'], format?: string): boolean {
+  device(device: string, constraint: string, format?: string): boolean {
     const i = this.index.device.get(device)?.get(constraint)?.get(format ?? '');
     return i !== undefined && this.on[i] === 1;
   }
@@ -146,7 +144,7 @@ class ActiveAtoms implements ActiveSet {
   }
 }
 
-function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], request: Request, on: ActiveSet, sized: boolean): FormatCandidate | undefined {
+function formatCandidate(format: FormatInfo, rank: number, devices: readonly Device[], request: Request, on: ActiveSet, sized: boolean, deviceValues: readonly number[]): FormatCandidate | undefined {
   const name = format.name;
   const rules = devices.flatMap((d) => {
     const rule = d.formats.get(name);
@@ -166,22 +164,9 @@ function formatCandidate(format: FormatInfo, rank: number, devices: readonly Dev
     .map((modifier) => ({ modifier, rank: preference.reduce((sum, list) => sum + list.indexOf(modifier), 0) }))
     .sort((a, b) => a.rank - b.rank);
   if (modifiers.length === 0) return undefined;
-  const active = (c: Atom['constraint']) => rules.filter(({ device }) => on.device(device.name, c, name)).map(({ rule }) => rule);
-  return {
-    format,
-    rank,
-    modifiers,
-    rules: {
-      pitchAlign: mergeAlignments(active('pitchAlign').map((r) => r.pitchAlign)),
-      heightAlign: mergeAlignments(active('heightAlign').map((r) => r.heightAlign)),
-      offsetAlign: mergeAlignments(active('offsetAlign').map((r) => r.offsetAlign)),
-      sizeAlign: mergeAlignments(devices.filter((d) => on.device(d.name, 'sizeAlign')).map((d) => d.sizeAlign)),
-      implicitPlanes: active('implicitPlanes').some((r) => r.implicitPlaneOffsets),
-    },
-    maxWidth: sized ? mergeLimits(active('maxWidth').map((r) => r.maxWidth)) : Infinity,
-    maxHeight: sized ? mergeLimits(active('maxHeight').map((r) => r.maxHeight)) : Infinity,
-    maxPitch: mergeLimits(active('maxPitch').map((r) => r.maxPitch)),
-  };
+  const merged = LAYOUT_NEUTRAL.slice();
+  for (const { device, rule } of rules) mergeFormatRule(merged, rule, sized, (k) => on.device(device.name, LAYOUT_RULES[k]!.name, name));
+  return { format, rank, modifiers, rules: layoutRulesOf(merged, deviceValues) };
 }
 
 /**
@@ -370,36 +355,29 @@ function baseFormats(request: Request, requestFormatsHold: boolean, lister: Devi
 export function compileAll(platform: Platform, request: Request): { candidates: FormatCandidate[]; heap: HeapRequirements; preferredHeapRank: Map<string, number> } {
   const devices: Device[] = [];
   for (const name of request.devices) devices.push(platform.devices.find((d) => d.name === name)!);
-  let sizeAlign = 1;
-  for (const d of devices) if (d.sizeAlign !== sizeAlign) sizeAlign = lcm(sizeAlign, d.sizeAlign);
+  // The devices' own rules (the physical ones for those without an IOMMU), then each format's.
+  const deviceValues = DEVICE_NEUTRAL.slice();
+  let contiguous = false;
+  for (const d of devices) {
+    if (!d.iommu) contiguous = true;
+    mergeDevice(deviceValues, d, !d.iommu, true);
+  }
   const lister = devices[0]!;
   const candidates: FormatCandidate[] = [];
+  const merged = LAYOUT_NEUTRAL.slice();
   formats: for (let rank = 0; rank < request.formats.length; rank++) {
     const format = request.formats[rank]!;
     if (!lister.formats.has(format.name)) continue;
     const lists: (readonly ModifierInfo[])[] = [];
     const preference: (readonly ModifierInfo[])[] = [];
-    let pitchAlign = 1;
-    let heightAlign = 1;
-    let offsetAlign = 1;
-    let implicitPlanes = false;
-    let maxWidth = Infinity;
-    let maxHeight = Infinity;
-    let maxPitch = Infinity;
+    for (let k = 0; k < merged.length; k++) merged[k] = LAYOUT_NEUTRAL[k]!;
     for (const d of devices) {
       const rule = d.formats.get(format.name);
       const need = request.access.get(d.name);
       if (!rule || (need !== undefined && !accessCovers(rule.access, need))) continue formats;
       lists.push(modifiersFor(rule, need));
       preference.push(rule.modifiers);
-      // (lcm() only where it changes something: it divides and checks overflow.)
-      if (rule.pitchAlign !== pitchAlign) pitchAlign = lcm(pitchAlign, rule.pitchAlign);
-      if (rule.heightAlign !== heightAlign) heightAlign = lcm(heightAlign, rule.heightAlign);
-      if (rule.offsetAlign !== offsetAlign) offsetAlign = lcm(offsetAlign, rule.offsetAlign);
-      if (rule.implicitPlaneOffsets) implicitPlanes = true;
-      if (rule.maxWidth !== undefined && rule.maxWidth < maxWidth) maxWidth = rule.maxWidth;
-      if (rule.maxHeight !== undefined && rule.maxHeight < maxHeight) maxHeight = rule.maxHeight;
-      if (rule.maxPitch !== undefined && rule.maxPitch < maxPitch) maxPitch = rule.maxPitch;
+      mergeFormatRule(merged, rule, true);
     }
     const modifiers: ModifierCandidate[] = [];
     for (const modifier of lists[0]!) {
@@ -413,23 +391,13 @@ export function compileAll(platform: Platform, request: Request): { candidates: 
     }
     if (modifiers.length === 0) continue;
     if (modifiers.length > 1) modifiers.sort((a, b) => a.rank - b.rank);
-    candidates.push({ format, rank, modifiers, rules: { pitchAlign, heightAlign, offsetAlign, sizeAlign, implicitPlanes }, maxWidth, maxHeight, maxPitch });
+    candidates.push({ format, rank, modifiers, rules: layoutRulesOf(merged, deviceValues) });
   }
-  let contiguous = false;
-  let dmaLimit = Infinity;
-  let physAlign = 1;
-  let maxSize = Infinity;
   let needSecure = request.protected;
   let forbidSecure = !request.protected;
   let reachable: string[] | undefined;
   const preferredHeapRank = new Map<string, number>();
   for (const d of devices) {
-    if (!d.iommu) {
-      contiguous = true;
-      if (d.dmaBits !== undefined && 2 ** d.dmaBits < dmaLimit) dmaLimit = 2 ** d.dmaBits;
-      if (d.alignment !== physAlign) physAlign = lcm(physAlign, d.alignment);
-    }
-    if (d.maxSize !== undefined && d.maxSize < maxSize) maxSize = d.maxSize;
     if (d.protected === 'required') needSecure = true;
     if (d.protected === 'forbidden') forbidSecure = true;
     if (d.heaps) reachable = reachable ? reachable.filter((h) => d.heaps!.includes(h)) : [...d.heaps];
@@ -441,7 +409,7 @@ export function compileAll(platform: Platform, request: Request): { candidates: 
   }
   return {
     candidates,
-    heap: { contiguous, dmaLimit, physAlign, reachable, maxSize, needSecure, forbidSecure, needCpu: request.cpu !== 'none', capacityLimited: undefined, movable: NOTHING },
+    heap: { contiguous, ...heapLimitsOf(deviceValues), reachable, needSecure, forbidSecure, needCpu: request.cpu !== 'none', capacityLimited: undefined, movable: NOTHING },
     preferredHeapRank,
   };
 }
@@ -461,13 +429,15 @@ function compileWith(platform: Platform, request: Request, on: ActiveSet, bases:
   const candidates = function* (): Generator<FormatCandidate> {
     for (const [rank, format] of base) {
       if (!devices.every((d) => !on.device(d.name, 'formats') || usable(d, format.name, request, on))) continue;
-      const c = formatCandidate(format, rank, devices, request, on, sized);
+      const c = formatCandidate(format, rank, devices, request, on, sized, deviceValues);
       if (c) yield c;
     }
   };
 
   // Without an IOMMU a device sees physical addresses: contiguity, DMA mask and alignment apply.
   const physical = devices.filter((d) => !d.iommu && on.device(d.name, 'iommu'));
+  const deviceValues = DEVICE_NEUTRAL.slice();
+  for (const d of devices) mergeDevice(deviceValues, d, physical.includes(d), sized, (k) => on.device(d.name, DEVICE_RULES[k]!.name));
   const needSecure = (request.protected && on.request('protected')) || devices.some((d) => d.protected === 'required' && on.device(d.name, 'protected'));
   const forbidSecure =
     (!request.protected && on.request('protected')) || devices.some((d) => d.protected === 'forbidden' && on.device(d.name, 'protected'));
@@ -486,10 +456,8 @@ function compileWith(platform: Platform, request: Request, on: ActiveSet, bases:
     candidates: { [Symbol.iterator]: candidates },
     heap: {
       contiguous: physical.length > 0,
-      dmaLimit: mergeLimits(physical.filter((d) => d.dmaBits !== undefined && on.device(d.name, 'dmaBits')).map((d) => 2 ** d.dmaBits!)),
-      physAlign: mergeAlignments(physical.filter((d) => on.device(d.name, 'alignment')).map((d) => d.alignment)),
+      ...heapLimitsOf(deviceValues),
       reachable: intersectOrdered(reachableLists),
-      maxSize: sized ? mergeLimits(devices.filter((d) => on.device(d.name, 'maxSize')).map((d) => d.maxSize)) : Infinity,
       needSecure,
       forbidSecure,
       needCpu: request.cpu !== 'none' && on.request('cpu'),

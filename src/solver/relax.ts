@@ -13,12 +13,17 @@
 import { FORMATS, type FormatInfo } from '../constraints/formats.js';
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
-import { alignUp, lcm, pow2 } from '../util/int.js';
+import { alignUp } from '../util/int.js';
+import { DEVICE_RULES, LAYOUT_RULES } from '../constraints/rules/index.js';
+import { DEVICE_NEUTRAL, heapLimitsOf, LAYOUT_NEUTRAL, layoutRulesOf, mergeDeviceFlags, mergeFormatRuleFlags } from './merge-rules.js';
 import type { Atom } from './atoms.js';
 import type { Feasible } from './minimal-sets.js';
 import { computeLayout, type LayoutRules } from './layout.js';
 import type { ShapeTemplate } from './problem.js';
 import { sizeInHeap, type CapacityOf } from './solve.js';
+
+/** Positions in DEVICE_RULES of the rules that shape a layout (sizeAlign): part of a rule set's key. */
+const DEVICE_LAYOUT: readonly number[] = DEVICE_RULES.flatMap((r, k) => (r.target === 'layout' ? [k] : []));
 
 /** -1: the constraint has no atom (it restricts nothing, as compile() treats a missing atom). */
 type AtomIndex = number;
@@ -28,12 +33,10 @@ interface DeviceTable {
   readonly shared: AtomIndex;
   readonly formats: AtomIndex;
   readonly iommu: AtomIndex;
-  readonly dmaBits: AtomIndex;
-  readonly alignment: AtomIndex;
   readonly heaps: AtomIndex;
-  readonly sizeAlign: AtomIndex;
-  readonly maxSize: AtomIndex;
   readonly protected: AtomIndex;
+  /** The atom of each rule of DEVICE_RULES (by position). */
+  readonly rules: readonly AtomIndex[];
   /** The platform heaps its `heaps` list names, one bit each. */
   readonly heapMask: number;
 }
@@ -45,13 +48,8 @@ interface RuleTable {
   readonly allowsUse: boolean;
   readonly access: AtomIndex;
   readonly modifiers: AtomIndex;
-  readonly pitchAlign: AtomIndex;
-  readonly heightAlign: AtomIndex;
-  readonly offsetAlign: AtomIndex;
-  readonly implicitPlanes: AtomIndex;
-  readonly maxWidth: AtomIndex;
-  readonly maxHeight: AtomIndex;
-  readonly maxPitch: AtomIndex;
+  /** The atom of each rule of LAYOUT_RULES (by position). */
+  readonly layout: readonly AtomIndex[];
   /** Every modifier the rule lists; those it allows for the stated use. */
   readonly all: number;
   readonly forUse: number;
@@ -108,7 +106,7 @@ function maskOf(modifiers: readonly ModifierInfo[]): number | undefined {
 function buildTables(platform: Platform, request: Request, template: ShapeTemplate): RelaxTables | undefined {
   if (!MASKABLE) return undefined;
   const where = template.positions;
-  const of = (device: string, constraint: Atom['constraint'], format = ''): AtomIndex => where.device.get(device)?.get(constraint)?.get(format) ?? -1;
+  const of = (device: string, constraint: string, format = ''): AtomIndex => where.device.get(device)?.get(constraint)?.get(format) ?? -1;
   const ofRequest = (constraint: Atom['constraint']): AtomIndex => where.request.get(constraint) ?? -1;
   const ofHeap = (heap: string, constraint: Atom['constraint']): AtomIndex => where.heap.get(heap)?.get(constraint) ?? -1;
   const devices = request.devices.map((name): DeviceTable => {
@@ -122,12 +120,9 @@ function buildTables(platform: Platform, request: Request, template: ShapeTempla
       shared: of(name, 'shared'),
       formats: of(name, 'formats'),
       iommu: of(name, 'iommu'),
-      dmaBits: of(name, 'dmaBits'),
-      alignment: of(name, 'alignment'),
       heaps: of(name, 'heaps'),
-      sizeAlign: of(name, 'sizeAlign'),
-      maxSize: of(name, 'maxSize'),
       protected: of(name, 'protected'),
+      rules: DEVICE_RULES.map((r) => of(name, r.name)),
       heapMask,
     };
   });
@@ -153,13 +148,7 @@ function buildTables(platform: Platform, request: Request, template: ShapeTempla
         allowsUse: need === undefined || accessCovers(rule.access, need),
         access: of(device.name, 'access', f),
         modifiers: of(device.name, 'modifiers', f),
-        pitchAlign: of(device.name, 'pitchAlign', f),
-        heightAlign: of(device.name, 'heightAlign', f),
-        offsetAlign: of(device.name, 'offsetAlign', f),
-        implicitPlanes: of(device.name, 'implicitPlanes', f),
-        maxWidth: of(device.name, 'maxWidth', f),
-        maxHeight: of(device.name, 'maxHeight', f),
-        maxPitch: of(device.name, 'maxPitch', f),
+        layout: LAYOUT_RULES.map((r) => of(device.name, r.name, f)),
         all,
         forUse,
       };
@@ -228,13 +217,15 @@ class Relaxed {
   // Layouts met so far in this explanation, by rule set, modifier and format.
   private readonly ruleSets: number[] = [];
   private readonly ruleObjects: LayoutRules[] = [];
+  /** The devices' merged rules (DEVICE_RULES positions), and a format's (LAYOUT_RULES positions), reused. */
+  private readonly deviceValues: number[] = DEVICE_NEUTRAL.slice();
+  private readonly formatValues: number[] = LAYOUT_NEUTRAL.slice();
   private readonly layouts = new Map<number, LayoutOutcome | null>();
   // What the devices in the buffer ask of every layout, merged by feasible() for takes().
   private width = 0;
   private height = 0;
   private sized = false;
   private count = 1;
-  private sizeAlign = 1;
   private physAlign = 1;
   private maxSize = Infinity;
   private eligible = 0;
@@ -262,14 +253,12 @@ class Relaxed {
 
     // Devices in the shared buffer, and what they ask of a heap.
     let contiguous = false;
-    let dmaLimit = Infinity;
-    let physAlign = 1;
     let reach = -1;
-    let maxSize = Infinity;
-    let sizeAlign = 1;
     let needSecure = request.protected && on[t.protected] === 1;
     let forbidSecure = !request.protected && on[t.protected] === 1;
     let anyFormatsHold = false;
+    const values = this.deviceValues;
+    for (let k = 0; k < values.length; k++) values[k] = DEVICE_NEUTRAL[k]!;
     for (let i = 0; i < devices.length; i++) {
       const d = devices[i]!;
       if (i > 0 && on[d.shared] !== 1) {
@@ -279,19 +268,16 @@ class Relaxed {
       inBuffer[i] = 1;
       const device = d.device;
       if (on[d.formats] === 1) anyFormatsHold = true;
-      if (!device.iommu && on[d.iommu] === 1) {
-        contiguous = true;
-        if (device.dmaBits !== undefined && on[d.dmaBits] === 1) dmaLimit = Math.min(dmaLimit, pow2(device.dmaBits));
-        if (on[d.alignment] === 1) physAlign = lcm(physAlign, device.alignment);
-      }
+      const physical = !device.iommu && on[d.iommu] === 1;
+      if (physical) contiguous = true;
+      mergeDeviceFlags(values, device, physical, sized, on, d.rules);
       if (device.heaps && on[d.heaps] === 1) reach &= d.heapMask;
-      if (sized && on[d.maxSize] === 1) maxSize = Math.min(maxSize, device.maxSize!);
-      if (on[d.sizeAlign] === 1) sizeAlign = lcm(sizeAlign, device.sizeAlign);
       if (on[d.protected] === 1) {
         if (device.protected === 'required') needSecure = true;
         else if (device.protected === 'forbidden') forbidSecure = true;
       }
     }
+    const { dmaLimit, physAlign, maxSize } = heapLimitsOf(values);
     const needCpu = on[t.cpu] === 1 && request.cpu !== 'none';
 
     // Heaps that pass every check not depending on the buffer's size (problem.ts eligibleHeaps()).
@@ -326,7 +312,6 @@ class Relaxed {
     this.largestTaken = largestTaken;
     this.physAlign = physAlign;
     this.maxSize = maxSize;
-    this.sizeAlign = sizeAlign;
 
     for (const ft of t.requested) if (this.takes(ft, on)) return true;
     if (on[t.requestFormats] === 1) return false;
@@ -349,13 +334,8 @@ class Relaxed {
     }
     let restricted = false;
     let common = 0;
-    let pitchAlign = 1;
-    let heightAlign = 1;
-    let offsetAlign = 1;
-    let implicit = false;
-    let maxWidth = Infinity;
-    let maxHeight = Infinity;
-    let maxPitch = Infinity;
+    const values = this.formatValues;
+    for (let k = 0; k < values.length; k++) values[k] = LAYOUT_NEUTRAL[k]!;
     for (const r of ft.rules) {
       if (inBuffer[r.device] === 0) continue;
       if (on[r.modifiers] === 1) {
@@ -363,22 +343,18 @@ class Relaxed {
         common = restricted ? common & offered : offered;
         restricted = true;
       }
-      const rule = r.rule;
-      if (on[r.pitchAlign] === 1) pitchAlign = lcm(pitchAlign, rule.pitchAlign);
-      if (on[r.heightAlign] === 1) heightAlign = lcm(heightAlign, rule.heightAlign);
-      if (on[r.offsetAlign] === 1) offsetAlign = lcm(offsetAlign, rule.offsetAlign);
-      if (on[r.implicitPlanes] === 1 && rule.implicitPlaneOffsets) implicit = true;
-      if (sized && on[r.maxWidth] === 1) maxWidth = Math.min(maxWidth, rule.maxWidth!);
-      if (sized && on[r.maxHeight] === 1) maxHeight = Math.min(maxHeight, rule.maxHeight!);
-      if (on[r.maxPitch] === 1) maxPitch = Math.min(maxPitch, rule.maxPitch!);
+      mergeFormatRuleFlags(values, r.rule, sized, on, r.layout);
     }
     // Every layout holds at least the luma plane's pixels (layout.ts: whole chroma samples, pitch
     // and rows only grow, AFBC and SAND pad): too many bytes for every heap, no layout can do.
     const format = ft.format;
     if (alignUp(this.width, format.hsub) * format.planes[0]!.cpp * alignUp(this.height, format.vsub) > this.largestTaken) return false;
     let modifiers = (restricted ? common : -1) & ft.plannable;
-    if (modifiers === 0 || this.width > maxWidth || this.height > maxHeight) return false;
-    const ruleSet = this.ruleSetOf(pitchAlign, heightAlign, offsetAlign, implicit);
+    if (modifiers === 0) return false;
+    const ruleSet = this.ruleSetOf(values);
+    const rules = this.ruleObjects[ruleSet]!;
+    const { maxWidth = Infinity, maxHeight = Infinity, maxPitch = Infinity } = rules;
+    if (this.width > maxWidth || this.height > maxHeight) return false;
     const heaps = this.t.heaps;
     while (modifiers !== 0) {
       const low = modifiers & -modifiers;
@@ -394,14 +370,20 @@ class Relaxed {
     return false;
   }
 
-  private ruleSetOf(pitchAlign: number, heightAlign: number, offsetAlign: number, implicit: boolean): number {
-    const { ruleSets, sizeAlign } = this;
-    const flags = (implicit ? 1 : 0) | (this.sized ? 2 : 0);
-    for (let i = 0; i < ruleSets.length; i += 5) {
-      if (ruleSets[i] === pitchAlign && ruleSets[i + 1] === heightAlign && ruleSets[i + 2] === offsetAlign && ruleSets[i + 3] === sizeAlign && ruleSets[i + 4] === flags) return i / 5;
+  /** The position of a merged rule set (with the devices' layout rules and whether the size holds) among those met. */
+  private ruleSetOf(values: readonly number[]): number {
+    const { ruleSets, deviceValues } = this;
+    const width = values.length + DEVICE_LAYOUT.length + 1;
+    const sized = this.sized ? 1 : 0;
+    sets: for (let i = 0; i < ruleSets.length; i += width) {
+      for (let k = 0; k < values.length; k++) if (ruleSets[i + k] !== values[k]) continue sets;
+      for (let j = 0; j < DEVICE_LAYOUT.length; j++) if (ruleSets[i + values.length + j] !== deviceValues[DEVICE_LAYOUT[j]!]) continue sets;
+      if (ruleSets[i + width - 1] === sized) return i / width;
     }
-    ruleSets.push(pitchAlign, heightAlign, offsetAlign, sizeAlign, flags);
-    this.ruleObjects.push({ pitchAlign, heightAlign, offsetAlign, sizeAlign, implicitPlanes: implicit });
+    for (const v of values) ruleSets.push(v);
+    for (const k of DEVICE_LAYOUT) ruleSets.push(deviceValues[k]!);
+    ruleSets.push(sized);
+    this.ruleObjects.push(layoutRulesOf(values, deviceValues));
     return this.ruleObjects.length - 1;
   }
 

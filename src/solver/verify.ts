@@ -42,6 +42,10 @@ export function violations(platform: Platform, request: Request, plan: Placement
       if (p.pitch % rule.pitchAlign !== 0) out.push(`${name}: plane ${i} pitch ${p.pitch} not a multiple of ${rule.pitchAlign}`);
       if (p.offset % rule.offsetAlign !== 0) out.push(`${name}: plane ${i} offset ${p.offset} not a multiple of ${rule.offsetAlign}`);
       if (rule.maxPitch !== undefined && p.pitch > rule.maxPitch) out.push(`${name}: plane ${i} pitch ${p.pitch} > max pitch ${rule.maxPitch}`);
+      // Rows hold the width padded to the device's step (widthAlign), in whole chroma samples.
+      const stepped = Math.ceil(request.width / rule.widthAlign) * rule.widthAlign;
+      const rowBytes = Math.ceil(stepped / (i === 0 ? 1 : format.hsub)) * format.planes[i]!.cpp;
+      if (p.pitch < rowBytes) out.push(`${name}: plane ${i} pitch ${p.pitch} holds fewer than the ${rowBytes} bytes of a row ${stepped} pixels wide`);
       const subsample = i === 0 ? 1 : format.vsub;
       const minRows = Math.ceil(Math.ceil(request.height / rule.heightAlign) * rule.heightAlign / subsample);
       if (p.rows < minRows) out.push(`${name}: plane ${i} has ${p.rows} rows, needs ${minRows}`);

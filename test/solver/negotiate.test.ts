@@ -419,7 +419,7 @@ describe('explaining choices (udalloc explain)', () => {
     assert.deepStrictEqual(e.formats[0]!.reasons, ['gpu can only read NV12, the request has it write']);
     assert.strictEqual(e.layout, undefined);
     const wide = ask({ devices: ['display'], formats: ['XRGB8888'], width: 5000, height: 100 });
-    assert.deepStrictEqual(explainChoices(board, wide.request, wide.result).formats[0]!.reasons, ['display handles XRGB8888 only up to 4096 pixels wide']);
+    assert.deepStrictEqual(explainChoices(board, wide.request, wide.result).formats[0]!.reasons, ['display takes XRGB8888 only up to 4096 pixels wide']);
     const tiled = parsePlatform('heaps:\n  - { name: s, kind: system, size: 1GiB }\ndevices:\n  - { name: a, iommu: true, formats: { NV12: { modifiers: [Y_TILED] } } }\n  - { name: b, iommu: true, formats: { NV12: { modifiers: [LINEAR] } } }\n', 't.yaml');
     const t = ask({ devices: ['a', 'b'] }, tiled);
     assert.deepStrictEqual(explainChoices(tiled, t.request, t.result).formats[0]!.reasons, ['no modifier every device supports (a: Y_TILED; b: LINEAR)']);

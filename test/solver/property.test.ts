@@ -31,6 +31,7 @@ function oracle(platform: Platform, request: Request): Placement | undefined {
     const layoutRules = {
       pitchAlign: lcmAll(rules.map((r) => r.pitchAlign)),
       heightAlign: lcmAll(rules.map((r) => r.heightAlign)),
+      widthAlign: lcmAll(rules.map((r) => r.widthAlign)),
       offsetAlign: lcmAll(rules.map((r) => r.offsetAlign)),
       sizeAlign: lcmAll(devices.map((d) => d.sizeAlign)),
       // A device that finds planes itself (V4L2 single-planar) fixes where they go.

@@ -31,6 +31,7 @@ const ruleArb = fc.record({
   modifiers: fc.uniqueArray(fc.constantFrom(...MODIFIER_POOL), { minLength: 1, maxLength: 3 }),
   pitchAlign: fc.constantFrom(1, 16, 64, 256, 48),
   heightAlign: fc.constantFrom(1, 2, 16),
+  widthAlign: fc.constantFrom(1, 1, 1, 16, 32),
   offsetAlign: fc.constantFrom(1, 4096),
   maxWidth: fc.option(fc.constantFrom(640, 2048, 4096), { nil: undefined }),
   maxPitch: fc.option(fc.constantFrom(1024, 4096, 8192, 16384), { nil: undefined }),

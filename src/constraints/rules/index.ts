@@ -1,0 +1,69 @@
+// The constraint rules: one module each, one row each here. The order is the order explanations
+// keep facts in (solver/atoms.ts): what a board can least change first (IOMMU, DMA reach,
+// alignment, reachable pools, protection), then size limits, layout rules, modifiers and formats.
+// Adding a rule: its module, its row, its profile field (schema.ts, model.ts, platform-loader.ts),
+// its statement in the independent checker (solver/verify.ts) and its tests.
+
+import { access } from './access.js';
+import { offsetAlign, heightAlign, pitchAlign } from './alignments.js';
+import { alignment } from './base-alignment.js';
+import { dmaBits } from './dma-bits.js';
+import { formats } from './formats.js';
+import { heaps } from './heaps.js';
+import { implicitPlanes } from './implicit-planes.js';
+import { iommu } from './iommu.js';
+import { maxSize } from './max-size.js';
+import { modifiers } from './modifiers.js';
+import { protectedMemory } from './protected.js';
+import { maxHeight, maxPitch, maxWidth } from './size-limits.js';
+import { sizeAlign } from './size-align.js';
+import { widthAlign } from './width-align.js';
+import { NEUTRAL, type ConstraintRule, type DeviceRule, type LayoutRule, type Merge, type StructuralRule } from './rule.js';
+import { lcm } from '../../util/int.js';
+
+export const RULES = [
+  iommu,
+  dmaBits,
+  alignment,
+  heaps,
+  protectedMemory,
+  maxWidth,
+  maxHeight,
+  maxPitch,
+  maxSize,
+  pitchAlign,
+  heightAlign,
+  widthAlign,
+  offsetAlign,
+  implicitPlanes,
+  sizeAlign,
+  modifiers,
+  formats,
+  access,
+] as const satisfies readonly ConstraintRule[];
+
+/** A device rule's name: the constraint of the atoms it makes. */
+export type RuleName = (typeof RULES)[number]['name'];
+
+/** The per-format numbers, in table order: what solver/layout.ts lays a buffer out by (with sizeAlign). */
+export const LAYOUT_RULES: readonly LayoutRule[] = (RULES as readonly ConstraintRule[]).filter((r): r is LayoutRule => r.scope === 'format');
+/** The per-device numbers, in table order. */
+export const DEVICE_RULES: readonly DeviceRule[] = (RULES as readonly ConstraintRule[]).filter((r): r is DeviceRule => r.scope === 'device');
+export const STRUCTURAL_RULES: readonly StructuralRule[] = (RULES as readonly ConstraintRule[]).filter((r): r is StructuralRule => r.scope === 'structural');
+
+const BY_NAME = new Map<string, ConstraintRule>((RULES as readonly ConstraintRule[]).map((r) => [r.name, r]));
+
+/** The rule of an atom's constraint name, if a device rule makes it (request and heap atoms have none). */
+export function ruleNamed(name: string): ConstraintRule | undefined {
+  return BY_NAME.get(name);
+}
+
+/** Two values merged as the rule says (lcm() only where it changes something: it divides and checks overflow). */
+export function combine(merge: Merge, acc: number, value: number): number {
+  if (merge === 'lcm') return value === acc || value === 1 ? acc : lcm(acc, value);
+  if (merge === 'min') return value < acc ? value : acc;
+  return value !== 0 ? 1 : acc;
+}
+
+export { NEUTRAL };
+export type { ConstraintRule, DeviceRule, LayoutRule, StructuralRule, Merge, Fact, AdviceContext, AtomValue } from './rule.js';

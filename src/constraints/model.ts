@@ -88,6 +88,12 @@ export interface FormatRule {
    * planes out exactly so, with luma rows = the height aligned only to this rule's heightAlign.
    */
   readonly implicitPlaneOffsets: boolean;
+  /**
+   * The rule table's numbers for this rule (constraints/rules LAYOUT_RULES, by position), as each
+   * rule reads them from the fields above: worked out once when the rule is made (ruleValues()),
+   * so that a merge reads an array instead of calling every rule.
+   */
+  readonly values: readonly number[];
   readonly source: Source;
 }
 
@@ -125,6 +131,8 @@ export interface Device {
   readonly formats: ReadonlyMap<string, FormatRule>;
   /** Source of each constraint field (iommu, dmaBits, heaps, alignment, ...). */
   readonly sources: Readonly<Record<string, Source>>;
+  /** The rule table's per-device numbers (DEVICE_RULES, by position), as FormatRule.values. */
+  readonly values: readonly number[];
 }
 
 export interface Platform {

@@ -7,6 +7,7 @@ import { findFormat, formatNames } from './formats.js';
 import { findModifier, MODIFIERS, modifierAppliesTo, shortModifierName, type ModifierInfo } from './modifiers.js';
 import { accessCovers, overlappingPools, PAGE_SIZE, type Device, type DeviceAccess, type FormatRule, type Heap, type Platform } from './model.js';
 import { profileSchema, type RawProfile } from './schema.js';
+import { deviceValues, formatRuleValues } from './rules/index.js';
 import { formatAddress } from './units.js';
 import { didYouMean } from '../util/suggest.js';
 
@@ -71,7 +72,9 @@ function buildFormatRule(
     if (!accessCovers(access, use)) fail(src, where, `cannot widen the format's access (${access})`, use);
     modifierAccess.set(m, use);
   }
-  return {
+  // The rule table's numbers, filled in once the rule's fields are known (one object shape for every rule).
+  const values: number[] = [];
+  const rule: FormatRule = {
     format,
     access,
     modifierAccess,
@@ -84,8 +87,11 @@ function buildFormatRule(
     maxHeight: raw?.maxHeight,
     maxPitch: raw?.maxPitch,
     implicitPlaneOffsets: (raw?.implicitPlaneOffsets ?? false) && format.planes.length > 1,
+    values,
     source: src.source(path),
   };
+  for (const v of formatRuleValues(rule)) values.push(v);
+  return rule;
 }
 
 function buildDevice(raw: RawProfile['devices'][number], index: number, heapNames: string[], src: SourceDocument): Device {
@@ -108,7 +114,8 @@ function buildDevice(raw: RawProfile['devices'][number], index: number, heapName
   for (const field of ['iommu', 'dmaBits', 'heaps', 'preferredHeaps', 'alignment', 'sizeAlign', 'maxSize', 'coherent', 'protected', 'formats']) {
     sources[field] = src.source([...path, field], field in raw);
   }
-  return {
+  const values: number[] = [];
+  const device: Device = {
     name: raw.name,
     iommu: raw.iommu ?? false,
     dmaBits: raw.dmaBits,
@@ -121,7 +128,10 @@ function buildDevice(raw: RawProfile['devices'][number], index: number, heapName
     protected: raw.protected ?? 'optional',
     formats,
     sources,
+    values,
   };
+  for (const v of deviceValues(device)) values.push(v);
+  return device;
 }
 
 function uniqueNames(items: { name: string }[], what: 'heaps' | 'devices', src: SourceDocument): void {

@@ -13,6 +13,7 @@ import { deviceEntry } from '../constraints/request.js';
 import { LAYOUT_RULES, ruleNamed } from '../constraints/rules/index.js';
 import { listText } from '../util/list-text.js';
 import { sizeBoundReasons } from './size-bounds.js';
+import { DEVICE_NEUTRAL, heapLimitsOf, mergeWholeDevice } from './merge-rules.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
 import { applyChanges, type Change, type CopyRequest } from './apply.js';
 import type { Atom } from './atoms.js';
@@ -293,11 +294,11 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
   return out;
 }
 
-/** Exclusive upper bound of the addresses every device without an IOMMU reaches. */
+/** Exclusive upper bound of the addresses every device without an IOMMU reaches (the rule table's merge). */
 function dmaLimit(devices: readonly Device[]): number {
-  let limit = Infinity;
-  for (const d of devices) if (!d.iommu && d.dmaBits !== undefined) limit = Math.min(limit, 2 ** d.dmaBits);
-  return limit;
+  const values = DEVICE_NEUTRAL.slice();
+  for (const d of devices) mergeWholeDevice(values, d);
+  return heapLimitsOf(values).dmaLimit;
 }
 
 function describePlan(p: Placement): string {
@@ -352,7 +353,7 @@ function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placem
       const change = changes.find((c) => c.target === 'heap' && c.heap === heap.name && (c.field === 'limit' || c.field === 'base')) as { field: 'limit' | 'base'; value: number };
       const staying = request.devices.filter((d) => !changes.some((c) => c.target === 'copy' && c.device === d)).map((d) => deviceOf(platform, d));
       const limit = dmaLimit(staying);
-      const who = staying.filter((d) => !d.iommu && d.dmaBits !== undefined && 2 ** d.dmaBits === limit).map((d) => `${d.name} (${d.dmaBits}-bit DMA, no IOMMU)`);
+      const who = staying.filter((d) => dmaLimit([d]) === limit).map((d) => `${d.name} (${d.dmaBits}-bit DMA, no IOMMU)`);
       const reach = `${list(who)} reach${who.length === 1 ? 'es' : ''} only addresses below ${formatAddress(limit)}`;
       const mib = cmaAreaSize(heap.size) / MiB;
       const boot = heap.kind === 'cma' ? `boot with cma=${mib}M@0-${formatAddress(limit)}, or give its /reserved-memory node alloc-ranges below ${formatAddress(limit)}` : `place its /reserved-memory reg below ${formatAddress(limit)}`;

@@ -15,8 +15,8 @@ export interface PlaneLayout {
 }
 
 /**
- * The merged rules a layout obeys: the rule table's per-format numbers by name
- * (constraints/rules: alignments, limits, flags) and the devices' size alignment.
+ * The merged rules a layout obeys: the rule table's per-format alignments and flags by name
+ * (constraints/rules) and the devices' size alignment (solver/merge-rules.ts layoutRulesOf()).
  */
 export interface LayoutRules {
   readonly pitchAlign: number;
@@ -28,13 +28,9 @@ export interface LayoutRules {
   /**
    * A device finds planes 1.. itself (implicit plane offsets, V4L2 single-planar formats): every
    * plane follows the one before, its pitch derived from plane 0's. The plan's luma rows are the
-   * height to give that device. Absent, false or 0: planes are placed freely.
+   * height to give that device. Absent or false: planes are placed freely.
    */
-  readonly implicitPlanes?: boolean | number;
-  /** Limits the search checks (layout() itself does not): absent, no limit. */
-  readonly maxWidth?: number;
-  readonly maxHeight?: number;
-  readonly maxPitch?: number;
+  readonly implicitPlanes?: boolean;
 }
 
 export interface Layout {
@@ -54,8 +50,8 @@ const AFBC_SUPERBLOCK_ALIGNMENT = 128;
 
 /** The width every row holds: whole chroma samples, and a multiple of the width step (widthAlign). */
 function paddedWidth(format: FormatInfo, width: number, rules: LayoutRules): number {
-  const step = rules.widthAlign ?? 1;
-  return alignUp(width, step === 1 ? format.hsub : lcm(format.hsub, step), 'width');
+  const step = rules.widthAlign;
+  return step === undefined || step === 1 ? alignUp(width, format.hsub) : alignUp(width, lcm(format.hsub, step));
 }
 
 /** Returns the layout, or undefined when the modifier's layout is not modelled (opaque). */

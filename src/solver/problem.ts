@@ -10,7 +10,7 @@ import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/
 import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 import type { Atom } from './atoms.js';
 import type { LayoutRules } from './layout.js';
-import { DEVICE_NEUTRAL, heapLimitsOf, LAYOUT_NEUTRAL, layoutRulesOf, mergeDevice, mergeFormatRule } from './merge-rules.js';
+import { DEVICE_NEUTRAL, formatLimitsOf, heapLimitsOf, LAYOUT_NEUTRAL, layoutRulesOf, mergeDevice, mergeFormatRule, mergeWholeDevice, mergeWholeFormatRule } from './merge-rules.js';
 import type { RelaxTables } from './relax.js';
 
 export interface ModifierCandidate {
@@ -23,8 +23,12 @@ export interface FormatCandidate {
   readonly format: FormatInfo;
   readonly rank: number;
   readonly modifiers: readonly ModifierCandidate[];
-  /** The devices' rules for the format merged (with their limits: maxWidth, maxHeight, maxPitch). */
+  /** The devices' rules for the format merged. */
   readonly rules: LayoutRules;
+  readonly maxWidth: number;
+  readonly maxHeight: number;
+  /** Largest pitch any plane may have (the devices' maxPitch). */
+  readonly maxPitch: number;
 }
 
 export interface HeapRequirements {
@@ -166,7 +170,7 @@ function formatCandidate(format: FormatInfo, rank: number, devices: readonly Dev
   if (modifiers.length === 0) return undefined;
   const merged = LAYOUT_NEUTRAL.slice();
   for (const { device, rule } of rules) mergeFormatRule(merged, rule, sized, (k) => on.device(device.name, LAYOUT_RULES[k]!.name, name));
-  return { format, rank, modifiers, rules: layoutRulesOf(merged, deviceValues) };
+  return { format, rank, modifiers, rules: layoutRulesOf(merged, deviceValues), ...formatLimitsOf(merged) };
 }
 
 /**
@@ -360,7 +364,7 @@ export function compileAll(platform: Platform, request: Request): { candidates: 
   let contiguous = false;
   for (const d of devices) {
     if (!d.iommu) contiguous = true;
-    mergeDevice(deviceValues, d, !d.iommu, true);
+    mergeWholeDevice(deviceValues, d);
   }
   const lister = devices[0]!;
   const candidates: FormatCandidate[] = [];
@@ -377,7 +381,7 @@ export function compileAll(platform: Platform, request: Request): { candidates: 
       if (!rule || (need !== undefined && !accessCovers(rule.access, need))) continue formats;
       lists.push(modifiersFor(rule, need));
       preference.push(rule.modifiers);
-      mergeFormatRule(merged, rule, true);
+      mergeWholeFormatRule(merged, rule);
     }
     const modifiers: ModifierCandidate[] = [];
     for (const modifier of lists[0]!) {
@@ -391,7 +395,8 @@ export function compileAll(platform: Platform, request: Request): { candidates: 
     }
     if (modifiers.length === 0) continue;
     if (modifiers.length > 1) modifiers.sort((a, b) => a.rank - b.rank);
-    candidates.push({ format, rank, modifiers, rules: layoutRulesOf(merged, deviceValues) });
+    const limits = formatLimitsOf(merged);
+    candidates.push({ format, rank, modifiers, rules: layoutRulesOf(merged, deviceValues), maxWidth: limits.maxWidth, maxHeight: limits.maxHeight, maxPitch: limits.maxPitch });
   }
   let needSecure = request.protected;
   let forbidSecure = !request.protected;
@@ -407,9 +412,10 @@ export function compileAll(platform: Platform, request: Request): { candidates: 
       if (known === undefined || i < known) preferredHeapRank.set(h, i);
     }
   }
+  const limits = heapLimitsOf(deviceValues);
   return {
     candidates,
-    heap: { contiguous, ...heapLimitsOf(deviceValues), reachable, needSecure, forbidSecure, needCpu: request.cpu !== 'none', capacityLimited: undefined, movable: NOTHING },
+    heap: { contiguous, dmaLimit: limits.dmaLimit, physAlign: limits.physAlign, maxSize: limits.maxSize, reachable, needSecure, forbidSecure, needCpu: request.cpu !== 'none', capacityLimited: undefined, movable: NOTHING },
     preferredHeapRank,
   };
 }
@@ -443,6 +449,7 @@ function compileWith(platform: Platform, request: Request, on: ActiveSet, bases:
     (!request.protected && on.request('protected')) || devices.some((d) => d.protected === 'forbidden' && on.device(d.name, 'protected'));
   const reachableLists = devices.filter((d) => d.heaps && on.device(d.name, 'heaps')).map((d) => d.heaps!);
 
+  const limits = heapLimitsOf(deviceValues);
   const preferredHeapRank = new Map<string, number>();
   for (const d of devices) {
     d.preferredHeaps.forEach((h, i) => preferredHeapRank.set(h, Math.min(preferredHeapRank.get(h) ?? Infinity, i)));
@@ -456,7 +463,9 @@ function compileWith(platform: Platform, request: Request, on: ActiveSet, bases:
     candidates: { [Symbol.iterator]: candidates },
     heap: {
       contiguous: physical.length > 0,
-      ...heapLimitsOf(deviceValues),
+      dmaLimit: limits.dmaLimit,
+      physAlign: limits.physAlign,
+      maxSize: limits.maxSize,
       reachable: intersectOrdered(reachableLists),
       needSecure,
       forbidSecure,

@@ -15,7 +15,7 @@ import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, ty
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import { alignUp } from '../util/int.js';
 import { DEVICE_RULES, LAYOUT_RULES } from '../constraints/rules/index.js';
-import { DEVICE_NEUTRAL, heapLimitsOf, LAYOUT_NEUTRAL, layoutRulesOf, mergeDeviceFlags, mergeFormatRuleFlags } from './merge-rules.js';
+import { DEVICE_NEUTRAL, heapLimitsOf, L, LAYOUT_NEUTRAL, LAYOUT_SHAPING, layoutRulesOf, mergeDeviceFlags, mergeFormatRuleFlags } from './merge-rules.js';
 import type { Atom } from './atoms.js';
 import type { Feasible } from './minimal-sets.js';
 import { computeLayout, type LayoutRules } from './layout.js';
@@ -24,6 +24,23 @@ import { sizeInHeap, type CapacityOf } from './solve.js';
 
 /** Positions in DEVICE_RULES of the rules that shape a layout (sizeAlign): part of a rule set's key. */
 const DEVICE_LAYOUT: readonly number[] = DEVICE_RULES.flatMap((r, k) => (r.target === 'layout' ? [k] : []));
+
+/** The rules of a table that have atoms: their positions in the table, and their atoms. */
+interface AtomsOfRules {
+  readonly positions: readonly number[];
+  readonly atoms: readonly AtomIndex[];
+}
+
+function atomsOfRules(byPosition: readonly AtomIndex[]): AtomsOfRules {
+  const positions: number[] = [];
+  const atoms: AtomIndex[] = [];
+  byPosition.forEach((atom, k) => {
+    if (atom < 0) return;
+    positions.push(k);
+    atoms.push(atom);
+  });
+  return { positions, atoms };
+}
 
 /** -1: the constraint has no atom (it restricts nothing, as compile() treats a missing atom). */
 type AtomIndex = number;
@@ -35,8 +52,8 @@ interface DeviceTable {
   readonly iommu: AtomIndex;
   readonly heaps: AtomIndex;
   readonly protected: AtomIndex;
-  /** The atom of each rule of DEVICE_RULES (by position). */
-  readonly rules: readonly AtomIndex[];
+  /** The device's atoms of DEVICE_RULES: their table positions and atom indices (rules that restrict nothing have none). */
+  readonly rules: AtomsOfRules;
   /** The platform heaps its `heaps` list names, one bit each. */
   readonly heapMask: number;
 }
@@ -48,8 +65,8 @@ interface RuleTable {
   readonly allowsUse: boolean;
   readonly access: AtomIndex;
   readonly modifiers: AtomIndex;
-  /** The atom of each rule of LAYOUT_RULES (by position). */
-  readonly layout: readonly AtomIndex[];
+  /** The rule's atoms of LAYOUT_RULES, as DeviceTable.rules. */
+  readonly layout: AtomsOfRules;
   /** Every modifier the rule lists; those it allows for the stated use. */
   readonly all: number;
   readonly forUse: number;
@@ -64,6 +81,8 @@ interface FormatTable {
   readonly ruleOf: readonly (RuleTable | undefined)[];
   /** Modifiers defined for the format that have a plannable layout. */
   readonly plannable: number;
+  /** The LAYOUT_RULES positions some device's rule for the format has an atom at (what a merge may change). */
+  readonly touched: readonly number[];
 }
 
 interface HeapTable {
@@ -122,7 +141,7 @@ function buildTables(platform: Platform, request: Request, template: ShapeTempla
       iommu: of(name, 'iommu'),
       heaps: of(name, 'heaps'),
       protected: of(name, 'protected'),
-      rules: DEVICE_RULES.map((r) => of(name, r.name)),
+      rules: atomsOfRules(DEVICE_RULES.map((r) => of(name, r.name))),
       heapMask,
     };
   });
@@ -148,7 +167,7 @@ function buildTables(platform: Platform, request: Request, template: ShapeTempla
         allowsUse: need === undefined || accessCovers(rule.access, need),
         access: of(device.name, 'access', f),
         modifiers: of(device.name, 'modifiers', f),
-        layout: LAYOUT_RULES.map((r) => of(device.name, r.name, f)),
+        layout: atomsOfRules(LAYOUT_RULES.map((r) => of(device.name, r.name, f))),
         all,
         forUse,
       };
@@ -159,7 +178,8 @@ function buildTables(platform: Platform, request: Request, template: ShapeTempla
     MODIFIERS.forEach((m, bit) => {
       if (modifierAppliesTo(m, format) && m.layout.kind !== 'opaque') plannable |= 1 << bit;
     });
-    return { format, index: FORMAT_INDEX.get(format) ?? -1, rules, ruleOf, plannable };
+    const touched = [...new Set(rules.flatMap((r) => r.layout.positions))];
+    return { format, index: FORMAT_INDEX.get(format) ?? -1, rules, ruleOf, plannable, touched };
   };
   const requested: FormatTable[] = [];
   for (const f of request.formats) {
@@ -210,7 +230,16 @@ export function relaxation(platform: Platform, request: Request, template: Shape
   return (on) => relaxed.feasible(on);
 }
 
-/** Atom flags are read as `on[i] === 1`: a constraint without an atom (index -1) reads undefined, so it does not hold. */
+/**
+ * Whether an atom holds: its flag is 1. A constraint without an atom (-1) does not hold; it is
+ * tested before it would index the flags (V8 reads a negative typed-array index as a named
+ * property, a slow lookup on every check).
+ */
+function holds(on: Uint8Array, atom: AtomIndex): boolean {
+  return atom >= 0 && on[atom] === 1;
+}
+
+/** Feasibility checks over one shape's tables (flags read through holds()). */
 class Relaxed {
   private readonly inBuffer: number[];
   private readonly free: (number | undefined)[];
@@ -220,6 +249,7 @@ class Relaxed {
   /** The devices' merged rules (DEVICE_RULES positions), and a format's (LAYOUT_RULES positions), reused. */
   private readonly deviceValues: number[] = DEVICE_NEUTRAL.slice();
   private readonly formatValues: number[] = LAYOUT_NEUTRAL.slice();
+  private touched: readonly number[] = [];
   private readonly layouts = new Map<number, LayoutOutcome | null>();
   // What the devices in the buffer ask of every layout, merged by feasible() for takes().
   private width = 0;
@@ -245,40 +275,40 @@ class Relaxed {
     const { t, request, inBuffer } = this;
     const devices = t.devices;
     // The request: a relaxed size stands for "some smaller size" (1x1), a relaxed count for one buffer.
-    const sized = on[t.size] === 1;
+    const sized = holds(on, t.size);
     this.sized = sized;
     this.width = sized ? request.width : 1;
     this.height = sized ? request.height : 1;
-    this.count = request.count > 1 && on[t.count] !== 1 ? 1 : request.count;
+    this.count = request.count > 1 && !holds(on, t.count) ? 1 : request.count;
 
     // Devices in the shared buffer, and what they ask of a heap.
     let contiguous = false;
     let reach = -1;
-    let needSecure = request.protected && on[t.protected] === 1;
-    let forbidSecure = !request.protected && on[t.protected] === 1;
+    let needSecure = request.protected && holds(on, t.protected);
+    let forbidSecure = !request.protected && holds(on, t.protected);
     let anyFormatsHold = false;
     const values = this.deviceValues;
     for (let k = 0; k < values.length; k++) values[k] = DEVICE_NEUTRAL[k]!;
     for (let i = 0; i < devices.length; i++) {
       const d = devices[i]!;
-      if (i > 0 && on[d.shared] !== 1) {
+      if (i > 0 && !holds(on, d.shared)) {
         inBuffer[i] = 0;
         continue;
       }
       inBuffer[i] = 1;
       const device = d.device;
-      if (on[d.formats] === 1) anyFormatsHold = true;
-      const physical = !device.iommu && on[d.iommu] === 1;
+      if (holds(on, d.formats)) anyFormatsHold = true;
+      const physical = !device.iommu && holds(on, d.iommu);
       if (physical) contiguous = true;
-      mergeDeviceFlags(values, device, physical, sized, on, d.rules);
-      if (device.heaps && on[d.heaps] === 1) reach &= d.heapMask;
-      if (on[d.protected] === 1) {
+      mergeDeviceFlags(values, device, physical, sized, on, d.rules.positions, d.rules.atoms);
+      if (device.heaps && holds(on, d.heaps)) reach &= d.heapMask;
+      if (holds(on, d.protected)) {
         if (device.protected === 'required') needSecure = true;
         else if (device.protected === 'forbidden') forbidSecure = true;
       }
     }
     const { dmaLimit, physAlign, maxSize } = heapLimitsOf(values);
-    const needCpu = on[t.cpu] === 1 && request.cpu !== 'none';
+    const needCpu = holds(on, t.cpu) && request.cpu !== 'none';
 
     // Heaps that pass every check not depending on the buffer's size (problem.ts eligibleHeaps()).
     let eligible = 0;
@@ -302,7 +332,7 @@ class Relaxed {
       if ((eligible & (1 << k)) === 0) continue;
       const { heap, capacity } = t.heaps[k]!;
       let most = maxSize;
-      if (on[capacity] === 1) {
+      if (holds(on, capacity)) {
         most = Math.min(most, heap.maxBuffer, heap.size / this.count);
         const free = this.free[k];
         if (free !== undefined) most = Math.min(most, free / this.count);
@@ -314,7 +344,7 @@ class Relaxed {
     this.maxSize = maxSize;
 
     for (const ft of t.requested) if (this.takes(ft, on)) return true;
-    if (on[t.requestFormats] === 1) return false;
+    if (holds(on, t.requestFormats)) return false;
     for (const ft of t.listed) if (this.takes(ft, on)) return true;
     // A format no request device lists passes only when no device's format list holds.
     if (anyFormatsHold) return false;
@@ -328,22 +358,24 @@ class Relaxed {
     const devices = this.t.devices;
     // Every device whose format list holds must list the format for the use the request states.
     for (let i = 0; i < devices.length; i++) {
-      if (inBuffer[i] === 0 || on[devices[i]!.formats] !== 1) continue;
+      if (inBuffer[i] === 0 || !holds(on, devices[i]!.formats)) continue;
       const r = ft.ruleOf[i];
-      if (!r || (!r.allowsUse && on[r.access] === 1)) return false;
+      if (!r || (!r.allowsUse && holds(on, r.access))) return false;
     }
     let restricted = false;
     let common = 0;
     const values = this.formatValues;
-    for (let k = 0; k < values.length; k++) values[k] = LAYOUT_NEUTRAL[k]!;
+    // Back to neutral where the last format's merge may have written (a rule without an atom is never merged).
+    for (const k of this.touched) values[k] = LAYOUT_NEUTRAL[k]!;
+    this.touched = ft.touched;
     for (const r of ft.rules) {
       if (inBuffer[r.device] === 0) continue;
-      if (on[r.modifiers] === 1) {
-        const offered = on[r.access] === 1 ? r.forUse : r.all;
+      if (holds(on, r.modifiers)) {
+        const offered = holds(on, r.access) ? r.forUse : r.all;
         common = restricted ? common & offered : offered;
         restricted = true;
       }
-      mergeFormatRuleFlags(values, r.rule, sized, on, r.layout);
+      mergeFormatRuleFlags(values, r.rule, sized, on, r.layout.positions, r.layout.atoms);
     }
     // Every layout holds at least the luma plane's pixels (layout.ts: whole chroma samples, pitch
     // and rows only grow, AFBC and SAND pad): too many bytes for every heap, no layout can do.
@@ -351,10 +383,10 @@ class Relaxed {
     if (alignUp(this.width, format.hsub) * format.planes[0]!.cpp * alignUp(this.height, format.vsub) > this.largestTaken) return false;
     let modifiers = (restricted ? common : -1) & ft.plannable;
     if (modifiers === 0) return false;
+    // Limits are checked here; the rule set (the layouts' cache key) holds only what shapes a layout.
+    if (this.width > values[L.maxWidth]! || this.height > values[L.maxHeight]!) return false;
+    const maxPitch = values[L.maxPitch]!;
     const ruleSet = this.ruleSetOf(values);
-    const rules = this.ruleObjects[ruleSet]!;
-    const { maxWidth = Infinity, maxHeight = Infinity, maxPitch = Infinity } = rules;
-    if (this.width > maxWidth || this.height > maxHeight) return false;
     const heaps = this.t.heaps;
     while (modifiers !== 0) {
       const low = modifiers & -modifiers;
@@ -364,23 +396,23 @@ class Relaxed {
       for (let k = 0; k < heaps.length; k++) {
         if ((this.eligible & (1 << k)) === 0) continue;
         const { heap, capacity } = heaps[k]!;
-        if (sizeInHeap(heap, layout.size, this.physAlign, this.maxSize, on[capacity] === 1 ? this.count : undefined, this.free[k]) !== undefined) return true;
+        if (sizeInHeap(heap, layout.size, this.physAlign, this.maxSize, holds(on, capacity) ? this.count : undefined, this.free[k]) !== undefined) return true;
       }
     }
     return false;
   }
 
-  /** The position of a merged rule set (with the devices' layout rules and whether the size holds) among those met. */
+  /** The position of a merged rule set (what shapes a layout, the devices' layout rules, whether the size holds) among those met. */
   private ruleSetOf(values: readonly number[]): number {
     const { ruleSets, deviceValues } = this;
-    const width = values.length + DEVICE_LAYOUT.length + 1;
+    const width = LAYOUT_SHAPING.length + DEVICE_LAYOUT.length + 1;
     const sized = this.sized ? 1 : 0;
     sets: for (let i = 0; i < ruleSets.length; i += width) {
-      for (let k = 0; k < values.length; k++) if (ruleSets[i + k] !== values[k]) continue sets;
-      for (let j = 0; j < DEVICE_LAYOUT.length; j++) if (ruleSets[i + values.length + j] !== deviceValues[DEVICE_LAYOUT[j]!]) continue sets;
+      for (let j = 0; j < LAYOUT_SHAPING.length; j++) if (ruleSets[i + j] !== values[LAYOUT_SHAPING[j]!]) continue sets;
+      for (let j = 0; j < DEVICE_LAYOUT.length; j++) if (ruleSets[i + LAYOUT_SHAPING.length + j] !== deviceValues[DEVICE_LAYOUT[j]!]) continue sets;
       if (ruleSets[i + width - 1] === sized) return i / width;
     }
-    for (const v of values) ruleSets.push(v);
+    for (const k of LAYOUT_SHAPING) ruleSets.push(values[k]!);
     for (const k of DEVICE_LAYOUT) ruleSets.push(deviceValues[k]!);
     ruleSets.push(sized);
     this.ruleObjects.push(layoutRulesOf(values, deviceValues));

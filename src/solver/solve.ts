@@ -86,12 +86,11 @@ export function search(platform: Platform, problem: Problem, options: SearchOpti
   const found: Placement[] = [];
   const req = problem.heap;
   for (const candidate of problem.candidates) {
-    const { maxWidth = Infinity, maxHeight = Infinity, maxPitch = Infinity } = candidate.rules;
-    if (problem.width > maxWidth || problem.height > maxHeight) continue;
+    if (problem.width > candidate.maxWidth || problem.height > candidate.maxHeight) continue;
     for (const { modifier, rank: modifierRank } of candidate.modifiers) {
       const layout = computeLayout(candidate.format, modifier, problem.width, problem.height, candidate.rules);
       if (!layout) continue;
-      if (maxPitch !== Infinity && layout.planes.some((p) => p.pitch > maxPitch)) continue;
+      if (candidate.maxPitch !== Infinity && layout.planes.some((p) => p.pitch > candidate.maxPitch)) continue;
       const first = found.length;
       for (const { heap, index, preference } of eligible) {
         const counts = req.capacityLimited === undefined || req.capacityLimited.has(heap.name);

@@ -20,6 +20,7 @@ import { sizeAlign } from './size-align.js';
 import { widthAlign } from './width-align.js';
 import { NEUTRAL, type ConstraintRule, type DeviceRule, type LayoutRule, type Merge, type StructuralRule } from './rule.js';
 import { lcm } from '../../util/int.js';
+import type { Device, FormatRule } from '../model.js';
 
 export const RULES = [
   iommu,
@@ -57,6 +58,26 @@ const BY_NAME = new Map<string, ConstraintRule>((RULES as readonly ConstraintRul
 export function ruleNamed(name: string): ConstraintRule | undefined {
   return BY_NAME.get(name);
 }
+
+/**
+ * A format rule's or a device's numbers, one per rule of the table, read as each rule reads them:
+ * what the platform loader stores in FormatRule.values and Device.values.
+ */
+export function formatRuleValues(rule: FormatRule): number[] {
+  return LAYOUT_RULES.map((r) => r.read(rule));
+}
+
+export function deviceValues(device: Device): number[] {
+  return DEVICE_RULES.map((r) => r.read(device));
+}
+
+/** Each rule's merge as a number, by table position (MERGE_LCM...), for merges that loop over plain arrays. */
+export const MERGE_LCM = 0;
+export const MERGE_MIN = 1;
+export const MERGE_ANY = 2;
+const MERGE_CODE: Readonly<Record<Merge, number>> = { lcm: MERGE_LCM, min: MERGE_MIN, any: MERGE_ANY };
+export const LAYOUT_MERGES: readonly number[] = LAYOUT_RULES.map((r) => MERGE_CODE[r.merge]);
+export const DEVICE_MERGES: readonly number[] = DEVICE_RULES.map((r) => MERGE_CODE[r.merge]);
 
 /** Two values merged as the rule says (lcm() only where it changes something: it divides and checks overflow). */
 export function combine(merge: Merge, acc: number, value: number): number {

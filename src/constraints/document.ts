@@ -3,7 +3,7 @@
 // line, field path and offending value; every value's source for the model's objects.
 
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InputError, showValue } from '../errors.js';
 import { LIMITS, readInputText } from '../util/input-file.js';
 import { didYouMean } from '../util/suggest.js';
@@ -106,29 +106,27 @@ function valueAt(data: unknown, path: readonly PathKey[]): unknown {
   return cur;
 }
 
-/** The field names an object schema takes at `path` (through arrays, records and optional wrappers); [] when unknown. */
+/**
+ * The field names an object schema takes at `path` (through arrays, records and optional values);
+ * [] when unknown. Read from zod's public JSON Schema of the input (z.toJSONSchema), worked out
+ * only when an unknown field is reported.
+ */
 function keysAt(schema: z.ZodType, path: readonly PathKey[]): string[] {
-  type Def = { type?: string; innerType?: z.ZodType; element?: z.ZodType; valueType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType> };
-  const defOf = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
-  const unwrap = (s: z.ZodType): z.ZodType => {
-    for (let i = 0; i < 8; i++) {
-      const d = defOf(s);
-      const inner = d.innerType ?? (d.type === 'pipe' ? d.in : undefined);
-      if (!inner) return s;
-      s = inner;
-    }
-    return s;
-  };
+  interface Node {
+    readonly properties?: Record<string, Node>;
+    readonly items?: Node;
+    readonly additionalProperties?: Node | boolean;
+    readonly anyOf?: readonly Node[];
+  }
+  // An optional or nullable value is a choice of schemas; the object among them has the fields.
+  const unwrap = (n: Node | undefined): Node | undefined => (n?.anyOf ? (n.anyOf.find((x) => x.properties || x.items || typeof x.additionalProperties === 'object') ?? n) : n);
   try {
-    let cur = unwrap(schema);
+    let node = unwrap(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Node);
     for (const key of path) {
-      const d = defOf(cur);
-      const next = d.type === 'object' ? d.shape?.[String(key)] : d.type === 'array' ? d.element : d.type === 'record' ? d.valueType : undefined;
-      if (!next) return [];
-      cur = unwrap(next);
+      if (!node) return [];
+      node = unwrap(typeof key === 'number' ? node.items : (node.properties?.[key] ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined)));
     }
-    const d = defOf(cur);
-    return d.type === 'object' && d.shape ? Object.keys(d.shape) : [];
+    return node?.properties ? Object.keys(node.properties) : [];
   } catch {
     return [];
   }

@@ -5,33 +5,31 @@
 import { minimumPitches, pitchTooWide, type FormatRule } from '../model.js';
 import type { LayoutRule } from './rule.js';
 
-export const maxWidth: LayoutRule<'maxWidth'> = {
-  name: 'maxWidth',
-  scope: 'format',
-  merge: 'min',
-  liftedBySize: true,
-  read: (r: FormatRule) => r.maxWidth ?? Infinity,
-  advice: (f) => `${f.device} takes ${f.format} only up to ${String(f.value)} pixels wide ${f.where}`,
-  sizeBound: {
-    exceeded: (r, width) => (r.maxWidth !== undefined && width > r.maxWidth ? `takes ${r.format.name} only up to ${r.maxWidth} pixels wide` : undefined),
-    scale: (r, width) => (r.maxWidth !== undefined ? r.maxWidth / width : Infinity),
-  },
-  brief: (v) => `width <= ${v}`,
-};
+/** The largest width or height in pixels: a bound a relaxed size lifts. */
+function dimensionLimit<Name extends string>(name: Name, word: 'wide' | 'high', limit: (r: FormatRule) => number | undefined, dimension: (width: number, height: number) => number): LayoutRule<Name> {
+  return {
+    name,
+    scope: 'format',
+    merge: 'min',
+    liftedBySize: true,
+    read: (r) => limit(r) ?? Infinity,
+    advice: (f) => `${f.device} takes ${f.format} only up to ${String(f.value)} pixels ${word} ${f.where}`,
+    sizeBound: {
+      exceeded: (r, width, height) => {
+        const most = limit(r);
+        return most !== undefined && dimension(width, height) > most ? `takes ${r.format.name} only up to ${most} pixels ${word}` : undefined;
+      },
+      scale: (r, width, height) => {
+        const most = limit(r);
+        return most !== undefined ? most / dimension(width, height) : Infinity;
+      },
+    },
+    brief: (v) => `${word === 'wide' ? 'width' : 'height'} <= ${v}`,
+  };
+}
 
-export const maxHeight: LayoutRule<'maxHeight'> = {
-  name: 'maxHeight',
-  scope: 'format',
-  merge: 'min',
-  liftedBySize: true,
-  read: (r: FormatRule) => r.maxHeight ?? Infinity,
-  advice: (f) => `${f.device} takes ${f.format} only up to ${String(f.value)} pixels high ${f.where}`,
-  sizeBound: {
-    exceeded: (r, _width, height) => (r.maxHeight !== undefined && height > r.maxHeight ? `takes ${r.format.name} only up to ${r.maxHeight} pixels high` : undefined),
-    scale: (r, _width, height) => (r.maxHeight !== undefined ? r.maxHeight / height : Infinity),
-  },
-  brief: (v) => `height <= ${v}`,
-};
+export const maxWidth = dimensionLimit('maxWidth', 'wide', (r) => r.maxWidth, (width) => width);
+export const maxHeight = dimensionLimit('maxHeight', 'high', (r) => r.maxHeight, (_width, height) => height);
 
 /** Not lifted by a relaxed size (a 1x1 buffer's pitch is held to it too), but a smaller size answers it. */
 export const maxPitch: LayoutRule<'maxPitch'> = {

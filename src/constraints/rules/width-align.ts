@@ -7,15 +7,11 @@
 // not a pitch alignment: with 3-byte pixels a 16-pixel step is 48 bytes, which a display's 64-byte
 // pitch alignment does not make a multiple of, and the pitch need only hold the padded width.
 
-import type { FormatRule } from '../model.js';
-import type { LayoutRule } from './rule.js';
+import { alignmentRule } from './alignments.js';
 
-export const widthAlign: LayoutRule<'widthAlign'> = {
-  name: 'widthAlign',
-  scope: 'format',
-  merge: 'lcm',
-  liftedBySize: false,
-  read: (r: FormatRule) => r.widthAlign,
-  advice: (f) => `${f.device} pads ${f.format} widths to a multiple of ${String(f.value)} pixels and needs every row to hold the padded width ${f.where}`,
-  brief: (v) => `width x${v}`,
-};
+export const widthAlign = alignmentRule(
+  'widthAlign',
+  (r) => r.widthAlign,
+  (v) => `width x${v}`,
+  (f) => `${f.device} pads ${f.format} widths to a multiple of ${String(f.value)} pixels and needs every row to hold the padded width ${f.where}`,
+);

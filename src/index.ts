@@ -30,7 +30,7 @@ export type { Change, CopyRequest } from './solver/apply.js';
 export type { Atom } from './solver/atoms.js';
 export type { Placement } from './solver/solve.js';
 export type { PlaneLayout } from './solver/layout.js';
-export { explainChoices, type ChoiceExplanation, type FormatVerdict, type HeapVerdict, type Verdict } from './solver/explain-choices.js';
+export { explainChoices, type ChoiceExplanation, type FormatVerdict, type ModifierVerdict, type HeapVerdict, type Verdict } from './solver/explain-choices.js';
 export { planJson, atomJson, fixJson, conflictJson, negotiationJson } from './solver/json.js';
 
 // Discovery.

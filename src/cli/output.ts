@@ -41,6 +41,11 @@ export function choicesText(e: ChoiceExplanation): string {
   const lines = ['formats the request accepts:'];
   const fw = Math.max(...e.formats.map((f) => f.format.length));
   for (const f of e.formats) lines.push(`  ${f.format.padEnd(fw)}  ${f.verdict === 'excluded' ? `no: ${f.reasons.join('; ')}` : f.verdict}`);
+  if (e.modifiers.length > 0) {
+    lines.push(`modifiers of ${e.modifiersOf}:`);
+    const mw = Math.max(...e.modifiers.map((m) => m.modifier.length));
+    for (const m of e.modifiers) lines.push(`  ${m.modifier.padEnd(mw)}  ${m.verdict === 'excluded' ? `no: ${m.reasons.join('; ')}` : m.reasons.length > 0 ? `${m.verdict}, ${m.reasons.join('; ')}` : m.verdict}`);
+  }
   if (!e.layout) {
     lines.push('heaps: not judged (no format passes every device)');
     return lines.join('\n');

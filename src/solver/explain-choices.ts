@@ -23,6 +23,13 @@ export interface FormatVerdict {
   readonly reasons: readonly string[];
 }
 
+export interface ModifierVerdict {
+  readonly modifier: string;
+  readonly verdict: Verdict;
+  /** Why it is excluded, or why a possible one ranks below the chosen one. */
+  readonly reasons: readonly string[];
+}
+
 export interface HeapVerdict {
   readonly heap: string;
   readonly verdict: Verdict;
@@ -33,6 +40,13 @@ export interface HeapVerdict {
 
 export interface ChoiceExplanation {
   readonly formats: readonly FormatVerdict[];
+  /**
+   * For the format the heaps are judged in: every modifier some device lists for it, in the first
+   * device's order, chosen, possible or excluded (and why). Empty when no format passes every device.
+   */
+  readonly modifiers: readonly ModifierVerdict[];
+  /** The format the modifier verdicts are about (the heaps' format, else the first every device lists). */
+  readonly modifiersOf: string | undefined;
   /** The layout the heap verdicts are about; absent when no format passes every device. */
   readonly layout: { readonly format: string; readonly modifier: string; readonly size: number; readonly count: number } | undefined;
   readonly heaps: readonly HeapVerdict[];
@@ -79,6 +93,43 @@ function formatReasons(format: FormatInfo, devices: readonly Device[], request: 
   return reasons;
 }
 
+/** Each device's place for a modifier in its list ("camera #2"), for a rank's reason. */
+function places(modifier: ModifierInfo, format: FormatInfo, devices: readonly Device[]): string {
+  return devices.map((d) => `${d.name} #${d.formats.get(format.name)!.modifiers.indexOf(modifier) + 1}`).join(', ');
+}
+
+/**
+ * Verdicts on the modifiers of the candidate format: those some device lists (the first device's
+ * first), excluded when a device lacks it for the stated use or udalloc cannot lay it out; the
+ * possible ones say why they rank below the chosen one (their places in the devices' lists).
+ */
+function modifierVerdicts(format: FormatInfo, candidate: FormatCandidate | undefined, devices: readonly Device[], request: Request, plans: readonly Placement[], chosen: ModifierInfo | undefined): ModifierVerdict[] {
+  const listed: ModifierInfo[] = [];
+  for (const d of devices) for (const m of d.formats.get(format.name)!.modifiers) if (!listed.includes(m)) listed.push(m);
+  const best = chosen ?? candidate?.modifiers[0]?.modifier;
+  const rankOf = (m: ModifierInfo) => candidate?.modifiers.find((c) => c.modifier === m)?.rank;
+  return listed.map((m): ModifierVerdict => {
+    const name = shortModifierName(m);
+    if (m === chosen) return { modifier: name, verdict: 'chosen', reasons: [] };
+    const reasons: string[] = [];
+    for (const d of devices) {
+      const rule = d.formats.get(format.name)!;
+      const need = request.access.get(d.name);
+      if (!rule.modifiers.includes(m)) reasons.push(`${d.name} does not take ${format.name} as ${name}`);
+      else if (!modifiersFor(rule, need).includes(m)) reasons.push(`${d.name} can only ${modifierAccessOf(rule, m)} ${format.name} as ${name}, the request has it ${need}`);
+    }
+    if (reasons.length === 0 && !modifierAppliesTo(m, format)) reasons.push(`not defined for ${format.name}`);
+    if (reasons.length === 0 && m.layout.kind === 'opaque') reasons.push(`udalloc cannot lay it out (${m.layout.why})`);
+    if (reasons.length > 0) return { modifier: name, verdict: 'excluded', reasons };
+    if (chosen !== undefined && !plans.some((p) => p.format === format && p.modifier === m)) return { modifier: name, verdict: 'excluded', reasons: ['laid out, but no heap qualifies for it'] };
+    const rank = rankOf(m);
+    const bestRank = best !== undefined ? rankOf(best) : undefined;
+    // Ranked by the sum of its places in the devices' lists (0: everyone's first choice).
+    const why = best !== undefined && rank !== undefined && bestRank !== undefined && best !== m ? [`ranks after ${shortModifierName(best)}: places ${places(m, format, devices)} against ${places(best, format, devices)}`] : [];
+    return { modifier: name, verdict: 'possible', reasons: why };
+  });
+}
+
 /** Explains the negotiation's choices; `result` is negotiate()'s answer for the same request. */
 export function explainChoices(on: Platform | PreparedPlatform, request: Request, result: Negotiation): ChoiceExplanation {
   const prepared = prepare(on);
@@ -105,7 +156,10 @@ export function explainChoices(on: Platform | PreparedPlatform, request: Request
   }
   const modifier = result.ok ? result.plan.modifier : candidate?.modifiers[0]?.modifier;
   const layout = candidate && modifier ? computeLayout(candidate.format, modifier, request.width, request.height, candidate.rules) : undefined;
-  if (!candidate || !modifier || !layout) return { formats, layout: undefined, heaps: [] };
+  // The modifiers are judged for the same format, or for the first every device lists at all.
+  const judged = candidate?.format ?? request.formats.find((f) => devices.every((d) => d.formats.has(f.name)));
+  const modifiers = judged ? modifierVerdicts(judged, candidate, devices, request, plans, result.ok ? result.plan.modifier : undefined) : [];
+  if (!candidate || !modifier || !layout) return { formats, modifiers, modifiersOf: judged?.name, layout: undefined, heaps: [] };
 
   const heaps = platform.heaps.map((heap): HeapVerdict => {
     const size = sizeForAlignment(heap, layout.size, problem.heap.physAlign) ?? layout.size;
@@ -114,5 +168,5 @@ export function explainChoices(on: Platform | PreparedPlatform, request: Request
     if (result.ok && result.plan.heap === heap) return { heap: heap.name, verdict: 'chosen', size, reasons: [] };
     return { heap: heap.name, verdict: reasons.length > 0 ? 'excluded' : 'possible', size, reasons };
   });
-  return { formats, layout: { format: candidate.format.name, modifier: shortModifierName(modifier), size: layout.size, count: request.count }, heaps };
+  return { formats, modifiers, modifiersOf: judged?.name, layout: { format: candidate.format.name, modifier: shortModifierName(modifier), size: layout.size, count: request.count }, heaps };
 }

@@ -6,5 +6,5 @@ export { atomize, atomLabel, type Atom } from './atoms.js';
 export { computeLayout, type Layout, type PlaneLayout, type LayoutRules } from './layout.js';
 export { guaranteedAlignment, compareRank, modifierValueOf, type Placement, type CapacityOf } from './solve.js';
 export { violations } from './verify.js';
-export { explainChoices, type ChoiceExplanation, type FormatVerdict, type HeapVerdict, type Verdict } from './explain-choices.js';
+export { explainChoices, type ChoiceExplanation, type FormatVerdict, type ModifierVerdict, type HeapVerdict, type Verdict } from './explain-choices.js';
 export { planJson, atomJson, fixJson, conflictJson, negotiationJson } from './json.js';

@@ -144,6 +144,15 @@ describe('per-modifier access (EGL external_only)', () => {
     const e = explainChoices(pc, makeRequest(pc, { width: 1920, height: 1080, formats: ['NV12'], devices: ['tiler', 'gpu:write'] }), result);
     assert.deepStrictEqual(e.formats[0]!.reasons, ['no modifier every device supports (tiler: Y_TILED; gpu: Y_TILED (read only), LINEAR)']);
   });
+
+  it('judges the modifiers even when none is shared, naming the use that excludes one', () => {
+    const { result } = ask({ devices: ['tiler', 'gpu:write'] }, pc);
+    const e = explainChoices(pc, makeRequest(pc, { width: 1920, height: 1080, formats: ['NV12'], devices: ['tiler', 'gpu:write'] }), result);
+    assert.deepStrictEqual(e.modifiers.map((m) => [m.modifier, m.verdict, m.reasons]), [
+      ['Y_TILED', 'excluded', ['gpu can only read NV12 as Y_TILED, the request has it write']],
+      ['LINEAR', 'excluded', ['tiler does not take NV12 as LINEAR']],
+    ]);
+  });
 });
 
 describe('conflicts', () => {
@@ -401,6 +410,36 @@ describe('explaining choices (udalloc explain)', () => {
       ['vpu-carve', 'possible', []],
       ['secure', 'excluded', ['request: secure is a secure heap, for protected buffers only']],
     ]);
+  });
+
+  it('gives a verdict per modifier of the format: chosen, possible with the places that rank it lower, excluded with the device that lacks it', () => {
+    const platform = parsePlatform(
+      [
+        'heaps:',
+        '  - { name: system, kind: system, size: 4GiB }',
+        'devices:',
+        '  - { name: gpu, iommu: true, formats: { XRGB8888: { modifiers: [Y_TILED, X_TILED, LINEAR] } } }',
+        '  - { name: scanout, iommu: true, formats: { XRGB8888: { access: read, modifiers: [Y_TILED, LINEAR] } } }',
+      ].join('\n'),
+      'mods.yaml',
+    );
+    const request = makeRequest(platform, { width: 1920, height: 1080, formats: ['XRGB8888'], devices: ['gpu', 'scanout:read'] });
+    const result = negotiate(platform, request);
+    if (!result.ok) throw new Error('expected a plan');
+    const e = explainChoices(platform, request, result);
+    assert.strictEqual(e.modifiersOf, 'XRGB8888');
+    assert.deepStrictEqual(e.modifiers, [
+      { modifier: 'Y_TILED', verdict: 'chosen', reasons: [] },
+      { modifier: 'X_TILED', verdict: 'excluded', reasons: ['scanout does not take XRGB8888 as X_TILED'] },
+      { modifier: 'LINEAR', verdict: 'possible', reasons: ['ranks after Y_TILED: places gpu #3, scanout #2 against gpu #1, scanout #1'] },
+    ]);
+    // Acting on the verdicts: the possible one plans when asked for alone, the excluded one does not.
+    const only = (modifier: string) =>
+      parsePlatform(['heaps:', '  - { name: system, kind: system, size: 4GiB }', 'devices:', `  - { name: gpu, iommu: true, formats: { XRGB8888: { modifiers: [${modifier}] } } }`, '  - { name: scanout, iommu: true, formats: { XRGB8888: { access: read, modifiers: [Y_TILED, LINEAR] } } }'].join('\n'), 'one.yaml');
+    for (const [modifier, plans] of [['LINEAR', true], ['X_TILED', false]] as const) {
+      const p = only(modifier);
+      assert.strictEqual(negotiate(p, makeRequest(p, { width: 1920, height: 1080, formats: ['XRGB8888'], devices: ['gpu', 'scanout:read'] })).ok, plans, modifier);
+    }
   });
 
   it('on a conflict judges the heaps for the first format every device accepts', () => {

@@ -31,7 +31,7 @@ export type { Atom } from './solver/atoms.js';
 export type { Placement } from './solver/solve.js';
 export type { PlaneLayout } from './solver/layout.js';
 export { explainChoices, type ChoiceExplanation, type FormatVerdict, type ModifierVerdict, type HeapVerdict, type Verdict } from './solver/explain-choices.js';
-export { planJson, atomJson, fixJson, conflictJson, negotiationJson } from './solver/json.js';
+export { planJson, layoutJson, atomJson, fixJson, conflictJson, negotiationJson, type LayoutJson, type Asked } from './solver/json.js';
 
 // Discovery.
 export { parseDtb, readDtbFile } from './platform/fdt.js';

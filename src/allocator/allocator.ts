@@ -179,7 +179,7 @@ export class Allocator {
       return bytes;
     };
     const result = negotiate(this.#prepared, req, options.against === 'capacity' ? { alternatives: options.alternatives, check: allocatesOnEmptyHeaps } : { alternatives: options.alternatives, capacityOf, check: allocatesOnEmptyHeaps });
-    if (!result.ok) throw new ConflictError(result.conflict);
+    if (!result.ok) throw new ConflictError(result.conflict, req);
     const ranked = [result.plan, ...result.alternatives];
     return new Plan(ranked, ranked.map((p) => choiceOf(p, req, this.#handle(p))), result.rationale, req);
   }

@@ -1,5 +1,6 @@
 // Errors of the allocator API, each carrying what a caller needs to act on it.
 
+import type { Request } from '../constraints/model.js';
 import type { Conflict } from '../solver/negotiate.js';
 import { conflictLines } from '../solver/conflict-text.js';
 import type { Errno } from '../kernel/errno.js';
@@ -7,7 +8,11 @@ import type { HeapHandle } from './heap-handle.js';
 
 /** negotiate() found no plan: `conflict` holds the conflicting constraints and fixes. */
 export class ConflictError extends Error {
-  constructor(readonly conflict: Conflict) {
+  /** `request` is the one that conflicts (its size and CPU use go into each fix's layouts in JSON). */
+  constructor(
+    readonly conflict: Conflict,
+    readonly request: Request,
+  ) {
     super(conflictLines(conflict).join('\n'));
     this.name = 'ConflictError';
   }

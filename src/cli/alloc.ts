@@ -2,6 +2,7 @@
 // the request asks for CPU access, print buffers and heap occupancy, then release (or hold until
 // Ctrl-C with --hold, to inspect the buffers with other tools).
 
+import { layoutJson } from '../solver/json.js';
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import { InputError } from '../errors.js';
@@ -95,7 +96,7 @@ export async function allocCommand(args: string[]): Promise<number> {
       const json = {
         backend: dev.backend.kind,
         reason: dev.backendReason,
-        plan: { heap: u.heap.describe().name, format: u.format, modifier: u.modifier, size: u.size, count: u.count, alignment: u.alignment },
+        plan: layoutJson({ ...u, heap: u.heap.describe().name, heapKind: u.heap.describe().kind }),
         fallbacks: bufs.fallbacks.map((f) => ({ heap: f.heap.describe().name, errno: f.errno, allocated: f.allocated })),
         buffers: bufs.map((b, i) => ({ ...bufferJson(b), ...(cpu[i] ? { cpu: cpu[i] } : {}) })),
         heaps: heapsAfter,

@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
     return await run(withServiceDefault(rest));
   } catch (err) {
     if (err instanceof InputError) return fail(EXIT.input, err.message, { error: { kind: 'input', message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) } });
-    if (err instanceof ConflictError) return fail(EXIT.conflict, err.message, { conflict: conflictJson(err.conflict) });
+    if (err instanceof ConflictError) return fail(EXIT.conflict, err.message, { conflict: conflictJson(err.conflict, err.request) });
     if (err instanceof AllocationError) {
       return fail(EXIT.kernel, err.message, { error: { kind: 'kernel', message: err.message, attempts: err.attempts.map((a) => ({ heap: a.heap.describe().name, errno: a.errno, allocated: a.allocated })) } });
     }

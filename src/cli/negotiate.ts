@@ -59,9 +59,9 @@ export function negotiateCommand(args: string[], mode: 'negotiate' | 'explain' =
   }
   if (mode === 'explain') {
     const choices = explainChoices(platform, request, result);
-    process.stdout.write(`${values.json ? JSON.stringify({ ...negotiationJson(result), choices }) : `${negotiationText(result)}\n${choicesText(choices)}`}\n`);
+    process.stdout.write(`${values.json ? JSON.stringify({ ...negotiationJson(result, request), choices }) : `${negotiationText(result)}\n${choicesText(choices)}`}\n`);
   } else {
-    process.stdout.write(`${values.json ? JSON.stringify(negotiationJson(result)) : negotiationText(result)}\n`);
+    process.stdout.write(`${values.json ? JSON.stringify(negotiationJson(result, request)) : negotiationText(result)}\n`);
   }
   return result.ok ? 0 : 3;
 }

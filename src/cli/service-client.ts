@@ -1,9 +1,9 @@
 // --service [ADDRESS] for negotiate, explain, alloc and heaps: the same command answered by a
 // running `udalloc serve` (its platform, heaps and policy) instead of this process.
 
+import { choiceWire } from '../service/wire.js';
 import { InputError } from '../errors.js';
 import { formatBytes } from '../constraints/units.js';
-import { modifierHex } from '../constraints/modifiers.js';
 import type { ChoiceExplanation } from '../solver/explain-choices.js';
 import { choicesText } from './output.js';
 import { cpuRoundTrip } from './cpu-round-trip.js';
@@ -104,13 +104,14 @@ export async function onService(address: string, command: 'negotiate' | 'explain
     }
     const plan = await udalloc.negotiate(text);
     if (command === 'negotiate') {
-      out(options.json ? JSON.stringify({ plan: { ...plan, heap: plan.heap.id, heapKind: plan.heap.describe().kind, modifierValue: modifierHex(plan.modifierValue), alternatives: undefined, request: undefined }, alternatives: plan.alternatives.length, rationale: plan.rationale }) : planText(plan, plan.rationale));
+      // The shape of negotiate --json, with heap handles for names.
+      out(options.json ? JSON.stringify({ plan: choiceWire(plan), alternatives: plan.alternatives.map(choiceWire), rationale: plan.rationale }) : planText(plan, plan.rationale));
       return 0;
     }
     const buffers = await udalloc.allocate(plan, options.name !== undefined ? { name: options.name } : {});
     const cpu = plan.cpu === 'none' ? [] : buffers.map((b) => cpuRoundTrip(b, plan.cpu));
     const rows = buffers.map((b, i) => ({ fd: b.fd, size: b.size, inode: b.info().inode, ...(options.name !== undefined ? { name: `${options.name}-${i}` } : {}), ...(cpu[i] ? { cpu: cpu[i] } : {}) }));
-    if (options.json) out(JSON.stringify({ service: address, plan: { heap: buffers.used.heap.id, kind: buffers.used.heap.describe().kind, format: buffers.used.format, modifier: buffers.used.modifier, size: buffers.used.size, count: buffers.used.count }, buffers: rows }));
+    if (options.json) out(JSON.stringify({ service: address, plan: choiceWire(buffers.used), buffers: rows }));
     else out(`${planText(buffers.used)}\n${rows.map((r) => `  fd ${r.fd}  ${formatBytes(r.size)}  inode ${r.inode}${'name' in r ? `  ${r.name}` : ''}${'cpu' in r ? `  ${r.cpu}` : ''}`).join('\n')}\nreleased ${rows.length} buffer(s)`);
     for (const b of buffers) b.close();
     return 0;

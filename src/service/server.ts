@@ -199,7 +199,7 @@ export class AllocatorService {
           const request = this.#request(msg.body[0], caller);
           const result = negotiate(this.allocator.platform, request, { check: allocatesOnEmptyHeaps });
           const choices = explainChoices(this.allocator.platform, request, result);
-          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [toJson({ ...negotiationJson(result), choices })]));
+          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [toJson({ ...negotiationJson(result, request), choices })]));
           return;
         }
         case 'Allocate':
@@ -448,7 +448,7 @@ function allocateOptions(raw: unknown): { name: string | undefined } {
 function asErrorReply(err: unknown): ErrorReply {
   if (err instanceof ErrorReply) return err;
   if (err instanceof InputError) return new ErrorReply('BadRequest', err.message, { field: err.field, value: typeof err.value === 'bigint' ? String(err.value) : err.value });
-  if (err instanceof ConflictError) return new ErrorReply('Conflict', err.message, conflictJson(err.conflict));
+  if (err instanceof ConflictError) return new ErrorReply('Conflict', err.message, conflictJson(err.conflict, err.request));
   if (isKernelError(err)) return new ErrorReply('Kernel', err.message, { errno: err.errno, op: err.op });
   if (err instanceof AllocationError) return new ErrorReply('OutOfMemory', err.message, { attempts: err.attempts.map((a) => ({ heap: a.heap.id, kind: a.heap.describe().kind, errno: a.errno, allocated: a.allocated })) });
   return new ErrorReply('Internal', err instanceof Error ? err.message : String(err));

@@ -1,27 +1,11 @@
 // Plans as the service sends them (JSON in a D-Bus string) and the client reads them back: the
 // layout, the heap as a handle number with its kind, and the ranked alternatives.
 
-import type { CpuAccess, HeapKind } from '../constraints/model.js';
-import { modifierHex } from '../constraints/modifiers.js';
+import { layoutJson, type LayoutJson } from '../solver/json.js';
 import type { Plan, PlanChoice } from '../allocator/plan.js';
 
-export interface WireChoice {
-  /** The heap's handle number (ListHeaps "handle"); never a name a client must use. */
-  readonly heap: number;
-  readonly heapKind: HeapKind;
-  readonly format: string;
-  readonly fourcc: number;
-  readonly modifier: string;
-  /** The 64-bit DRM modifier as "0x..." (JSON numbers stop at 2^53). */
-  readonly modifierValue: string;
-  readonly width: number;
-  readonly height: number;
-  readonly size: number;
-  readonly count: number;
-  readonly alignment: number;
-  readonly cpu: CpuAccess;
-  readonly planes: ReadonlyArray<{ readonly offset: number; readonly pitch: number; readonly size: number }>;
-}
+/** A plan choice as the service sends it: the one layout shape (solver/json.ts), the heap as its handle number. */
+export type WireChoice = LayoutJson<number>;
 
 export interface WirePlan extends WireChoice {
   readonly alternatives: readonly WireChoice[];
@@ -29,21 +13,7 @@ export interface WirePlan extends WireChoice {
 }
 
 export function choiceWire(c: PlanChoice): WireChoice {
-  return {
-    heap: c.heap.id,
-    heapKind: c.heap.describe().kind,
-    format: c.format,
-    fourcc: c.fourcc,
-    modifier: c.modifier,
-    modifierValue: modifierHex(c.modifierValue),
-    width: c.width,
-    height: c.height,
-    size: c.size,
-    count: c.count,
-    alignment: c.alignment,
-    cpu: c.cpu,
-    planes: c.planes.map((p) => ({ offset: p.offset, pitch: p.pitch, size: p.size })),
-  };
+  return layoutJson({ ...c, heap: c.heap.id, heapKind: c.heap.describe().kind });
 }
 
 export function planWire(plan: Plan, used: PlanChoice = plan): WirePlan {

@@ -263,6 +263,27 @@ print(json.dumps(out))
     const alloc = await cli('alloc', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480', '--count', '2', '--json');
     assert.strictEqual(alloc.code, 0, alloc.stderr);
     assert.strictEqual((JSON.parse(alloc.stdout) as { buffers: unknown[] }).buffers.length, 2);
+    // One JSON shape for a plan: the service's negotiate and alloc, and the local ones on the same
+    // board, have the same fields and values; only the heap differs (a handle there, a name here).
+    const flags = ['--devices', 'camera:write,display:read', '--size', '640x480', '--count', '2', '--json'];
+    const shapes = await Promise.all([
+      cli('negotiate', '--service', bus.address, ...flags),
+      cli('alloc', '--service', bus.address, ...flags),
+      cli('negotiate', '--platform', 'boards/example.yaml', ...flags),
+      cli('alloc', '--platform', 'boards/example.yaml', '--backend', 'sim', ...flags),
+    ]);
+    const planOf = (r: { code: number; stdout: string; stderr: string }) => {
+      assert.strictEqual(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { plan: Record<string, unknown> }).plan;
+    };
+    const [serviceNegotiated, serviceAllocated, negotiated, allocated] = shapes.map(planOf) as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>];
+    assert.deepStrictEqual(Object.keys(negotiated), ['heap', 'heapKind', 'format', 'fourcc', 'modifier', 'modifierValue', 'width', 'height', 'size', 'count', 'alignment', 'cpu', 'planes']);
+    assert.deepStrictEqual(negotiated, { ...allocated });
+    assert.deepStrictEqual(serviceNegotiated, serviceAllocated);
+    assert.deepStrictEqual({ ...serviceNegotiated, heap: negotiated['heap'] }, negotiated);
+    assert.strictEqual(typeof serviceNegotiated['heap'], 'number');
+    assert.strictEqual(negotiated['heap'], 'linux,cma');
+    assert.strictEqual(negotiated['fourcc'], 0x3231564e);
     const touched = await cli('alloc', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '640x480', '--cpu', 'readwrite', '--name', 'cam');
     assert.strictEqual(touched.code, 0, touched.stderr);
     assert.match(touched.stdout, /^  fd \d+ .* cam-0  write\+read back: ok$/m);

@@ -192,9 +192,9 @@ describe('conflicts', () => {
     assert.match(inspect(plan), /rationale: \[/);
     assert.deepStrictEqual(JSON.parse(stringify(plan)).rationale, plan.rationale);
     // The package's stable JSON shapes need no replacer.
-    const shaped = JSON.parse(JSON.stringify(negotiationJson(result))) as { conflict: { fixes: { fix: string }[] } };
+    const shaped = JSON.parse(JSON.stringify(negotiationJson(result, { width: 1920, height: 1080, cpu: 'none' }))) as { conflict: { fixes: { fix: string }[] } };
     assert.strictEqual(shaped.conflict.fixes[0]!.fix, fix.text);
-    assert.deepStrictEqual(JSON.parse(JSON.stringify(negotiationJson(plan))).rationale, plan.rationale);
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(negotiationJson(plan, { width: 1920, height: 1080, cpu: 'none' }))).rationale, plan.rationale);
   });
 
   it('a pool too small: grow CMA to what 40 buffers take as the kernel places them (1 MiB aligned), or ask for fewer', () => {

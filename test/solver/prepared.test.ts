@@ -51,7 +51,7 @@ function changed(platform: Platform, fields: RequestFields, change: string): { f
 }
 
 /** What a caller can see of an answer: its JSON shape with the fix sentences and rationale. */
-const seen = (n: Negotiation) => JSON.parse(JSON.stringify(negotiationJson(n))) as unknown;
+const seen = (n: Negotiation) => JSON.parse(JSON.stringify(negotiationJson(n, { width: 0, height: 0, cpu: 'none' }))) as unknown;
 
 describe('a prepared platform keeps answers keyed by the whole request', () => {
   it('two requests that differ in any one field, sources included, never share an answer; each equals a fresh one', () => {

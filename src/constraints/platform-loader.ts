@@ -1,7 +1,7 @@
 // Platform profiles: YAML or JSON text -> a validated Platform, every heap and device rule keeping
 // its source (file:line field) so that a conflict can say where a constraint came from.
 
-import { HEAP_KINDS } from './heap-kinds/index.js';
+import { HEAP_KINDS, heapOf } from './heap-kinds/index.js';
 import { fail, readText, SourceDocument, validate, type PathKey } from './document.js';
 import { findFormat, formatNames } from './formats.js';
 import { findModifier, MODIFIERS, modifierAppliesTo, shortModifierName, type ModifierInfo } from './modifiers.js';
@@ -16,13 +16,10 @@ const powerOfTwo = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && 2
 function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceDocument): Heap {
   const kind = HEAP_KINDS[raw.kind];
   const path = ['heaps', index];
-  let end = kind.endWithoutPlace(raw.size);
   if (raw.base !== undefined) {
-    end = raw.base + raw.size;
+    const end = raw.base + raw.size;
     if (!Number.isSafeInteger(end)) fail(src, [...path, 'size'], 'base + size is beyond 2^53', raw.size);
     if (raw.limit !== undefined && end > raw.limit) fail(src, [...path, 'limit'], `the pool ends at 0x${end.toString(16)}, above its limit`, raw.limit);
-  } else if (raw.limit !== undefined) {
-    end = raw.limit;
   }
   // What Linux refuses (a CMA area off whole pageblocks) describes a machine that cannot boot that way.
   const refusal = kind.refusal({ base: raw.base, size: raw.size });
@@ -30,23 +27,7 @@ function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceD
   if (raw.kind === 'secure' && raw.cpuAccess === true) fail(src, [...path, 'cpuAccess'], 'a secure heap cannot be CPU-mappable', raw.cpuAccess);
   if (raw.maxAlign !== undefined && !powerOfTwo(raw.maxAlign)) fail(src, [...path, 'maxAlign'], 'a physical base alignment is a power of two (4096, 65536, 1MiB...)', raw.maxAlign);
   if (raw.alignOrder !== undefined && kind.defaultAlignOrder === undefined) fail(src, [...path, 'alignOrder'], 'only CMA heaps have an alignment order', raw.alignOrder);
-  const alignOrder = kind.defaultAlignOrder === undefined ? undefined : (raw.alignOrder ?? kind.defaultAlignOrder);
-  return {
-    name: raw.name,
-    kind: raw.kind,
-    base: raw.base,
-    size: raw.size,
-    end,
-    contiguous: raw.contiguous ?? kind.contiguous,
-    cpuAccess: raw.cpuAccess ?? kind.cpuAccess,
-    secure: kind.secure,
-    cached: raw.cached ?? true,
-    maxAlign: raw.maxAlign ?? kind.maxAlign(alignOrder),
-    alignOrder,
-    maxBuffer: kind.maxBuffer(raw.size),
-    scarcity: kind.scarcity,
-    source: src.source(path),
-  };
+  return heapOf(raw, src.source(path));
 }
 
 function buildFormatRule(

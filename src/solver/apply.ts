@@ -3,7 +3,7 @@
 // so a program can apply a fix to its own files. Pure: nothing here touches the kernel.
 
 import { formatNamed } from '../constraints/formats.js';
-import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
+import { HEAP_KINDS, heapOf, type HeapEntry } from '../constraints/heap-kinds/index.js';
 import { DEVICE_ACCESS, type CpuAccess, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 
 /** A request for a buffer of its own, given to a device that leaves the shared one. */
@@ -23,7 +23,9 @@ export type Change =
   | { readonly target: 'request'; readonly field: 'protected'; readonly value: boolean }
   | { readonly target: 'heap'; readonly heap: string; readonly field: 'size' | 'base' | 'limit'; readonly value: number }
   /** A second buffer for `device`, filled by a copy (or conversion, or scaling) from the shared one. */
-  | { readonly target: 'copy'; readonly device: string; readonly request: CopyRequest };
+  | { readonly target: 'copy'; readonly device: string; readonly request: CopyRequest }
+  /** A pool the board lacks, as an entry of the profile's `heaps:` list (the kernel's default CMA area). */
+  | { readonly target: 'new-heap'; readonly heap: HeapEntry };
 
 /** The inputs after a fix: the platform and one request per buffer (the shared one first). */
 export interface Applied {
@@ -77,6 +79,9 @@ export function applyChanges(platform: Platform, request: Request, changes: read
     switch (c.target) {
       case 'heap':
         heaps = heaps.map((h) => (h.name === c.heap ? changedHeap(h, c.field, c.value) : h));
+        break;
+      case 'new-heap':
+        heaps = [...heaps, heapOf(c.heap, `a fix: a ${c.heap.kind} heap the board does not have yet`)];
         break;
       case 'copy': {
         const r = withDevices({ ...request, width: c.request.width, height: c.request.height, count: c.request.count, cpu: c.request.cpu, protected: false }, c.request.devices);

@@ -7,12 +7,13 @@
 
 import { inspect, isDeepStrictEqual, type InspectOptions } from 'node:util';
 import { overlappingPools, type Platform, type Request } from '../constraints/model.js';
+import { DEFAULT_CMA_NAMES, heapOf, type HeapEntry } from '../constraints/heap-kinds/index.js';
 import { sizeBoundReasons } from './size-bounds.js';
 import { applyChanges, type Change } from './apply.js';
 import { atomsOf, atomTemplate, type Atom } from './atoms.js';
 import { minimalCore, minimalCorrection, type Feasible } from './minimal-sets.js';
-import { changesFor, fixText, hardwareAdvice, shapesOf, type FixContext } from './fixes.js';
-import type { PreparedPlatform } from './prepared.js';
+import { changesFor, DEFAULT_AREA_SOURCE, fixText, hardwareAdvice, shapesOf, type FixContext } from './fixes.js';
+import { PreparedPlatform } from './prepared.js';
 import { compileActive } from './problem.js';
 import { relaxation } from './relax.js';
 import { bestPlan, search, type CapacityOf, type Placement } from './solve.js';
@@ -179,7 +180,7 @@ export function explainConflict(prepared: PreparedPlatform, request: Request, op
   for (const a of firstCore) reason[a.id] = 1;
   for (const a of shared) reason[a.id] = 1;
   const sets = correctionSets(choices, flags, feasible, reason);
-  if (sets.length === 0) return hardwareOnly([]);
+  if (sets.length === 0) return withDefaultArea(prepared, request, options) ?? hardwareOnly([]);
 
   const ctx: FixContext = { platform, shapes, request, capacityOf };
   const fixes: Fix[] = [];
@@ -198,7 +199,7 @@ export function explainConflict(prepared: PreparedPlatform, request: Request, op
   }
   // Every change that helps in principle failed when acted on (a device left alone cannot get a
   // buffer of its own, say): what remains is the hardware.
-  if (fixes.length === 0) return hardwareOnly(sets[0]!);
+  if (fixes.length === 0) return withDefaultArea(prepared, request, options) ?? hardwareOnly(sets[0]!);
   // A smaller size is the real cause's fix when a device's limits bound it, else one among others.
   if (fixes.length > 1) {
     const order = sizeBounded(platform, request) ? FIX_ORDER : FIX_ORDER_SIZE_LATER;
@@ -207,6 +208,40 @@ export function explainConflict(prepared: PreparedPlatform, request: Request, op
   const chosen = fixes.slice(0, MAX_FIXES);
   const atomsChanged = chosen[0]!.atoms;
   return { atoms: atomsChanged, core: atomsChanged.some((a) => !premise(a)) ? coreFor(atomsChanged) : firstCore, fixes: chosen, hardware: [] };
+}
+
+/**
+ * A board without a CMA area still has the kernel's default one for the asking: `cma=` at boot
+ * makes it (kernel/dma/contiguous.c dma_contiguous_reserve(), below the architecture's DMA limit
+ * unless the parameter places it), and CONFIG_DMABUF_HEAPS_CMA exports it as a dma-buf heap
+ * (drivers/dma-buf/heaps/cma_heap.c, named after the area: "reserved" for one made by cma=). When
+ * nothing else helps, the conflict is explained again with that area present and empty; its fixes
+ * (grow the area, place it below a DMA limit) become the adding of the area, acted on like any other.
+ */
+function withDefaultArea(prepared: PreparedPlatform, request: Request, options: ExplainOptions): Conflict | undefined {
+  const { platform } = prepared;
+  // Only contiguity is what the area gives: offered when a device without an IOMMU shares the buffer.
+  if (platform.heaps.some((h) => h.kind === 'cma') || request.devices.every((d) => platform.devices.find((x) => x.name === d)!.iommu)) return undefined;
+  const name = DEFAULT_CMA_NAMES.find((n) => !platform.heaps.some((h) => h.name === n));
+  if (name === undefined) return undefined;
+  const area = heapOf({ name, kind: 'cma', size: 0 }, DEFAULT_AREA_SOURCE);
+  const withArea = new PreparedPlatform({ ...platform, heaps: [...platform.heaps, area] });
+  const there = explainConflict(withArea, request, options);
+  if (there.fixes.length === 0) return undefined;
+  const ctx: FixContext = { platform: withArea.platform, shapes: withArea.shapes, request, capacityOf: options.capacityOf };
+  const fixes = there.fixes.map((f) => new VerifiedFix(addingArea(f.changes, name), f.atoms, f.plans, ctx));
+  return { ...there, fixes };
+}
+
+/** A fix's changes to the absent area (its size, limit or base) as the one change that adds it. */
+function addingArea(changes: readonly Change[], name: string): Change[] {
+  const entry: { -readonly [K in keyof HeapEntry]: HeapEntry[K] } = { name, kind: 'cma', size: 0 };
+  const rest: Change[] = [];
+  for (const c of changes) {
+    if (c.target === 'heap' && c.heap === name) entry[c.field] = c.value;
+    else rest.push(c);
+  }
+  return [...rest, { target: 'new-heap', heap: entry }];
 }
 
 /** Applies the changes, negotiates every resulting buffer, and allocates them together. */

@@ -7,7 +7,7 @@
 import { FORMATS } from '../constraints/formats.js';
 import { accessCovers, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
-import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, HEAP_KINDS } from '../constraints/heap-kinds/index.js';
+import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, HEAP_KINDS, heapOf, type HeapEntry } from '../constraints/heap-kinds/index.js';
 import { minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
 import { deviceEntry } from '../constraints/request.js';
 import { LAYOUT_RULES, ruleNamed } from '../constraints/rules/index.js';
@@ -258,7 +258,10 @@ export function changesFor(set: readonly Atom[], relaxedPlan: () => Placement | 
     // Each pool grown to what the buffers take as the kernel places them, in the plan at this size.
     const newSizes = new Map<string, number>();
     if (poolsToSize.length > 0) {
-      const least = leastPoolPlan(ctx, changes, poolsToSize);
+      // A pool moved below a DMA limit by its limit alone is sized where it will lie (its size does not move it).
+      const limit = dmaLimit(staying);
+      const placedByLimit: Change[] = Number.isFinite(limit) ? poolsToPlace.filter((h) => h.base === undefined).map((h) => ({ target: 'heap', heap: h.name, field: 'limit', value: limit })) : [];
+      const least = leastPoolPlan(ctx, [...changes, ...placedByLimit], poolsToSize);
       if (!least) continue;
       const { heap } = least;
       const size = poolSizeAtBoot(heap, least.need);
@@ -388,9 +391,28 @@ function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placem
   }
 }
 
+/** Where the kernel's default CMA area comes from when a board has none (conflict.ts offers to add it). */
+export const DEFAULT_AREA_SOURCE = "the kernel's default CMA area, which this board does not have (cma= at boot makes it)";
+
+/** The sentence for adding the kernel's default CMA area (a 'new-heap' change): its size and place, and why. */
+function addedAreaText(entry: HeapEntry, plans: readonly Placement[], ctx: FixContext): string {
+  const plan = plans[0]!;
+  const need = minimumPoolSize(heapOf(entry, DEFAULT_AREA_SOURCE), plan.size, plan.count);
+  const mib = entry.size / MiB;
+  const physical = ctx.request.devices.map((d) => deviceOf(ctx.platform, d)).filter((d) => !d.iommu);
+  const where = entry.limit !== undefined ? `@0-${formatAddress(entry.limit)}` : '';
+  const limited = physical.filter((d) => dmaLimit([d]) === entry.limit);
+  const why = entry.limit !== undefined && limited.length > 0 ? `, below ${formatAddress(entry.limit)} where ${list(limited.map((d) => `${d.name} (${d.dmaBits}-bit DMA)`))} reach${limited.length === 1 ? 'es' : ''}` : '';
+  const without = physical.length > 0 ? `${list(physical.map((d) => d.name))} ha${physical.length === 1 ? 's' : 've'} no IOMMU and this board has no CMA area: ` : 'this board has no CMA area: ';
+  return `${without}boot with cma=${mib}M${where} to give it the kernel's default one, ${formatBytes(entry.size)}${why} (the buffers take ${need} bytes: ${plan.count} x ${plan.size}); Linux exports it as the dma-buf heap ${entry.name} (CONFIG_DMABUF_HEAPS_CMA)`;
+}
+
 /** The fix as one sentence: each change of the set, joined. */
 export function fixText(set: readonly Atom[], changes: readonly Change[], plans: readonly Placement[], ctx: FixContext): string {
-  const parts = set.map((a) => atomText(a, changes, plans, ctx)).filter((t) => t !== '');
+  const added = changes.find((c) => c.target === 'new-heap');
+  // The area added is one sentence, whichever of its atoms (size, place) the set relaxes.
+  const rest = added ? set.filter((a) => a.heap !== added.heap.name) : set;
+  const parts = [...(added ? [addedAreaText(added.heap, plans, ctx)] : []), ...rest.map((a) => atomText(a, changes, plans, ctx)).filter((t) => t !== '')];
   return parts.length === 1 ? parts[0]! : `both: ${parts.join('; and ')}`;
 }
 

@@ -19,7 +19,8 @@ export function actOn(profile: { heaps: Record<string, unknown>[] }, fields: Req
   let shared: RequestFields = { ...fields };
   const copies: RequestFields[] = [];
   for (const c of changes) {
-    if (c.target === 'heap') {
+    if (c.target === 'new-heap') heaps.push({ ...c.heap });
+    else if (c.target === 'heap') {
       const h = heaps.find((x) => x['name'] === c.heap)!;
       if (c.field === 'limit') delete h['base'];
       h[c.field] = c.value;

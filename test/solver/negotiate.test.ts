@@ -281,8 +281,8 @@ describe('conflicts', () => {
     assert.doesNotMatch(result.conflict.fixes[0]!.text, /Infinity/);
   });
 
-  it('only hardware can change: says so, names the device and the fact, and offers no fix', () => {
-    const platform = parsePlatform('heaps:\n  - { name: system, kind: system, size: 4GiB }\ndevices:\n  - { name: display, iommu: false, formats: { XRGB8888: {} } }\n  - { name: gpu, iommu: true, formats: { XRGB8888: {} } }\n', 'nocontig.yaml');
+  it('only hardware can change: says so, names the device and the facts, and offers no fix (not even the default CMA area, which the device cannot reach)', () => {
+    const platform = parsePlatform('heaps:\n  - { name: system, kind: system, size: 4GiB }\ndevices:\n  - { name: display, iommu: false, heaps: [system], formats: { XRGB8888: {} } }\n  - { name: gpu, iommu: true, formats: { XRGB8888: {} } }\n', 'nocontig.yaml');
     const { result } = ask({ devices: ['gpu', 'display'], formats: ['XRGB8888'] }, platform);
     if (result.ok) throw new Error('expected a conflict');
     assert.deepStrictEqual(result.conflict.fixes, []);
@@ -360,6 +360,29 @@ describe('conflicts', () => {
     assert.match(result.conflict.fixes.find((f) => f.changes.some((c) => c.target === 'copy'))!.text, /^give display its own buffer and copy into it/);
     // At 640x480 the chroma plane starts at 307200 = 75 x 4096: both agree.
     assert.ok(ask({ devices: ['camera:write', 'display:read'], width: 640, height: 480 }, platform).result.ok);
+  });
+
+  it('a board with no CMA area is offered the kernel\'s default one, below the display\'s DMA limit; acted on, it allocates, and a pageblock less does not', () => {
+    const profile = {
+      heaps: [{ name: 'system', kind: 'system', size: 2 * 2 ** 30 }],
+      devices: [
+        { name: 'camera', iommu: true, formats: { NV12: { access: 'write' } } },
+        { name: 'display', iommu: false, dmaBits: 32, formats: { NV12: { access: 'read', pitchAlign: 64 } } },
+      ],
+    };
+    const platform = parsePlatform(JSON.stringify(profile), 'nocma.json');
+    const fields: RequestFields = { devices: ['camera:write', 'display:read'], width: 1920, height: 1080, count: 3, formats: ['NV12'] };
+    const result = negotiate(platform, makeRequest(platform, fields), { check: allocatesOnEmptyHeaps });
+    if (result.ok) throw new Error('expected a conflict');
+    const add = result.conflict.fixes[0]!;
+    assert.deepStrictEqual(add.changes, [{ target: 'new-heap', heap: { name: 'reserved', kind: 'cma', size: 10 * MiB, limit: 2 ** 32 } }]);
+    assert.match(add.text, /^display has no IOMMU and this board has no CMA area: boot with cma=10M@0-0x100000000 to give it the kernel's default one, 10 MiB, below 0x100000000 where display \(32-bit DMA\) reaches \(the buffers take 9404416 bytes: 3 x 3112960\); Linux exports it as the dma-buf heap reserved/);
+    assert.deepStrictEqual(result.conflict.hardware, []);
+    assert.strictEqual(actOn(profile, fields, add.changes), 'allocates');
+    const smaller = [{ target: 'new-heap' as const, heap: { name: 'reserved', kind: 'cma' as const, size: 8 * MiB, limit: 2 ** 32 } }];
+    assert.notStrictEqual(actOn(profile, fields, smaller), 'allocates');
+    // Where the display reaches matters: the same area anywhere in RAM does not serve it.
+    assert.notStrictEqual(actOn(profile, fields, [{ target: 'new-heap', heap: { name: 'reserved', kind: 'cma', size: 10 * MiB } }]), 'allocates');
   });
 
   it('an unprotected buffer is never told to become protected, nor to grow the secure heap', () => {

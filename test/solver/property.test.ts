@@ -18,7 +18,7 @@ import { lcmAll } from '../../src/util/int.js';
 import { SimKernel } from '../../src/kernel/sim/index.js';
 import { allocatesOnEmptyHeaps } from '../../src/kernel/sim/fix-check.js';
 import { emptyHeapCapacity } from '../../src/constraints/placement.js';
-import { CMA_MIN_ALIGNMENT_BYTES } from '../../src/constraints/heap-kinds/index.js';
+import { CMA_MIN_ALIGNMENT_BYTES, heapOf } from '../../src/constraints/heap-kinds/index.js';
 import type { Change } from '../../src/solver/apply.js';
 
 /** Brute force: every format, every modelled modifier, every heap, every power-of-two padding. */
@@ -98,22 +98,28 @@ describe('solver against a brute-force oracle', () => {
     let modifierAccessBlamed = 0;
     let hardwareOnly = 0;
     let implicitBlamed = 0;
+    let defaultArea = 0;
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { platform, request } = build(s);
         const result = negotiate(platform, request);
         if (result.ok) return;
         checked++;
-        const atoms = atomize(platform, request);
         const conflict = result.conflict;
+        // A board without a CMA area is explained with the kernel's default one present and empty
+        // (conflict.ts withDefaultArea): its atoms are that platform's.
+        const added = conflict.fixes.flatMap((f) => f.changes).find((c) => c.target === 'new-heap');
+        const over = added ? { ...platform, heaps: [...platform.heaps, heapOf({ name: added.heap.name, kind: 'cma', size: 0 }, 'default area')] } : platform;
+        if (added) defaultArea++;
+        const atoms = atomize(over, request);
         // Sharing the buffer (and an unprotected buffer staying so) is the premise of the request:
         // the core keeps every device in it.
         const premise = (a: Atom) => a.constraint === 'shared' || (a.request === true && a.constraint === 'protected' && a.value === false);
         const core = new Set(conflict.core.map((a) => a.id));
         // Only when nothing else conflicts does the core name the premise (an unprotected buffer, only secure heaps).
         const kept = conflict.core.some(premise) ? (a: Atom) => a.constraint === 'shared' : premise;
-        assert.strictEqual(feasibleWith(platform, request, atoms, (a) => kept(a) || core.has(a.id)), false);
-        for (const dropped of core) assert.strictEqual(feasibleWith(platform, request, atoms, (a) => kept(a) || (core.has(a.id) && a.id !== dropped)), true);
+        assert.strictEqual(feasibleWith(over, request, atoms, (a) => kept(a) || core.has(a.id)), false);
+        for (const dropped of core) assert.strictEqual(feasibleWith(over, request, atoms, (a) => kept(a) || (core.has(a.id) && a.id !== dropped)), true);
         if (conflict.fixes.length === 0) {
           hardwareOnly++;
           assert.ok(conflict.hardware.length > 0, 'a conflict without fixes says what hardware would have to change');
@@ -122,9 +128,9 @@ describe('solver against a brute-force oracle', () => {
         for (const fix of conflict.fixes) assert.ok(fix.atoms.every((a) => a.changeable), `${fix.text}: changes only what a user can change`);
         const correction = new Set(conflict.atoms.map((a) => a.id));
         assert.ok(correction.size > 0, `${correction.size} > 0`);
-        assert.strictEqual(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id)), true);
+        assert.strictEqual(feasibleWith(over, request, atoms, (a) => !correction.has(a.id)), true);
         for (const kept of correction) {
-          assert.strictEqual(feasibleWith(platform, request, atoms, (a) => !correction.has(a.id) || a.id === kept), false);
+          assert.strictEqual(feasibleWith(over, request, atoms, (a) => !correction.has(a.id) || a.id === kept), false);
         }
         if (conflict.atoms.some((a) => a.constraint === 'access')) accessBlamed++;
         if (conflict.core.some((a) => a.constraint === 'implicitPlanes')) implicitBlamed++;
@@ -134,6 +140,8 @@ describe('solver against a brute-force oracle', () => {
     );
     assert.ok(checked > 30, `${checked} > 30`);
     assert.ok(hardwareOnly > 3 && hardwareOnly < checked, `hardware-only conflicts: ${hardwareOnly} of ${checked}`);
+    // Boards without a CMA area must meet the default area's offer, or its explanation goes unchecked.
+    assert.ok(defaultArea > 0, `the default CMA area offered in ${defaultArea} conflicts`);
     // The request's statement of each device's use must take part in conflicts, or its atoms go unchecked.
     assert.ok(accessBlamed > 3, `${accessBlamed} > 3`);
     assert.ok(modifierAccessBlamed > 0, `per-modifier access blamed in ${modifierAccessBlamed} conflicts`);
@@ -152,7 +160,7 @@ describe('solver against a brute-force oracle', () => {
         for (const fix of result.conflict.fixes) {
           fixes++;
           for (const c of fix.changes) {
-            const kind = c.target === 'heap' ? `heap.${c.field}` : c.target === 'copy' ? 'copy' : `request.${c.field}`;
+            const kind = c.target === 'heap' ? `heap.${c.field}` : c.target === 'copy' || c.target === 'new-heap' ? c.target : `request.${c.field}`;
             kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
           }
           const outcome = actOn(profile, fields, fix.changes);
@@ -163,11 +171,11 @@ describe('solver against a brute-force oracle', () => {
     );
     assert.ok(fixes > 100, `${fixes} > 100`);
     // Every kind of change must be exercised, or its application goes unchecked.
-    for (const kind of ['request.formats', 'request.devices', 'request.count', 'request.width', 'request.cpu', 'heap.size', 'copy']) assert.ok((kinds.get(kind) ?? 0) > 0, `${kind}: ${JSON.stringify([...kinds])}`);
+    for (const kind of ['request.formats', 'request.devices', 'request.count', 'request.width', 'request.cpu', 'heap.size', 'copy', 'new-heap']) assert.ok((kinds.get(kind) ?? 0) > 0, `${kind}: ${JSON.stringify([...kinds])}`);
   });
 
   it('every count, size and pool fix is the best one: one more buffer, the next size step or one step less of pool does not allocate', () => {
-    const stepped = { count: 0, size: 0, pool: 0, cmaPool: 0 };
+    const stepped = { count: 0, size: 0, pool: 0, cmaPool: 0, newArea: 0 };
     // More buffers than the other properties ask for, so that pools and counts run short often.
     fc.assert(
       fc.property(scenarioArb, fc.integer({ min: 1, max: 64 }), (s, count) => {
@@ -199,6 +207,10 @@ describe('solver against a brute-force oracle', () => {
               if (heap.kind === 'cma') stepped.cmaPool++;
               stepped.pool++;
               beyond({ ...c, value: c.value - step });
+            } else if (c.target === 'new-heap' && c.heap.size > CMA_MIN_ALIGNMENT_BYTES) {
+              // The kernel's default CMA area a board lacks: a pageblock less does not hold the buffers.
+              stepped.newArea++;
+              beyond({ ...c, heap: { ...c.heap, size: c.heap.size - CMA_MIN_ALIGNMENT_BYTES } });
             }
           }
         }
@@ -206,7 +218,7 @@ describe('solver against a brute-force oracle', () => {
       { numRuns: 400, seed: 2912 },
     );
     // Each kind of step must be tried, or its bound goes unchecked.
-    assert.ok(stepped.count > 30 && stepped.size > 30 && stepped.pool > 20 && stepped.cmaPool > 15, JSON.stringify(stepped));
+    assert.ok(stepped.count > 30 && stepped.size > 30 && stepped.pool > 20 && stepped.cmaPool > 15 && stepped.newArea > 0, JSON.stringify(stepped));
   });
 });
 
@@ -214,6 +226,7 @@ describe('solver against a brute-force oracle', () => {
 function sameField(a: Change, b: Change): boolean {
   if (a.target === 'heap' && b.target === 'heap') return a.heap === b.heap && a.field === b.field;
   if (a.target === 'request' && b.target === 'request') return a.field === b.field;
+  if (a.target === 'new-heap' && b.target === 'new-heap') return a.heap.name === b.heap.name;
   return false;
 }
 

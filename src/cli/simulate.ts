@@ -16,14 +16,16 @@ ${platformHelp}
   --policy P            placement in contiguous pools: first-fit (Linux, default) or best-fit
   --json                print one JSON object (with fragmentation samples) instead of text
   --html FILE           also write a self-contained HTML report with charts and heap maps
-${workloadHelp}`;
+${workloadHelp}
+Exits 3 when a request fails or is not held by the heap it prefers (a pool too small: the same
+count \`udalloc size\` holds to zero), 0 when the pools hold the whole workload as it prefers.`;
 
 function reportText(r: ReplayReport): string {
-  const lines = [`${r.trace}: ${r.events} events, policy ${r.policy}, ${r.failures.length} failure(s), ${r.fallbacks} fallback(s)`];
-  const header = ['HEAP', 'KIND', 'CAPACITY', 'ALLOCS', 'PEAK LIVE', 'PEAK USED', 'HIGH WATER', 'FAILED', 'FALLBACK OUT/IN', 'WORST LARGEST FREE'];
+  const lines = [`${r.trace}: ${r.events} events, policy ${r.policy}, ${r.failures.length} failure(s), ${r.fallbacks} fallback(s), ${r.short} request(s) not held by the heap they prefer`];
+  const header = ['HEAP', 'KIND', 'CAPACITY', 'ALLOCS', 'PEAK LIVE', 'PEAK USED', 'HIGH WATER', 'FAILED', 'FALLBACK OUT/IN', 'SHORT', 'WORST LARGEST FREE'];
   const rows = r.heaps.map((h) => {
     const worst = h.samples.reduce((m, s) => Math.min(m, s.largestFree), Infinity);
-    return [h.name, h.kind, formatBytes(h.capacity), String(h.allocations), formatBytes(h.peakLive), formatBytes(h.peakUsed), h.highWater === undefined ? '-' : formatBytes(h.highWater), String(h.failures), `${h.fallbacksFrom}/${h.fallbacksTo}`, worst === Infinity ? '-' : formatBytes(worst)];
+    return [h.name, h.kind, formatBytes(h.capacity), String(h.allocations), formatBytes(h.peakLive), formatBytes(h.peakUsed), h.highWater === undefined ? '-' : formatBytes(h.highWater), String(h.failures), `${h.fallbacksFrom}/${h.fallbacksTo}`, String(h.short), worst === Infinity ? '-' : formatBytes(worst)];
   });
   const widths = header.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
   for (const row of [header, ...rows]) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
@@ -31,6 +33,8 @@ function reportText(r: ReplayReport): string {
     lines.push(`failures${r.failures.length > 20 ? ' (first 20)' : ''}:`);
     for (const f of r.failures.slice(0, 20)) lines.push(`  line ${f.line}, t=${f.t}s, ${f.id}: ${f.request}: ${f.reason}`);
   }
+  const short = r.heaps.filter((h) => h.short > 0);
+  if (short.length > 0) lines.push(`too small for this workload (SHORT: requests that prefer the heap and did not get it; \`udalloc size\` finds the sizes with none): ${short.map((h) => `${h.name} (${h.short})`).join(', ')}`);
   return lines.join('\n');
 }
 
@@ -56,5 +60,6 @@ export function simulateCommand(args: string[]): number {
   }
   if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, reports })}\n`);
   else process.stdout.write(`${reports.map(reportText).join('\n\n')}\n`);
-  return 0;
+  // A workload the pools do not hold as it prefers, or that fails, is the answer "no": exit 3.
+  return reports.some((r) => r.failures.length > 0 || r.short > 0) ? 3 : 0;
 }

@@ -11,6 +11,8 @@ import { AllocationError, ConflictError } from '../allocator/errors.js';
 import type { Plan, PlanChoice } from '../allocator/plan.js';
 import type { KernelBackend } from '../kernel/backend.js';
 import { SimKernel } from '../kernel/sim/kernel.js';
+import { negotiate } from '../solver/negotiate.js';
+import { prepare } from '../solver/prepared.js';
 import type { PlacementPolicy } from '../kernel/sim/pool.js';
 import type { AllocEvent, Trace } from './trace.js';
 
@@ -68,6 +70,12 @@ export interface HeapReport {
   /** Allocations that left this heap for a lower-ranked plan, and that came here as a fallback. */
   readonly fallbacksFrom: number;
   readonly fallbacksTo: number;
+  /**
+   * Requests that prefer this heap (their plan with every pool unbounded) and were not held by it:
+   * they failed, fell back, or were planned elsewhere because it was too small. The one meaning of
+   * "the pool is too small": `size` finds the smallest pool with none.
+   */
+  readonly short: number;
   readonly samples: readonly HeapSample[];
   /** With heapMap: the buffers in the pool when its allocated bytes peaked (offsets from the base). */
   readonly peakMap?: ReadonlyArray<{ readonly id: string; readonly offset: number; readonly size: number }>;
@@ -90,6 +98,8 @@ export interface ReplayReport {
   readonly heaps: readonly HeapReport[];
   readonly failures: readonly Failure[];
   readonly fallbacks: number;
+  /** Requests not held by the heap they prefer (the sum of the heaps' `short`). */
+  readonly short: number;
 }
 
 interface HeapState {
@@ -107,6 +117,7 @@ interface HeapState {
   failures: number;
   fallbacksFrom: number;
   fallbacksTo: number;
+  short: number;
   samples: HeapSample[];
 }
 
@@ -142,9 +153,28 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
   // The replay closes every buffer it allocates, so the GC leak finaliser has nothing to catch.
   const dev: Allocator = openSync({ platform: options.planUnbounded ? unboundedForPlanning(platform) : platform, backend, leakCheck: false });
   const states = new Map<string, HeapState>(
-    platform.heaps.map((heap) => [heap.name, { heap, tracksHighWater: isPool(heap), blocks: options.heapMap && isPool(heap) ? new Map() : undefined, peakMap: undefined, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, samples: [] }]),
+    platform.heaps.map((heap) => [heap.name, { heap, tracksHighWater: isPool(heap), blocks: options.heapMap && isPool(heap) ? new Map() : undefined, peakMap: undefined, live: 0, used: 0, peakLive: 0, peakUsed: 0, highWater: 0, allocations: 0, failures: 0, fallbacksFrom: 0, fallbacksTo: 0, short: 0, samples: [] }]),
   );
   const plans = new Map<string, Plan | ConflictError>();
+  // The heap each request prefers: its plan with every pool unbounded (what sizing replays with).
+  const unbounded = options.planUnbounded ? undefined : prepare(unboundedForPlanning(platform));
+  const preferredHeaps = new Map<string, HeapState | undefined>();
+  const preferredOf = (e: AllocEvent, plan: Plan | ConflictError): HeapState | undefined => {
+    if (!unbounded) return plan instanceof ConflictError ? undefined : stateOf(plan);
+    if (!preferredHeaps.has(e.key)) {
+      const r = negotiate(unbounded, e.request);
+      preferredHeaps.set(e.key, r.ok ? states.get(r.plan.heap.name) : undefined);
+    }
+    return preferredHeaps.get(e.key);
+  };
+  let short = 0;
+  const heldBy = (e: AllocEvent, plan: Plan | ConflictError, where: HeapState | undefined): void => {
+    const preferred = preferredOf(e, plan);
+    if (preferred !== undefined && preferred !== where) {
+      preferred.short++;
+      short++;
+    }
+  };
   const live = new Map<string, { buffers: DmaBuffer[]; heap: HeapState | undefined; live: number; used: number }>();
   const failures: Failure[] = [];
   let fallbacks = 0;
@@ -201,6 +231,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
         plans.set(e.key, plan);
       }
       if (plan instanceof ConflictError) {
+        heldBy(e, plan, undefined);
         failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: undefined, reason: `no plan: ${plan.conflict.fixes[0]?.text ?? plan.conflict.hardware[0] ?? 'constraints conflict'}` });
         live.set(e.id, { buffers: [], heap: undefined, live: 0, used: 0 });
       } else {
@@ -209,6 +240,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
           const bufs = dev.allocateSync(plan, allocateOptions);
           const used = bufs.used;
           const s = stateOf(used);
+          heldBy(e, plan, s);
           const { liveBytes, usedBytes } = bytesOf(used);
           s.live += liveBytes;
           s.used += usedBytes;
@@ -238,6 +270,7 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
         } catch (err) {
           if (!(err instanceof AllocationError)) throw err;
           first.failures++;
+          heldBy(e, plan, undefined);
           // The first failure of a watched heap counts once; stop when all of them have failed.
           if (stopSet && first.failures === 1 && stopSet.has(first.heap.name) && ++stopFailed === stopSet.size) stopped = true;
           failures.push({ line: e.line, t: e.t, id: e.id, request: describeRequest(e), heap: first.heap.name, reason: err.attempts.map((a) => `${a.heap.describe().name}: ${a.errno}`).join(', ') });
@@ -270,10 +303,12 @@ export function replay(platform: Platform, trace: Trace, options: ReplayOptions 
       failures: s.failures,
       fallbacksFrom: s.fallbacksFrom,
       fallbacksTo: s.fallbacksTo,
+      short: s.short,
       samples: s.samples,
       ...(s.peakMap ? { peakMap: s.peakMap } : {}),
     })),
     failures,
     fallbacks,
+    short,
   };
 }

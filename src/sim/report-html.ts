@@ -118,9 +118,9 @@ function heapMapSvg(h: HeapReport): string {
 
 function summaryTable(r: ReplayReport): string {
   const rows = r.heaps
-    .map((h) => `<tr><td>${escapeHtml(h.name)}</td><td>${h.kind}</td><td>${formatBytes(h.capacity)}</td><td>${h.allocations}</td><td>${formatBytes(h.peakLive)}</td><td>${formatBytes(h.peakUsed)}</td><td>${h.highWater === undefined ? '-' : formatBytes(h.highWater)}</td><td>${h.failures}</td><td>${h.fallbacksFrom}/${h.fallbacksTo}</td></tr>`)
+    .map((h) => `<tr><td>${escapeHtml(h.name)}</td><td>${h.kind}</td><td>${formatBytes(h.capacity)}</td><td>${h.allocations}</td><td>${formatBytes(h.peakLive)}</td><td>${formatBytes(h.peakUsed)}</td><td>${h.highWater === undefined ? '-' : formatBytes(h.highWater)}</td><td>${h.failures}</td><td>${h.fallbacksFrom}/${h.fallbacksTo}</td><td>${h.short}</td></tr>`)
     .join('\n');
-  return `<table><tr><th>heap</th><th>kind</th><th>capacity</th><th>allocations</th><th>peak live</th><th>peak allocated</th><th>high water</th><th>failures</th><th>fallbacks out/in</th></tr>\n${rows}</table>`;
+  return `<table><tr><th>heap</th><th>kind</th><th>capacity</th><th>allocations</th><th>peak live</th><th>peak allocated</th><th>high water</th><th>failures</th><th>fallbacks out/in</th><th title="requests that prefer this heap and did not get it: what udalloc size holds to zero">short</th></tr>\n${rows}</table>`;
 }
 
 /** The page around the charts: styles, uPlot, and the script that draws every chart spec. */
@@ -172,7 +172,7 @@ export function reportHtml(platformName: string, reports: readonly ReplayReport[
       return `<h3>${escapeHtml(h.name)} (${h.kind})</h3>\n${specs.map((c) => `<div class="chart" id="${escapeHtml(c.id)}"></div>`).join('\n')}\n${heapMapSvg(h)}`;
     });
     const failures = r.failures.length === 0 ? '<p>No allocation failed.</p>' : `<p>${r.failures.length} allocation(s) failed (red marks on the charts); the first:</p><ul>${r.failures.slice(0, 20).map((f) => `<li>line ${f.line}, t=${f.t}s, ${escapeHtml(f.id)}: ${escapeHtml(f.request)}: ${escapeHtml(f.reason)}</li>`).join('')}</ul>`;
-    return `<section><h2>${escapeHtml(r.trace)}</h2><p>${r.events} events, placement ${r.policy}, ${r.fallbacks} fallback(s).</p>${summaryTable(r)}${failures}${blocks.join('\n')}</section>`;
+    return `<section><h2>${escapeHtml(r.trace)}</h2><p>${r.events} events, placement ${r.policy}, ${r.fallbacks} fallback(s), ${r.short} request(s) not held by the heap they prefer (a pool too small: the count <code>udalloc size</code> holds to zero).</p>${summaryTable(r)}${failures}${blocks.join('\n')}</section>`;
   });
   return page(`udalloc replay: ${platformName}`, `<h1>udalloc replay on ${escapeHtml(platformName)}</h1>\n${sections.join('\n')}`, charts);
 }

@@ -56,7 +56,8 @@ describe('HTML replay report (simulate --html)', () => {
   it('occupancy with the pool capacity and every failure marked; fragmentation only for contiguous pools; a labelled heap map', async () => {
     const file = join(testDir('udalloc-report-'), 'report.html');
     const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'simulate', '--platform', 'raspberry-pi-4', '--scenario', COMPOSITOR, '--scenario', 'compositor:outputDevices=v3d:write+hvs:read,clientDevices=v3d,windows=40', '--json', '--html', file], { encoding: 'utf8' });
-    assert.strictEqual(r.status, 0, r.stderr);
+    // The stock pool fails this session: the pools do not hold the workload (exit 3), the report is written.
+    assert.strictEqual(r.status, 3, r.stderr);
     const { reports } = JSON.parse(r.stdout) as { reports: Array<{ failures: Array<{ heap: string }>; heaps: Array<{ name: string; kind: string; capacity: number; allocations: number; failures: number; peakMap?: unknown[] }> }> };
     const cmaReport = reports[0]!.heaps.find((h) => h.name === 'linux,cma')!;
     assert.ok(cmaReport.failures > 0, 'the stock 64 MiB pool fails this session');

@@ -77,28 +77,32 @@ export function dpbFrames(codec: string, level: string, width: number, height: n
   throw new InputError(`scenario parameter codec=${codec}: expected h264 or hevc`, 'codec', codec);
 }
 
-const nv12 = (s: { width: number; height: number }, devs: string[], count: number, extra: Partial<RequestFields> = {}): RequestFields => ({ ...s, formats: ['NV12'], devices: devs, count, ...extra });
+/** Frames of the scenario's `format` parameter (a format name udalloc knows; the request loader checks it). */
+const frames = (p: Params, s: { width: number; height: number }, devs: string[], count: number, extra: Partial<RequestFields> = {}): RequestFields => ({ ...s, formats: [p['format'] ?? 'NV12'], devices: devs, count, ...extra });
 
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'camera-record',
-    summary: 'a camera preview always on; recording sessions start and stop, each with its own buffer ring and encoder reference frames; occasional snapshots',
-    defaults: { preview: '1920x1080', record: '3840x2160', previewBuffers: '4', recordBuffers: '6', seconds: '600', sessions: '20', snapshots: '30', previewDevices: 'camera:write+display:read', recordDevices: 'camera:write+encoder:read', encoder: 'encoder' },
+    summary: 'one camera: its preview ring always on; recording sessions one after another (a camera records one stream at a time), each with its own ring and two encoder reference frames; occasional snapshots',
+    defaults: { preview: '1920x1080', record: '3840x2160', format: 'NV12', previewBuffers: '4', recordBuffers: '6', seconds: '600', sessions: '20', snapshots: '30', previewDevices: 'camera:write+display:read', recordDevices: 'camera:write+encoder:read', encoder: 'encoder' },
     generate(p, random) {
       const tl = new Timeline();
       const seconds = int(p, 'seconds', 1);
-      const preview = tl.alloc(0, nv12(size(p, 'preview'), devices(p, 'previewDevices'), int(p, 'previewBuffers', 1, 64)), 'preview');
-      for (let i = 0; i < int(p, 'sessions'); i++) {
-        const start = random() * seconds * 0.9;
-        const end = Math.min(seconds, start + 5 + random() * seconds * 0.2);
-        const ring = tl.alloc(start, nv12(size(p, 'record'), devices(p, 'recordDevices'), int(p, 'recordBuffers', 1, 64)), 'record');
-        const refs = tl.alloc(start, nv12(size(p, 'record'), devices(p, 'encoder'), 2), 'encref');
+      const sessions = int(p, 'sessions');
+      const preview = tl.alloc(0, frames(p, size(p, 'preview'), devices(p, 'previewDevices'), int(p, 'previewBuffers', 1, 64)), 'preview');
+      // Sessions are sequential: each takes part of its own slot of the run, so that no two overlap.
+      const slot = sessions > 0 ? seconds / sessions : seconds;
+      for (let i = 0; i < sessions; i++) {
+        const start = i * slot + random() * slot * 0.1;
+        const end = start + slot * (0.2 + random() * 0.7);
+        const ring = tl.alloc(start, frames(p, size(p, 'record'), devices(p, 'recordDevices'), int(p, 'recordBuffers', 1, 64)), 'record');
+        const refs = tl.alloc(start, frames(p, size(p, 'record'), devices(p, 'encoder'), 2), 'encref');
         tl.free(end, ring);
         tl.free(end, refs);
       }
       for (let i = 0; i < int(p, 'snapshots'); i++) {
         const t = random() * seconds;
-        const still = tl.alloc(t, nv12(size(p, 'record'), devices(p, 'recordDevices'), 1, { cpu: 'read' }), 'still');
+        const still = tl.alloc(t, frames(p, size(p, 'record'), devices(p, 'recordDevices'), 1, { cpu: 'read' }), 'still');
         tl.free(t + 0.2 + random(), still);
       }
       tl.free(seconds, preview);
@@ -108,15 +112,15 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'video-decode',
     summary: 'clips of various resolutions decoded to the display: DPB frames by codec level plus display buffers, allocated per clip',
-    defaults: { codec: 'h264', level: '5.1', sizes: '1920x1080+3840x2160+1280x720', displayBuffers: '3', clips: '50', devices: 'decoder:write+display:read' },
+    defaults: { codec: 'h264', level: '5.1', sizes: '1920x1080+3840x2160+1280x720', format: 'NV12', displayBuffers: '3', clips: '50', devices: 'decoder:write+display:read' },
     generate(p, random) {
       const tl = new Timeline();
       const sizes = (p['sizes'] ?? '').split('+').map((text) => size({ sizes: text }, 'sizes'));
       let t = 0;
       for (let i = 0; i < int(p, 'clips', 1); i++) {
         const s = sizes[Math.floor(random() * sizes.length)]!;
-        const frames = dpbFrames(p['codec'] ?? '', p['level'] ?? '', s.width, s.height) + int(p, 'displayBuffers', 0, 16);
-        const id = tl.alloc(t, nv12(s, devices(p, 'devices'), frames), 'clip');
+        const count = dpbFrames(p['codec'] ?? '', p['level'] ?? '', s.width, s.height) + int(p, 'displayBuffers', 0, 16);
+        const id = tl.alloc(t, frames(p, s, devices(p, 'devices'), count), 'clip');
         t += 1 + random() * 30;
         tl.free(t, id);
       }
@@ -126,18 +130,18 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'compositor',
     summary: 'triple-buffered outputs; client windows (mean lifetime windowSeconds) come and go, some scanned out directly (contiguous), most composited (GPU only)',
-    defaults: { output: '1920x1080', outputs: '1', windows: '500', windowSeconds: '180', scanoutShare: '20', outputDevices: 'gpu:write+display:read', clientDevices: 'gpu', seconds: '3600' },
+    defaults: { output: '1920x1080', format: 'XRGB8888', outputs: '1', windows: '500', windowSeconds: '180', scanoutShare: '20', outputDevices: 'gpu:write+display:read', clientDevices: 'gpu', seconds: '3600' },
     generate(p, random) {
       const tl = new Timeline();
       const seconds = int(p, 'seconds', 1);
       const out = size(p, 'output');
-      const outputs = Array.from({ length: int(p, 'outputs', 1, 8) }, () => tl.alloc(0, { ...out, formats: ['XRGB8888'], devices: devices(p, 'outputDevices'), count: 3 }, 'output'));
+      const outputs = Array.from({ length: int(p, 'outputs', 1, 8) }, () => tl.alloc(0, frames(p, out, devices(p, 'outputDevices'), 3), 'output'));
       for (let i = 0; i < int(p, 'windows'); i++) {
         const start = random() * seconds;
         const w = 64 * (1 + Math.floor(random() * (out.width / 64)));
         const h = 64 * (1 + Math.floor(random() * (out.height / 64)));
         const scanout = random() * 100 < int(p, 'scanoutShare', 0, 100);
-        const id = tl.alloc(start, { width: w, height: h, formats: ['XRGB8888'], devices: devices(p, scanout ? 'outputDevices' : 'clientDevices'), count: 2 + Math.floor(random() * 2) }, scanout ? 'scanout' : 'window');
+        const id = tl.alloc(start, frames(p, { width: w, height: h }, devices(p, scanout ? 'outputDevices' : 'clientDevices'), 2 + Math.floor(random() * 2)), scanout ? 'scanout' : 'window');
         // Lifetimes uniform in [0, 2 x windowSeconds]: windowSeconds is the mean.
         tl.free(Math.min(seconds, start + random() * 2 * int(p, 'windowSeconds', 1)), id);
       }
@@ -148,10 +152,10 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'photo-burst',
     summary: 'a preview ring, then bursts of full-resolution stills captured at a frame rate and freed once encoded',
-    defaults: { preview: '1920x1080', still: '4000x3000', bursts: '10', burstLength: '20', fps: '10', encodeSeconds: '0.4', previewDevices: 'camera:write+display:read', stillDevices: 'camera:write+encoder:read' },
+    defaults: { preview: '1920x1080', still: '4000x3000', format: 'NV12', bursts: '10', burstLength: '20', fps: '10', encodeSeconds: '0.4', previewDevices: 'camera:write+display:read', stillDevices: 'camera:write+encoder:read' },
     generate(p, random) {
       const tl = new Timeline();
-      const preview = tl.alloc(0, nv12(size(p, 'preview'), devices(p, 'previewDevices'), 4), 'preview');
+      const preview = tl.alloc(0, frames(p, size(p, 'preview'), devices(p, 'previewDevices'), 4), 'preview');
       const fps = int(p, 'fps', 1, 1000);
       const encode = Number(p['encodeSeconds']);
       if (!(encode > 0 && encode < 3600)) throw new InputError(`scenario parameter encodeSeconds=${JSON.stringify(p['encodeSeconds'])}: expected seconds between 0 and 3600`, 'encodeSeconds', p['encodeSeconds']);
@@ -161,7 +165,7 @@ export const SCENARIOS: readonly Scenario[] = [
         const n = int(p, 'burstLength', 1, 1000);
         for (let i = 0; i < n; i++) {
           const shot = t + i / fps;
-          const id = tl.alloc(shot, nv12(size(p, 'still'), devices(p, 'stillDevices'), 1), 'still');
+          const id = tl.alloc(shot, frames(p, size(p, 'still'), devices(p, 'stillDevices'), 1), 'still');
           // Encoding is serial: each still waits for the previous one.
           end = Math.max(end, shot) + encode * (0.8 + 0.4 * random());
           tl.free(end, id);

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadPlatform } from '../../src/constraints/load.js';
+import { loadPlatform, parsePlatform } from '../../src/constraints/load.js';
 import { dpbFrames, generateScenario, SCENARIOS } from '../../src/sim/scenarios.js';
 import { traceFromEvents } from '../../src/sim/trace.js';
 import { replay } from '../../src/sim/replay.js';
@@ -34,6 +34,36 @@ describe('scenarios', () => {
     ['hevc', '4.1', 1920, 1080, 6],
   ], 'DPB of %s level %s at %dx%d is %d frames', (codec: string, level: string, w: number, h: number, frames: number) => {
     assert.strictEqual(dpbFrames(codec, level, w, h), frames);
+  });
+
+  // A board that lays frames out tightly (no alignment rules, one unbounded system heap), so that
+  // peak live bytes can be worked out by hand: NV12 is 1.5 bytes a pixel, YUYV 2, XRGB8888 4.
+  const plain = parsePlatform(
+    [
+      'heaps:',
+      '  - { name: system, kind: system, size: 64GiB }',
+      'devices:',
+      ...['camera', 'display', 'encoder', 'decoder', 'gpu'].map((d) => `  - { name: ${d}, iommu: true, formats: { NV12: {}, YUYV: {}, XRGB8888: {} } }`),
+    ].join('\n'),
+    'plain.yaml',
+  );
+  const peak = (spec: string) => replay(plain, traceFromEvents(generateScenario(spec, 1).events, plain, spec)).heaps.find((h) => h.name === 'system')!.peakLive;
+  const nv12 = (w: number, h: number) => w * h * 1.5;
+
+  each([
+    // One camera records one stream at a time: the preview ring, one recording ring and two reference frames.
+    ['camera-record:snapshots=0', 4 * nv12(1920, 1080) + (6 + 2) * nv12(3840, 2160)],
+    ['camera-record:snapshots=0,sessions=1', 4 * nv12(1920, 1080) + (6 + 2) * nv12(3840, 2160)],
+    ['camera-record:snapshots=0,format=YUYV', 4 * 1920 * 1080 * 2 + 8 * 3840 * 2160 * 2],
+    // Clips one after another: the largest is 4K, H.264 level 5.1: 5 DPB frames + 3 display buffers.
+    ['video-decode', (5 + 3) * nv12(3840, 2160)],
+    ['video-decode:sizes=1920x1080,clips=5', (16 + 3) * nv12(1920, 1080)],
+    // Triple-buffered output only.
+    ['compositor:windows=0', 3 * 1920 * 1080 * 4],
+    // Each still encoded before the next is shot: the preview ring and one still.
+    ['photo-burst:fps=1,encodeSeconds=0.5', 4 * nv12(1920, 1080) + nv12(4000, 3000)],
+  ], 'the peak of %s is worked out by hand: %d bytes', (spec: string, bytes: number) => {
+    assert.strictEqual(peak(spec), bytes);
   });
 
   it('parameters override defaults; unknown ones are named', () => {

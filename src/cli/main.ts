@@ -126,6 +126,9 @@ export async function main(argv: string[]): Promise<number> {
 
 /** parseArgs' "Unknown option '--formt'" with the closest real flag of the command. */
 function withFlagSuggestion(message: string, command: string): string {
+  // A value starting with "-" (--count -1) reads as the next option: say so in one line.
+  const dash = /Option '(--?[^']+)' argument is ambiguous/.exec(message);
+  if (dash) return `${dash[1]}: its value starts with "-", which reads as another option; write ${dash[1]}=VALUE (a negative or dash-led value is then checked like any other)`;
   const m = /Unknown option '(--?[^']+)'/.exec(message);
   if (!m) return message;
   const flags = FLAGS[command] ?? [];

@@ -55,6 +55,8 @@ describe('udalloc negotiate', () => {
     [['--platform', 'boards/example.yaml', '--devices', 'camra', '--size', '64x64', '--format', 'NV12'], /devices\[0\] = "camra": no device of that name .*did you mean camera/],
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64by64', '--format', 'NV12'], /--size "64by64": expected WIDTHxHEIGHT/],
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64x64', '--format', 'NV12', '--count=-3'], /--count "-3": must be a positive whole number/],
+    // Written as a user would: the dash-led value reads as an option; the message says how to pass it.
+    [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64x64', '--format', 'NV12', '--count', '-3'], /^udalloc negotiate: --count: its value starts with "-", which reads as another option; write --count=VALUE/],
     [['--platform', 'boards/nope.yaml'], /cannot read platform profile boards\/nope\.yaml: ENOENT/],
     [['--devices', 'camera', '--format', 'NV12'], /using the built-in example board \(boards\/example\.yaml\)\n.*request flags: request field width is missing \(set it with --size/s],
     [['--platform', 'boards/example.yaml', '--bogus'], /Unknown option '--bogus'/],

@@ -290,6 +290,14 @@ describe('conflicts', () => {
     assert.deepStrictEqual(result.conflict.hardware, ['display has no IOMMU and needs physically contiguous memory (nocontig.yaml:4 devices[0].iommu): it needs a contiguous pool (CMA or a carveout) it can reach, large enough for the buffer']);
   });
 
+  it('a device that works only on protected memory, on a board without a secure heap: the fact and what it needs', () => {
+    const platform = parsePlatform('heaps:\n  - { name: system, kind: system, size: 2GiB }\ndevices:\n  - { name: decoder, iommu: true, protected: required, formats: { NV12: { access: write } } }\n  - { name: display, iommu: true, formats: { NV12: { access: read } } }\n', 'prot.yaml');
+    const { result } = ask({ devices: ['decoder:write', 'display:read'] }, platform);
+    if (result.ok) throw new Error('expected a conflict');
+    assert.deepStrictEqual(result.conflict.fixes, []);
+    assert.deepStrictEqual(result.conflict.hardware, ['decoder works only on protected memory (prot.yaml:4 devices[0].protected): it needs a secure heap it can reach, large enough for the buffer (memory the firmware or TEE protects, exported as a dma-buf heap)']);
+  });
+
   it('a device limit bounds the size: the real cause first, then scaling in a copy step', () => {
     const platform = parsePlatform(
       [

@@ -77,7 +77,7 @@ describe('real device trees', () => {
     assert.deepStrictEqual([fw.kind, fw.base, fw.size], ['carveout', 0x8f600000, 5 * MiB]);
     const dpu = p.devices.find((d) => d.compatible === 'qcom,sc7180-dpu')!;
     assert.deepStrictEqual([dpu.kind, dpu.iommu], ['display', true]);
-    assert.match(dpu.sources.iommu, /\/soc@0\/mdss@ae00000 iommus \(enclosing display-controller@ae01000\)/);
+    assert.match(dpu.sources.iommu, /\/soc@0\/display-subsystem@ae00000 iommus \(enclosing display-controller@ae01000\)/);
     // The venus-decoder/encoder sub-nodes are part of venus, not devices of their own.
     assert.ok(!p.devices.some((d) => d.compatible.startsWith('venus-')));
   });
@@ -106,9 +106,12 @@ describe('real device trees', () => {
     assert.match(given.source, /CONFIG_CMA_SIZE_MBYTES \(kernel\/dma\/contiguous\.c\).*from --cma/);
   });
 
-  it('i.MX8M Plus EVK: 6 GiB of RAM in two memory ranges; the Vivante GPUs', () => {
+  it('i.MX8M Plus EVK (the 6.12 tree): 6 GiB of RAM in two memory ranges; the LCDIFs without an IOMMU; the Hantro VPUs; the Vivante cores map through their own MMU', () => {
     const p = discover('freescale/imx8mp-evk.dtb');
     assert.strictEqual(p.heaps[0]!.size, 6 * 1024 * MiB);
-    assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'gpu').map((d) => d.compatible), ['vivante,gc', 'vivante,gc']);
+    assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'display').map((d) => [d.compatible, d.iommu]), [['fsl,imx8mp-lcdif', false], ['fsl,imx8mp-lcdif', false]]);
+    assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'codec').map((d) => d.compatible), ['nxp,imx8mm-vpu-g1', 'nxp,imx8mq-vpu-g2']);
+    // 3D, 2D and the NPU are all Vivante cores that etnaviv drives (drivers/gpu/drm/etnaviv/etnaviv_drv.c "vivante,gc").
+    assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'gpu').map((d) => [d.compatible, d.iommu]), [['vivante,gc', true], ['vivante,gc', true], ['vivante,gc', true]]);
   });
 });

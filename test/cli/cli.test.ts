@@ -273,10 +273,10 @@ describe('udalloc devices', () => {
     assert.strictEqual(r.code, 0, r.err);
     const hvs = JSON.parse(r.out).devices.find((d: { name: string }) => d.name === 'hvs');
     assertMatches(hvs, { iommu: false, dmaBits: 30, heaps: null });
-    assert.deepStrictEqual(hvs.formats[0], { format: 'XRGB8888', access: 'read', modifierAccess: {}, modifiers: ['LINEAR', 'BROADCOM_VC4_T_TILED'], pitchAlign: 64, heightAlign: 1, widthAlign: 1, offsetAlign: 1, maxWidth: null, maxHeight: null, maxPitch: null });
-    assert.strictEqual(hvs.sources.dmaBits, 'boards/raspberry-pi-4.yaml:20 devices[0].dmaBits');
+    assert.deepStrictEqual(hvs.formats[0], { format: 'XRGB8888', access: 'read', modifierAccess: {}, modifiers: ['LINEAR', 'BROADCOM_VC4_T_TILED'], pitchAlign: 1, heightAlign: 1, widthAlign: 1, offsetAlign: 1, maxWidth: 7680, maxHeight: 7680, maxPitch: 65535 });
+    assert.strictEqual(hvs.sources.dmaBits, 'boards/raspberry-pi-4.yaml:29 devices[0].dmaBits');
     const text = run('devices', '--platform', 'boards/raspberry-pi-4.yaml');
-    assert.match(text.out, /^hvs: no IOMMU: contiguous, below 2\^30\n {4}iommu: boards\/raspberry-pi-4\.yaml:19 devices\[0\]\.iommu/);
+    assert.match(text.out, /^hvs: no IOMMU: contiguous, below 2\^30\n {4}iommu: boards\/raspberry-pi-4\.yaml:28 devices\[0\]\.iommu/);
     assert.doesNotMatch(text.out, /default:/);
   });
 });

@@ -100,7 +100,8 @@ export function discoverCommand(args: string[]): number {
     if (!values.json) process.stderr.write(`udalloc: wrote ${values['write-profile']}; add each device's formats before negotiating\n`);
   }
   if (values.json) {
-    const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}), ...(h.private ? { private: true } : {}), ...(h.alignment !== undefined ? { alignment: h.alignment } : {}) }));
+    // A system heap of size 0 is RAM the firmware fills in at boot: unknown, null as every unknown value.
+    const heaps = platform.heaps.map((h) => ({ name: h.name, kind: h.kind, base: h.base, size: h.kind === 'system' && h.size === 0 ? null : h.size, limit: h.limit, source: h.source, ...(h.default ? { default: true } : {}), ...(h.private ? { private: true } : {}), ...(h.alignment !== undefined ? { alignment: h.alignment } : {}) }));
     const devices = platform.devices.map((d) => ({ name: d.name, kind: d.kind, compatible: d.compatible, iommu: d.iommu, dmaBits: d.dmaBits, heaps: d.heaps, source: d.source, sources: d.sources, ...(d.formats ? { formats: d.formats } : {}) }));
     process.stdout.write(`${JSON.stringify({ origin: platform.origin, heaps, devices, notes, ...(values.dtb === undefined ? { buffers } : {}) })}\n`);
   } else process.stdout.write(`${text(platform, notes)}\n`);

@@ -4,9 +4,10 @@
 // drivers/of/address.c (dma-ranges); every value records the node and property it came from.
 
 import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, HEAP_KINDS } from '../constraints/heap-kinds/index.js';
+import { DRIVER_TABLE, type DriverRow } from './driver-table.js';
 import { cellsToNumber, type DeviceTree, type DtNode } from './tree.js';
 
-export type DeviceKind = 'display' | 'camera' | 'codec' | 'gpu';
+export type DeviceKind = 'display' | 'writeback' | 'camera' | 'codec' | 'gpu';
 
 export interface DiscoveredHeap {
   /** As /dev/dma_heap names it: "system", the default CMA node's name ("linux,cma"), "reserved" for cma=. */
@@ -101,11 +102,49 @@ const GPU_OWN_MMU: ReadonlyArray<[string, string]> = [
   ['powervr', 'drivers/gpu/drm/imagination/pvr_mmu.c'],
 ];
 
-export function classify(compatible: readonly string[]): DeviceKind | undefined {
+/** The Linux 6.12 drivers' compatibles (scripts/gen-driver-table.mjs), by compatible string. */
+const DRIVERS: ReadonlyMap<string, DriverRow> = new Map(DRIVER_TABLE.map((row) => [row[0], row]));
+
+/** What a node is, and how that is known: the driver that binds it, or a guess from the name. */
+export interface Classification {
+  /** undefined: not a DMA master for buffers (a CSI-2 receiver, a bridge, a bus), or nothing known. */
+  readonly kind: DeviceKind | undefined;
+  readonly why: string;
+  /** The driver table had no row: `kind` is read from the compatible's name. */
+  readonly guess: boolean;
+}
+
+/**
+ * Classifies a node by the driver that binds it (its compatibles, most specific first, against the
+ * 6.12 drivers' of_device_id tables): a driver that is no DMA master (a CSI-2 receiver, a bus) rules
+ * the node out; one whose own file shows what it does says so. A kind seen only elsewhere in the
+ * driver (a display driver's directory also holds its encoders and timing generators) counts when
+ * the node has an IOMMU stream of its own (`ownIommu`: it does DMA) or its name says the same kind
+ * of device; a compatible no such driver matches is guessed from its name.
+ */
+export function classification(compatible: readonly string[], ownIommu = false): Classification {
+  const hinted = hintKind(compatible);
+  for (const c of compatible) {
+    const row = DRIVERS.get(c);
+    if (!row) continue;
+    const [, kind, evidence, file] = row;
+    if (kind === 'none') return { kind: undefined, why: `"${c}" is matched by ${file} (Linux 6.12): not a DMA master for buffers`, guess: false };
+    if (evidence === 'file' || ownIommu || hinted !== undefined) return { kind, why: `"${c}" is matched by ${file} (Linux 6.12: a ${kind}${evidence === 'driver' ? `, as its driver's other files show${ownIommu ? '; the node has its own IOMMU stream' : ''}` : ''})`, guess: false };
+    return { kind: undefined, why: `"${c}" is matched by ${file}, a part of a ${kind} driver that does no DMA of its own`, guess: false };
+  }
+  if (hinted !== undefined) return { kind: hinted, why: `a guess from the name: no Linux 6.12 display, GPU or media driver matches "${compatible[0]}"`, guess: true };
+  return { kind: undefined, why: 'no driver matches it', guess: true };
+}
+
+function hintKind(compatible: readonly string[]): DeviceKind | undefined {
   const all = compatible.join(' ').toLowerCase();
   if (all === '' || NOT_A_DEVICE.some((w) => all.includes(w))) return undefined;
   for (const [kind, hints] of KIND_HINTS) if (hints.some((h) => all.includes(h))) return kind;
   return undefined;
+}
+
+export function classify(compatible: readonly string[]): DeviceKind | undefined {
+  return classification(compatible).kind;
 }
 
 /** The kernel's memparse() (lib/cmdline.c): a number (decimal or 0x hex) with an optional K/M/G/T/P/E suffix. */
@@ -253,10 +292,23 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
   for (const node of tree.root.walk()) {
     if (!node.parent || !node.enabled) continue;
     const compatible = node.strings('compatible');
-    const kind = classify(compatible);
-    if (!kind) continue;
+    const known = classification(compatible, node.has('iommus'));
+    const kind = known.kind;
     const all = compatible.join(' ').toLowerCase();
-    if (kind === 'camera' && CSI2_RECEIVERS.some((r) => all.includes(r))) {
+    if (!kind) {
+      // Said when a name would have suggested a device: the driver shows it is none.
+      if (!known.guess && hintKind(compatible) !== undefined) {
+        const what = CSI2_RECEIVERS.some((r) => all.includes(r)) ? 'a MIPI CSI-2 receiver, which passes pixels to a capture block and does no DMA of its own' : 'not a DMA master for buffers';
+        notes.push(`skipped ${node.path} (${compatible[0]}): ${what} (${known.why})`);
+      }
+      continue;
+    }
+    // A node without registers does no DMA: a virtual node that binds the pieces (sun4i's display-engine).
+    if (!node.has('reg')) {
+      notes.push(`skipped ${node.path} (${compatible[0]}): no registers: a virtual node binding other devices, not a DMA master (${known.why})`);
+      continue;
+    }
+    if (known.guess && kind === 'camera' && CSI2_RECEIVERS.some((r) => all.includes(r))) {
       notes.push(`skipped ${node.path} (${compatible[0]}): a MIPI CSI-2 receiver, which passes pixels to a capture block and does no DMA of its own`);
       continue;
     }
@@ -284,7 +336,7 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
       heaps: regions.length > 0 ? heapNames : null,
       source: where,
       sources: {
-        kind: `${where} compatible "${compatible.join('", "')}"`,
+        kind: `${where} compatible "${compatible.join('", "')}": ${known.why}`,
         iommu: iommuSource ?? `${where} has no iommus property`,
         dmaBits: window?.source ?? `${where}: no dma-ranges above it (the driver's DMA mask applies)`,
         heaps: regions.length > 0 ? `${where} memory-region -> ${regions.map((r) => r.path).join(', ')}` : `${where} has no memory-region`,

@@ -8,9 +8,9 @@ const q = (s: string) => JSON.stringify(s);
 const hex = (n: number) => `0x${n.toString(16)}`;
 const GiB = 2 ** 30;
 
-const PLACEHOLDER_FORMAT = { display: 'XRGB8888', camera: 'NV12', codec: 'NV12', gpu: 'ARGB8888' } as const;
+const PLACEHOLDER_FORMAT = { display: 'XRGB8888', writeback: 'XRGB8888', camera: 'NV12', codec: 'NV12', gpu: 'ARGB8888' } as const;
 /** What the device kind does with buffers: scanout reads, capture writes; codecs and GPUs do both. */
-const PLACEHOLDER_ACCESS = { display: 'access: read, ', camera: 'access: write, ', codec: '', gpu: '' } as const;
+const PLACEHOLDER_ACCESS = { display: 'access: read, ', writeback: 'access: write, ', camera: 'access: write, ', codec: '', gpu: '' } as const;
 
 export function profileYaml(p: DiscoveredPlatform, name: string): string {
   const lines = [

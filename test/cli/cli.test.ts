@@ -287,9 +287,14 @@ describe('udalloc discover', () => {
     const r = run('discover', '--dtb', dtbPath('broadcom/bcm2711-rpi-4-b.dtb'), '--json');
     assert.strictEqual(r.code, 0, r.err);
     const json = JSON.parse(r.out);
+    // RAM the firmware fills in at boot is unknown: null, as README says of every unknown value.
+    assertMatches(json.heaps[0], { name: 'system', kind: 'system', size: null });
     assertMatches(json.heaps[1], { name: 'linux,cma', kind: 'cma', base: null, size: 67108864, limit: 1073741824 });
-    assertMatches(json.devices[0], { name: 'hvs@7e400000', compatible: 'brcm,bcm2711-hvs', iommu: false, dmaBits: 30, heaps: null });
-    assert.match(json.devices[0].source, /\/soc\/hvs@7e400000$/);
+    // The TXP writeback engine (vc4_txp.c, found by its driver), then the HVS.
+    assertMatches(json.devices[0], { name: 'txp@7e004000', kind: 'writeback', compatible: 'brcm,bcm2835-txp', iommu: false, dmaBits: 30, heaps: null });
+    assertMatches(json.devices[1], { name: 'hvs@7e400000', kind: 'display', compatible: 'brcm,bcm2711-hvs', iommu: false, dmaBits: 30, heaps: null });
+    assert.match(json.devices[1].source, /\/soc\/hvs@7e400000$/);
+    assert.match(json.devices[1].sources.kind, /"brcm,bcm2711-hvs" is matched by drivers\/gpu\/drm\/vc4\/vc4_hvs\.c \(Linux 6\.12: a display/);
   });
 
   it('--sysfs ROOT reads a fake machine: heaps from /dev/dma_heap and meminfo, cards from /sys/class/drm', async () => {

@@ -2,6 +2,7 @@
 // Every expected value below was checked by hand in `dtc -I dtb -O dts` output of the same file.
 
 import assert from 'node:assert/strict';
+import { each } from '../helpers.js';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -82,6 +83,33 @@ describe('real device trees', () => {
     assert.ok(!p.devices.some((d) => d.compatible.startsWith('venus-')));
   });
 
+  // Classified by the driver that binds each node (src/platform/driver-table.ts, from the 6.12 source).
+  each([
+    ['broadcom/bcm2711-rpi-4-b.dtb', 'writeback', 'brcm,bcm2835-txp', false],
+    ['allwinner/sun50i-h6-pine-h64.dtb', 'display', 'allwinner,sun50i-h6-de3-mixer-0', true],
+    ['allwinner/sun50i-h6-pine-h64.dtb', 'codec', 'allwinner,sun50i-h6-video-engine', true],
+    ['allwinner/sun50i-a64-pine64-plus.dtb', 'codec', 'allwinner,sun50i-a64-video-engine', false],
+    ['amlogic/meson-g12b-odroid-n2.dtb', 'display', 'amlogic,meson-g12a-vpu', false],
+    ['amlogic/meson-sm1-odroid-c4.dtb', 'display', 'amlogic,meson-g12a-vpu', false],
+    ['nvidia/tegra210-p3450-0000.dtb', 'display', 'nvidia,tegra210-dc', true],
+    ['nvidia/tegra210-p3450-0000.dtb', 'gpu', 'nvidia,gm20b', true],
+    ['nvidia/tegra210-p3450-0000.dtb', 'camera', 'nvidia,tegra210-vi', true],
+  ], '%s: %s %s found, IOMMU %s', (file: string, kind: string, compatible: string, iommu: boolean) => {
+    const d = discover(file).devices.find((x) => x.compatible === compatible);
+    assert.ok(d, `${compatible} not found`);
+    assert.deepStrictEqual([d.kind, d.iommu], [kind, iommu]);
+    assert.match(d.sources.kind, /is matched by drivers\//);
+  });
+
+  each([
+    ['allwinner/sun50i-h6-pine-h64.dtb', 'allwinner,sun50i-h6-display-engine'],
+    ['allwinner/sun50i-h6-pine-h64.dtb', 'allwinner,sun50i-h6-de3'],
+    ['nvidia/tegra210-p3450-0000.dtb', 'nvidia,tegra210-csi'],
+    ['broadcom/bcm2711-rpi-4-b.dtb', 'brcm,bcm2711-pixelvalve0'],
+  ], '%s: %s is no DMA master and is not listed', (file: string, compatible: string) => {
+    assert.ok(!discover(file).devices.some((x) => x.compatible === compatible));
+  });
+
   it('Odroid N2 (Amlogic G12B): 256 MiB default CMA pool, placed dynamically with 4 MiB alignment', () => {
     const cma = discover('amlogic/meson-g12b-odroid-n2.dtb').heaps.find((h) => h.kind === 'cma')!;
     // linux,cma { size = <0x0 0x10000000>; alignment = <0x0 0x400000>; reusable; linux,cma-default; }
@@ -110,7 +138,8 @@ describe('real device trees', () => {
     const p = discover('freescale/imx8mp-evk.dtb');
     assert.strictEqual(p.heaps[0]!.size, 6 * 1024 * MiB);
     assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'display').map((d) => [d.compatible, d.iommu]), [['fsl,imx8mp-lcdif', false], ['fsl,imx8mp-lcdif', false]]);
-    assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'codec').map((d) => d.compatible), ['nxp,imx8mm-vpu-g1', 'nxp,imx8mq-vpu-g2']);
+    // The codecs, and the DW100 dewarp engine (a memory-to-memory converter, drivers/media/platform/nxp/dw100/).
+    assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'codec').map((d) => d.compatible), ['nxp,imx8mp-dw100', 'nxp,imx8mm-vpu-g1', 'nxp,imx8mq-vpu-g2']);
     // 3D, 2D and the NPU are all Vivante cores that etnaviv drives (drivers/gpu/drm/etnaviv/etnaviv_drv.c "vivante,gc").
     assert.deepStrictEqual(p.devices.filter((d) => d.kind === 'gpu').map((d) => [d.compatible, d.iommu]), [['vivante,gc', true], ['vivante,gc', true], ['vivante,gc', true]]);
   });

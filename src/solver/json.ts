@@ -33,22 +33,8 @@ export interface LayoutJson<Heap extends string | number = string | number> {
   readonly planes: ReadonlyArray<{ readonly offset: number; readonly pitch: number; readonly size: number }>;
 }
 
-/** The parts of a layout, from a solver placement or an allocator plan choice. */
-export interface LayoutParts<Heap extends string | number> {
-  readonly heap: Heap;
-  readonly heapKind: HeapKind;
-  readonly format: string;
-  readonly fourcc: number;
-  readonly modifier: string;
-  readonly modifierValue: bigint;
-  readonly width: number;
-  readonly height: number;
-  readonly size: number;
-  readonly count: number;
-  readonly alignment: number;
-  readonly cpu: CpuAccess;
-  readonly planes: ReadonlyArray<{ readonly offset: number; readonly pitch: number; readonly size: number }>;
-}
+/** The parts of a layout, from a solver placement or an allocator plan choice: the modifier value as the 64-bit number it is. */
+export type LayoutParts<Heap extends string | number> = Omit<LayoutJson<Heap>, 'modifierValue'> & { readonly modifierValue: bigint };
 
 export function layoutJson<Heap extends string | number>(l: LayoutParts<Heap>): LayoutJson<Heap> {
   return {

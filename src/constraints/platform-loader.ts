@@ -16,11 +16,11 @@ const powerOfTwo = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && 2
 function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceDocument): Heap {
   const kind = HEAP_KINDS[raw.kind];
   const path = ['heaps', index];
-  if (raw.base !== undefined) {
-    const end = raw.base + raw.size;
-    if (!Number.isSafeInteger(end)) fail(src, [...path, 'size'], 'base + size is beyond 2^53', raw.size);
-    if (raw.limit !== undefined && end > raw.limit) fail(src, [...path, 'limit'], `the pool ends at 0x${end.toString(16)}, above its limit`, raw.limit);
-  }
+  if (raw.base !== undefined && !Number.isSafeInteger(raw.base + raw.size)) fail(src, [...path, 'size'], 'base + size is beyond 2^53', raw.size);
+  // The kernel hands out pages: a pool is whole pages at a page boundary, whatever command reads it.
+  if (raw.size % PAGE_SIZE !== 0) fail(src, [...path, 'size'], `not a whole number of pages (${PAGE_SIZE} bytes): did you forget a unit (256MiB)?`, raw.size);
+  if (raw.base !== undefined && raw.base % PAGE_SIZE !== 0) fail(src, [...path, 'base'], `not page aligned (${PAGE_SIZE} bytes)`, raw.base);
+  if (raw.base !== undefined && raw.limit !== undefined && raw.base + raw.size > raw.limit) fail(src, [...path, 'limit'], `the pool ends at 0x${(raw.base + raw.size).toString(16)}, above its limit`, raw.limit);
   // What Linux refuses (a CMA area off whole pageblocks) describes a machine that cannot boot that way.
   const refusal = kind.refusal({ base: raw.base, size: raw.size });
   if (refusal) fail(src, [...path, refusal.field], refusal.why, raw[refusal.field]);

@@ -21,7 +21,8 @@ Exits 3 when a request fails or is not held by the heap it prefers (a pool too s
 count \`udalloc size\` holds to zero), 0 when the pools hold the whole workload as it prefers.`;
 
 function reportText(r: ReplayReport): string {
-  const lines = [`${r.trace}: ${r.events} events, policy ${r.policy}, ${r.failures.length} failure(s), ${r.fallbacks} fallback(s), ${r.short} request(s) not held by the heap they prefer`];
+  const noPlan = r.failures.filter((f) => f.heap === undefined).length;
+  const lines = [`${r.trace}: ${r.events} events, policy ${r.policy}, ${r.failures.length} failure(s)${noPlan > 0 ? ` (${noPlan} with no plan, in no heap's FAILED)` : ''}, ${r.fallbacks} fallback(s), ${r.short} request(s) not held by the heap they prefer`];
   const header = ['HEAP', 'KIND', 'CAPACITY', 'ALLOCS', 'PEAK LIVE', 'PEAK USED', 'HIGH WATER', 'FAILED', 'FALLBACK OUT/IN', 'SHORT', 'WORST LARGEST FREE'];
   const rows = r.heaps.map((h) => {
     const worst = h.samples.reduce((m, s) => Math.min(m, s.largestFree), Infinity);

@@ -55,6 +55,14 @@ function unservedText(results: readonly SizingResult[]): string[] {
   return lines;
 }
 
+/** Pools a workload needs larger than the place they must lie in: no boot setting gives them. */
+function impossiblePools(platform: Platform, results: readonly SizingResult[]): string[] {
+  return results.flatMap((r) => r.pools.filter((p) => {
+    const heap = platform.heaps.find((h) => h.name === p.name)!;
+    return p.size > 0 && heap.base === undefined && Number.isFinite(heap.end) && p.size > heap.end;
+  }).map((p) => p.name));
+}
+
 export function reachWarnings(platform: Platform, results: readonly SizingResult[]): string[] {
   const warnings: string[] = [];
   for (const r of results) {
@@ -65,7 +73,11 @@ export function reachWarnings(platform: Platform, results: readonly SizingResult
       if (ram > 0 && p.size > ram) warnings.push(`${p.name} needs ${formatBytes(p.size)} (${r.policy}), more than the ${formatBytes(ram)} of RAM the profile gives the system heap`);
       if (heap.base === undefined) {
         // A pool placed at boot below a limit (alloc-ranges, cma=...@start-end) must fit under it.
-        if (Number.isFinite(heap.end) && p.size > heap.end) warnings.push(`${p.name} needs ${formatBytes(p.size)} (${r.policy}) but must sit below ${formatAddress(heap.end)}: widen its alloc-ranges or split the workload`);
+        if (Number.isFinite(heap.end) && p.size > heap.end) {
+          // Widening the range helps only if every device without an IOMMU reaches above it.
+          const limited = platform.devices.filter((d) => !d.iommu && d.dmaBits !== undefined && 2 ** d.dmaBits <= heap.end).map((d) => `${d.name} (${d.dmaBits}-bit DMA)`);
+          warnings.push(`${p.name} needs ${formatBytes(p.size)} (${r.policy}) but must sit below ${formatAddress(heap.end)}, and no pool that large fits there: ${limited.length > 0 ? `${limited.join(', ')} reach only below it, so split the workload (fewer or smaller buffers)` : 'widen its alloc-ranges or split the workload'}`);
+        }
         continue;
       }
       const end = heap.base + p.size;
@@ -106,7 +118,8 @@ function resultText(platform: Platform, results: readonly SizingResult[], worklo
   for (const row of [header, ...rows]) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
   for (const r of results) lines.push(`${r.policy}: ${r.probes} replays; each size passes and one page less fails`);
   for (const w of reachWarnings(platform, results)) lines.push(`warning: ${w}`);
-  const advice = bootAdvice(results);
+  // No cma= line for a size that cannot exist where the pool must lie.
+  const advice = impossiblePools(platform, results).length === 0 ? bootAdvice(results) : undefined;
   if (advice) lines.push(advice);
   return lines.join('\n');
 }
@@ -140,6 +153,8 @@ export function sizeCommand(args: string[]): number {
   }
   if (values.json) process.stdout.write(`${JSON.stringify({ platform: platform.origin, workloads: traces.map((t) => t.origin), served, results, warnings: reachWarnings(platform, results) })}\n`);
   else process.stdout.write(`${resultText(platform, results, traces.map((t) => t.origin), allowUnserved)}\n`);
-  // Requests no pool size serves are a conflict, unless the user said to size the rest.
+  // Requests no pool size serves, or a pool larger than where it must lie, are a conflict (unless
+  // the user said to size the rest).
+  if (impossiblePools(platform, results).length > 0) return 3;
   return served || allowUnserved ? 0 : 3;
 }

@@ -20,6 +20,7 @@ function buildHeap(raw: RawProfile['heaps'][number], index: number, src: SourceD
   // The kernel hands out pages: a pool is whole pages at a page boundary, whatever command reads it.
   if (raw.size % PAGE_SIZE !== 0) fail(src, [...path, 'size'], `not a whole number of pages (${PAGE_SIZE} bytes): did you forget a unit (256MiB)?`, raw.size);
   if (raw.base !== undefined && raw.base % PAGE_SIZE !== 0) fail(src, [...path, 'base'], `not page aligned (${PAGE_SIZE} bytes)`, raw.base);
+  if (raw.base === undefined && raw.limit !== undefined && raw.size > raw.limit) fail(src, [...path, 'size'], `a pool of ${raw.size} bytes cannot lie below its limit 0x${raw.limit.toString(16)}`, raw.size);
   if (raw.base !== undefined && raw.limit !== undefined && raw.base + raw.size > raw.limit) fail(src, [...path, 'limit'], `the pool ends at 0x${(raw.base + raw.size).toString(16)}, above its limit`, raw.limit);
   // What Linux refuses (a CMA area off whole pageblocks) describes a machine that cannot boot that way.
   const refusal = kind.refusal({ base: raw.base, size: raw.size });

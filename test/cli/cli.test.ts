@@ -218,6 +218,13 @@ describe('udalloc simulate and size', () => {
     assert.match(allowed.out, /^warning: \d+ request\(s\) have no plan at any pool size and are left out of the sizes \(--allow-unserved\):$/m);
   });
 
+  it('size gives no cma= for a pool larger than the range it must lie in, says why, and exits 3', () => {
+    const r = run('size', '--platform', 'raspberry-pi-4', '--scenario', 'photo-burst:previewDevices=isp:write+hvs:read,stillDevices=isp:write+hvs:read,still=7680x4320,burstLength=40,encodeSeconds=2', '--policy', 'first-fit');
+    assert.strictEqual(r.code, 3, r.err);
+    assert.match(r.out, /warning: linux,cma needs [\d.]+ GiB \(first-fit\) but must sit below 0x40000000, and no pool that large fits there: hvs \(30-bit DMA\).* reach only below it, so split the workload/);
+    assert.doesNotMatch(r.out, /cma=/);
+  });
+
   it('size --json gives a pool size per policy with its ratio to peak live bytes', () => {
     const r = run('size', '--scenario', 'camera-record:seconds=60,sessions=3,snapshots=2', '--json');
     assert.strictEqual(r.code, 0, r.err);

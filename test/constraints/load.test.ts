@@ -106,6 +106,7 @@ describe('platform profiles', () => {
     ['dmaBits out of range', minimal('{ name: s, kind: system, size: 4096 }', '{ name: d, dmaBits: 99, formats: { NV12: {} } }'), /dmaBits = 99/],
     ['a mappable secure heap', minimal('{ name: s, kind: secure, size: 4096, cpuAccess: true }'), /cannot be CPU-mappable/],
     ['a pool of a bare number of bytes that is no whole number of pages', minimal('{ name: s, kind: carveout, base: 0x40000000, size: 256 }'), /heaps\[0\]\.size = 256: not a whole number of pages \(4096 bytes\): did you forget a unit \(256MiB\)\?/],
+    ['a pool larger than the range it must lie in', minimal('{ name: s, kind: cma, size: 2GiB, limit: 0x40000000 }'), /heaps\[0\]\.size = 2147483648: a pool of 2147483648 bytes cannot lie below its limit 0x40000000/],
     ['a pool off a page boundary', minimal('{ name: s, kind: carveout, base: 0x40000800, size: 1MiB }'), /heaps\[0\]\.base = 1073743872: not page aligned \(4096 bytes\)/],
     ['a CMA area that is not whole pageblocks', minimal('{ name: s, kind: cma, size: 3MiB }'), /heaps\[0\]\.size = 3145728: a CMA area is whole pageblocks \(2 MiB\); Linux refuses .*incorrect alignment of CMA region.* rounds cma= up to 4 MiB/],
     ['a CMA area off a pageblock', minimal('{ name: s, kind: cma, base: 0x40001000, size: 4MiB }'), /heaps\[0\]\.base = 1073745920: a CMA area starts on a whole pageblock \(2 MiB\); Linux refuses one at 0x40001000 /],

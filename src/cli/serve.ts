@@ -1,6 +1,7 @@
 // udalloc serve: the allocator as a D-Bus service (src/service/server.ts) for programs in any
 // language, on the system bus in production (packaging/) or on any bus address.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { AllocatorService, openServiceAllocator } from '../service/server.js';
@@ -36,6 +37,29 @@ export const serveOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/**
+ * `npx udalloc serve ... &` then `kill $!` signals npm, which exits without passing the signal on:
+ * the server would live on under init, holding the bus name. When the npm that started it is gone
+ * (the process is handed to another parent), it stops as on SIGTERM. A server started any other
+ * way (systemd, a shell, nohup) is left alone.
+ */
+function whenStarterGone(stop: () => void): void {
+  const starter = process.ppid;
+  let command = '';
+  try {
+    command = readFileSync(`/proc/${starter}/cmdline`, 'utf8');
+  } catch {
+    return;
+  }
+  if (!/(^|[/\0\s])(npm|npx)(-cli\.js)?([\0\s]|$)|npm-exec/.test(command)) return;
+  const timer = setInterval(() => {
+    if (process.ppid === starter) return;
+    clearInterval(timer);
+    stop();
+  }, 250);
+  timer.unref();
+}
+
 export async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: serveOptions, strict: true, allowPositionals: false });
   if (values.help) {
@@ -53,7 +77,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   log?.(allocator.backendReason);
   let service: AllocatorService;
   try {
-    service = await AllocatorService.start({ bus: values.bus, allocator, policy, name: values.name, log });
+    // A bus daemon started at the same moment (README's private-bus recipe) is waited for, briefly.
+    service = await AllocatorService.start({ bus: values.bus, allocator, policy, name: values.name, log, waitForBusMs: 3000 });
   } catch (err) {
     allocator.close();
     // No bus at the address, or the name taken: the user's setting to fix, one line.
@@ -64,6 +89,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     service.bus.once('end', stop);
+    whenStarterGone(stop);
   });
   log?.('stopping');
   await service.stop();

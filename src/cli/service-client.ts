@@ -56,10 +56,14 @@ export function planText(plan: ServicePlan | PlanChoice, rationale: readonly str
 }
 
 /** Runs one command on the service; prints like the local command; the service's errors go to main.ts like the others. */
+/** How long the CLI waits for a bus and a service started a moment before it. */
+const START_WAIT_MS = 3000;
+
 export async function onService(address: string, command: 'negotiate' | 'explain' | 'alloc' | 'heaps' | 'usage', options: { request?: string; json?: boolean; name?: string } = {}): Promise<number> {
   let udalloc: ServiceAllocator;
   try {
-    udalloc = await connect({ bus: address });
+    // A service (and its bus) started a moment ago in the same script is waited for, briefly.
+    udalloc = await connect({ bus: address, waitMs: START_WAIT_MS });
   } catch (err) {
     throw new InputError(`--service ${address}: ${err instanceof Error ? err.message : String(err)}`, 'service', address);
   }

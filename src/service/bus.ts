@@ -148,8 +148,24 @@ function socketProblem(err: unknown): string {
   return message;
 }
 
-/** Connects (the Hello call done, the unique name known) with Unix fd passing, or throws why not. */
-export async function connectBus(where: string | undefined): Promise<Bus> {
+/**
+ * Connects (the Hello call done, the unique name known) with Unix fd passing, or throws why not.
+ * With `waitMs`, a bus whose socket is not there yet (a daemon started at the same moment) is
+ * tried again every 100 ms until then.
+ */
+export async function connectBus(where: string | undefined, options: { readonly waitMs?: number } = {}): Promise<Bus> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (;;) {
+    try {
+      return await connectOnce(where);
+    } catch (err) {
+      if ((err as { notYet?: boolean }).notYet !== true || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function connectOnce(where: string | undefined): Promise<Bus> {
   const address = busAddressOf(where);
   // A CommonJS module: its exports object is the default export.
   dbus ??= ((await import('dbus-next')) as unknown as { default: typeof DBusNext }).default;
@@ -157,15 +173,18 @@ export async function connectBus(where: string | undefined): Promise<Bus> {
   const bus = dbus.sessionBus({ busAddress: address, negotiateUnixFd: true } as DBusNext.SessionBusOptions);
   await new Promise<void>((resolve, reject) => {
     const stream = busSocket(bus);
-    const fail = (why: string) => {
+    const fail = (why: string, notYet = false) => {
       clearTimeout(timer);
       bus.disconnect();
-      reject(new Error(`cannot reach the D-Bus bus at ${address}: ${why}`));
+      reject(Object.assign(new Error(`cannot reach the D-Bus bus at ${address}: ${why}`), { notYet }));
     };
-    const onError = (err: unknown) => fail(socketProblem(err));
+    // No socket yet, or no daemon accepting on it yet: worth another try when waiting.
+    const onError = (err: unknown) => fail(socketProblem(err), /^(ENOENT|ECONNREFUSED)\b/.test(err instanceof Error ? err.message : '') || ['ENOENT', 'ECONNREFUSED'].includes((err as { code?: string }).code ?? ''));
     // A daemon that refuses the authentication closes the socket without a word.
     const onClose = () => fail('the bus closed the connection during authentication (is this user allowed on it?)');
-    const timer = setTimeout(() => fail(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
+    // A daemon that takes the connection and never answers usually has a policy that drops the
+    // replies (dbus-daemon logs "Rejected receive message"): say so.
+    const timer = setTimeout(() => fail(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s: if a bus daemon listens there, its policy may drop the replies (its configuration needs <allow receive_type="method_return"/>; README's private-bus recipe has it)`), CONNECT_TIMEOUT_MS);
     bus.once('error', onError);
     stream?.once('close', onClose);
     stream?.once('end', onClose);

@@ -22,6 +22,8 @@ export interface ConnectOptions {
   readonly bus?: string;
   /** The service's well-known name (default org.udalloc.Allocator1). */
   readonly name?: string;
+  /** How long to wait for the bus and the service to come up (both started a moment ago); default 0. */
+  readonly waitMs?: number;
 }
 
 /** A named error from the service: `error` is its short name, `details` the JSON it carried. */
@@ -219,16 +221,24 @@ export function serviceErrorOf(err: unknown): unknown {
 
 /** Connects to the udalloc service (`udalloc serve`) on a bus: an allocator whose buffers come as fds. */
 export async function connect(options: ConnectOptions = {}): Promise<ServiceAllocator> {
-  const bus = await connectBus(options.bus);
+  const waitMs = options.waitMs ?? 0;
+  const deadline = Date.now() + waitMs;
+  const bus = await connectBus(options.bus, { waitMs });
   const allocator = new ServiceAllocator(bus, options.name ?? BUS_NAME);
-  try {
-    await allocator.refreshHeaps();
-  } catch (err) {
-    bus.disconnect();
-    if (err instanceof ServiceError && err.error === 'org.freedesktop.DBus.Error.ServiceUnknown') {
-      throw new Error(`no udalloc service ${options.name ? `named ${options.name} ` : ''}on the bus (${options.bus ?? 'system'}): start one with "udalloc serve${options.bus ? ` --bus ${options.bus}` : ''}${options.name ? ` --name ${options.name}` : ''}"`);
+  for (;;) {
+    try {
+      await allocator.refreshHeaps();
+      return allocator;
+    } catch (err) {
+      const unknown = err instanceof ServiceError && err.error === 'org.freedesktop.DBus.Error.ServiceUnknown';
+      // A service started a moment ago may not own its name yet.
+      if (unknown && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      bus.disconnect();
+      if (unknown) throw new Error(`no udalloc service ${options.name ? `named ${options.name} ` : ''}on the bus (${options.bus ?? 'system'})${waitMs > 0 ? ` after ${waitMs / 1000} s` : ''}: start one with "udalloc serve${options.bus ? ` --bus ${options.bus}` : ''}${options.name ? ` --name ${options.name}` : ''}"`);
+      throw err;
     }
-    throw err;
   }
-  return allocator;
 }

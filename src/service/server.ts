@@ -50,6 +50,8 @@ export interface ServeOptions {
   readonly scan?: HolderScan;
   /** One line per event worth a log (start, refusals, releases); default none. */
   readonly log?: (line: string) => void;
+  /** How long to wait for a bus that is not up yet (its daemon started at the same moment); default 0. */
+  readonly waitForBusMs?: number;
 }
 
 /**
@@ -112,7 +114,7 @@ export class AllocatorService {
 
   /** Connects to the bus, owns the name, and serves until stop(). */
   static async start(options: ServeOptions): Promise<AllocatorService> {
-    const bus = await connectBus(options.bus);
+    const bus = await connectBus(options.bus, { waitMs: options.waitForBusMs ?? 0 });
     const service = new AllocatorService(bus, options);
     // This interface takes no fds: any a client sends are closed on arrival, never kept.
     busSocket(bus)?.on('fds', (fds: number[]) => {

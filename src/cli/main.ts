@@ -108,7 +108,8 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof KernelError) return fail(EXIT.kernel, err.message, { error: { kind: 'kernel', message: err.message, errno: err.errno } });
     // A running service's answer (--service): the same shapes and codes as the local commands'.
     if (err instanceof ServiceError) {
-      const message = `${err.error}: ${err.message}`;
+      // A conflict's message already says "conflict: ...".
+      const message = err.error === 'Conflict' ? err.message : `${err.error}: ${err.message}`;
       if (err.error === 'Conflict') return fail(EXIT.conflict, message, { conflict: err.details });
       const kind = SERVICE_ERROR_KINDS[err.error];
       return fail(kind ? EXIT[kind] : EXIT.internal, message, { error: { kind: kind ?? 'internal', name: err.error, message: err.message, details: err.details } });

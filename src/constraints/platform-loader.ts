@@ -143,5 +143,6 @@ export function parsePlatform(text: string, origin = 'profile'): Platform {
 }
 
 export function loadPlatform(file: string): Platform {
-  return parsePlatform(readText(file, 'platform profile'), file);
+  // "-" is standard input; messages call it so.
+  return parsePlatform(readText(file, 'platform profile'), file === '-' ? 'stdin' : file);
 }

@@ -130,7 +130,7 @@ export function parseRequest(text: string, platform: Platform, origin = 'request
 /** Reads a request file (YAML or JSON) with `overrides` taking precedence; `flagOf` names the flag each field came from. */
 export function loadRequest(file: string | undefined, platform: Platform, overrides: RequestFields = {}, flagOf?: (field: string) => string): Request {
   if (file === undefined) return parseRequest('', platform, flagOf ? 'request flags' : 'request', overrides, flagOf);
-  return parseRequest(readText(file, 'request'), platform, file, overrides, flagOf);
+  return parseRequest(readText(file, 'request'), platform, file === '-' ? 'stdin' : file, overrides, flagOf);
 }
 
 /**

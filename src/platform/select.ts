@@ -57,13 +57,14 @@ export interface SelectOptions {
 }
 
 /**
- * A profile path, or a shipped board's name when no such file exists; undefined means this
+ * A profile path ("-": standard input), or a shipped board's name when no such file exists; undefined means this
  * machine when it has dma-buf heaps, else the example board.
  */
 export function selectPlatform(spec: string | undefined, options: SelectOptions = {}): Platform {
   const root = options.root ?? '/';
   if (spec !== undefined) {
-    if (existsSync(spec) || /[/\\]|\.(ya?ml|json)$/i.test(spec)) return loadPlatform(spec);
+    // "-" is standard input, like a path.
+    if (spec === '-' || existsSync(spec) || /[/\\]|\.(ya?ml|json)$/i.test(spec)) return loadPlatform(spec);
     const boards = shippedBoards();
     const name = basename(spec);
     if (boards.includes(name)) return loadPlatform(shown(join(BOARDS_DIR, `${name}.yaml`)));

@@ -28,7 +28,7 @@ export function busAddressOf(where: string | undefined): string {
   if (where === undefined || where === 'system') return systemBusAddress();
   if (where === 'session') {
     const address = process.env['DBUS_SESSION_BUS_ADDRESS'];
-    if (!address) throw new InputError('the session bus: DBUS_SESSION_BUS_ADDRESS is not set (give the address, e.g. --service unix:path=/run/user/1000/bus)', 'bus', where);
+    if (!address) throw new InputError('the session bus: DBUS_SESSION_BUS_ADDRESS is not set (give the bus address instead, e.g. unix:path=/run/user/1000/bus)', 'bus', where);
     return address;
   }
   if (!/^(unix|tcp|unixexec):/.test(where)) throw new InputError(`bus address ${JSON.stringify(where)}: expected "system", "session" or a D-Bus address such as unix:path=/run/dbus/system_bus_socket`, 'bus', where);

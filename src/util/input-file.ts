@@ -14,6 +14,42 @@ function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
+/** What an open() error means, for people. */
+const OPEN_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** "-": standard input, read to its end, within the limit (a pipe, or a file redirected in). */
+function readStdin(o: InputFileOptions): Uint8Array {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      // A non-blocking descriptor with nothing yet: wait a moment and read again.
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if ((err as NodeJS.ErrnoException).code === 'EOF') break;
+      throw new InputError(`cannot read ${o.what} from standard input: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, o.field, '-');
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > o.maxBytes) throw new InputError(`${o.what} on standard input is more than the ${bytes(o.maxBytes)} a ${o.what} may have`, o.field, '-');
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
 function bytes(n: number): string {
   return n >= 2 ** 20 && n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB` : `${n} bytes`;
 }
@@ -37,8 +73,8 @@ function openRegular(file: string, o: InputFileOptions): { fd: number; size: num
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    const hint = code === 'EISDIR' ? ': it is a directory, expected a file' : '';
-    throw new InputError(`cannot read ${o.what} ${file}: ${code}${hint}`, o.field, file);
+    const why = OPEN_ERRORS[code];
+    throw new InputError(`cannot read ${o.what} ${file}: ${why ? `${why} (${code})` : code}; expected a ${o.what} file`, o.field, file);
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
@@ -64,8 +100,9 @@ function readAt(fd: number, length: number, position: number): Buffer {
   return buf.subarray(0, got);
 }
 
-/** The whole file, as bytes, within the limit. */
+/** The whole file, as bytes, within the limit; "-" is standard input. */
 export function readInputBytes(file: string, o: InputFileOptions): Uint8Array {
+  if (file === '-') return readStdin(o);
   const { fd, size } = openRegular(file, o);
   try {
     return new Uint8Array(readAt(fd, size, 0));

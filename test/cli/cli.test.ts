@@ -2,7 +2,7 @@
 
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { each, assertMatches, testDir } from '../helpers.js';
 
@@ -57,7 +57,9 @@ describe('udalloc negotiate', () => {
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64x64', '--format', 'NV12', '--count=-3'], /--count "-3": must be a positive whole number/],
     // Written as a user would: the dash-led value reads as an option; the message says how to pass it.
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64x64', '--format', 'NV12', '--count', '-3'], /^udalloc negotiate: --count: its value starts with "-", which reads as another option; write --count=VALUE/],
-    [['--platform', 'boards/nope.yaml'], /cannot read platform profile boards\/nope\.yaml: ENOENT/],
+    [['--platform', 'boards/nope.yaml'], /cannot read platform profile boards\/nope\.yaml: no such file \(ENOENT\); expected a platform profile file/],
+    // "-" reads standard input: here empty, which is no profile.
+    [['--platform', '-', '--devices', 'camera', '--size', '64x64'], /^udalloc negotiate: stdin: profile field heaps is missing/],
     [['--devices', 'camera', '--format', 'NV12'], /using the built-in example board \(boards\/example\.yaml\)\n.*request flags: request field width is missing \(set it with --size/s],
     [['--platform', 'boards/example.yaml', '--bogus'], /Unknown option '--bogus'/],
   ], 'bad input %j exits 2 naming the problem', (args, message) => {
@@ -65,6 +67,15 @@ describe('udalloc negotiate', () => {
     assert.strictEqual(r.code, 2);
     assert.match(r.err, message);
     assert.strictEqual(r.out, '');
+  });
+
+  it('"-" reads a request or a profile from standard input', () => {
+    const request = spawnSync(process.execPath, [CLI, 'negotiate', '--platform', 'example', '--request', '-'], { encoding: 'utf8', input: 'width: 64\nheight: 64\ndevices: [camera, display]\nformats: [NV12]\n' });
+    assert.strictEqual(request.status, 0, request.stderr);
+    assert.match(request.stdout, /^plan: NV12 LINEAR in linux,cma/);
+    const profile = spawnSync(process.execPath, [CLI, 'devices', '--platform', '-'], { encoding: 'utf8', input: readFileSync('boards/example.yaml', 'utf8') });
+    assert.strictEqual(profile.status, 0, profile.stderr);
+    assert.match(profile.stdout, /^ {4}iommu: stdin:\d+ devices\[0\]\.iommu$/m);
   });
 
   it('unknown commands exit 2 with usage', () => {

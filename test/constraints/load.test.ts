@@ -127,7 +127,7 @@ describe('platform profiles', () => {
   });
 
   it('a missing file is an input error naming it', () => {
-    assert.match(inputError(() => loadPlatform('/nonexistent/board.yaml')).message, /cannot read platform profile \/nonexistent\/board\.yaml: ENOENT/);
+    assert.match(inputError(() => loadPlatform('/nonexistent/board.yaml')).message, /cannot read platform profile \/nonexistent\/board\.yaml: no such file \(ENOENT\); expected a platform profile file/);
   });
 });
 

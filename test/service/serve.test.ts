@@ -297,7 +297,8 @@ print(json.dumps(out))
     assert.match(explained.stdout, /^formats the request accepts:$/m);
     const conflict = await cli('negotiate', '--service', bus.address, '--devices', 'camera:write,display:read', '--size', '3840x2160', '--count', '40', '--format', 'NV12');
     assert.strictEqual(conflict.code, 3);
-    assert.match(conflict.stderr, /Conflict: conflict: no plan satisfies every device/);
+    assert.match(conflict.stderr, /^udalloc negotiate: conflict: no plan satisfies every device/);
+    assert.doesNotMatch(conflict.stderr, /Conflict: conflict/);
     const bad = await cli('negotiate', '--service', bus.address, '--devices', 'toaster', '--size', '64x64');
     assert.strictEqual(bad.code, 2);
     assert.match(bad.stderr, /toaster/);

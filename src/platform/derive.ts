@@ -215,10 +215,38 @@ function iommuOf(tree: DeviceTree, node: DtNode): string | undefined {
 }
 
 /** The device's addressable window from the first bus above it with a non-empty dma-ranges. */
+/**
+ * A node's DMA parent as the kernel finds it (drivers/of/address.c __of_get_dma_parent()): the
+ * interconnect path named "dma-mem" when the node has one (its memory port), else its parent.
+ */
+function dmaParent(tree: DeviceTree, node: DtNode): DtNode | undefined {
+  const index = node.strings('interconnect-names').indexOf('dma-mem');
+  const cells = index >= 0 ? node.cells('interconnects', tree) : undefined;
+  if (cells) {
+    // Entries are a phandle and its provider's #interconnect-cells cells; take the index-th.
+    for (let i = 0, entry = 0; i < cells.length; entry++) {
+      const provider = tree.byPhandle(cells[i]!);
+      if (!provider) break;
+      if (entry === index) return provider;
+      i += 1 + (provider.u32('#interconnect-cells', tree) ?? 0);
+    }
+  }
+  return node.parent;
+}
+
+/**
+ * The DMA window a device's bus gives it, as drivers/of/device.c of_dma_configure_id() and
+ * drivers/of/address.c of_dma_get_range() compute it: from the device's DMA parent up, the first
+ * non-empty dma-ranges; an empty one means 1:1 and the walk goes on, but past the first node a
+ * missing one ends it (-ENODEV: no window; the driver's DMA mask applies).
+ */
 function dmaWindow(tree: DeviceTree, node: DtNode): { bits: number; source: string } | undefined {
-  for (let bus = node.parent; bus?.parent; bus = bus.parent) {
+  let first = true;
+  for (let bus = dmaParent(tree, node); bus?.parent; bus = dmaParent(tree, bus)) {
     const cells = bus.cells('dma-ranges', tree);
-    if (cells === undefined || cells.length === 0) continue; // absent or empty: 1:1, look further up
+    if (cells === undefined && !first) return undefined;
+    first = false;
+    if (cells === undefined || cells.length === 0) continue; // empty: 1:1, look further up
     const childAddr = bus.u32('#address-cells', tree) ?? 2;
     const sizeCells = bus.u32('#size-cells', tree) ?? 1;
     const parentAddr = bus.parent.u32('#address-cells', tree) ?? 2;

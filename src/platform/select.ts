@@ -43,6 +43,21 @@ export function shippedBoards(): string[] {
   return listDirectory(BOARDS_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
 }
 
+/** Other names people give the shipped boards (the SoC, a short name): suggested, never loaded silently. */
+const BOARD_ALIASES: Readonly<Record<string, readonly string[]>> = {
+  'raspberry-pi-4': ['rpi4', 'rpi-4', 'pi4', 'raspberrypi4', 'bcm2711'],
+  'imx8mp-evk': ['imx8mp', 'imx8m-plus', 'imx8mplus'],
+  'rockpro64-rk3399': ['rockpro64', 'rk3399'],
+  'x86-laptop-tgl': ['tgl', 'tigerlake', 'tiger-lake', 'x86'],
+};
+
+/** " (did you mean raspberry-pi-4?)" for an alias or a close name of a shipped board. */
+function boardSuggestion(name: string, boards: readonly string[]): string {
+  const lower = name.toLowerCase();
+  const aliased = boards.find((b) => BOARD_ALIASES[b]?.includes(lower));
+  return aliased ? ` (did you mean ${aliased}?)` : didYouMean(name, boards);
+}
+
 /** A path relative to the working directory when that is shorter, for messages. */
 function shown(path: string): string {
   const rel = relative(process.cwd(), path);
@@ -68,7 +83,7 @@ export function selectPlatform(spec: string | undefined, options: SelectOptions 
     const boards = shippedBoards();
     const name = basename(spec);
     if (boards.includes(name)) return loadPlatform(shown(join(BOARDS_DIR, `${name}.yaml`)));
-    throw new InputError(`platform ${JSON.stringify(spec)}: no such file, and no shipped board of that name${didYouMean(name, boards)} (boards: ${boards.join(', ')})`, 'platform', spec);
+    throw new InputError(`platform ${JSON.stringify(spec)}: no such file, and no shipped board of that name${boardSuggestion(name, boards)} (boards: ${boards.join(', ')})`, 'platform', spec);
   }
   if (listDirectory(join(root, 'dev/dma_heap')).length > 0) {
     const live = discoverLive(root);

@@ -57,6 +57,8 @@ describe('udalloc negotiate', () => {
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64x64', '--format', 'NV12', '--count=-3'], /--count "-3": must be a positive whole number/],
     // Written as a user would: the dash-led value reads as an option; the message says how to pass it.
     [['--platform', 'boards/example.yaml', '--devices', 'camera', '--size', '64x64', '--format', 'NV12', '--count', '-3'], /^udalloc negotiate: --count: its value starts with "-", which reads as another option; write --count=VALUE/],
+    [['--platform', 'rpi4', '--devices', 'hvs', '--size', '64x64'], /platform "rpi4": no such file, and no shipped board of that name \(did you mean raspberry-pi-4\?\)/],
+    [['--platform', 'raspbery-pi-4', '--devices', 'hvs', '--size', '64x64'], /\(did you mean raspberry-pi-4\?\)/],
     [['--platform', 'boards/nope.yaml'], /cannot read platform profile boards\/nope\.yaml: no such file \(ENOENT\); expected a platform profile file/],
     // "-" reads standard input: here empty, which is no profile.
     [['--platform', '-', '--devices', 'camera', '--size', '64x64'], /^udalloc negotiate: stdin: profile field heaps is missing/],

@@ -95,9 +95,7 @@ try {
         }
       }
       if (!kind) continue;
-      // A component master (the virtual node binding the display pieces) is marked: its node has no registers.
-      const component = /\bcomponent_master_add_with_match\s*\(/.test(src);
-      for (const c of compatibles) if (!rows.has(c)) rows.set(c, { kind, file, component, level });
+      for (const c of compatibles) if (!rows.has(c)) rows.set(c, { kind, file, level });
     }
   }
   const sorted = [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -113,8 +111,6 @@ try {
 export type DriverKind = 'writeback' | 'display' | 'gpu' | 'codec' | 'camera' | 'none';
 
 export type DriverRow = readonly [compatible: string, kind: DriverKind, evidence: 'file' | 'driver', file: string];
-
-export const DRIVER_TABLE_SOURCE = ${JSON.stringify(TARBALL.split('/').pop())};
 
 export const DRIVER_TABLE: readonly DriverRow[] = [
 ${lines.join('\n')}

@@ -8,8 +8,6 @@ export type DriverKind = 'writeback' | 'display' | 'gpu' | 'codec' | 'camera' | 
 
 export type DriverRow = readonly [compatible: string, kind: DriverKind, evidence: 'file' | 'driver', file: string];
 
-export const DRIVER_TABLE_SOURCE = "linux-source-6.12.tar.xz";
-
 export const DRIVER_TABLE: readonly DriverRow[] = [
   ["abt,y030xx067a", "none", "file", "drivers/gpu/drm/panel/panel-abt-y030xx067a.c"],
   ["adafruit,yx240qv29", "none", "file", "drivers/gpu/drm/panel/panel-ilitek-ili9341.c"],

@@ -5,7 +5,7 @@
 // each rule read from the profile (FormatRule.values, Device.values), not the rules themselves:
 // a negotiation on a platform nothing has seen merges with array reads.
 
-import { DEVICE_MERGES, DEVICE_RULES, LAYOUT_MERGES, LAYOUT_RULES, MERGE_ANY, MERGE_LCM, MERGE_MIN, NEUTRAL } from '../constraints/rules/index.js';
+import { DEVICE_MERGES, DEVICE_RULES, LAYOUT_MERGES, LAYOUT_RULES, MERGE_LCM, MERGE_MIN, NEUTRAL } from '../constraints/rules/index.js';
 import type { Device, FormatRule } from '../constraints/model.js';
 import { lcm } from '../util/int.js';
 import type { LayoutRules } from './layout.js';
@@ -95,12 +95,12 @@ export function mergeDeviceFlags(acc: number[], device: Device, physical: boolea
 }
 
 /**
- * An alignment or flag as a small integer where it fits: the merged arrays hold doubles (limits
+ * An alignment as a small integer where it fits: the merged arrays hold doubles (limits
  * are Infinity when none), and V8 keeps an integer read from them boxed as a double in the object
  * it is stored in; the layout's `%` on doubles is then a library call, several times slower.
  */
-function small(merge: number, v: number): number {
-  return merge !== MERGE_MIN && v <= 0x3fffffff ? v | 0 : v;
+function small(v: number): number {
+  return v <= 0x3fffffff ? v | 0 : v;
 }
 
 /** A rule's position in its table, by name (a rule the layout reads must be in the table). */
@@ -136,11 +136,11 @@ const D = {
  */
 export function layoutRulesOf(f: readonly number[], d: readonly number[]): LayoutRules {
   return {
-    pitchAlign: small(MERGE_LCM, f[L.pitchAlign]!),
-    heightAlign: small(MERGE_LCM, f[L.heightAlign]!),
-    widthAlign: small(MERGE_LCM, f[L.widthAlign]!),
-    offsetAlign: small(MERGE_LCM, f[L.offsetAlign]!),
-    sizeAlign: small(MERGE_LCM, d[D.sizeAlign]!),
+    pitchAlign: small(f[L.pitchAlign]!),
+    heightAlign: small(f[L.heightAlign]!),
+    widthAlign: small(f[L.widthAlign]!),
+    offsetAlign: small(f[L.offsetAlign]!),
+    sizeAlign: small(d[D.sizeAlign]!),
     implicitPlanes: f[L.implicitPlanes]! !== 0,
   };
 }
@@ -164,7 +164,7 @@ export interface HeapLimits {
 }
 
 export function heapLimitsOf(d: ArrayLike<number>): HeapLimits {
-  return { dmaLimit: d[D.dmaBits]!, physAlign: small(MERGE_LCM, d[D.alignment]!), maxSize: d[D.maxSize]! };
+  return { dmaLimit: d[D.dmaBits]!, physAlign: small(d[D.alignment]!), maxSize: d[D.maxSize]! };
 }
 
 // Every rule of the table reaches what the layout or the heap choice reads: a rule added to the

@@ -10,7 +10,6 @@ export const alignment: DeviceRule<'alignment'> = {
   scope: 'device',
   merge: 'lcm',
   target: 'heap',
-  field: 'physAlign',
   physical: true,
   liftedBySize: false,
   // Every heap gives a page: only a larger alignment restricts.

@@ -14,7 +14,6 @@ export const dmaBits: DeviceRule<'dmaBits'> = {
   scope: 'device',
   merge: 'min',
   target: 'heap',
-  field: 'dmaLimit',
   physical: true,
   liftedBySize: false,
   read: (d: Device) => (d.dmaBits !== undefined && d.dmaBits < UNLIMITED_BITS ? pow2(d.dmaBits) : Infinity),

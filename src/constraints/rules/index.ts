@@ -18,8 +18,7 @@ import { protectedMemory } from './protected.js';
 import { maxHeight, maxPitch, maxWidth } from './size-limits.js';
 import { sizeAlign } from './size-align.js';
 import { widthAlign } from './width-align.js';
-import { NEUTRAL, type ConstraintRule, type DeviceRule, type LayoutRule, type Merge, type StructuralRule } from './rule.js';
-import { lcm } from '../../util/int.js';
+import { NEUTRAL, type ConstraintRule, type DeviceRule, type LayoutRule, type Merge } from './rule.js';
 import type { Device, FormatRule } from '../model.js';
 
 export const RULES = [
@@ -50,7 +49,6 @@ export type RuleName = (typeof RULES)[number]['name'];
 export const LAYOUT_RULES: readonly LayoutRule[] = (RULES as readonly ConstraintRule[]).filter((r): r is LayoutRule => r.scope === 'format');
 /** The per-device numbers, in table order. */
 export const DEVICE_RULES: readonly DeviceRule[] = (RULES as readonly ConstraintRule[]).filter((r): r is DeviceRule => r.scope === 'device');
-export const STRUCTURAL_RULES: readonly StructuralRule[] = (RULES as readonly ConstraintRule[]).filter((r): r is StructuralRule => r.scope === 'structural');
 
 const BY_NAME = new Map<string, ConstraintRule>((RULES as readonly ConstraintRule[]).map((r) => [r.name, r]));
 
@@ -78,13 +76,6 @@ export const MERGE_ANY = 2;
 const MERGE_CODE: Readonly<Record<Merge, number>> = { lcm: MERGE_LCM, min: MERGE_MIN, any: MERGE_ANY };
 export const LAYOUT_MERGES: readonly number[] = LAYOUT_RULES.map((r) => MERGE_CODE[r.merge]);
 export const DEVICE_MERGES: readonly number[] = DEVICE_RULES.map((r) => MERGE_CODE[r.merge]);
-
-/** Two values merged as the rule says (lcm() only where it changes something: it divides and checks overflow). */
-export function combine(merge: Merge, acc: number, value: number): number {
-  if (merge === 'lcm') return value === acc || value === 1 ? acc : lcm(acc, value);
-  if (merge === 'min') return value < acc ? value : acc;
-  return value !== 0 ? 1 : acc;
-}
 
 export { NEUTRAL };
 export type { ConstraintRule, DeviceRule, LayoutRule, StructuralRule, Merge, Fact, AdviceContext, AtomValue } from './rule.js';

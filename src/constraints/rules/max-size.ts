@@ -9,7 +9,6 @@ export const maxSize: DeviceRule<'maxSize'> = {
   scope: 'device',
   merge: 'min',
   target: 'heap',
-  field: 'maxSize',
   physical: false,
   liftedBySize: true,
   read: (d: Device) => d.maxSize ?? Infinity,

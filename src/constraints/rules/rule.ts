@@ -79,7 +79,6 @@ export interface DeviceRule<Name extends string = string> extends RuleBase<Name>
   readonly merge: Merge;
   /** Where the merged value goes: the layout's rules (solver/layout.ts) or what a heap must give (solver/problem.ts). */
   readonly target: 'layout' | 'heap';
-  readonly field: string;
   /** The value as merged (a DMA limit in bytes), NEUTRAL[merge] when it restricts nothing. */
   read(device: Device): number;
   /** The atom's value, when read() is not neutral (a DMA limit's atom is its number of bits). */
@@ -106,8 +105,3 @@ export interface StructuralRule<Name extends string = string> extends RuleBase<N
 }
 
 export type ConstraintRule = LayoutRule | DeviceRule | StructuralRule;
-
-/** Where an atom's source sits in the device's profile entry: the format rule's, or the device field's. */
-export function ruleSource(device: Device, rule: FormatRule | undefined, name: string): string {
-  return rule ? rule.source : device.sources[name]!;
-}

@@ -9,7 +9,6 @@ export const sizeAlign: DeviceRule<'sizeAlign'> = {
   scope: 'device',
   merge: 'lcm',
   target: 'layout',
-  field: 'sizeAlign',
   physical: false,
   liftedBySize: false,
   read: (d: Device) => d.sizeAlign,

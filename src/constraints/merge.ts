@@ -1,16 +1,6 @@
-// Merging rules for constraints from several devices (../shared/DESIGN.md, constraints/):
-// alignments -> least common multiple, limits -> minimum, sets -> intersection. Flags (contiguity,
-// protection) merge as "any device needs it", which compile() expresses with Array.some/length.
-
-import { lcmAll } from '../util/int.js';
-
-export const mergeAlignments = (values: Iterable<number>): number => lcmAll(values);
-
-export function mergeLimits(values: Iterable<number | undefined>): number {
-  let min = Infinity;
-  for (const v of values) if (v !== undefined && v < min) min = v;
-  return min;
-}
+// Merging sets across devices (../shared/DESIGN.md, constraints/): a list every device restricts
+// is intersected. Numeric rules (alignments -> least common multiple, limits -> minimum, flags ->
+// any) merge as each rule of the table says (constraints/rules, solver/merge-rules.ts).
 
 /** Items of `first` that are in every other list, in `first`'s order; no lists means no restriction. */
 export function intersectOrdered<T>(lists: readonly (readonly T[])[]): T[] | undefined {
@@ -18,4 +8,3 @@ export function intersectOrdered<T>(lists: readonly (readonly T[])[]): T[] | und
   if (first === undefined) return undefined;
   return first.filter((item) => rest.every((list) => list.includes(item)));
 }
-

@@ -23,6 +23,8 @@ export type Holds = (position: number) => boolean;
 
 /** Positions of the layout rules that shape a layout (alignments, flags), not limits the search checks on it. */
 export const LAYOUT_SHAPING: readonly number[] = LAYOUT_RULES.flatMap((r, k) => (r.merge !== 'min' ? [k] : []));
+/** Positions of the device rules that shape a layout (sizeAlign). */
+export const DEVICE_LAYOUT: readonly number[] = DEVICE_RULES.flatMap((r, k) => (r.target === 'layout' ? [k] : []));
 
 /** Two values merged as a rule's merge code says (lcm() only where it changes something: it divides and checks overflow). */
 function combined(merge: number, acc: number, value: number): number {

@@ -15,15 +15,12 @@ import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, ty
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import { alignUp } from '../util/int.js';
 import { DEVICE_RULES, LAYOUT_RULES } from '../constraints/rules/index.js';
-import { DEVICE_NEUTRAL, heapLimitsOf, L, LAYOUT_NEUTRAL, LAYOUT_SHAPING, layoutRulesOf, mergeDeviceFlags, mergeFormatRuleFlags } from './merge-rules.js';
+import { DEVICE_LAYOUT, DEVICE_NEUTRAL, heapLimitsOf, L, LAYOUT_NEUTRAL, LAYOUT_SHAPING, layoutRulesOf, mergeDeviceFlags, mergeFormatRuleFlags } from './merge-rules.js';
 import type { Atom } from './atoms.js';
 import type { Feasible } from './minimal-sets.js';
 import { computeLayout, type LayoutRules } from './layout.js';
 import type { ShapeTemplate } from './problem.js';
 import { sizeInHeap, type CapacityOf } from './solve.js';
-
-/** Positions in DEVICE_RULES of the rules that shape a layout (sizeAlign): part of a rule set's key. */
-const DEVICE_LAYOUT: readonly number[] = DEVICE_RULES.flatMap((r, k) => (r.target === 'layout' ? [k] : []));
 
 /** The rules of a table that have atoms: their positions in the table, and their atoms. */
 interface AtomsOfRules {
@@ -81,8 +78,6 @@ interface FormatTable {
   readonly ruleOf: readonly (RuleTable | undefined)[];
   /** Modifiers defined for the format that have a plannable layout. */
   readonly plannable: number;
-  /** The LAYOUT_RULES positions some device's rule for the format has an atom at (what a merge may change). */
-  readonly touched: readonly number[];
 }
 
 interface HeapTable {
@@ -178,8 +173,7 @@ function buildTables(platform: Platform, request: Request, template: ShapeTempla
     MODIFIERS.forEach((m, bit) => {
       if (modifierAppliesTo(m, format) && m.layout.kind !== 'opaque') plannable |= 1 << bit;
     });
-    const touched = [...new Set(rules.flatMap((r) => r.layout.positions))];
-    return { format, index: FORMAT_INDEX.get(format) ?? -1, rules, ruleOf, plannable, touched };
+    return { format, index: FORMAT_INDEX.get(format) ?? -1, rules, ruleOf, plannable };
   };
   const requested: FormatTable[] = [];
   for (const f of request.formats) {
@@ -249,7 +243,6 @@ class Relaxed {
   /** The devices' merged rules (DEVICE_RULES positions), and a format's (LAYOUT_RULES positions), reused. */
   private readonly deviceValues: number[] = DEVICE_NEUTRAL.slice();
   private readonly formatValues: number[] = LAYOUT_NEUTRAL.slice();
-  private touched: readonly number[] = [];
   private readonly layouts = new Map<number, LayoutOutcome | null>();
   // What the devices in the buffer ask of every layout, merged by feasible() for takes().
   private width = 0;
@@ -365,9 +358,7 @@ class Relaxed {
     let restricted = false;
     let common = 0;
     const values = this.formatValues;
-    // Back to neutral where the last format's merge may have written (a rule without an atom is never merged).
-    for (const k of this.touched) values[k] = LAYOUT_NEUTRAL[k]!;
-    this.touched = ft.touched;
+    for (let k = 0; k < values.length; k++) values[k] = LAYOUT_NEUTRAL[k]!;
     for (const r of ft.rules) {
       if (inBuffer[r.device] === 0) continue;
       if (holds(on, r.modifiers)) {

@@ -86,6 +86,7 @@ const NOT_A_DEVICE = ['iommu', 'smmu', 'phy', 'audio', 'sound', 'i2s', 'spdif', 
  * the capture block is the DMA master that writes buffers, the receiver never touches memory.
  */
 const CSI2_RECEIVERS = ['mipi-csi2', 'mipi-csis', 'csi2rx', '-csi2', 'csi2-'];
+const CSI2_NOTE = 'a MIPI CSI-2 receiver, which passes pixels to a capture block and does no DMA of its own';
 
 /**
  * GPUs that translate addresses through an MMU of their own, so they map scattered pages although
@@ -132,6 +133,8 @@ export function classification(compatible: readonly string[], ownIommu = false):
     if (evidence === 'file' || ownIommu || hinted !== undefined) return { kind, why: `"${c}" is matched by ${file} (Linux 6.12: a ${kind}${evidence === 'driver' ? `, as its driver's other files show${ownIommu ? '; the node has its own IOMMU stream' : ''}` : ''})`, guess: false };
     return { kind: undefined, why: `"${c}" is matched by ${file}, a part of a ${kind} driver that does no DMA of its own`, guess: false };
   }
+  // A camera-like name that is a CSI-2 receiver's is no DMA master, guessed or not.
+  if (hinted === 'camera' && CSI2_RECEIVERS.some((r) => compatible.join(' ').toLowerCase().includes(r))) return { kind: undefined, why: CSI2_NOTE, guess: true };
   if (hinted !== undefined) return { kind: hinted, why: `a guess from the name: no Linux 6.12 display, GPU or media driver matches "${compatible[0]}"`, guess: true };
   return { kind: undefined, why: 'no driver matches it', guess: true };
 }
@@ -324,20 +327,16 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
     const kind = known.kind;
     const all = compatible.join(' ').toLowerCase();
     if (!kind) {
-      // Said when a name would have suggested a device: the driver shows it is none.
-      if (!known.guess && hintKind(compatible) !== undefined) {
-        const what = CSI2_RECEIVERS.some((r) => all.includes(r)) ? 'a MIPI CSI-2 receiver, which passes pixels to a capture block and does no DMA of its own' : 'not a DMA master for buffers';
-        notes.push(`skipped ${node.path} (${compatible[0]}): ${what} (${known.why})`);
+      // Said when a name would have suggested a device: a driver, or the CSI-2 rule, shows it is none.
+      if (hintKind(compatible) !== undefined) {
+        const what = CSI2_RECEIVERS.some((r) => all.includes(r)) ? CSI2_NOTE : 'not a DMA master for buffers';
+        notes.push(`skipped ${node.path} (${compatible[0]}): ${what}${known.guess ? '' : ` (${known.why})`}`);
       }
       continue;
     }
     // A node without registers does no DMA: a virtual node that binds the pieces (sun4i's display-engine).
     if (!node.has('reg')) {
       notes.push(`skipped ${node.path} (${compatible[0]}): no registers: a virtual node binding other devices, not a DMA master (${known.why})`);
-      continue;
-    }
-    if (known.guess && kind === 'camera' && CSI2_RECEIVERS.some((r) => all.includes(r))) {
-      notes.push(`skipped ${node.path} (${compatible[0]}): a MIPI CSI-2 receiver, which passes pixels to a capture block and does no DMA of its own`);
       continue;
     }
     // Sub-functions of a device already listed (venus-decoder inside venus) are the same device.

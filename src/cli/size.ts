@@ -55,12 +55,14 @@ function unservedText(results: readonly SizingResult[]): string[] {
   return lines;
 }
 
+/** A pool placed at boot below a limit (alloc-ranges, cma=...@start-end) that must be larger than the range. */
+function tooLargeForItsRange(heap: Platform['heaps'][number], size: number): boolean {
+  return heap.base === undefined && Number.isFinite(heap.end) && size > heap.end;
+}
+
 /** Pools a workload needs larger than the place they must lie in: no boot setting gives them. */
 function impossiblePools(platform: Platform, results: readonly SizingResult[]): string[] {
-  return results.flatMap((r) => r.pools.filter((p) => {
-    const heap = platform.heaps.find((h) => h.name === p.name)!;
-    return p.size > 0 && heap.base === undefined && Number.isFinite(heap.end) && p.size > heap.end;
-  }).map((p) => p.name));
+  return results.flatMap((r) => r.pools.filter((p) => p.size > 0 && tooLargeForItsRange(platform.heaps.find((h) => h.name === p.name)!, p.size)).map((p) => p.name));
 }
 
 export function reachWarnings(platform: Platform, results: readonly SizingResult[]): string[] {
@@ -72,8 +74,7 @@ export function reachWarnings(platform: Platform, results: readonly SizingResult
       const ram = platform.heaps.filter((h) => h.kind === 'system').reduce((sum, h) => sum + h.size, 0);
       if (ram > 0 && p.size > ram) warnings.push(`${p.name} needs ${formatBytes(p.size)} (${r.policy}), more than the ${formatBytes(ram)} of RAM the profile gives the system heap`);
       if (heap.base === undefined) {
-        // A pool placed at boot below a limit (alloc-ranges, cma=...@start-end) must fit under it.
-        if (Number.isFinite(heap.end) && p.size > heap.end) {
+        if (tooLargeForItsRange(heap, p.size)) {
           // Widening the range helps only if every device without an IOMMU reaches above it.
           const limited = platform.devices.filter((d) => !d.iommu && d.dmaBits !== undefined && 2 ** d.dmaBits <= heap.end).map((d) => `${d.name} (${d.dmaBits}-bit DMA)`);
           warnings.push(`${p.name} needs ${formatBytes(p.size)} (${r.policy}) but must sit below ${formatAddress(heap.end)}, and no pool that large fits there: ${limited.length > 0 ? `${limited.join(', ')} reach only below it, so split the workload (fewer or smaller buffers)` : 'widen its alloc-ranges or split the workload'}`);

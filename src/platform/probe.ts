@@ -19,10 +19,15 @@ export interface ProbeResult {
 const XR24 = 0x34325258;
 const WIDTH = 640;
 const HEIGHT = 480;
-/** A system-heap buffer of this size is built from several chunks (order 8, then smaller). */
+/** A system-heap buffer of this size is built from one order-8 chunk (1 MiB) and eight order-4 chunks
+ *  (64 KiB): drivers/dma-buf/heaps/system_heap.c orders[] = {8, 4, 0}, largest first, in that order
+ *  in the scatterlist. */
 const SCATTERED_MIN = 1536 * 1024;
 /** Scattered chunks can sit next to each other by chance: a device that takes them must do so every time. */
 const SCATTERED_TRIES = 3;
+/** 64 KiB system-heap buffers held while the probe buffer is drawn (see scatter()). */
+const FRAGMENT_SIZE = 64 * 1024;
+const FRAGMENTS = 24;
 
 export interface ProbeHeaps {
   readonly backend: DmaHeapBackend;
@@ -58,6 +63,30 @@ function tryBuffer(heaps: ProbeHeaps, heap: string, size: number, use: (fd: numb
     return { ok: false, why: (err as Error).message };
   } finally {
     heaps.backend.close(fd);
+  }
+}
+
+/**
+ * Runs `draw` with the buddy allocator's order-4 free list led by chunks that are not next to each
+ * other, so that the system-heap buffer drawn is scattered and not contiguous by chance (on a freshly
+ * booted machine the order-4 chunks would otherwise be split, in ascending order, from the free
+ * block just after the order-8 one). 24 single-chunk 64 KiB buffers are allocated, every second one
+ * is freed: a freed order-4 chunk whose buddy is still held cannot merge and goes to the head of its
+ * free list (mm/page_alloc.c __free_one_page(), buddy_merge_likely()), so the buffer's order-4
+ * chunks are taken from there, each with a held chunk before it. The rest are freed after.
+ */
+function scatter<T>(heaps: ProbeHeaps, draw: () => T): T {
+  const held: number[] = [];
+  try {
+    for (let i = 0; i < FRAGMENTS; i++) held.push(heaps.backend.allocate(heaps.system, FRAGMENT_SIZE));
+  } catch {
+    // Memory too short to fragment: the probe still runs, with what the allocator gives.
+  }
+  for (let i = held.length - 1; i >= 0; i -= 2) heaps.backend.close(held.splice(i, 1)[0]!);
+  try {
+    return draw();
+  } finally {
+    for (const fd of held) heaps.backend.close(fd);
   }
 }
 
@@ -104,7 +133,7 @@ export function probeV4l2(node: string, addon: NativeAddon, heaps: ProbeHeaps): 
     const contiguous = tryBuffer(heaps, heaps.contiguous, contiguousSize, capture(contiguousSize));
     const scattered: Array<{ ok: boolean; why: string }> = [];
     for (let i = 0; i < SCATTERED_TRIES; i++) {
-      const r = tryBuffer(heaps, heaps.system, scatteredSize, capture(scatteredSize));
+      const r = scatter(heaps, () => tryBuffer(heaps, heaps.system, scatteredSize, capture(scatteredSize)));
       scattered.push(r);
       if (!r.ok) break;
     }
@@ -131,7 +160,7 @@ export function probeDrm(node: string, addon: DrmAddon, heaps: ProbeHeaps): Prob
     const contiguous = tryBuffer(heaps, heaps.contiguous, pitch * HEIGHT, fb);
     const scattered: Array<{ ok: boolean; why: string }> = [];
     for (let i = 0; i < SCATTERED_TRIES; i++) {
-      const r = tryBuffer(heaps, heaps.system, Math.max(pitch * HEIGHT, SCATTERED_MIN), fb);
+      const r = scatter(heaps, () => tryBuffer(heaps, heaps.system, Math.max(pitch * HEIGHT, SCATTERED_MIN), fb));
       scattered.push(r);
       if (!r.ok) break;
     }

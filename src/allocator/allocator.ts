@@ -127,7 +127,8 @@ export class Allocator {
     this.#recorder = recorder;
     this.backend = backend;
     this.backendReason = reason;
-    const present = new Map(backend.heaps().map((h) => [h.name, h]));
+    // A pool the kernel lists under two names (an alias) is present under either.
+    const present = new Map(backend.heaps().flatMap((h) => [h.name, ...(h.aliases ?? [])].map((name) => [name, h] as const)));
     // Heaps the profile names but the kernel lacks cannot be allocated from: the solver must not see them.
     this.platform = { ...platform, heaps: platform.heaps.filter((h) => present.has(h.name)) };
     this.missingHeaps = platform.heaps.filter((h) => !present.has(h.name)).map((h) => h.name);

@@ -42,6 +42,8 @@ export interface HeapInfo extends HeapStats {
   readonly cpuAccess: boolean;
   /** Where the heap lives, e.g. /dev/dma_heap/system or sim:system. */
   readonly path: string;
+  /** Other names the kernel lists for the same pool (Linux 6.17's legacy default-CMA name); allocating through one is allocating through the other. */
+  readonly aliases?: readonly string[];
 }
 
 /** What fstat and fdinfo tell about a dma-buf fd. */

@@ -12,7 +12,7 @@ export type DeviceKind = 'display' | 'writeback' | 'camera' | 'codec' | 'gpu';
 export interface DiscoveredHeap {
   /** As /dev/dma_heap names it: "system", the default CMA node's name ("linux,cma"), "reserved" for cma=. */
   readonly name: string;
-  readonly kind: 'system' | 'cma' | 'carveout';
+  readonly kind: 'system' | 'cma' | 'carveout' | 'secure';
   readonly base: number | null;
   readonly size: number;
   /** Highest address (exclusive) a dynamically placed pool may reach (alloc-ranges, cma=...@start-end). */

@@ -8,6 +8,7 @@ import { listDirectory, readText } from '../util/fs.js';
 import { fdinfoFields } from '../kernel/fd-info.js';
 import { meminfo } from '../kernel/meminfo.js';
 import { DEFAULT_CMA_NAMES } from '../constraints/heap-kinds/index.js';
+import { isProtectedHeap, poolsOf } from '../kernel/dma-heap/names.js';
 import { findFormat } from '../constraints/formats.js';
 import { deriveFromTree, type DiscoveredDevice, type DiscoveredFormat, type DiscoveredHeap, type DiscoveredPlatform } from './derive.js';
 import { loadDrmNative, loadNative, type DrmAddon, type NativeAddon } from '../kernel/native/addon.js';
@@ -50,6 +51,8 @@ export interface LiveDiscovery extends DiscoveredPlatform {
  *   only meaningful on the machine itself (a copied tree has no device nodes), so the default is
  *   root === '/'. Needs the native binding; without it, a note says what was not asked.
  */
+const isDefaultCma = (name: string): boolean => DEFAULT_CMA_NAMES.includes(name);
+
 export function discoverLive(root = '/', ioctl = root === '/', probe = false): LiveDiscovery {
   const notes: string[] = [];
   const mem = meminfo(root);
@@ -74,20 +77,29 @@ export function discoverLive(root = '/', ioctl = root === '/', probe = false): L
     // No heaps published: report what the device tree describes (a kernel with heaps would expose them).
     heaps.push(system, ...(fromTree?.heaps ?? []).filter((h) => h.kind !== 'system'));
   } else {
-    for (const name of live) {
-      const dt = treeHeaps.get(name);
+    const pools = poolsOf(live);
+    // CMA areas the tree sizes: what /proc/meminfo's CmaTotal holds besides the default area.
+    const sizedElsewhere = pools.filter((p) => !isDefaultCma(p.name) && treeHeaps.get(p.name)?.kind === 'cma').reduce((sum, p) => sum + treeHeaps.get(p.name)!.size, 0);
+    for (const { name, aliases } of pools) {
+      const dt = [name, ...aliases].map((n) => treeHeaps.get(n)).find((h) => h !== undefined);
       const path = join(heapDir, name);
+      const also = aliases.length > 0 ? ` (also listed as ${aliases.map((a) => join(heapDir, a)).join(', ')}: the same area, counted once)` : '';
       if (name === 'system') heaps.push({ ...system, source: `${path}; size ${system.source}` });
-      else if (dt) heaps.push({ ...dt, source: `${path}; ${dt.source}` });
-      else if (cmaAreas.includes(name) || DEFAULT_CMA_NAMES.includes(name)) {
-        const only = cmaAreas.length <= 1 && mem['CmaTotal'] !== undefined;
-        heaps.push({ name, kind: 'cma', base: null, size: only ? mem['CmaTotal']! : 0, limit: null, source: `${path}${only ? `; size ${join(root, 'proc/meminfo')} CmaTotal` : ''}`, default: true });
+      else if (isProtectedHeap(name)) heaps.push({ name, kind: 'secure', base: null, size: 0, limit: null, source: `${path}: a TEE protected heap (drivers/tee/tee_heap.c, Linux 6.18): the CPU cannot map it; no file gives its size` });
+      else if (dt) heaps.push({ ...dt, name, source: `${path}${also}; ${dt.source}` });
+      else if (isDefaultCma(name) || cmaAreas.includes(name)) {
+        // CmaTotal is every area's: the default area's share when the others are sized by the tree.
+        const total = mem['CmaTotal'];
+        const known = total !== undefined && (isDefaultCma(name) || cmaAreas.length <= 1);
+        heaps.push({ name, kind: 'cma', base: null, size: known ? total - sizedElsewhere : 0, limit: null, source: `${path}${also}${known ? `; size ${join(root, 'proc/meminfo')} CmaTotal${sizedElsewhere > 0 ? ' less the areas the device tree sizes' : ''}` : ''}`, ...(isDefaultCma(name) ? { default: true } : {}) });
       } else notes.push(`heap ${name}: kind unknown (not system, not a CMA area); left out`);
     }
     for (const h of fromTree?.heaps ?? []) if (h.kind === 'carveout') heaps.push({ ...h, source: `${h.source} (a device-private pool, not a /dev/dma_heap entry)` });
   }
 
-  const devices: DiscoveredDevice[] = [...(fromTree?.devices ?? [])];
+  // A device linked to the default CMA area by its old name links to the pool under the name listed.
+  const renamed = new Map(poolsOf(live).flatMap((p) => p.aliases.map((a) => [a, p.name] as const)));
+  const devices: DiscoveredDevice[] = (fromTree?.devices ?? []).map((d) => (d.heaps?.some((h) => renamed.has(h)) ? { ...d, heaps: d.heaps.map((h) => renamed.get(h) ?? h) } : d));
   if (!fromTree) {
     // No device tree (x86): DRM cards and V4L2 devices from /sys/class.
     for (const card of listDirectory(join(root, 'sys/class/drm')).filter((c) => /^card\d+$/.test(c))) {

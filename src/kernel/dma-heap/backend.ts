@@ -1,6 +1,5 @@
 // The dma-heap backend: Linux dma-buf heaps under /dev/dma_heap (drivers/dma-buf/dma-heap.c).
-// Heaps are enumerated, never assumed: the default CMA heap is "reserved", "linux,cma",
-// "default-pool" or "default_cma_region" depending on kernel and firmware.
+// Heaps are enumerated, never assumed: what each kernel generation calls them is in names.ts.
 
 import { PAGE_SIZE } from '../../constraints/model.js';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
@@ -12,6 +11,7 @@ import { DmaBufFileBackend } from '../dma-buf-files.js';
 import { kernelError, loadNative, syscall, type NativeAddon } from '../native/addon.js';
 import { meminfo } from '../meminfo.js';
 import { DEFAULT_CMA_NAMES } from '../../constraints/heap-kinds/index.js';
+import { DEFAULT_CMA_REGION, isProtectedHeap, poolsOf } from './names.js';
 
 const NO_FLAGS: AllocateFlags = Object.freeze({});
 /** What the default CMA heap has been called (Documentation/userspace-api/dma-buf-heaps.rst). */
@@ -43,51 +43,73 @@ export class DmaHeapBackend extends DmaBufFileBackend {
   }
 
   /**
-   * system for "system*"; CMA when the kernel lists an area of that name (/sys/kernel/mm/cma with
-   * CONFIG_CMA_SYSFS, or debugfs cma/), it is one of the default CMA heap's names, or the device
-   * tree has a reusable reserved-memory node of that name. Anything else
-   * is treated as non-contiguous, the safe guess: the solver then never gives it to a device
-   * without an IOMMU.
+   * system for "system*"; secure for the TEE's "protected,*" heaps; CMA when the kernel lists an
+   * area of that name (/sys/kernel/mm/cma with CONFIG_CMA_SYSFS, or debugfs cma/), it is one of the
+   * default CMA heap's names, or the device tree has a reusable reserved-memory node of that name.
+   * Anything else is treated as non-contiguous, the safe guess: the solver then never gives it to a
+   * device without an IOMMU.
    */
   kindOf(name: string): HeapKind {
     if (name === 'system' || name.startsWith('system')) return 'system';
-    const areas = [join(this.#root, 'sys/kernel/mm/cma', name), join(this.#root, 'sys/kernel/debug/cma', name)];
-    if (areas.some((p) => existsSync(p)) || DEFAULT_CMA_NAMES.includes(name)) return 'cma';
+    if (isProtectedHeap(name)) return 'secure';
+    if (this.#areaDir(name) !== undefined || DEFAULT_CMA_NAMES.includes(name)) return 'cma';
     // From 6.17 every reusable shared-dma-pool node is a heap named after the node.
     if (existsSync(join(this.#root, 'sys/firmware/devicetree/base/reserved-memory', name, 'reusable'))) return 'cma';
     return 'system';
   }
 
+  /** Each pool once: Linux 6.17's legacy name of the default CMA area is an alias (names.ts). */
   heaps(): HeapInfo[] {
-    return this.names().map((name) => {
+    return poolsOf(this.names()).map(({ name, aliases }) => {
       const kind = this.kindOf(name);
-      return { name, kind, base: undefined, contiguous: kind !== 'system', cpuAccess: true, path: join(this.#dir, name), ...this.#stats(name, kind) };
+      // TEE protected memory comes from a restricted range or CMA, contiguous either way; the CPU cannot map it.
+      return { name, kind, base: undefined, contiguous: kind !== 'system', cpuAccess: kind !== 'secure', path: join(this.#dir, name), ...(aliases.length > 0 ? { aliases } : {}), ...this.#stats(name, kind, aliases) };
     });
   }
 
   heapStats(heap: string): HeapStats {
-    return this.#stats(heap, this.kindOf(heap));
+    const pool = poolsOf(this.names()).find((p) => p.name === heap || p.aliases.includes(heap));
+    return this.#stats(pool?.name ?? heap, this.kindOf(heap), pool?.aliases ?? []);
   }
 
-  #stats(heap: string, kind: HeapKind): HeapStats {
+  /** The CMA area's debugfs directory (mm/cma_debug.c: count, used, maxchunk in pages), if mounted. */
+  #areaDir(name: string): string | undefined {
+    return [join(this.#root, 'sys/kernel/debug/cma', name), join(this.#root, 'sys/kernel/mm/cma', name)].find((p) => existsSync(p));
+  }
+
+  /** The default area's own name (the one /sys/kernel/mm/cma lists): 6.17's default_cma_region is a heap name, not an area's. */
+  #areaName(heap: string, aliases: readonly string[]): string {
+    return heap === DEFAULT_CMA_REGION && aliases.length > 0 ? aliases[0]! : heap;
+  }
+
+  #stats(heap: string, kind: HeapKind, aliases: readonly string[] = []): HeapStats {
     const mem = meminfo(this.#root);
-    const used = this.usedBytes(heap);
+    const used = this.usedBytes(heap) + aliases.reduce((sum, a) => sum + this.usedBytes(a), 0);
     if (kind === 'system') {
       const capacity = mem['MemTotal'] ?? 0;
       const free = mem['MemAvailable'] ?? Math.max(0, capacity - used);
       return { capacity, used, free, largestFree: free };
     }
-    // CMA: /proc/meminfo totals (one area) and debugfs maxchunk when mounted and readable.
-    const capacity = mem['CmaTotal'] ?? 0;
-    const free = mem['CmaFree'] ?? 0;
-    let largestFree = free;
-    try {
-      const pages = Number(readFileSync(join(this.#root, 'sys/kernel/debug/cma', heap, 'maxchunk'), 'utf8'));
-      if (Number.isFinite(pages)) largestFree = pages * PAGE_SIZE;
-    } catch {
-      // debugfs not mounted or not root: the free total is the best bound we have
+    if (kind === 'secure') {
+      // Nothing in /proc or /sys sizes a TEE's restricted pool: only what this process holds is known.
+      return { capacity: 0, used, free: 0, largestFree: 0 };
     }
-    return { capacity, used, free, largestFree };
+    // CMA, per area when debugfs is mounted (mm/cma_debug.c count, used and maxchunk, in pages);
+    // else /proc/meminfo's totals, which are every area's together: exact only with one area.
+    const debug = join(this.#root, 'sys/kernel/debug/cma', this.#areaName(heap, aliases));
+    const pages = (file: string): number | undefined => {
+      try {
+        const n = Number(readFileSync(join(debug, file), 'utf8'));
+        return Number.isFinite(n) ? n * PAGE_SIZE : undefined;
+      } catch {
+        return undefined; // debugfs not mounted or not root
+      }
+    };
+    const count = pages('count');
+    const busy = pages('used');
+    const capacity = count ?? mem['CmaTotal'] ?? 0;
+    const free = count !== undefined && busy !== undefined ? count - busy : (mem['CmaFree'] ?? 0);
+    return { capacity, used, free, largestFree: pages('maxchunk') ?? free };
   }
 
   #heapFd(heap: string): number {

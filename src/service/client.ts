@@ -5,6 +5,7 @@
 // Buffers arrive as fds (dma-bufs, or sealed memfds from a service on the simulated kernel) and are
 // DmaBuffers like any other: map(), fd, close().
 
+import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.js';
 import type { HeapKind } from '../constraints/model.js';
 import type { RequestFields } from '../constraints/load.js';
@@ -108,18 +109,53 @@ export class ServiceAllocator {
     return JSON.parse(reply as string) as Record<string, unknown>;
   }
 
-  /** Allocates the plan's buffers on the service; they arrive as fds this process owns. */
+  /**
+   * Allocates the plan's buffers on the service; they arrive as fds this process owns. A bus message
+   * carries a bounded number of fds (dbus-daemon's max_message_unix_fds, 16 on Linux since dbus
+   * 1.8.8), so the service hands out at most that many per Allocate call: a larger count is asked
+   * for in several calls of the same request, and every part must come in the same heap and layout
+   * (else every buffer received is closed and the error says so).
+   */
   async allocate(plan: ServicePlan, options: { readonly name?: string; readonly owner?: string } = {}): Promise<ServiceBuffers> {
     if (!(plan instanceof ServicePlan)) throw new InputError('allocate(plan): expected a plan from this connection\'s negotiate()', 'plan', plan);
+    try {
+      return await this.#allocatePart(plan.request, options, 0);
+    } catch (err) {
+      const limit = err instanceof InputError && err.field === 'count' ? perCallLimit(err) : undefined;
+      if (limit === undefined) throw err;
+      return await this.#allocateInParts(plan, options, limit);
+    }
+  }
+
+  async #allocateInParts(plan: ServicePlan, options: { readonly name?: string; readonly owner?: string }, limit: number): Promise<ServiceBuffers> {
+    const fields = parseYaml(plan.request) as Record<string, unknown>;
+    const parts: ServiceBuffers[] = [];
+    try {
+      for (let given = 0; given < plan.count; given += limit) {
+        const part = await this.#allocatePart(JSON.stringify({ ...fields, count: Math.min(limit, plan.count - given) }), options, given);
+        parts.push(part);
+        const [first, now] = [layoutKey(parts[0]!.used), layoutKey(part.used)];
+        if (now !== first) throw new ServiceError('Internal', `the ${plan.count} buffers took ${parts.length} Allocate calls (at most ${limit} fds per message) and the parts differ (${first} then ${now}): the heap filled between the calls; ask for ${limit} or fewer at a time`, { limit, first, then: now });
+      }
+    } catch (err) {
+      for (const part of parts) for (const b of part) b.close();
+      throw err;
+    }
+    const buffers = parts.flat() as DmaBuffer[] & { used: PlanChoice };
+    buffers.used = { ...parts[0]!.used, count: buffers.length };
+    return buffers;
+  }
+
+  async #allocatePart(request: string, options: { readonly name?: string; readonly owner?: string }, first: number): Promise<ServiceBuffers> {
     const opts: Record<string, DBusVariant> = {};
     if (options.name !== undefined) opts['name'] = new dbus.Variant('s', options.name);
-    const [reply, fds] = await this.#call('Allocate', 'sa{sv}', [plan.request, opts]);
+    const [reply, fds] = await this.#call('Allocate', 'sa{sv}', [request, opts]);
     const wire = JSON.parse(reply as string) as WireChoice & { bufferFds?: 'memfd' | 'dma-buf' };
     const used = choiceOf(wire, (c) => this.#handle(c));
     const layout: BufferLayout = { format: used.format, fourcc: used.fourcc, modifier: used.modifier, modifierValue: used.modifierValue, width: used.width, height: used.height, planes: used.planes, size: used.size, cpu: used.cpu };
     const buffers = (fds as number[]).map((received, n) => {
       const fd = this.backend.receive(received, `heap #${used.heap.id}`, wire.bufferFds ?? 'dma-buf');
-      const record: BufferRecord = { fd, layout, heap: used.heap, owner: options.owner ?? 'service', name: options.name === undefined ? undefined : `${options.name}-${n}`, closed: false, watched: false, slot: -1 };
+      const record: BufferRecord = { fd, layout, heap: used.heap, owner: options.owner ?? 'service', name: options.name === undefined ? undefined : `${options.name}-${first + n}`, closed: false, watched: false, slot: -1 };
       this.#live.add(record);
       return new DmaBuffer(this.#host, record);
     }) as DmaBuffer[] & { used: PlanChoice };
@@ -188,6 +224,17 @@ export class ServiceAllocator {
   }
 }
 
+/** The per-call buffer limit a BadRequest on count names (details.limit), if that is what it was. */
+function perCallLimit(err: InputError & { details?: Record<string, unknown> }): number | undefined {
+  const limit = (err as { limit?: unknown }).limit;
+  return typeof limit === 'number' && limit > 0 ? limit : undefined;
+}
+
+/** What must match between the parts of a set allocated in several calls. */
+function layoutKey(c: PlanChoice): string {
+  return `heap #${c.heap.id}, ${c.format} ${c.modifier}, ${c.planes.map((p) => `${p.offset}/${p.pitch}`).join(' ')}, ${c.size} bytes`;
+}
+
 function requestText(request: RequestFields | string): string {
   if (typeof request === 'string') return request;
   if (request === null || typeof request !== 'object') throw new InputError('negotiate(request): expected the request fields ({ devices, width, height, ... }) or a request text', 'request', request);
@@ -215,7 +262,7 @@ export function serviceErrorOf(err: unknown): unknown {
     }
   }
   const name = SHORT_NAMES.get(err.type) ?? err.type;
-  if (name === 'BadRequest') return new InputError(message, typeof details['field'] === 'string' ? details['field'] : undefined, details['value']);
+  if (name === 'BadRequest') return Object.assign(new InputError(message, typeof details['field'] === 'string' ? details['field'] : undefined, details['value']), typeof details['limit'] === 'number' ? { limit: details['limit'] } : {});
   return new ServiceError(name, message, details);
 }
 

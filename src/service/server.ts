@@ -64,7 +64,7 @@ export function openServiceAllocator(platform: string | Platform | undefined, ba
   return openSync({ platform, backend, sim: { maxFds: 2 ** 30 }, leakCheck: false });
 }
 
-/** The default per-call buffer limit: D-Bus daemons cap fds per message (dbus-daemon: 16 by default on older configs). */
+/** The default per-call buffer limit: dbus-daemon's max_message_unix_fds, 16 on Linux since dbus 1.8.8 (CVE-2014-3636). */
 export const MAX_BUFFERS_PER_CALL = 16;
 const MAX_REQUEST_BYTES = 64 * 1024;
 /** Parsed requests kept (all dropped when full: a bound, not an LRU; clients repeat few shapes). */
@@ -287,7 +287,7 @@ export class AllocatorService {
     const request = this.#request(msg.body[0], caller);
     const options = allocateOptions(msg.body[1]);
     const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
-    if (request.count > maxBuffers) throw new ErrorReply('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (fds per D-Bus message are limited); make several calls`, { field: 'count', value: request.count, limit: maxBuffers });
+    if (request.count > maxBuffers) throw new ErrorReply('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (a D-Bus message carries at most ${maxBuffers} fds); ask for ${maxBuffers} or fewer per call, several calls for more (connect().allocate() does so itself)`, { field: 'count', value: request.count, limit: maxBuffers });
     const plan = this.#negotiate(request, 'capacity');
     const { buffers, reservation } = await this.#allocateAdmitted(plan, caller, options.name);
     const handOut = this.#handOut;

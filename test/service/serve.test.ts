@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { connect, ServiceError } from '../../src/service/client.js';
-import { INTROSPECTION_XML } from '../../src/service/interface.js';
+import { BUS_NAME, INTERFACE, INTROSPECTION_XML, OBJECT_PATH } from '../../src/service/interface.js';
+import { dbus } from '../../src/service/bus.js';
 import type { AllocatorService } from '../../src/service/server.js';
 import { openFds, startBus, startService, type TestBus } from './harness.js';
 import { loadPlatform, makeRequest } from '../../src/constraints/load.js';
@@ -140,6 +141,35 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
     assert.match(result.errors[0]!.message, /request from root/);
     assert.match(result.errors[1]!.message, /width/);
     assert.match(result.errors[2]!.message, /fixes/);
+  });
+
+  it('40 buffers: one Allocate call carries at most 16 fds and says so; connect().allocate() asks in parts and gets all 40 in one layout', async () => {
+    const udalloc = await connect({ bus: bus.address });
+    const fields = { ...REQUEST, width: 64, height: 64, count: 40 };
+    // The bare call: refused with the limit named, and nothing charged.
+    await assert.rejects(
+      () => udalloc.bus.call(new dbus.Message({ destination: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE, member: 'Allocate', signature: 'sa{sv}', body: [JSON.stringify(fields), {}] })),
+      (err: unknown) => {
+        const text = (err as { text?: string }).text ?? '';
+        assert.match(text, /^count 40: one Allocate call hands out at most 16 buffers \(a D-Bus message carries at most 16 fds\); ask for 16 or fewer per call/);
+        assert.deepStrictEqual(JSON.parse(text.slice(text.lastIndexOf('details: ') + 9)), { field: 'count', value: 40, limit: 16 });
+        return true;
+      },
+    );
+    const plan = await udalloc.negotiate(fields);
+    const buffers = await udalloc.allocate(plan, { name: 'many' });
+    try {
+      assert.strictEqual(buffers.length, 40);
+      assert.strictEqual(buffers.used.count, 40);
+      assert.strictEqual(new Set(buffers.map((b) => fstatSync(b.fd).ino)).size, 40, 'forty distinct buffers');
+      for (const b of buffers) assert.strictEqual(fstatSync(b.fd).size, plan.size);
+      assert.deepStrictEqual([udalloc.stats().buffers.find((r) => r.fd === buffers[0]!.fd)?.name, udalloc.stats().buffers.find((r) => r.fd === buffers[39]!.fd)?.name], ['many-0', 'many-39']);
+      const usage = (await udalloc.usage()) as { kinds: Record<string, { charged: number }> };
+      assert.strictEqual(usage.kinds[plan.heap.describe().kind]!.charged, 40 * plan.size);
+    } finally {
+      for (const b of buffers) b.close();
+      udalloc.close();
+    }
   });
 
   it('quota exceeded is a named error with the quota, the charge, the ask and the buffers that hold it', async () => {

@@ -32,12 +32,14 @@ const EVIDENCE = [
   ['none', /\b(v4l2_subdev_init|v4l2_i2c_subdev_init|v4l2_async_register_subdev|v4l2_async_register_subdev_sensor)\s*\(/],
 ];
 /**
- * Host1x engines (drivers/gpu/drm/tegra/): clients of one DRM device whose directory has the
- * display's planes; each file is what its engine is.
+ * Engines that live in a display driver's directory (which has the planes) but are not the display:
+ * each file is what its engine is. Host1x clients (drivers/gpu/drm/tegra/), and the VideoCore IV
+ * 3D engine, which vc4_v3d.c binds while its rendering is set up in vc4_gem.c.
  */
-const HOST1X_ENGINES = [
+const ENGINES = [
   [/\/tegra\/gr[23]d\.c$/, 'gpu'],
   [/\/tegra\/(vic|nvdec)\.c$/, 'codec'],
+  [/\/vc4\/vc4_v3d\.c$/, 'gpu'],
 ];
 /** Never DMA masters for buffers, wherever their code lives (Qualcomm's MDSS wraps the DPU: its IOMMU is the DPU's). */
 const NOT_MASTERS = [/^drivers\/gpu\/drm\/msm\/msm_mdss\.c$/, /^drivers\/gpu\/drm\/(bridge|panel|i2c)\//, /^drivers\/bus\//, /phy/i, /^drivers\/media\/(i2c|spi|usb|pci|rc|tuners|dvb-frontends|cec|radio|firewire|mmc|test-drivers)\//];
@@ -84,7 +86,7 @@ try {
       if (compatibles.length === 0) continue;
       let kind;
       let level = 'file';
-      const engine = HOST1X_ENGINES.find(([re]) => re.test(file));
+      const engine = ENGINES.find(([re]) => re.test(file));
       if (NOT_MASTERS.some((re) => re.test(file))) kind = 'none';
       else if (engine) kind = engine[1];
       else {

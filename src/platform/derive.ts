@@ -78,7 +78,14 @@ const KIND_HINTS: ReadonlyArray<[DeviceKind, readonly string[]]> = [
   ['gpu', ['gpu', 'mali', 'adreno', 'v3d', 'vivante,gc', 'panfrost', 'powervr', 'sgx', 'img,']],
 ];
 /** Helpers around those devices that are not buffer users themselves. */
-const NOT_A_DEVICE = ['iommu', 'smmu', 'phy', 'audio', 'sound', 'i2s', 'spdif', 'clock', 'reset', 'regulator', 'gpio', 'pinctrl', 'syscon', 'thermal', 'cooling', 'pmu', 'mdss-dsi', 'dsi-ctrl', 'hdmi-codec', 'edp', 'grf', 'gcc', 'gpucc', 'dispcc', 'camcc', 'videocc', '-gmu', 'blk-ctrl'];
+/**
+ * Generic node names (Devicetree Specification 2.2.2) of functions that are no DMA master for
+ * buffers: a name guessed from the compatible does not make such a node a device (MediaTek's
+ * "mediatek,mt8195-vdecsys" is a clock-controller).
+ */
+const NOT_A_MASTER_NAMES = new Set(['clock-controller', 'clock', 'pwm', 'syscon', 'power-controller', 'reset-controller', 'interrupt-controller', 'mailbox', 'pinctrl', 'iommu', 'mutex']);
+
+const NOT_A_DEVICE = ['iommu', 'smmu', 'phy', 'audio', 'sound', 'i2s', 'spdif', 'clock', 'reset', 'regulator', 'gpio', 'pinctrl', 'syscon', 'thermal', 'cooling', 'pmu', 'mdss-dsi', 'dsi-ctrl', 'hdmi-codec', 'edp', 'grf', 'gcc', 'gpucc', 'dispcc', 'camcc', 'videocc', '-gmu', 'blk-ctrl', 'pwm', 'mutex'];
 
 /**
  * MIPI CSI-2 receivers: they take the sensor's lanes and hand pixels to a capture block over an
@@ -94,13 +101,14 @@ const CSI2_NOTE = 'a MIPI CSI-2 receiver, which passes pixels to a capture block
  * (drivers/gpu/drm/panfrost/panfrost_mmu.c, lima/lima_mmu.c), Broadcom V3D (v3d/v3d_mmu.c) and
  * Imagination PowerVR (drivers/gpu/drm/imagination/pvr_mmu.c).
  */
-const GPU_OWN_MMU: ReadonlyArray<[string, string]> = [
-  ['vivante,gc', 'drivers/gpu/drm/etnaviv/etnaviv_iommu_v2.c'],
-  ['arm,mali', 'drivers/gpu/drm/panfrost/panfrost_mmu.c'],
-  ['-mali', 'drivers/gpu/drm/panfrost/panfrost_mmu.c'],
-  ['v3d', 'drivers/gpu/drm/v3d/v3d_mmu.c'],
-  ['img,img-', 'drivers/gpu/drm/imagination/pvr_mmu.c'],
-  ['powervr', 'drivers/gpu/drm/imagination/pvr_mmu.c'],
+const GPU_OWN_MMU: ReadonlyArray<[driverDir: string, mmu: string]> = [
+  ['drivers/gpu/drm/etnaviv/', 'drivers/gpu/drm/etnaviv/etnaviv_iommu_v2.c'],
+  ['drivers/gpu/drm/panfrost/', 'drivers/gpu/drm/panfrost/panfrost_mmu.c'],
+  ['drivers/gpu/drm/panthor/', 'drivers/gpu/drm/panthor/panthor_mmu.c'],
+  ['drivers/gpu/drm/lima/', 'drivers/gpu/drm/lima/lima_mmu.c'],
+  // The VideoCore IV 3D engine (vc4_v3d.c) has none: only drivers/gpu/drm/v3d's cores do.
+  ['drivers/gpu/drm/v3d/', 'drivers/gpu/drm/v3d/v3d_mmu.c'],
+  ['drivers/gpu/drm/imagination/', 'drivers/gpu/drm/imagination/pvr_mmu.c'],
 ];
 
 /** The Linux 6.12 drivers' compatibles (scripts/gen-driver-table.mjs), by compatible string. */
@@ -113,7 +121,24 @@ export interface Classification {
   readonly why: string;
   /** The driver table had no row: `kind` is read from the compatible's name. */
   readonly guess: boolean;
+  /** The source file of the of_device_id table that matched. */
+  readonly file?: string;
 }
+
+/**
+ * Drivers that make one DMA device of several enabled nodes, keyed by what the nodes share: later
+ * nodes with the same key are no DMA master of their own.
+ */
+const ONE_DMA_DEVICE: ReadonlyArray<{ readonly key: (compatible: readonly string[], file: string | undefined) => string | undefined; readonly why: string }> = [
+  // Of the nodes whose first compatible is the same, only the first available binds (-ENODEV for the rest).
+  { key: (c, file) => (file === 'drivers/media/platform/verisilicon/hantro_drv.c' ? c[0] : undefined), why: 'Hantro binds only the first available node of a compatible (drivers/media/platform/verisilicon/hantro_drv.c hantro_disable_multicore(): "missing multi-core support, ignoring this instance")' },
+  // Every display block is a component of one DRM device whose buffers are the first CRTC's first block's (its OVL).
+  { key: (_c, file) => (file?.startsWith('drivers/gpu/drm/mediatek/') ? 'mediatek-drm' : undefined), why: 'MediaTek DRM maps every buffer with one device, CRTC 0\'s first block (drivers/gpu/drm/mediatek/mtk_drm_drv.c mtk_drm_kms_init(): "dma_dev = mtk_crtc_dma_dev_get(crtc)", used by every component and by PRIME import)' },
+  // MDP3: one driver instance probes on the first RDMA and drives the other blocks as its parts.
+  { key: (_c, file) => (file?.startsWith('drivers/media/platform/mediatek/mdp3/') ? 'mediatek-mdp3' : undefined), why: 'MDP3 runs on the first RDMA block\'s device and drives the others as its parts (drivers/media/platform/mediatek/mdp3/mtk-mdp3-core.c mdp_probe())' },
+  // Every Vivante core (3D, 2D, NPU) is driven through one virtual device whose DMA is the first available core's.
+  { key: (c) => (c.includes('vivante,gc') ? 'vivante,gc' : undefined), why: 'etnaviv drives every "vivante,gc" core through one device configured from the first available core (drivers/gpu/drm/etnaviv/etnaviv_drv.c etnaviv_pdev_probe(), of_dma_configure())' },
+];
 
 /**
  * Classifies a node by the driver that binds it (its compatibles, most specific first, against the
@@ -130,7 +155,7 @@ export function classification(compatible: readonly string[], ownIommu = false):
     if (!row) continue;
     const [, kind, evidence, file] = row;
     if (kind === 'none') return { kind: undefined, why: `"${c}" is matched by ${file} (Linux 6.12): not a DMA master for buffers`, guess: false };
-    if (evidence === 'file' || ownIommu || hinted !== undefined) return { kind, why: `"${c}" is matched by ${file} (Linux 6.12: a ${kind}${evidence === 'driver' ? `, as its driver's other files show${ownIommu ? '; the node has its own IOMMU stream' : ''}` : ''})`, guess: false };
+    if (evidence === 'file' || ownIommu || hinted !== undefined) return { kind, file, why: `"${c}" is matched by ${file} (Linux 6.12: a ${kind}${evidence === 'driver' ? `, as its driver's other files show${ownIommu ? '; the node has its own IOMMU stream' : ''}` : ''})`, guess: false };
     return { kind: undefined, why: `"${c}" is matched by ${file}, a part of a ${kind} driver that does no DMA of its own`, guess: false };
   }
   // A camera-like name that is a CSI-2 receiver's is no DMA master, guessed or not.
@@ -209,11 +234,12 @@ function heapFromReserved(tree: DeviceTree, node: DtNode, cmaOverridden: boolean
  * (e.g. a display processor inside an MDSS wrapper that owns the SMMU stream), stopping at buses.
  */
 function iommuOf(tree: DeviceTree, node: DtNode): string | undefined {
-  for (let n: DtNode | undefined = node; n?.parent; n = n.parent) {
-    if (n.has('iommus')) return n === node ? `${tree.origin} ${node.path} iommus` : `${tree.origin} ${n.path} iommus (enclosing ${node.name})`;
-    const compatible = n.parent.strings('compatible');
-    if (compatible.length === 0 || compatible.some((c) => c.includes('simple-bus') || c.includes('simple-mfd'))) break;
-  }
+  if (node.has('iommus')) return `${tree.origin} ${node.path} iommus`;
+  // Only the MSM display driver maps through its parent's stream (drivers/gpu/drm/msm/msm_kms.c
+  // msm_kms_init_aspace(): without iommus of its own, the MDP uses the MDSS's); elsewhere a parent's
+  // IOMMU is not the child's (a Tegra host1x client without iommus does DMA untranslated).
+  const parent = node.parent;
+  if (parent?.has('iommus') && parent.strings('compatible').some((c) => /mdss/.test(c))) return `${tree.origin} ${parent.path} iommus (enclosing ${node.name}: msm_kms_init_aspace() uses the MDSS's)`;
   return undefined;
 }
 
@@ -320,10 +346,12 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
   const devices: DiscoveredDevice[] = [];
   const names = new Set<string>();
   const classified = new Set<DtNode>();
+  const sharedBy = new Map<string, DtNode>();
   for (const node of tree.root.walk()) {
     if (!node.parent || !node.enabled) continue;
     const compatible = node.strings('compatible');
-    const known = classification(compatible, node.has('iommus'));
+    const classified0 = classification(compatible, node.has('iommus'));
+    const known = classified0.guess && classified0.kind !== undefined && NOT_A_MASTER_NAMES.has(node.baseName) ? { kind: undefined, why: `its node name "${node.baseName}" is the generic name of a function that does no DMA for buffers (Devicetree Specification 2.2.2)`, guess: true } : classified0;
     const kind = known.kind;
     const all = compatible.join(' ').toLowerCase();
     if (!kind) {
@@ -334,10 +362,21 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
       }
       continue;
     }
-    // A node without registers does no DMA: a virtual node that binds the pieces (sun4i's display-engine).
-    if (!node.has('reg')) {
+    // A node without registers does no DMA: a virtual node that binds the pieces (sun4i's display-engine);
+    // unless it has an IOMMU stream of its own: a driver's master node over its hardware cores (MediaTek's jpgdec-master).
+    if (!node.has('reg') && !node.has('iommus')) {
       notes.push(`skipped ${node.path} (${compatible[0]}): no registers: a virtual node binding other devices, not a DMA master (${known.why})`);
       continue;
+    }
+    // One DMA device for several nodes: the first one listed stands for them all.
+    const shared = ONE_DMA_DEVICE.map((rule) => ({ rule, key: rule.key(compatible, known.file) })).find((r) => r.key !== undefined);
+    if (shared) {
+      const first = sharedBy.get(shared.key!);
+      if (first) {
+        notes.push(`skipped ${node.path} (${compatible[0]}): no DMA device of its own, ${first.path}'s stands for it: ${shared.rule.why}`);
+        continue;
+      }
+      sharedBy.set(shared.key!, node);
     }
     // Sub-functions of a device already listed (venus-decoder inside venus) are the same device.
     let inside = false;
@@ -345,7 +384,7 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
     if (inside) continue;
     classified.add(node);
     const where = `${tree.origin} ${node.path}`;
-    const ownMmu = kind === 'gpu' ? GPU_OWN_MMU.find(([c]) => all.includes(c)) : undefined;
+    const ownMmu = kind === 'gpu' ? GPU_OWN_MMU.find(([dir]) => known.file?.startsWith(dir)) : undefined;
     const iommuSource = iommuOf(tree, node) ?? (ownMmu ? `${where} compatible "${compatible[0]}": the GPU has its own MMU (${ownMmu[1]}), so it maps scattered pages` : undefined);
     const iommu = iommuSource !== undefined;
     const window = dmaWindow(tree, node);

@@ -130,7 +130,7 @@ describe('live discovery', () => {
   it('a written profile loads, keeps every source as a comment, and negotiates', () => {
     const tree = parseDtb(readFileSync(dtbPath('qcom/sc7180-idp.dtb')), 'sc7180-idp.dtb');
     const yaml = profileYaml(deriveFromTree(tree), 'sc7180-idp');
-    assert.match(yaml, /iommu: true {4}# sc7180-idp\.dtb \/soc@0\/display-subsystem@ae00000 iommus \(enclosing display-controller@ae01000\)/);
+    assert.match(yaml, /iommu: true {4}# sc7180-idp\.dtb \/soc@0\/display-subsystem@ae00000 iommus \(enclosing display-controller@ae01000: msm_kms_init_aspace\(\) uses the MDSS's\)/);
     assert.match(yaml, /# memory-region memory@8f600000: private memory, not where shared buffers go/);
     const platform = parsePlatform(yaml, 'written.yaml');
     assert.ok(platform.devices.length >= 3);

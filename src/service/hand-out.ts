@@ -10,8 +10,8 @@ import { standInFor } from './stand-in.js';
 export interface HandOut {
   /** How the reply names the fds it carries. */
   readonly wire: 'memfd' | 'dma-buf';
-  /** The fd to send for a buffer. */
-  fdFor(buffer: DmaBuffer): number;
+  /** The fd to send for a buffer, named with its charge tag (charge-tag.ts). */
+  fdFor(buffer: DmaBuffer, tag: string): number;
   /** What ending the buffer's grant frees on the service's side. */
   releaseOf(buffer: DmaBuffer): () => void;
   /** The service's own copy of what it sent goes (the reply was written, or failed). */
@@ -20,7 +20,10 @@ export interface HandOut {
 
 const DMA_BUF: HandOut = {
   wire: 'dma-buf',
-  fdFor: (buffer) => buffer.fd,
+  fdFor: (buffer, tag) => {
+    buffer.setName(tag);
+    return buffer.fd;
+  },
   // The client's fd keeps the dma-buf; the service holds nothing once it dropped its copy.
   releaseOf: () => () => {},
   drop: (buffer) => buffer.close(),
@@ -28,7 +31,7 @@ const DMA_BUF: HandOut = {
 
 const STAND_IN: HandOut = {
   wire: 'memfd',
-  fdFor: (buffer) => standInFor(buffer.heap.describe().name, buffer.size),
+  fdFor: (buffer, tag) => standInFor(buffer.heap.describe().name, buffer.size, tag),
   releaseOf: (buffer) => () => buffer.close(),
   drop: (_buffer, fd) => closeSync(fd),
 };

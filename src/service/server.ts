@@ -22,12 +22,13 @@ import { conflictJson, negotiationJson } from '../solver/json.js';
 import { explainChoices } from '../solver/explain-choices.js';
 import { busSocket, connectBus, dbus, sendWithFds, type Bus, type DBusMessage } from './bus.js';
 import { handOutFor, type HandOut } from './hand-out.js';
-import { callerOf, readAccounts, type Caller } from './identity.js';
+import { callerOf, clientOf, readAccounts, type Caller } from './identity.js';
 import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, INTROSPECTION_XML, METHODS, OBJECT_PATH, type ErrorName, type MethodName } from './interface.js';
 import { CloseWatch } from './close-watch.js';
 import { Ledger, type Grant, type HolderScan, type Reservation } from './ledger.js';
 import { admit, mayReach, quotaFor, type Policy, type Refusal } from './policy.js';
-import { holdersOf } from './usage.js';
+import { fileKey, holdersOf, taggedBuffers } from './usage.js';
+import { chargeTag } from './charge-tag.js';
 import { choiceWire, planWire } from './wire.js';
 
 export interface ServeOptions {
@@ -147,8 +148,53 @@ export class AllocatorService {
       bus.disconnect();
       throw new Error(`the name ${options.name ?? BUS_NAME} is already owned on the bus (another udalloc serve is running)`);
     }
-    options.log?.(`serving ${options.name ?? BUS_NAME} at ${OBJECT_PATH} on the ${options.allocator.backend.kind} backend (${options.allocator.platform.name})`);
+    const adopted = service.#adoptHeld();
+    options.log?.(`serving ${options.name ?? BUS_NAME} at ${OBJECT_PATH} on the ${options.allocator.backend.kind} backend (${options.allocator.platform.name})${adopted > 0 ? `; ${adopted} buffer(s) granted before a restart and still held, charged again` : ''}`);
     return service;
+  }
+
+  /**
+   * Charges again what an earlier run of the service granted and some process still holds: each
+   * buffer's name carries the uid and heap kind it was charged to (charge-tag.ts), so a restart
+   * (a crash, a kill, an upgrade) loses no charge and quotas still count those buffers until their
+   * holders let go. A name any holder could have changed only counts when a process of the uid it
+   * names holds the buffer. Returns how many were charged.
+   */
+  #adoptHeld(): number {
+    const known = new Set(this.ledger.grants().map((g) => g.key));
+    const now = Date.now();
+    let adopted = 0;
+    for (const b of taggedBuffers()) {
+      if (known.has(fileKey(b.file))) continue;
+      if (!b.uids.includes(b.uid)) {
+        this.#options.log?.(`a buffer named as granted to uid ${b.uid} is held only by other users (pids ${b.pids.join(', ')}): not charged`);
+        continue;
+      }
+      const heap = this.allocator.heaps().find((h) => (b.heap !== undefined ? h.describe().name === b.heap : h.describe().kind === b.kind));
+      const caller: Caller = { ...clientOf(b.uid, undefined, this.#accounts), connection: `(granted before a restart; held by pid ${b.pids.join(', ')})`, pid: b.pids[0] };
+      const grant = this.ledger.add(b.file, { kind: b.kind, heap: heap?.id ?? 0, size: b.size, caller, release: this.#holdSpace(heap?.describe().name, b.size) });
+      grant.sentAt = now;
+      grant.landed = true;
+      adopted++;
+    }
+    return adopted;
+  }
+
+  /**
+   * On the simulated kernel the heap space of a buffer granted before a restart went with the old
+   * process: an adopted stand-in takes that much space again until it is released. A real kernel
+   * still has the buffer: nothing to do.
+   */
+  #holdSpace(heap: string | undefined, size: number): () => void {
+    const backend = this.allocator.backend;
+    if (backend.kind !== 'sim' || heap === undefined) return () => {};
+    try {
+      const fd = backend.allocate(heap, size);
+      return () => backend.close(fd);
+    } catch (err) {
+      this.#options.log?.(`an adopted buffer's ${size} bytes do not fit in ${heap} any more (${err instanceof Error ? err.message : String(err)}): charged, not held`);
+      return () => {};
+    }
   }
 
   /** Stops serving: waits for calls in progress, releases every buffer the service still keeps, disconnects. */
@@ -295,7 +341,7 @@ export class AllocatorService {
     const grants: Grant[] = [];
     try {
       for (const buffer of buffers) {
-        const fd = handOut.fdFor(buffer);
+        const fd = handOut.fdFor(buffer, chargeTag(caller.uid, buffer.heap.describe().kind, options.name === undefined ? undefined : `${options.name}-${handed.length}`));
         handed.push({ buffer, fd });
         const st = fstatSync(fd);
         const grant = this.ledger.add({ dev: st.dev, ino: st.ino }, { kind: buffer.heap.describe().kind, heap: buffer.heap.id, size: buffer.size, caller, release: handOut.releaseOf(buffer) });

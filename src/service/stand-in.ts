@@ -5,9 +5,14 @@
 import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, sealedMemfd } from '../kernel/memfd.js';
 import { loadNative } from '../kernel/native/addon.js';
 
-/** The memfd's name (shown as "/memfd:udalloc:<heap>" in /proc/<pid>/fd and maps). */
+/** The memfd's name (shown as "/memfd:udalloc:<heap> <charge tag>" in /proc/<pid>/fd and maps). */
 export const STAND_IN_PREFIX = 'udalloc:';
 
-export function standInFor(heap: string, size: number): number {
-  return sealedMemfd(loadNative(), `${STAND_IN_PREFIX}${heap}`.slice(0, 240), size, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, heap);
+export function standInFor(heap: string, size: number, tag: string): number {
+  return sealedMemfd(loadNative(), `${STAND_IN_PREFIX}${heap.slice(0, 200)} ${tag}`, size, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, heap);
+}
+
+/** The heap a stand-in's name (what follows "/memfd:udalloc:") stands for. */
+export function standInHeap(rest: string): string {
+  return rest.replace(/ \(deleted\)$/, '').split(' ')[0]!;
 }

@@ -10,7 +10,9 @@ import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } fr
 import { join } from 'node:path';
 import { listDirectory, readText } from '../util/fs.js';
 import { fdinfoFields } from '../kernel/fd-info.js';
-import { STAND_IN_PREFIX } from './stand-in.js';
+import { STAND_IN_PREFIX, standInHeap } from './stand-in.js';
+import { parseChargeTag } from './charge-tag.js';
+import type { HeapKind } from '../constraints/model.js';
 
 export interface Holder {
   readonly pid: number;
@@ -147,7 +149,7 @@ export function scanUsage(root = '/', pid?: number): Usage {
           continue;
         }
         key = `m${st.ino}`;
-        if (!buffers.has(key)) buffers.set(key, { inode: st.ino, size: st.size, exporter: `${link.slice(STAND_IN_LINK.length).replace(/ \(deleted\)$/, '')} (simulated)`, name: undefined, sizeFrom: 'stat', holders: new Map(), span: 0 });
+        if (!buffers.has(key)) buffers.set(key, { inode: st.ino, size: st.size, exporter: `${standInHeap(link.slice(STAND_IN_LINK.length))} (simulated)`, name: undefined, sizeFrom: 'stat', holders: new Map(), span: 0 });
       } else if (link.startsWith('/dmabuf:')) {
         const text = readIf(join(fdDir, fd), EXP_NAME);
         if (!text) continue;
@@ -167,7 +169,7 @@ export function scanUsage(root = '/', pid?: number): Usage {
     for (const { ino, span, standIn, name: mapped } of bufferMappings(maps)) {
       const key = `${standIn ? 'm' : 'd'}${ino}`;
       const info = standIn ? undefined : known.get(ino);
-      const exporter = standIn ? `${mapped.slice(STAND_IN_PREFIX.length).replace(/ \(deleted\)$/, '')} (simulated)` : (info?.exporter ?? '?');
+      const exporter = standIn ? `${standInHeap(mapped.slice(STAND_IN_PREFIX.length))} (simulated)` : (info?.exporter ?? '?');
       const b = buffers.get(key) ?? { inode: ino, size: info?.size ?? 0, exporter, name: standIn ? undefined : (info?.name ?? (mapped || undefined)), sizeFrom: info ? ('bufinfo' as const) : ('mappings' as const), holders: new Map(), span: 0 };
       if (b.sizeFrom === 'mappings') b.span = Math.max(b.span, span);
       buffers.set(key, b);
@@ -293,4 +295,67 @@ export function holdersOf(wanted: ReadonlySet<string>, options: { root?: string;
     }
   }
   return held;
+}
+
+/** A buffer a udalloc service granted, found held by some process, with the charge its name carries. */
+export interface TaggedBuffer {
+  readonly file: FileId;
+  readonly size: number;
+  readonly uid: number;
+  readonly kind: HeapKind;
+  /** The heap, for a stand-in (its memfd names it); undefined for a dma-buf. */
+  readonly heap: string | undefined;
+  readonly pids: readonly number[];
+  /** The holders' uids (/proc/<pid>/status), in the order of pids. */
+  readonly uids: ReadonlyArray<number | undefined>;
+}
+
+/**
+ * Every dma-buf and stand-in memfd some process (other than `skipPid`) holds, open or mapped,
+ * whose name carries a charge tag (charge-tag.ts): what a service starting up must charge again.
+ * The size is the file's (a dma-buf inode's i_size is the buffer's, dma_buf_getfile()), or the
+ * mapping's span for a buffer only mapped.
+ */
+export function taggedBuffers(options: { root?: string; skipPid?: number } = {}): TaggedBuffer[] {
+  const proc = join(options.root ?? '/', 'proc');
+  const found = new Map<string, { file: FileId; size: number; uid: number; kind: HeapKind; heap: string | undefined; pids: number[] }>();
+  const note = (file: FileId, size: number, name: string, standIn: boolean, pid: number) => {
+    const tag = parseChargeTag(name);
+    if (!tag) return;
+    const key = fileKey(file);
+    const b = found.get(key) ?? { file, size, ...tag, heap: standIn ? standInHeap(name.slice(STAND_IN_PREFIX.length)) : undefined, pids: [] };
+    b.size = Math.max(b.size, size);
+    if (!b.pids.includes(pid)) b.pids.push(pid);
+    found.set(key, b);
+  };
+  for (const entry of listDirectory(proc)) {
+    if (!/^\d+$/.test(entry) || Number(entry) === options.skipPid) continue;
+    const pid = Number(entry);
+    const dir = join(proc, entry);
+    let fds: string[];
+    try {
+      fds = readdirSync(join(dir, 'fd'));
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link: string;
+      let st;
+      try {
+        link = readlinkSync(join(dir, 'fd', fd));
+        if (!link.startsWith('/dmabuf:') && !link.startsWith(STAND_IN_LINK)) continue;
+        st = statSync(join(dir, 'fd', fd));
+      } catch {
+        continue;
+      }
+      const standIn = link.startsWith(STAND_IN_LINK);
+      note({ dev: st.dev, ino: st.ino }, st.size, link.slice(standIn ? '/memfd:'.length : '/dmabuf:'.length), standIn, pid);
+    }
+    for (const m of bufferMappings(readIf(join(dir, 'maps'), MAPPED_BUFFER_MARKERS))) note({ dev: m.dev, ino: m.ino }, m.span, m.name, m.standIn, pid);
+  }
+  const uidOf = (pid: number) => {
+    const m = /^Uid:\s+(\d+)/m.exec(readText(join(proc, String(pid), 'status')) ?? '');
+    return m ? Number(m[1]) : undefined;
+  };
+  return [...found.values()].map((b) => ({ ...b, uids: b.pids.map(uidOf) }));
 }

@@ -73,7 +73,7 @@ describe('udalloc usage', () => {
 describe('udalloc usage and a service on the simulated kernel', () => {
   it('finds the memfds a service hands out in place of dma-bufs, by fd and by mapping, named after their heap', () => {
     const addon = loadNative();
-    const fd = standInFor('linux,cma', 3 * MiB);
+    const fd = standInFor('linux,cma', 3 * MiB, 'ud:0:cma:preview-0');
     const ino = fstatSync(fd).ino;
     const find = () => scanUsage('/', process.pid).buffers.find((b) => b.exporter === 'linux,cma (simulated)' && b.inode === ino);
     const held = find();

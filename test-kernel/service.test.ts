@@ -4,9 +4,10 @@
 // clients x 100 cycles) leaks no fd and leaves no charge.
 
 import assert from 'node:assert/strict';
-import { existsSync, fstatSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { connect } from '../src/service/client.js';
+import { connect, ServiceError } from '../src/service/client.js';
 import { parsePolicy } from '../src/service/policy.js';
 import { AllocatorService, openServiceAllocator } from '../src/service/server.js';
 import { fdLinks, openFds, startBus } from '../test/service/harness.js';
@@ -77,7 +78,10 @@ describe('real kernel: quotas hold when Allocate calls race', () => {
   it('32 calls at once from 4 processes for a quota of 2 system-heap buffers: exactly 2 granted, 30 QuotaExceeded, 5 rounds', { timeout: 300_000 }, async () => {
     const bus = await startBus();
     // 640x480 XRGB8888 for the encoder (behind an IOMMU): 1228800 bytes in the system heap each; CMA closed to it.
-    const service = await AllocatorService.start({ bus: bus.address, allocator: openServiceAllocator('test-kernel/qemu-platform.yaml', 'dma-heap'), policy: parsePolicy('default: { system: 2500000, cma: 0 }', 'guest policy'), graceMs: 200, scanIntervalMs: 60_000 });
+    // The grace is the service's default (2 s): a reply's fd waits in the client's socket queue, where
+    // no /proc scan sees it, for as long as the client takes to read it; under emulation and 32 calls
+    // at once that took over 200 ms, and a grant released that early let a third call in.
+    const service = await AllocatorService.start({ bus: bus.address, allocator: openServiceAllocator('test-kernel/qemu-platform.yaml', 'dma-heap'), policy: parsePolicy('default: { system: 2500000, cma: 0 }', 'guest policy'), graceMs: 2000, scanIntervalMs: 60_000 });
     const client = `
       import { connect } from '${process.cwd()}/dist/src/service/client.js';
       import { createInterface } from 'node:readline';
@@ -121,6 +125,49 @@ describe('real kernel: quotas hold when Allocate calls race', () => {
       for (const c of children) c.stdin!.end('exit\n');
       await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
       await service.stop();
+      await bus.stop();
+    }
+  });
+});
+
+describe('real kernel: a restarted service loses no charge', () => {
+  it('killed with SIGKILL while a client holds CMA dma-bufs, started again: the dma-bufs\' names carry the charge, quotas still count them, closing ends them', { timeout: 120_000 }, async () => {
+    const bus = await startBus();
+    writeFileSync('/tmp/restart-policy.yaml', 'default: { cma: 4MiB }\n');
+    const serve = () => spawn(process.execPath, ['dist/src/cli/main.js', 'serve', '--bus', bus.address, '--platform', 'test-kernel/qemu-platform.yaml', '--backend', 'dma-heap', '--policy', '/tmp/restart-policy.yaml', '--quiet'], { stdio: 'ignore' });
+    const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+    const services: ChildProcess[] = [serve()];
+    const client = await connect({ bus: bus.address, waitMs: 30_000 });
+    const request = { devices: ['display'], width: 640, height: 480, count: 2, cpu: 'readwrite' as const };
+    try {
+      const plan = await client.negotiate(request);
+      const held = await client.allocate(plan, { name: 'scanout' });
+      // The kernel keeps the charge in each dma-buf's name (DMA_BUF_SET_NAME), readable in fdinfo.
+      assert.deepStrictEqual(held.map((b) => /^name:\s*(\S+)/m.exec(readFileSync(`/proc/self/fdinfo/${b.fd}`, 'utf8'))?.[1]), ['ud:0:cma:scanout-0', 'ud:0:cma:scanout-1']);
+      const inodes = held.map((b) => fstatSync(b.fd).ino).sort();
+      services[0]!.kill('SIGKILL');
+      await exited(services[0]!);
+      services.push(serve());
+      type Usage = { kinds: Record<string, { charged: number }>; buffers: Array<{ inode: number }> };
+      let usage: Usage | undefined;
+      for (let i = 0; i < 300 && !usage; i++) {
+        try {
+          usage = (await client.usage()) as Usage;
+        } catch {
+          await sleep(100);
+        }
+      }
+      assert.ok(usage, 'the restarted service answers');
+      assert.strictEqual(usage.kinds['cma']!.charged, 2 * plan.size);
+      assert.deepStrictEqual(usage.buffers.map((b) => b.inode).sort(), inodes);
+      await assert.rejects(async () => client.allocate(await client.negotiate(request)), (err: unknown) => err instanceof ServiceError && err.error === 'QuotaExceeded');
+      for (const b of held) b.close();
+      assert.strictEqual(((await client.usage()) as Usage).kinds['cma']?.charged ?? 0, 0);
+      (await client.allocate(await client.negotiate(request))).forEach((b) => b.close());
+    } finally {
+      client.close();
+      for (const s of services) s.kill('SIGKILL');
+      await Promise.all(services.map(exited));
       await bus.stop();
     }
   });

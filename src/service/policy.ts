@@ -11,13 +11,15 @@
 
 import { z } from 'zod';
 import type { HeapKind } from '../constraints/model.js';
+import { HEAP_KINDS as KIND_TABLE } from '../constraints/heap-kinds/index.js';
 import { formatBytes, parseByteCount } from '../constraints/units.js';
 import { InputError, showValue } from '../errors.js';
 import { readInputText } from '../util/input-file.js';
 import { yamlData } from '../util/yaml.js';
 import { didYouMean } from '../util/suggest.js';
 
-export const HEAP_KINDS: readonly HeapKind[] = ['system', 'system-contig', 'cma', 'carveout', 'secure'];
+/** The heap kinds a policy names: every kind of the heap-kind table. */
+export const HEAP_KINDS = Object.keys(KIND_TABLE) as readonly HeapKind[];
 
 const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const parsed = parseByteCount(v);
@@ -44,6 +46,8 @@ export interface Policy {
   readonly groups: ReadonlyMap<string, Quotas>;
   /** Heap kinds only some groups may reach; kinds not listed are open to everyone. */
   readonly reach: ReadonlyMap<HeapKind, readonly string[]>;
+  /** Where each reach rule comes from: the file's key, or udalloc's default rule. */
+  readonly reachSource: ReadonlyMap<HeapKind, string>;
   readonly cmaReserve: number;
   readonly origin: string;
 }
@@ -70,12 +74,18 @@ export function parsePolicy(text: string, origin = 'policy'): Policy {
   const p = result.data;
   const clean = (q: Record<string, number | undefined> | undefined): Quotas => Object.fromEntries(Object.entries(q ?? {}).filter(([, v]) => v !== undefined)) as Quotas;
   const reach = new Map(DEFAULT_REACH);
-  for (const [k, groups] of Object.entries(p.reach ?? {})) if (groups) reach.set(k as HeapKind, groups);
+  const reachSource = new Map<HeapKind, string>([...DEFAULT_REACH.keys()].map((k) => [k, `udalloc's default rule, not in ${origin}: ${k} heaps are closed unless the policy's reach.${k} lists groups`]));
+  for (const [k, groups] of Object.entries(p.reach ?? {})) {
+    if (!groups) continue;
+    reach.set(k as HeapKind, groups);
+    reachSource.set(k as HeapKind, `${origin} reach.${k}`);
+  }
   return {
     default: clean(p.default),
     users: new Map(Object.entries(p.users ?? {}).map(([u, q]) => [u, clean(q)])),
     groups: new Map(Object.entries(p.groups ?? {}).map(([g, q]) => [g, clean(q)])),
     reach,
+    reachSource,
     cmaReserve: p.cmaReserve ?? 0,
     origin,
   };
@@ -92,7 +102,7 @@ export interface Client {
 export function mayReach(policy: Policy, client: Client, kind: HeapKind): { ok: true } | { ok: false; why: string } {
   const allowed = policy.reach.get(kind);
   if (allowed === undefined || allowed.some((g) => client.groups.includes(g))) return { ok: true };
-  return { ok: false, why: `${kind} heaps are for ${allowed.length > 0 ? `members of ${allowed.join(', ')}` : 'no one'} (${policy.origin} reach.${kind}); ${client.user} (uid ${client.uid}) is in ${client.groups.join(', ') || 'no group'}` };
+  return { ok: false, why: `${kind} heaps are for ${allowed.length > 0 ? `members of ${allowed.join(', ')}` : 'no one'} (${policy.reachSource.get(kind) ?? `${policy.origin} reach.${kind}`}); ${client.user} (uid ${client.uid}) is in ${client.groups.join(', ') || 'no group'}` };
 }
 
 /**

@@ -10,7 +10,9 @@ import type { Request } from '../constraints/model.js';
 import { parseRequest } from '../constraints/load.js';
 import { formatBytes } from '../constraints/units.js';
 import { openSync, type Allocator } from '../allocator/allocator.js';
-import type { BackendChoice } from '../allocator/backend-select.js';
+import { selectBackend, type BackendChoice } from '../allocator/backend-select.js';
+import { selectPlatform } from '../platform/select.js';
+import { clientText, LabelledBackend, opaqueView } from './opaque-heaps.js';
 import type { Platform } from '../constraints/model.js';
 import type { DmaBuffer } from '../allocator/buffer.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
@@ -62,7 +64,11 @@ export interface ServeOptions {
  * The service closes every buffer itself, so no leak watch.
  */
 export function openServiceAllocator(platform: string | Platform | undefined, backend: BackendChoice = 'auto'): Allocator {
-  return openSync({ platform, backend, sim: { maxFds: 2 ** 30 }, leakCheck: false });
+  const real = typeof platform === 'object' ? platform : selectPlatform(platform);
+  const selected = selectBackend(real, backend, { maxFds: 2 ** 30 });
+  // Clients know heaps by handle only: the allocator sees "heap #N" (opaque-heaps.ts).
+  const view = opaqueView(real, selected.backend);
+  return openSync({ platform: view.platform, backend: view.backend, leakCheck: false });
 }
 
 /** The default per-call buffer limit: dbus-daemon's max_message_unix_fds, 16 on Linux since dbus 1.8.8 (CVE-2014-3636). */
@@ -149,7 +155,9 @@ export class AllocatorService {
       throw new Error(`the name ${options.name ?? BUS_NAME} is already owned on the bus (another udalloc serve is running)`);
     }
     const adopted = service.#adoptHeld();
-    options.log?.(`serving ${options.name ?? BUS_NAME} at ${OBJECT_PATH} on the ${options.allocator.backend.kind} backend (${options.allocator.platform.name})${adopted > 0 ? `; ${adopted} buffer(s) granted before a restart and still held, charged again` : ''}`);
+    const backend = options.allocator.backend;
+    const handles = backend instanceof LabelledBackend ? `; clients see ${[...backend.names].map(([label, name]) => `${label} = ${name}`).join(', ')}` : '';
+    options.log?.(`serving ${options.name ?? BUS_NAME} at ${OBJECT_PATH} on the ${backend.kind} backend (${options.allocator.platform.name})${handles}${adopted > 0 ? `; ${adopted} buffer(s) granted before a restart and still held, charged again` : ''}`);
     return service;
   }
 
@@ -170,7 +178,7 @@ export class AllocatorService {
         this.#options.log?.(`a buffer named as granted to uid ${b.uid} is held only by other users (pids ${b.pids.join(', ')}): not charged`);
         continue;
       }
-      const heap = this.allocator.heaps().find((h) => (b.heap !== undefined ? h.describe().name === b.heap : h.describe().kind === b.kind));
+      const heap = this.allocator.heaps().find((h) => (b.heap !== undefined ? h.describe().name.replace(/\s+/g, '') === b.heap : h.describe().kind === b.kind));
       const caller: Caller = { ...clientOf(b.uid, undefined, this.#accounts), connection: `(granted before a restart; held by pid ${b.pids.join(', ')})`, pid: b.pids[0] };
       const grant = this.ledger.add(b.file, { kind: b.kind, heap: heap?.id ?? 0, size: b.size, caller, release: this.#holdSpace(heap?.describe().name, b.size) });
       grant.sentAt = now;
@@ -240,7 +248,7 @@ export class AllocatorService {
           // Only plans in heaps the caller may use (quotas are Allocate's to judge, on what is held then).
           const usable = narrowPlan(plan, (c) => mayReach(this.policy, caller, c.heap.describe().kind).ok);
           if (!usable) throw this.#refusalError([...new Set([plan, ...plan.alternatives].map((c) => c.heap.describe().kind))].map((kind) => ({ error: 'PolicyDenied' as const, message: (mayReach(this.policy, caller, kind) as { why: string }).why })), caller, plan);
-          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [JSON.stringify(planWire(usable))]));
+          this.bus.send(dbus.Message.newMethodReturn(msg, 's', [toJson(planWire(usable))]));
           return;
         }
         case 'Explain': {
@@ -466,13 +474,13 @@ export class AllocatorService {
 
   #sendError(msg: DBusMessage, err: ErrorReply): void {
     if (err.error === 'Internal') this.#options.log?.(`internal error on ${msg.member}: ${err.stack ?? err.message}`);
-    this.bus.send(new dbus.Message({ type: dbus.MessageType.ERROR, replySerial: msg.serial as unknown as string, destination: msg.sender, errorName: ERRORS[err.error], signature: 's', body: [`${err.message}\n${DETAILS_PREFIX}${toJson(err.details)}`] }));
+    this.bus.send(new dbus.Message({ type: dbus.MessageType.ERROR, replySerial: msg.serial as unknown as string, destination: msg.sender, errorName: ERRORS[err.error], signature: 's', body: [`${clientText(err.message)}\n${DETAILS_PREFIX}${toJson(err.details)}`] }));
   }
 }
 
-/** JSON with 64-bit values (modifiers, sizes beyond 2^53) as strings. */
+/** JSON with 64-bit values (modifiers, sizes beyond 2^53) as strings, its texts as clients read them (clientText). */
 function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : typeof v === 'string' ? clientText(v) : v));
 }
 
 function grantJson(g: Grant, caller: Caller): Record<string, unknown> {

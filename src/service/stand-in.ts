@@ -9,7 +9,8 @@ import { loadNative } from '../kernel/native/addon.js';
 export const STAND_IN_PREFIX = 'udalloc:';
 
 export function standInFor(heap: string, size: number, tag: string): number {
-  return sealedMemfd(loadNative(), `${STAND_IN_PREFIX}${heap.slice(0, 200)} ${tag}`, size, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, heap);
+  // One word for the heap (the service's labels have a space: "heap #2" -> "heap#2"), then the tag.
+  return sealedMemfd(loadNative(), `${STAND_IN_PREFIX}${heap.replace(/\s+/g, '').slice(0, 200)} ${tag}`, size, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, heap);
 }
 
 /** The heap a stand-in's name (what follows "/memfd:udalloc:") stands for. */

@@ -29,8 +29,12 @@ describe('service policy', () => {
     assert.deepStrictEqual(mayReach(policy, eve, 'secure'), { ok: true });
     const denied = mayReach(policy, alice, 'secure');
     assert.ok(!denied.ok && /secure heaps are for members of drm \(policy\.yaml reach\.secure\); alice \(uid 1001\) is in video, camera/.test(denied.why));
-    assert.ok(!mayReach(policy, eve, 'carveout').ok);
+    // The carveout rule is not in policy.yaml: the refusal says it is udalloc's default, not a key of that file.
+    const carveout = mayReach(policy, eve, 'carveout');
+    assert.ok(!carveout.ok && /^carveout heaps are for no one \(udalloc's default rule, not in policy\.yaml: carveout heaps are closed unless the policy's reach\.carveout lists groups\); eve/.test(carveout.why), JSON.stringify(carveout));
     assert.ok(mayReach(parsePolicy('reach: { carveout: [drm] }'), eve, 'carveout').ok);
+    const closed = mayReach(parsePolicy('reach: { carveout: [] }', 'site.yaml'), eve, 'carveout');
+    assert.ok(!closed.ok && /\(site\.yaml reach\.carveout\)/.test(closed.why));
   });
 
   it('admission names the quota, the charge and the ask; the CMA reserve is kept', () => {

@@ -18,6 +18,8 @@ import { loadPlatform, makeRequest } from '../../src/constraints/load.js';
 import { negotiate } from '../../src/solver/negotiate.js';
 import { explainChoices } from '../../src/solver/explain-choices.js';
 import { allocatesOnEmptyHeaps } from '../../src/kernel/sim/fix-check.js';
+import { clientText, opaqueView } from '../../src/service/opaque-heaps.js';
+import { SimKernel } from '../../src/kernel/sim/kernel.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -50,7 +52,8 @@ describe('udalloc serve on a private bus (simulated kernel)', () => {
     for (const b of buffers) {
       // A real fd of the planned size: on the simulated kernel, the sealed memfd standing for the dma-buf.
       assert.strictEqual(fstatSync(b.fd).size, plan.size);
-      assert.match(readlinkSync(`/proc/self/fd/${b.fd}`), /^\/memfd:udalloc:linux,cma/);
+      // Named by its handle (heap #2), never the heap's name, and by the charge it carries.
+      assert.match(readlinkSync(`/proc/self/fd/${b.fd}`), /^\/memfd:udalloc:heap#2 ud:0:cma:preview-\d/);
       const view = b.map('readwrite');
       const bytes = view.bytes;
       bytes[0] = 0x5a;
@@ -219,7 +222,7 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
         assert.ok(fixes.some((f) => f.changes.some((c) => c.field === 'count' && c.value === 21)));
         // The atoms: the pools, the count and the size the request asked for, with the display's hardware fact.
         const atoms = err.details['core'] as Array<{ device?: string; heap?: string; constraint: string; changeable: boolean }>;
-        assert.deepStrictEqual(atoms.map((a) => `${a.device ?? a.heap ?? 'request'}.${a.constraint}${a.changeable ? '' : ' (hardware)'}`).sort(), ['display.iommu (hardware)', 'linux,cma.capacity', 'request.count', 'request.size', 'vpu-carve.capacity']);
+        assert.deepStrictEqual(atoms.map((a) => `${a.device ?? a.heap ?? 'request'}.${a.constraint}${a.changeable ? '' : ' (hardware)'}`).sort(), ['display.iommu (hardware)', 'heap #2.capacity', 'heap #3.capacity', 'request.count', 'request.size']);
         return true;
       },
     );
@@ -227,13 +230,19 @@ print(json.dumps({'plan': plan, 'buffers': out, 'errors': errors}))
     // verdict for every format and heap (the service's own reasons named by the caller, not the files).
     const fields = { devices: ['camera:write', 'display:read'], width: 3840, height: 2160, count: 40, formats: ['NV12'] };
     const explained = (await udalloc.explain(fields)) as { conflict: { fixes: Array<{ fix: string; changes: unknown }> }; choices: unknown };
-    const board = loadPlatform(join(ROOT, 'boards/example.yaml'));
+    // Clients know heaps by handle: the library's answer on the board as the service shows it
+    // (heap #N for each heap), and no heap's name anywhere in what the service sent.
+    const real = loadPlatform(join(ROOT, 'boards/example.yaml'));
+    const board = opaqueView(real, new SimKernel(real.heaps)).platform;
+    const sent = JSON.stringify(explained);
+    for (const h of real.heaps.filter((x) => x.name !== x.kind)) assert.ok(!sent.includes(h.name), `the service's Explain names heap ${h.name}`);
     const request = makeRequest(board, fields);
     const local = negotiate(board, request, { check: allocatesOnEmptyHeaps });
     if (local.ok) throw new Error('the library plans what the service calls a conflict');
-    assert.deepStrictEqual(explained.conflict.fixes.map((f) => [f.fix, f.changes]), local.conflict.fixes.map((f) => [f.text, f.changes]));
+    const asSent = <T>(value: T): T => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? clientText(v) : v))) as T;
+    assert.deepStrictEqual(explained.conflict.fixes.map((f) => [f.fix, f.changes]), asSent(local.conflict.fixes.map((f) => [f.text, f.changes])));
     assert.ok(explained.conflict.fixes.length >= 3);
-    assert.deepStrictEqual(explained.choices, JSON.parse(JSON.stringify(explainChoices(board, request, local))));
+    assert.deepStrictEqual(explained.choices, asSent(explainChoices(board, request, local)));
     udalloc.close();
   });
 

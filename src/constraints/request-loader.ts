@@ -2,7 +2,7 @@
 // each field keeping its source (a file line, the caller's field, or the flag that set it).
 
 import { InputError, showValue } from '../errors.js';
-import { didYouMean } from '../util/suggest.js';
+import { closest, didYouMean } from '../util/suggest.js';
 import { fail, readText, SourceDocument, validate } from './document.js';
 import type { FormatInfo } from './formats.js';
 import { accessCovers, DEVICE_ACCESS, type CpuAccess, type Device, type DeviceAccess, type Platform, type Request } from './model.js';
@@ -32,6 +32,30 @@ function splitDeviceEntry(entry: string, known: readonly string[]): { name: stri
   const use = (DEVICE_ACCESS as readonly string[]).includes(word) ? (word as DeviceAccess) : USE_WORDS[word];
   if (use !== undefined) return { name, use, role: word };
   return known.includes(name) ? { name, badUse: word } : { name: entry };
+}
+
+/**
+ * What engineers call a kind of device, and the words a profile's device names of that kind
+ * contain: "uvc" on a board whose camera is named "camera" or "unicam" is suggested those.
+ */
+const DEVICE_WORDS: ReadonlyArray<readonly [what: string, aliases: readonly string[], names: readonly string[]]> = [
+  ['a camera', ['uvc', 'webcam', 'camera', 'cam', 'sensor', 'v4l2', 'capture', 'csi', 'mipi'], ['camera', 'cam', 'isp', 'csi', 'unicam', 'isi', 'vin', 'vi', 'capture']],
+  ['a display', ['display', 'screen', 'monitor', 'lcd', 'hdmi', 'drm', 'kms', 'scanout', 'crtc', 'plane', 'panel'], ['display', 'disp', 'lcdif', 'vop', 'dpu', 'dcss', 'hvs', 'dc', 'mixer', 'ovl', 'dss', 'card']],
+  ['a video codec', ['codec', 'vpu', 'encoder', 'decoder', 'venc', 'vdec', 'h264', 'hevc', 'h265', 'vp9', 'av1', 'jpeg'], ['enc', 'dec', 'codec', 'vpu', 'hantro', 'venus', 'jpeg', 'cedrus']],
+  ['a GPU', ['gpu', '3d', 'render', 'opengl', 'gles', 'vulkan', 'mali', 'adreno'], ['gpu', 'mali', 'v3d', 'gc', 'adreno', 'etnaviv', 'panfrost', 'pvr']],
+];
+
+/** The platform's devices of the kind a word names ("uvc": its cameras), else " (did you mean X?)" for a typo, else the list. */
+function deviceSuggestion(name: string, known: readonly string[]): string {
+  const word = name.toLowerCase();
+  const bare = word.replace(/[-_]?\d+$/, '');
+  const kind = DEVICE_WORDS.find(([, aliases]) => aliases.includes(bare));
+  if (kind) {
+    const [what, , parts] = kind;
+    const like = known.filter((k) => parts.some((p) => k.toLowerCase().split(/[^a-z0-9]+/).some((w) => w === p || w.startsWith(p))));
+    if (like.length > 0) return ` ("${name}" reads as ${what}: this platform's are ${like.join(', ')})`;
+  }
+  return didYouMean(name, known) || `; its devices are ${known.join(', ')}`;
 }
 
 /** The roles engineers name, as the access they imply ("display:scanout" reads the buffer). */
@@ -77,8 +101,12 @@ function buildRequest(raw: RawRequest, platform: Platform, src: SourceDocument, 
   raw.devices.forEach((entry, i) => {
     const { name, use, role, badUse } = splitDeviceEntry(entry, known);
     if (role === 'decode') decodes = true;
-    if (badUse !== undefined) fail(src, ['devices', i], `"${badUse}" is not a way to use a buffer: write ${name}:read, :write or :readwrite (or a role: ${Object.keys(USE_WORDS).join(', ')})`, entry);
-    if (!known.includes(name)) fail(src, ['devices', i], `no device of that name in platform ${platform.name}${didYouMean(name, known)}`, entry);
+    if (badUse !== undefined) {
+      // Short words: two edits at most ("wirte" is write; "stream" is no word of these).
+      const meant = closest(badUse, [...DEVICE_ACCESS, ...Object.keys(USE_WORDS)], 2);
+      fail(src, ['devices', i], `"${badUse}" is not a way to use a buffer${meant ? ` (did you mean ${name}:${meant}?)` : ''}; a device entry is NAME, NAME:read, NAME:write, NAME:readwrite or NAME:ROLE with a role of ${Object.keys(USE_WORDS).join(', ')}`, entry);
+    }
+    if (!known.includes(name)) fail(src, ['devices', i], `no device of that name in platform ${platform.name}${deviceSuggestion(name, known)}`, entry);
     if (devices.includes(name)) fail(src, ['devices', i], 'listed twice', entry);
     devices.push(name);
     if (use !== undefined) access.set(name, use);

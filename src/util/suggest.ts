@@ -14,8 +14,8 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The known name closest to `name` (case-insensitive), if it is plausibly a typo of it. */
-export function closest(name: string, known: Iterable<string>): string | undefined {
+/** The known name closest to `name` (case-insensitive), if it is plausibly a typo of it (at most `maxDistance` edits; default: half its length, at least 2). */
+export function closest(name: string, known: Iterable<string>, maxDistance?: number): string | undefined {
   const wanted = name.toUpperCase();
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -23,7 +23,7 @@ export function closest(name: string, known: Iterable<string>): string | undefin
     const d = editDistance(wanted, candidate.toUpperCase());
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(wanted.length / 2)) ? best : undefined;
+  return best !== undefined && bestDistance <= (maxDistance ?? Math.max(2, Math.floor(wanted.length / 2))) ? best : undefined;
 }
 
 export function didYouMean(name: string, known: Iterable<string>): string {

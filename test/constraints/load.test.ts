@@ -152,7 +152,10 @@ describe('requests', () => {
     ['bad cpu', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncpu: all\n', /cpu = "all"/],
     ['duplicate device', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera, camera]\n', /devices\[1\] = "camera": listed twice/],
     ['count 0', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [camera]\ncount: 0\n', /count = 0: must be at least 1/],
-    ['unknown access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:stream"]\n', /devices\[0\] = "camera:stream": "stream" is not a way to use a buffer: write camera:read, :write or :readwrite/],
+    ['unknown access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:stream"]\n', /devices\[0\] = "camera:stream": "stream" is not a way to use a buffer; a device entry is NAME, NAME:read, NAME:write, NAME:readwrite or NAME:ROLE with a role of scanout/],
+    ['misspelt access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:wirte"]\n', /devices\[0\] = "camera:wirte": "wirte" is not a way to use a buffer \(did you mean camera:write\?\);/],
+    ['a kind of device by its common name', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [uvc0]\n', /devices\[0\] = "uvc0": no device of that name in platform example-board \("uvc0" reads as a camera: this platform's are camera\)/],
+    ['a name like none', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: [zzzzzz]\n', /devices\[0\] = "zzzzzz": no device of that name in platform example-board; its devices are display, camera, encoder, gpu, drm-protected, decoder/],
     ['device listed twice with different access', 'width: 64\nheight: 64\nformats: [NV12]\ndevices: ["camera:write", "camera:read"]\n', /devices\[1\] = "camera:read": listed twice/],
     ['missing width', 'height: 64\nformats: [NV12]\ndevices: [camera]\n', /^r\.yaml:1: request field width is missing$/],
   ], '%s', (_, text, message) => {

@@ -12,6 +12,7 @@ import { listDirectory, readText } from '../util/fs.js';
 import { fdinfoFields } from '../kernel/fd-info.js';
 import { STAND_IN_PREFIX, standInHeap } from './stand-in.js';
 import { parseChargeTag } from './charge-tag.js';
+import { poolsOf } from '../kernel/dma-heap/names.js';
 import type { HeapKind } from '../constraints/model.js';
 
 export interface Holder {
@@ -199,12 +200,15 @@ export function scanUsage(root = '/', pid?: number): Usage {
       processes.set(h.pid, p);
     }
   }
+  // One pool under two heap names (Linux 6.17's default_cma_region and its legacy name) is one exporter line.
+  const pool = new Map(poolsOf(listDirectory(join(root, 'dev/dma_heap'))).flatMap((p) => p.aliases.map((a) => [a, p.name] as const)));
   const exporters = new Map<string, { exporter: string; buffers: number; bytes: number }>();
   for (const b of list) {
-    const e = exporters.get(b.exporter) ?? { exporter: b.exporter, buffers: 0, bytes: 0 };
+    const name = pool.get(b.exporter) ?? b.exporter;
+    const e = exporters.get(name) ?? { exporter: name, buffers: 0, bytes: 0 };
     e.buffers++;
     e.bytes += b.size;
-    exporters.set(b.exporter, e);
+    exporters.set(name, e);
   }
   return {
     buffers: list,

@@ -59,6 +59,23 @@ describe('udalloc usage', () => {
     assert.strictEqual(u.buffers[2]!.sizeFrom, 'bufinfo');
   });
 
+  it('Linux 6.17: a buffer from the default area under its legacy name and one from default_cma_region are one exporter line', () => {
+    const root = fakeProc();
+    // The camera's 4 MiB buffer came through the legacy name ("reserved"); add a 2 MiB one through default_cma_region.
+    mkdirSync(join(root, 'dev/dma_heap'), { recursive: true });
+    for (const h of ['default_cma_region', 'reserved', 'system']) writeFileSync(join(root, 'dev/dma_heap', h), '');
+    const dir = join(root, 'proc/400');
+    mkdirSync(join(dir, 'fdinfo'), { recursive: true });
+    mkdirSync(join(dir, 'fd'));
+    writeFileSync(join(dir, 'comm'), 'encoder\n');
+    writeFileSync(join(dir, 'status'), 'Name:\tencoder\nUid:\t1000\t1000\t1000\t1000\n');
+    writeFileSync(join(dir, 'maps'), '');
+    writeFileSync(join(dir, 'fdinfo/3'), `pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t601\nsize:\t${2 * MiB}\ncount:\t1\nexp_name:\tdefault_cma_region\n`);
+    symlinkSync('/dmabuf:', join(dir, 'fd/3'));
+    const u = scanUsage(root);
+    assert.deepStrictEqual(u.exporters, [{ exporter: 'default_cma_region', buffers: 2, bytes: 6 * MiB }, { exporter: 'system', buffers: 2, bytes: 3 * MiB }]);
+  });
+
   it('--pid keeps the buffers that process holds; without bufinfo a mapped-only buffer is sized by its mapping', () => {
     const root = fakeProc();
     const compositor = scanUsage(root, 200);

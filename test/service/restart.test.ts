@@ -35,7 +35,7 @@ describe('charge tags', () => {
   });
 });
 
-describe('a service killed while clients hold buffers, started again', () => {
+describe('the service stopped and started again as an administrator does (kill -9, SIGTERM, SIGINT)', () => {
   let bus: TestBus;
   let policy: string;
   before(async () => {
@@ -88,4 +88,32 @@ describe('a service killed while clients hold buffers, started again', () => {
       await Promise.all(services.map(exited));
     }
   });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal}, as a shell or systemd sends it, stops the service cleanly: exit 0, the name free for the next one`, { timeout: 60_000 }, async () => {
+      const service = serve(bus, policy);
+      const client = await connect({ bus: bus.address, waitMs: 10_000 });
+      try {
+        const held = await client.allocate(await client.negotiate({ ...REQUEST, count: 1 }));
+        const code = new Promise<number | null>((resolve) => service.once('exit', (c) => resolve(c)));
+        service.kill(signal);
+        assert.strictEqual(await code, 0, `udalloc serve exits 0 on ${signal}`);
+        held.forEach((b) => b.close());
+        // The next service owns the name at once (the old one released it).
+        const next = serve(bus, policy);
+        try {
+          const again = await connect({ bus: bus.address, waitMs: 10_000 });
+          assert.ok((await again.heapList()).length > 0);
+          again.close();
+        } finally {
+          next.kill('SIGKILL');
+          await exited(next);
+        }
+      } finally {
+        client.close();
+        service.kill('SIGKILL');
+        await exited(service);
+      }
+    });
+  }
 });

@@ -1,4 +1,4 @@
-// udalloc formats: the DRM formats and modifiers udalloc knows, with their codes and geometry.
+// udalloc formats: the DRM formats (and V4L2's raw Bayer formats) and modifiers udalloc knows, with their codes and geometry.
 
 import { parseArgs } from 'node:util';
 import { FORMATS } from '../constraints/formats.js';
@@ -20,6 +20,7 @@ export function formatsCommand(args: string[]): number {
     planes: f.planes.map((p) => p.cpp),
     hsub: f.hsub,
     vsub: f.vsub,
+    namespace: f.bayer ? 'v4l2' : 'drm',
   }));
   const modifiers = MODIFIERS.map((m) => ({
     name: m.name,
@@ -31,8 +32,8 @@ export function formatsCommand(args: string[]): number {
     process.stdout.write(`${JSON.stringify({ formats, modifiers })}\n`);
     return 0;
   }
-  const out = ['formats (name, fourcc, bytes per pixel of each plane, chroma subsampling):'];
-  for (const f of formats) out.push(`  ${f.name.padEnd(15)} ${f.fourcc} '${f.code}'  bytes/pixel ${f.planes.join('/')}  ${f.hsub}x${f.vsub}`);
+  const out = ['formats (name, fourcc, bytes per pixel of each plane, chroma subsampling; raw Bayer fourccs are V4L2\'s, DRM has none):'];
+  for (const f of formats) out.push(`  ${f.name.padEnd(15)} ${f.fourcc} '${f.code}'  bytes/pixel ${f.planes.join('/')}  ${f.hsub}x${f.vsub}${f.namespace === 'v4l2' ? '  (V4L2 raw Bayer)' : ''}`);
   out.push('', 'modifiers (name, short name, value, layout model):');
   for (const m of modifiers) out.push(`  ${m.name.padEnd(48)} ${m.short.padEnd(26)} ${m.value}  ${m.layout}`);
   process.stdout.write(`${out.join('\n')}\n`);

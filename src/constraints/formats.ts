@@ -21,6 +21,18 @@ export interface FormatInfo {
   readonly yuv: boolean;
   /** Bits of storage per pixel summed over planes, for display. */
   readonly bitsPerPixel: number;
+  /**
+   * A V4L2 raw Bayer format: DRM has no fourcc for Bayer, so `code`/`fourcc` are videodev2.h's
+   * (V4L2_PIX_FMT_*), in V4L2's own namespace (V4L2's 'RG16' is SRGGB16, DRM's is RGB565): found by
+   * name, never by code. Linear only. A packed format's cpp is a fraction (CSI-2 10-bit: 4 pixels in
+   * 5 bytes); a row takes ceil(width x cpp) bytes, as v4l2_fill_pixfmt() computes it.
+   */
+  readonly bayer?: boolean;
+}
+
+/** Bytes one row of `pixels` pixels takes in a plane (packed formats round up to whole bytes). */
+export function rowBytesOf(plane: PlaneInfo, pixels: number): number {
+  return Math.ceil(pixels * plane.cpp);
 }
 
 function fourccOf(code: string): number {
@@ -34,6 +46,25 @@ function fmt(name: string, code: string, cpp: number[], hsub = 1, vsub = 1, yuv 
   const bits = cpp.reduce((sum, c, i) => sum + (i === 0 ? c * 8 : (c * 8) / (hsub * vsub)), 0);
   return { name, code, fourcc: fourccOf(code), planes, hsub, vsub, yuv, bitsPerPixel: bits };
 }
+
+/**
+ * A raw Bayer format of Documentation/userspace-api/media/v4l/pixfmt-bayer.rst: one plane of
+ * `bits`-bit samples in a 2x2 colour pattern; 8-bit in bytes (pixfmt-srggb8.rst), 10/12/16-bit in
+ * little-endian 16-bit words (pixfmt-srggb10.rst, -srggb12.rst, -srggb16.rst), or MIPI CSI-2 packed
+ * (pixfmt-srggb10p.rst: 4 pixels in 5 bytes; pixfmt-srggb12p.rst: 2 pixels in 3 bytes).
+ */
+function bayer(name: string, code: string, bits: number, packed: boolean): FormatInfo {
+  const cpp = packed ? bits / 8 : bits <= 8 ? 1 : 2;
+  return { name, code, fourcc: fourccOf(code), planes: [{ cpp }], hsub: 1, vsub: 1, yuv: false, bitsPerPixel: packed ? bits : cpp * 8, bayer: true };
+}
+
+/** The four Bayer orders with their videodev2.h fourcc for each depth. */
+const BAYER: ReadonlyArray<[order: string, c8: string, c10: string, c12: string, c16: string, c10p: string, c12p: string]> = [
+  ['BGGR', 'BA81', 'BG10', 'BG12', 'BYR2', 'pBAA', 'pBCC'],
+  ['GBRG', 'GBRG', 'GB10', 'GB12', 'GB16', 'pGAA', 'pGCC'],
+  ['GRBG', 'GRBG', 'BA10', 'BA12', 'GR16', 'pgAA', 'pgCC'],
+  ['RGGB', 'RGGB', 'RG10', 'RG12', 'RG16', 'pRAA', 'pRCC'],
+];
 
 /** Known formats, roughly in order of how often they are used. */
 export const FORMATS: readonly FormatInfo[] = [
@@ -97,13 +128,23 @@ export const FORMATS: readonly FormatInfo[] = [
   fmt('XYUV8888', 'XYUV', [4], 1, 1, true),
   fmt('Y210', 'Y210', [4], 2, 1, true),
   fmt('Y410', 'Y410', [4], 1, 1, true),
+  // raw Bayer (V4L2 only)
+  ...BAYER.flatMap(([order, c8, c10, c12, c16, c10p, c12p]) => [
+    bayer(`S${order}8`, c8, 8, false),
+    bayer(`S${order}10`, c10, 10, false),
+    bayer(`S${order}12`, c12, 12, false),
+    bayer(`S${order}16`, c16, 16, false),
+    bayer(`S${order}10P`, c10p, 10, true),
+    bayer(`S${order}12P`, c12p, 12, true),
+  ]),
 ];
 
 const byName = new Map<string, FormatInfo>(FORMATS.map((f) => [f.name.toUpperCase(), f]));
 
-const byCode = new Map<number, FormatInfo>(FORMATS.map((f) => [f.fourcc, f]));
+// Codes are DRM's: V4L2's Bayer codes live in another namespace (and 'RG16' is in both).
+const byCode = new Map<number, FormatInfo>(FORMATS.filter((f) => !f.bayer).map((f) => [f.fourcc, f]));
 
-const byFourcc = new Map<string, FormatInfo>(FORMATS.map((f) => [f.code, f]));
+const byFourcc = new Map<string, FormatInfo>(FORMATS.filter((f) => !f.bayer).map((f) => [f.code, f]));
 
 /**
  * Looks a format up every way people write one: its drm_fourcc.h name with or without the
@@ -113,7 +154,7 @@ const byFourcc = new Map<string, FormatInfo>(FORMATS.map((f) => [f.code, f]));
 export function findFormat(input: string | number): FormatInfo | undefined {
   if (typeof input === 'number') return Number.isSafeInteger(input) ? byCode.get(input) : undefined;
   const text = input.trim();
-  const named = byName.get(text.toUpperCase().replace(/^DRM_FORMAT_/, ''));
+  const named = byName.get(text.toUpperCase().replace(/^(DRM_FORMAT_|V4L2_PIX_FMT_)/, ''));
   if (named) return named;
   if (/^0x[0-9a-f]{1,8}$/i.test(text)) return byCode.get(Number.parseInt(text.slice(2), 16));
   if (/^\d{1,10}$/.test(text)) return byCode.get(Number(text));

@@ -140,5 +140,7 @@ export function modifierHex(value: bigint): string {
 }
 
 export function modifierAppliesTo(m: ModifierInfo, f: FormatInfo): boolean {
+  // Raw Bayer is V4L2's, and V4L2 buffers are linear.
+  if (f.bayer) return m.layout.kind === 'linear';
   return m.appliesTo ? m.appliesTo(f) : true;
 }

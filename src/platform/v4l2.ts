@@ -6,7 +6,7 @@
 // frees nothing that was not ours.
 
 import { closeSync, constants, openSync } from 'node:fs';
-import { findFormat, type FormatInfo } from '../constraints/formats.js';
+import { findFormat, FORMATS, rowBytesOf, type FormatInfo } from '../constraints/formats.js';
 import type { NativeAddon } from '../kernel/native/addon.js';
 
 /** A V4L2 fourcc as its four characters ("YUYV", "NM12"); big-endian variants (bit 31, v4l2_fourcc_be) end in "-BE". */
@@ -17,8 +17,8 @@ export function fourccName(code: number): string {
 }
 
 export interface V4l2FormatMapping {
-  /** The DRM format with the same memory layout, or undefined when DRM has none. */
-  readonly drm: string | undefined;
+  /** The udalloc format with the same memory layout (DRM's, or V4L2's raw Bayer), or undefined when there is none. */
+  readonly format: string | undefined;
   /** Multi-planar variants (NV12M...) take one dma-buf per plane; the others put every plane in one buffer. */
   readonly buffers: 'one' | 'per-plane';
   readonly why: string;
@@ -31,53 +31,54 @@ export interface V4l2FormatMapping {
  * DRM_FORMAT_BGR888, V4L2 XBGR32 ('XR24': B, G, R, X bytes) is DRM_FORMAT_XRGB8888.
  */
 const V4L2_TO_DRM: Readonly<Record<string, V4l2FormatMapping>> = {
-  YUYV: { drm: 'YUYV', buffers: 'one', why: 'same layout and fourcc' },
-  UYVY: { drm: 'UYVY', buffers: 'one', why: 'same layout and fourcc' },
-  YVYU: { drm: 'YVYU', buffers: 'one', why: 'same layout and fourcc' },
-  VYUY: { drm: 'VYUY', buffers: 'one', why: 'same layout and fourcc' },
-  NV12: { drm: 'NV12', buffers: 'one', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
-  NV21: { drm: 'NV21', buffers: 'one', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
-  NV16: { drm: 'NV16', buffers: 'one', why: 'chroma follows luma in the same buffer' },
-  NV61: { drm: 'NV61', buffers: 'one', why: 'chroma follows luma in the same buffer' },
-  NM12: { drm: 'NV12', buffers: 'per-plane', why: 'V4L2_PIX_FMT_NV12M: one buffer per plane' },
-  NM21: { drm: 'NV21', buffers: 'per-plane', why: 'V4L2_PIX_FMT_NV21M: one buffer per plane' },
-  YU12: { drm: 'YUV420', buffers: 'one', why: 'V4L2_PIX_FMT_YUV420: three planes in one buffer' },
-  YV12: { drm: 'YVU420', buffers: 'one', why: 'V4L2_PIX_FMT_YVU420: three planes in one buffer' },
-  YM12: { drm: 'YUV420', buffers: 'per-plane', why: 'V4L2_PIX_FMT_YUV420M: one buffer per plane' },
-  '422P': { drm: 'YUV422', buffers: 'one', why: 'V4L2_PIX_FMT_YUV422P' },
-  RGBP: { drm: 'RGB565', buffers: 'one', why: 'V4L2_PIX_FMT_RGB565 (little endian) is DRM_FORMAT_RGB565' },
-  RGB3: { drm: 'BGR888', buffers: 'one', why: 'V4L2_PIX_FMT_RGB24 (R, G, B bytes) is DRM_FORMAT_BGR888' },
-  BGR3: { drm: 'RGB888', buffers: 'one', why: 'V4L2_PIX_FMT_BGR24 (B, G, R bytes) is DRM_FORMAT_RGB888' },
-  XR24: { drm: 'XRGB8888', buffers: 'one', why: 'V4L2_PIX_FMT_XBGR32 (B, G, R, X bytes) is DRM_FORMAT_XRGB8888' },
-  AR24: { drm: 'ARGB8888', buffers: 'one', why: 'V4L2_PIX_FMT_ABGR32 (B, G, R, A bytes) is DRM_FORMAT_ARGB8888' },
-  XB24: { drm: 'XBGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBX32 (R, G, B, X bytes) is DRM_FORMAT_XBGR8888' },
-  AB24: { drm: 'ABGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBA32 (R, G, B, A bytes) is DRM_FORMAT_ABGR8888' },
-  BX24: { drm: 'BGRX8888', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB32 (X, R, G, B bytes) is DRM_FORMAT_BGRX8888' },
-  BA24: { drm: 'BGRA8888', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB32 (A, R, G, B bytes) is DRM_FORMAT_BGRA8888' },
-  XR12: { drm: 'XRGB4444', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB444 is DRM_FORMAT_XRGB4444 (same little-endian word)' },
-  AR12: { drm: 'ARGB4444', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB444 is DRM_FORMAT_ARGB4444' },
-  XR15: { drm: 'XRGB1555', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB555 is DRM_FORMAT_XRGB1555' },
-  AR15: { drm: 'ARGB1555', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB555 is DRM_FORMAT_ARGB1555' },
-  NV24: { drm: 'NV24', buffers: 'one', why: 'full-resolution chroma after luma, same fourcc' },
-  NV42: { drm: 'NV42', buffers: 'one', why: 'full-resolution chroma after luma, same fourcc' },
-  VUYA: { drm: 'AYUV', buffers: 'one', why: 'V4L2_PIX_FMT_VUYA32 (V, U, Y, A bytes) is DRM_FORMAT_AYUV' },
-  VUYX: { drm: 'XYUV8888', buffers: 'one', why: 'V4L2_PIX_FMT_VUYX32 (V, U, Y, X bytes) is DRM_FORMAT_XYUV8888' },
-  GREY: { drm: 'R8', buffers: 'one', why: 'V4L2_PIX_FMT_GREY, one byte per pixel, is DRM_FORMAT_R8' },
-  'Y16 ': { drm: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
-  Y16: { drm: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
-  P010: { drm: 'P010', buffers: 'one', why: 'same layout and fourcc' },
+  YUYV: { format: 'YUYV', buffers: 'one', why: 'same layout and fourcc' },
+  UYVY: { format: 'UYVY', buffers: 'one', why: 'same layout and fourcc' },
+  YVYU: { format: 'YVYU', buffers: 'one', why: 'same layout and fourcc' },
+  VYUY: { format: 'VYUY', buffers: 'one', why: 'same layout and fourcc' },
+  NV12: { format: 'NV12', buffers: 'one', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
+  NV21: { format: 'NV21', buffers: 'one', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
+  NV16: { format: 'NV16', buffers: 'one', why: 'chroma follows luma in the same buffer' },
+  NV61: { format: 'NV61', buffers: 'one', why: 'chroma follows luma in the same buffer' },
+  NM12: { format: 'NV12', buffers: 'per-plane', why: 'V4L2_PIX_FMT_NV12M: one buffer per plane' },
+  NM21: { format: 'NV21', buffers: 'per-plane', why: 'V4L2_PIX_FMT_NV21M: one buffer per plane' },
+  YU12: { format: 'YUV420', buffers: 'one', why: 'V4L2_PIX_FMT_YUV420: three planes in one buffer' },
+  YV12: { format: 'YVU420', buffers: 'one', why: 'V4L2_PIX_FMT_YVU420: three planes in one buffer' },
+  YM12: { format: 'YUV420', buffers: 'per-plane', why: 'V4L2_PIX_FMT_YUV420M: one buffer per plane' },
+  '422P': { format: 'YUV422', buffers: 'one', why: 'V4L2_PIX_FMT_YUV422P' },
+  RGBP: { format: 'RGB565', buffers: 'one', why: 'V4L2_PIX_FMT_RGB565 (little endian) is DRM_FORMAT_RGB565' },
+  RGB3: { format: 'BGR888', buffers: 'one', why: 'V4L2_PIX_FMT_RGB24 (R, G, B bytes) is DRM_FORMAT_BGR888' },
+  BGR3: { format: 'RGB888', buffers: 'one', why: 'V4L2_PIX_FMT_BGR24 (B, G, R bytes) is DRM_FORMAT_RGB888' },
+  XR24: { format: 'XRGB8888', buffers: 'one', why: 'V4L2_PIX_FMT_XBGR32 (B, G, R, X bytes) is DRM_FORMAT_XRGB8888' },
+  AR24: { format: 'ARGB8888', buffers: 'one', why: 'V4L2_PIX_FMT_ABGR32 (B, G, R, A bytes) is DRM_FORMAT_ARGB8888' },
+  XB24: { format: 'XBGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBX32 (R, G, B, X bytes) is DRM_FORMAT_XBGR8888' },
+  AB24: { format: 'ABGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBA32 (R, G, B, A bytes) is DRM_FORMAT_ABGR8888' },
+  BX24: { format: 'BGRX8888', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB32 (X, R, G, B bytes) is DRM_FORMAT_BGRX8888' },
+  BA24: { format: 'BGRA8888', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB32 (A, R, G, B bytes) is DRM_FORMAT_BGRA8888' },
+  XR12: { format: 'XRGB4444', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB444 is DRM_FORMAT_XRGB4444 (same little-endian word)' },
+  AR12: { format: 'ARGB4444', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB444 is DRM_FORMAT_ARGB4444' },
+  XR15: { format: 'XRGB1555', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB555 is DRM_FORMAT_XRGB1555' },
+  AR15: { format: 'ARGB1555', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB555 is DRM_FORMAT_ARGB1555' },
+  NV24: { format: 'NV24', buffers: 'one', why: 'full-resolution chroma after luma, same fourcc' },
+  NV42: { format: 'NV42', buffers: 'one', why: 'full-resolution chroma after luma, same fourcc' },
+  VUYA: { format: 'AYUV', buffers: 'one', why: 'V4L2_PIX_FMT_VUYA32 (V, U, Y, A bytes) is DRM_FORMAT_AYUV' },
+  VUYX: { format: 'XYUV8888', buffers: 'one', why: 'V4L2_PIX_FMT_VUYX32 (V, U, Y, X bytes) is DRM_FORMAT_XYUV8888' },
+  GREY: { format: 'R8', buffers: 'one', why: 'V4L2_PIX_FMT_GREY, one byte per pixel, is DRM_FORMAT_R8' },
+  'Y16 ': { format: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
+  Y16: { format: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
+  P010: { format: 'P010', buffers: 'one', why: 'same layout and fourcc' },
+  // Raw Bayer: DRM has no fourcc, udalloc keeps V4L2's (formats.ts, pixfmt-bayer.rst).
+  ...Object.fromEntries(FORMATS.filter((f) => f.bayer).map((f) => [f.code, { format: f.name, buffers: 'one' as const, why: `V4L2_PIX_FMT_${f.name}: raw Bayer, in V4L2's own layout (DRM has no Bayer formats)` }])),
 };
 
 /** What DRM has no equivalent for, and why (listed, never dropped silently). */
 function noEquivalent(v4l2: string, compressed: boolean): string {
   if (compressed) return 'compressed (a bitstream, not pixels)';
   if (v4l2 === 'RGB4' || v4l2 === 'BGR4') return 'deprecated 32-bit RGB whose fourth byte may be alpha or padding: no single DRM format';
-  if (/^(BA81|GBRG|GRBG|RGGB|B[GR]1[0-6]|pBAA|pGAA|pgAA|pRAA|BG1.|GB1.|BA1.|RG1.)$/.test(v4l2)) return 'raw Bayer: DRM has no Bayer formats';
   return 'no DRM format udalloc knows with this layout';
 }
 
 export function mapV4l2Format(v4l2: string, compressed = false): V4l2FormatMapping {
-  return V4L2_TO_DRM[v4l2] ?? { drm: undefined, buffers: 'one', why: noEquivalent(v4l2, compressed) };
+  return V4L2_TO_DRM[v4l2] ?? { format: undefined, buffers: 'one', why: noEquivalent(v4l2, compressed) };
 }
 
 export interface PitchRule {
@@ -121,7 +122,7 @@ const HEIGHT = 480;
  */
 export function pitchRuleOf(format: FormatInfo, answers: ReadonlyArray<{ asked: number; width: number; bytesperline: number }>): PitchRule | undefined {
   const cpp = format.planes[0]!.cpp;
-  const ok = (a: number) => answers.every((x) => x.bytesperline === Math.ceil((x.width * cpp) / a) * a);
+  const ok = (a: number) => answers.every((x) => x.bytesperline === Math.ceil(rowBytesOf(format.planes[0]!, x.width) / a) * a);
   if (answers.length === 0) return undefined;
   let found: number | undefined;
   for (let a = 1; a <= 4096; a *= 2) if (ok(a)) found = a;
@@ -197,7 +198,7 @@ export function describeV4l2(path: string, addon: NativeAddon): V4l2Device | { r
       const v4l2 = fourccName(desc.pixelformat);
       const compressed = (desc.flags & k['V4L2_FMT_FLAG_COMPRESSED']!) !== 0;
       const mapping = mapV4l2Format(v4l2, compressed);
-      const drm = mapping.drm !== undefined ? findFormat(mapping.drm) : undefined;
+      const drm = mapping.format !== undefined ? findFormat(mapping.format) : undefined;
       let pitch: PitchRule | undefined;
       if (drm && mapping.buffers === 'one') {
         const answers: Array<{ asked: number; width: number; bytesperline: number }> = [];

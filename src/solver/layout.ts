@@ -1,7 +1,7 @@
 // Buffer layout: plane pitches, heights, offsets and the total size for a (format, modifier) pair
 // under merged alignment rules. Pure integer arithmetic; sizes beyond 2^53 throw OverflowError.
 
-import type { FormatInfo } from '../constraints/formats.js';
+import { rowBytesOf, type FormatInfo } from '../constraints/formats.js';
 import { sandModifierValue, type ModifierInfo } from '../constraints/modifiers.js';
 import { implicitPitch, PAGE_SIZE } from '../constraints/model.js';
 import { alignUp, ceilDiv, checked, gcd, lcm } from '../util/int.js';
@@ -71,7 +71,7 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
     const plane = format.planes[index]!;
     const hsub = index === 0 ? 1 : format.hsub;
     const vsub = index === 0 ? 1 : format.vsub;
-    const rowBytes = checked('row size', ceilDiv(w, hsub) * plane.cpp);
+    const rowBytes = checked('row size', rowBytesOf(plane, ceilDiv(w, hsub)));
     let pitch: number;
     let rows = ceilDiv(lumaRows, vsub);
     let size: number;

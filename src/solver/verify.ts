@@ -1,7 +1,7 @@
 // An independent statement of every constraint, device by device, used to check plans (by the
 // property tests' brute-force oracle and by callers who build plans themselves). It deliberately
 // does not reuse the solver's merged problem: it re-reads each device's own rules.
-
+import { rowBytesOf, type FormatInfo } from '../constraints/formats.js';
 import { accessCovers, implicitPitch, modifierAccessOf, PAGE_SIZE, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
@@ -44,7 +44,7 @@ export function violations(platform: Platform, request: Request, plan: Placement
       if (rule.maxPitch !== undefined && p.pitch > rule.maxPitch) out.push(`${name}: plane ${i} pitch ${p.pitch} > max pitch ${rule.maxPitch}`);
       // Rows hold the width padded to the device's step (widthAlign), in whole chroma samples.
       const stepped = Math.ceil(request.width / rule.widthAlign) * rule.widthAlign;
-      const rowBytes = Math.ceil(stepped / (i === 0 ? 1 : format.hsub)) * format.planes[i]!.cpp;
+      const rowBytes = rowBytesOf(format.planes[i]!, Math.ceil(stepped / (i === 0 ? 1 : format.hsub)));
       if (p.pitch < rowBytes) out.push(`${name}: plane ${i} pitch ${p.pitch} holds fewer than the ${rowBytes} bytes of a row ${stepped} pixels wide`);
       const subsample = i === 0 ? 1 : format.vsub;
       const minRows = Math.ceil(Math.ceil(request.height / rule.heightAlign) * rule.heightAlign / subsample);

@@ -1,5 +1,6 @@
 // The format and modifier tables checked against the system's drm_fourcc.h (libdrm-dev, installed
-// by .ci/run): a C program prints each value from the header's own macros.
+// by .ci/run), and the raw Bayer formats against linux/videodev2.h (V4L2_PIX_FMT_*): a C program
+// prints each value from the headers' own macros.
 
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -23,10 +24,10 @@ const MACRO: Record<string, string> = {
 
 function headerValues(): Map<string, bigint> {
   const lines = [
-    ...FORMATS.map((f) => `P("${f.name}", DRM_FORMAT_${f.name});`),
+    ...FORMATS.map((f) => `P("${f.name}", ${f.bayer ? 'V4L2_PIX_FMT_' : 'DRM_FORMAT_'}${f.name});`),
     ...MODIFIERS.map((m) => `P("${m.name}", ${MACRO[m.name] ?? m.name});`),
   ];
-  const source = `#include <stdio.h>\n#include <stdint.h>\n#include <libdrm/drm_fourcc.h>\n#define P(n, v) printf("%s %llu\\n", n, (unsigned long long)(v))\nint main(void) {\n${lines.join('\n')}\nreturn 0; }\n`;
+  const source = `#include <stdio.h>\n#include <stdint.h>\n#include <libdrm/drm_fourcc.h>\n#include <linux/videodev2.h>\n#define P(n, v) printf("%s %llu\\n", n, (unsigned long long)(v))\nint main(void) {\n${lines.join('\n')}\nreturn 0; }\n`;
   writeFileSync(join(dir, 'fourcc.c'), source);
   execFileSync('cc', ['-o', join(dir, 'fourcc'), join(dir, 'fourcc.c')]);
   const out = execFileSync(join(dir, 'fourcc'), { encoding: 'utf8' });

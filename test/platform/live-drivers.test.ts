@@ -46,11 +46,13 @@ function driver(formats: string[], bpl: (w: number, fourcc: string) => number, f
 
 describe('V4L2 formats as DRM formats', () => {
   it('maps by byte order in memory, and lists what has no equivalent with the reason', () => {
-    assert.deepStrictEqual(['XR24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'NV12', 'NM12', 'YU12', 'GREY'].map((f) => [f, mapV4l2Format(f).drm, mapV4l2Format(f).buffers]), [
+    assert.deepStrictEqual(['XR24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'NV12', 'NM12', 'YU12', 'GREY'].map((f) => [f, mapV4l2Format(f).format, mapV4l2Format(f).buffers]), [
       ['XR24', 'XRGB8888', 'one'], ['RGB3', 'BGR888', 'one'], ['BGR3', 'RGB888', 'one'], ['RGBP', 'RGB565', 'one'], ['YUYV', 'YUYV', 'one'], ['NV12', 'NV12', 'one'], ['NM12', 'NV12', 'per-plane'], ['YU12', 'YUV420', 'one'], ['GREY', 'R8', 'one'],
     ]);
     // Every DRM name in the table is one udalloc knows.
-    for (const f of ['XR24', 'AR24', 'XB24', 'AB24', 'BX24', 'BA24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'UYVY', 'NV12', 'NV21', 'NV16', 'NV61', 'YU12', 'YV12', 'GREY', 'P010']) assert.ok(findFormat(mapV4l2Format(f).drm!), f);
+    for (const f of ['XR24', 'AR24', 'XB24', 'AB24', 'BX24', 'BA24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'UYVY', 'NV12', 'NV21', 'NV16', 'NV61', 'YU12', 'YV12', 'GREY', 'P010']) assert.ok(findFormat(mapV4l2Format(f).format!), f);
+    // Raw Bayer: V4L2's own formats, kept (DRM has none); every depth and packing of each order.
+    assert.deepStrictEqual(['BA81', 'RG10', 'pRAA', 'pgCC', 'BYR2', 'RG16'].map((f) => mapV4l2Format(f).format), ['SBGGR8', 'SRGGB10', 'SRGGB10P', 'SGRBG12P', 'SBGGR16', 'SRGGB16']);
     assert.match(mapV4l2Format('BA81').why, /raw Bayer/);
     assert.match(mapV4l2Format('MJPG', true).why, /compressed/);
     assert.match(mapV4l2Format('RGB4').why, /deprecated/);
@@ -70,11 +72,11 @@ describe('V4L2 formats as DRM formats', () => {
 
 describe('describing a V4L2 node', () => {
   it('a capture node: formats with DRM equivalents and their pitch rule, dma-buf import from REQBUFS', () => {
-    const d = describeV4l2('/dev/null', driver(['YUYV', 'XR24', 'MJPG', 'BA81'], (w, f) => Math.ceil((w * (f === 'YUYV' ? 2 : 4)) / 32) * 32));
+    const d = describeV4l2('/dev/null', driver(['YUYV', 'XR24', 'MJPG', 'BA81'], (w, f) => Math.ceil((w * (f === 'YUYV' ? 2 : f === 'BA81' ? 1 : 4)) / 32) * 32));
     assert.ok(!('error' in d));
     if ('error' in d) return;
     assert.deepStrictEqual([d.driver, d.direction, d.multiplanar, d.dmabuf], ['scripted', 'capture', false, true]);
-    assert.deepStrictEqual(d.formats.map((f) => [f.v4l2, f.mapping.drm, f.pitch?.pitchAlign]), [['YUYV', 'YUYV', 32], ['XR24', 'XRGB8888', 32], ['MJPG', undefined, undefined], ['BA81', undefined, undefined]]);
+    assert.deepStrictEqual(d.formats.map((f) => [f.v4l2, f.mapping.format, f.pitch?.pitchAlign]), [['YUYV', 'YUYV', 32], ['XR24', 'XRGB8888', 32], ['MJPG', undefined, undefined], ['BA81', 'SBGGR8', 32]]);
   });
 
   it('failing or odd answers become notes or errors naming the ioctl, never exceptions', () => {

@@ -42,7 +42,7 @@ describe('raw Bayer formats', () => {
     for (const m of ['ARM_AFBC_16x16', 'BROADCOM_VC4_T_TILED', 'X_TILED']) {
       assert.throws(
         () => parsePlatform(`name: t\nheaps: [{ name: system, kind: system, size: 1GiB }]\ndevices:\n  - name: isp\n    iommu: true\n    formats: { SRGGB16: { access: read, modifiers: [${m}, LINEAR] } }\n`, 't.yaml'),
-        new RegExp(`t\\.yaml:6: devices\\[0\\]\\.formats\\.SRGGB16\\.modifiers\\[0\\] = "DRM_FORMAT_MOD_${m}": modifier ${m} is not defined for SRGGB16`),
+        new RegExp(`t\\.yaml:6: devices\\[0\\]\\.formats\\.SRGGB16\\.modifiers\\[0\\] = "[A-Z0-9_]*${m}": modifier ${m} is not defined for SRGGB16`),
       );
     }
   });

@@ -85,7 +85,11 @@ describe('shipped board profiles', () => {
     const link = plan('raspberry-pi-4', { formats: ['YUYV'], devices: ['unicam:write', 'isp:read'], count: 4 });
     assert.ok(!link.ok);
     assert.ok(link.conflict.fixes.every((f) => !f.changes.some((c) => c.target === 'request' && c.field === 'devices' && (c.value as string[]).includes('isp:write'))), link.conflict.fixes.map((f) => f.text).join('\n'));
-    assert.ok(link.conflict.hardware.some((h) => /^isp only writes YUYV \(boards\/raspberry-pi-4\.yaml:\d+ devices\[3\]\.formats\.YUYV\), and the request has it reading the buffer$/.test(h)), link.conflict.hardware.join('\n'));
+    // What the link carries is raw Bayer (unicam_image_formats[], the ISP's input formats): the fixes say so.
+    assert.ok(link.conflict.fixes.some((f) => /^accept S(RGGB|BGGR|GRBG|GBRG)(8|10P|12P) in the request \(both unicam and isp take it\)/.test(f.text)), link.conflict.fixes.map((f) => f.text).join('\n'));
+    // The camera -> ISP link as it is: CSI-2 packed 10-bit Bayer, 1920 x 5/4 = 2400 bytes a row (a multiple of 32).
+    const bayer = plan('raspberry-pi-4', { formats: ['SRGGB10P'], devices: ['unicam:write', 'isp:read'], count: 4 });
+    assert.ok(bayer.ok && bayer.plan.planes[0]!.pitch === 2400 && bayer.plan.heap.name === 'linux,cma');
     // A decoder's output size is the stream's: with the decode role no size fix is offered (the
     // pool and the count are), unless the request says the size is free.
     const sizes = (fields: RequestFields) => {

@@ -15,6 +15,7 @@ import { discoverCommand, discoverOptions } from './discover.js';
 import { devicesCommand, devicesOptions } from './devices.js';
 import { usageCommand, usageOptions } from './usage.js';
 import { serveCommand, serveOptions } from './serve.js';
+import { pipelineCommand, pipelineOptions } from './pipeline.js';
 import { SERVICE_ERROR_KINDS, withServiceDefault } from './service-client.js';
 import { ServiceError } from '../service/client.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
@@ -31,6 +32,7 @@ commands:
   negotiate   reconcile devices' constraints into a buffer plan, or explain the conflict
   explain     negotiate, then say for every format and heap why it was chosen or excluded
   alloc       negotiate, allocate the buffers as dma-bufs, show them and the heaps, release
+  pipeline    plan (or allocate) every buffer ring of a pipeline of devices together
   discover    read the platform from a .dtb, a sysfs tree or this machine; write a profile
   devices     list the devices with their constraints and where each came from
   heaps       list the heaps with kind, range, capacity, use and largest free block
@@ -57,6 +59,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   devices: devicesCommand,
   usage: usageCommand,
   serve: serveCommand,
+  pipeline: pipelineCommand,
 };
 
 /** Each command's flags, for "did you mean" on a mistyped one. */
@@ -72,6 +75,7 @@ const FLAGS: Record<string, readonly string[]> = {
   devices: Object.keys(devicesOptions),
   usage: Object.keys(usageOptions),
   serve: Object.keys(serveOptions),
+  pipeline: Object.keys(pipelineOptions),
 };
 
 export async function main(argv: string[]): Promise<number> {

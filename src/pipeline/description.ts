@@ -1,0 +1,138 @@
+// A pipeline as its file states it: streams (edges) from one producing device to one or more
+// consuming devices, each with a ring depth (buffers in flight), a frame size and optional formats,
+// and the devices that may be given a conversion step when an edge's devices share no layout.
+//
+//   name: camera-record
+//   converters: [gpu, cpu]            # devices (or the CPU) that may convert between two buffers
+//   edges:
+//     raw:     { from: unicam, to: [isp], size: 1920x1080, depth: 4, formats: [SRGGB10P] }
+//     encode:  { from: isp, to: [h264-enc], size: 1920x1080, depth: 4 }
+//
+// Checked here, each with one line naming the field and value: unknown devices, an edge without a
+// consumer, a device producing and consuming the same edge, a cycle, absurd depths, converters
+// that are not devices. What a device can do with a format is the solver's to judge.
+
+import { z } from 'zod';
+import { InputError, showValue } from '../errors.js';
+import type { Platform } from '../constraints/model.js';
+import { didYouMean } from '../util/suggest.js';
+import { yamlData } from '../util/yaml.js';
+import { readInputText } from '../util/input-file.js';
+
+/** The CPU as a converter: it reads one linear buffer and writes another (slow, always there). */
+export const CPU = 'cpu';
+/** Deeper rings than this are a typo, not a pipeline (V4L2 queues hold at most VIDEO_MAX_FRAME = 64). */
+export const MAX_DEPTH = 64;
+
+export interface EdgeSpec {
+  readonly name: string;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly width: number;
+  readonly height: number;
+  readonly depth: number;
+  readonly formats: readonly string[] | undefined;
+}
+
+export interface PipelineSpec {
+  readonly name: string;
+  readonly edges: readonly EdgeSpec[];
+  readonly converters: readonly string[];
+  readonly origin: string;
+}
+
+const size = z.union([z.string(), z.strictObject({ width: z.number(), height: z.number() })]);
+const edgeSchema = z.strictObject({
+  from: z.string(),
+  to: z.union([z.string(), z.array(z.string())]),
+  size,
+  depth: z.number().optional(),
+  formats: z.array(z.string()).optional(),
+});
+const pipelineSchema = z.strictObject({
+  name: z.string().optional(),
+  converters: z.array(z.string()).optional(),
+  edges: z.record(z.string(), edgeSchema),
+});
+
+export function loadPipeline(file: string, platform: Platform): PipelineSpec {
+  return parsePipeline(readInputText(file, { what: 'pipeline', field: 'pipeline', maxBytes: 1024 * 1024 }), platform, file === '-' ? 'stdin' : file);
+}
+
+export function parsePipeline(text: string, platform: Platform, origin = 'pipeline'): PipelineSpec {
+  const data = yamlData(text, origin, 'pipeline');
+  const parsed = pipelineSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const known = issue.path.length === 0 ? Object.keys(pipelineSchema.shape) : Object.keys(edgeSchema.shape);
+      const key = issue.keys[0]!;
+      throw new InputError(`${origin}: pipeline field ${path ? `${path}.` : ''}${key}: unknown${didYouMean(key, known)}; the fields are ${known.join(', ')}`, path ? `${path}.${key}` : key, key);
+    }
+    throw new InputError(`${origin}: pipeline field ${path || '(top level)'}: ${issue.message}`, path, undefined);
+  }
+  const p = parsed.data;
+  const devices = platform.devices.map((d) => d.name);
+  const fail = (field: string, value: unknown, why: string): never => {
+    throw new InputError(`${origin}: pipeline field ${field} = ${showValue(value)}: ${why}`, field, value);
+  };
+  const device = (field: string, name: string) => {
+    if (!devices.includes(name)) fail(field, name, `no device of that name in platform ${platform.name}${didYouMean(name, devices)}`);
+  };
+  const converters = p.converters ?? [];
+  converters.forEach((c, i) => {
+    if (c !== CPU) device(`converters[${i}]`, c);
+  });
+  const names = Object.keys(p.edges);
+  if (names.length === 0) fail('edges', {}, 'a pipeline has at least one edge');
+  const edges = names.map((name): EdgeSpec => {
+    const e = p.edges[name]!;
+    const at = `edges.${name}`;
+    device(`${at}.from`, e.from);
+    const to = typeof e.to === 'string' ? [e.to] : e.to;
+    if (to.length === 0) fail(`${at}.to`, to, 'an edge needs at least one consumer');
+    to.forEach((t, i) => device(`${at}.to[${i}]`, t));
+    if (to.includes(e.from)) fail(`${at}.to`, to, `${e.from} would produce and consume the same edge`);
+    if (new Set(to).size !== to.length) fail(`${at}.to`, to, 'a consumer is listed twice');
+    const depth = e.depth ?? 4;
+    if (!Number.isInteger(depth) || depth < 1 || depth > MAX_DEPTH) fail(`${at}.depth`, depth, `a ring holds 1 to ${MAX_DEPTH} buffers`);
+    const [width, height] = typeof e.size === 'string' ? parseSize(e.size, `${at}.size`, fail) : [e.size.width, e.size.height];
+    return { name, from: e.from, to, width, height, depth, formats: e.formats };
+  });
+  const cycle = findCycle(edges);
+  if (cycle) fail('edges', cycle.join(' -> '), 'the edges form a cycle: a frame would feed its own producer');
+  return { name: p.name ?? origin, edges, converters, origin };
+}
+
+function parseSize(text: string, field: string, fail: (field: string, value: unknown, why: string) => never): [number, number] {
+  const m = /^(\d{1,9})x(\d{1,9})$/.exec(text.trim());
+  if (!m) return fail(field, text, 'expected WIDTHxHEIGHT, e.g. 1920x1080');
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** A cycle of devices through the edges (producer -> consumer), as the device names in order, or undefined. */
+function findCycle(edges: readonly EdgeSpec[]): string[] | undefined {
+  const next = new Map<string, Set<string>>();
+  for (const e of edges) for (const t of e.to) (next.get(e.from) ?? next.set(e.from, new Set()).get(e.from)!).add(t);
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (d: string): string[] | undefined => {
+    if (state.get(d) === 'open') return [...path.slice(path.indexOf(d)), d];
+    if (state.get(d) === 'done') return undefined;
+    state.set(d, 'open');
+    path.push(d);
+    for (const n of next.get(d) ?? []) {
+      const found = visit(n);
+      if (found) return found;
+    }
+    path.pop();
+    state.set(d, 'done');
+    return undefined;
+  };
+  for (const d of next.keys()) {
+    const found = visit(d);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,296 @@
+// Plans every buffer ring of a pipeline together. Each edge gets one shared layout when its
+// producer and consumers have one; otherwise a conversion step on a converter the pipeline names
+// splits it into two rings (producer -> converter, converter -> consumers). Among the ways to serve
+// each edge, fewer conversion steps win, then less memory. Then all rings of all edges are placed
+// together on an empty simulated kernel of the platform's heaps (largest ring first, each in the
+// first of its ranked heaps with room, alignment padding included): a pipeline whose edges fit one
+// at a time but not together is a conflict, and its fixes (a shallower ring, a larger pool) are the
+// ones that place when applied.
+
+import { openSync, type Allocator } from '../allocator/allocator.js';
+import { AllocationError, ConflictError } from '../allocator/errors.js';
+import type { PlanChoice } from '../allocator/plan.js';
+import type { RequestFields } from '../constraints/load.js';
+import type { Platform } from '../constraints/model.js';
+import { formatBytes } from '../constraints/units.js';
+import { changedHeap } from '../solver/apply.js';
+import { InputError } from '../errors.js';
+import { CPU, type EdgeSpec, type PipelineSpec } from './description.js';
+
+/** One ring of buffers: an edge's, or one half of an edge split by a conversion step. */
+export interface Ring {
+  readonly edge: string;
+  /** 'edge': the edge's own ring; 'in'/'out': the rings before and after its conversion step. */
+  readonly part: 'edge' | 'in' | 'out';
+  readonly producer: string;
+  readonly consumers: readonly string[];
+  /** The request the ring's buffers satisfy (devices with their uses, size, depth, formats, CPU access). */
+  readonly request: RequestFields;
+}
+
+export interface PlacedRing extends Ring {
+  /** The layout and heap the ring's buffers take. */
+  readonly choice: PlanChoice;
+  /** depth x buffer size. */
+  readonly bytes: number;
+}
+
+export interface ConversionStep {
+  readonly edge: string;
+  readonly converter: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface PipelinePlan {
+  readonly name: string;
+  /** Every ring, in the order they were placed (largest first). */
+  readonly rings: readonly PlacedRing[];
+  readonly steps: readonly ConversionStep[];
+  /** Bytes per heap the rings take, with the heap's capacity. */
+  readonly pools: ReadonlyArray<{ readonly heap: string; readonly kind: string; readonly bytes: number; readonly capacity: number }>;
+  readonly bytes: number;
+}
+
+export interface PipelineFix {
+  readonly text: string;
+  /** The pipeline and platform with the fix applied (it plans and places). */
+  readonly pipeline: PipelineSpec;
+  readonly platform: Platform;
+}
+
+export interface PipelineConflict {
+  /** The edge that cannot be served, or undefined when every edge can but not all together. */
+  readonly edge: string | undefined;
+  readonly why: string;
+  /** The constraints that stand in the way (an edge's conflict), one line each. */
+  readonly constraints: readonly string[];
+  readonly fixes: readonly PipelineFix[];
+}
+
+export type PipelineResult = { readonly ok: true; readonly plan: PipelinePlan } | { readonly ok: false; readonly conflict: PipelineConflict };
+
+/** The ways to serve one edge, best first: its own ring, or a conversion step on each converter. */
+interface Option {
+  readonly rings: readonly Ring[];
+  readonly steps: number;
+  /** Bytes of the rings' best plans (the tie-break after steps). */
+  readonly bytes: number;
+  readonly converter?: string;
+}
+
+const use = (device: string, access: 'read' | 'write') => `${device}:${access}`;
+
+function ringsOf(edge: EdgeSpec, converter?: string): Ring[] {
+  const base = { width: edge.width, height: edge.height, count: edge.depth, fixedSize: true };
+  if (converter === undefined) return [{ edge: edge.name, part: 'edge', producer: edge.from, consumers: edge.to, request: { ...base, devices: [use(edge.from, 'write'), ...edge.to.map((t) => use(t, 'read'))], ...(edge.formats ? { formats: [...edge.formats] } : {}) } }];
+  // The CPU converts between linear buffers it maps: it reads the first ring and writes the second.
+  const cpu = converter === CPU;
+  return [
+    { edge: edge.name, part: 'in', producer: edge.from, consumers: [converter], request: { ...base, devices: [use(edge.from, 'write'), ...(cpu ? [] : [use(converter, 'read')])], ...(cpu ? { cpu: 'read' as const } : {}), ...(edge.formats ? { formats: [...edge.formats] } : {}) } },
+    { edge: edge.name, part: 'out', producer: converter, consumers: edge.to, request: { ...base, devices: [...(cpu ? [] : [use(converter, 'write')]), ...edge.to.map((t) => use(t, 'read'))], ...(cpu ? { cpu: 'write' as const } : {}) } },
+  ];
+}
+
+/** A simulated kernel of the platform's heaps, empty: where rings are placed. */
+function emptyKernel(platform: Platform): Allocator {
+  return openSync({ platform, backend: 'sim', leakCheck: false, sim: { maxFds: 2 ** 20 } });
+}
+
+/** The edge's options that plan ring by ring, best first; the direct conflict when none does. */
+function optionsOf(dev: Allocator, edge: EdgeSpec, converters: readonly string[], origin: string): { options: Option[]; conflict: ConflictError | undefined } {
+  const options: Option[] = [];
+  let conflict: ConflictError | undefined;
+  let unusable: string | undefined;
+  for (const converter of [undefined, ...converters]) {
+    const rings = ringsOf(edge, converter);
+    let bytes = 0;
+    try {
+      for (const r of rings) {
+        const plan = dev.negotiate(r.request, { against: 'capacity' });
+        bytes += plan.size * plan.count;
+      }
+    } catch (err) {
+      // A ring whose devices take no format for their use (a consumer that only writes) is no option.
+      if (err instanceof InputError && err.field === 'formats') {
+        if (converter === undefined) unusable = err.message.replace(/^[^:]*: request field formats is missing, and /, '').replace(/; set it with .*$/, '');
+        continue;
+      }
+      if (!(err instanceof ConflictError)) throw err;
+      if (converter === undefined) conflict = err;
+      continue;
+    }
+    options.push({ rings, steps: converter === undefined ? 0 : 1, bytes, ...(converter !== undefined ? { converter } : {}) });
+    // A shared layout needs no conversion step: nothing with a step can be better.
+    if (converter === undefined) break;
+  }
+  options.sort((a, b) => a.steps - b.steps || a.bytes - b.bytes);
+  if (options.length === 0 && conflict === undefined) throw new InputError(`${origin}: pipeline field edges.${edge.name}: ${unusable ?? 'its devices take no format for their uses'}`, `edges.${edge.name}`, edge.name);
+  return { options, conflict };
+}
+
+/** Places the chosen rings together, largest first; the rings placed, or the ring that did not fit. */
+function place(platform: Platform, rings: readonly Ring[]): { placed: PlacedRing[] } | { failed: Ring; heaps: string[] } {
+  const dev = emptyKernel(platform);
+  try {
+    const planned = rings.map((r) => ({ r, plan: dev.negotiate(r.request, { against: 'capacity', alternatives: 32 }) }));
+    planned.sort((a, b) => b.plan.size * b.plan.count - a.plan.size * a.plan.count || a.r.edge.localeCompare(b.r.edge));
+    const placed: PlacedRing[] = [];
+    for (const { r, plan } of planned) {
+      try {
+        const buffers = dev.allocateSync(plan);
+        placed.push({ ...r, choice: buffers.used, bytes: buffers.used.size * buffers.used.count });
+      } catch (err) {
+        if (!(err instanceof AllocationError)) throw err;
+        return { failed: r, heaps: [plan, ...plan.alternatives].map((c) => c.heap.describe().name) };
+      }
+    }
+    return { placed };
+  } finally {
+    dev.close();
+  }
+}
+
+function planOf(spec: PipelineSpec, platform: Platform, placed: PlacedRing[], chosen: ReadonlyMap<string, Option>): PipelinePlan {
+  const pools = new Map<string, { heap: string; kind: string; bytes: number; capacity: number }>();
+  for (const r of placed) {
+    const d = r.choice.heap.describe();
+    const pool = pools.get(d.name) ?? { heap: d.name, kind: d.kind, bytes: 0, capacity: platform.heaps.find((h) => h.name === d.name)?.size ?? 0 };
+    pool.bytes += r.bytes;
+    pools.set(d.name, pool);
+  }
+  const steps: ConversionStep[] = [];
+  for (const [edge, option] of chosen) {
+    if (option.converter === undefined) continue;
+    const ins = placed.find((r) => r.edge === edge && r.part === 'in')!;
+    const out = placed.find((r) => r.edge === edge && r.part === 'out')!;
+    steps.push({ edge, converter: option.converter, from: `${ins.choice.format} ${ins.choice.modifier}`, to: `${out.choice.format} ${out.choice.modifier}` });
+  }
+  return { name: spec.name, rings: placed, steps, pools: [...pools.values()], bytes: placed.reduce((s, r) => s + r.bytes, 0) };
+}
+
+/**
+ * Chooses one option per edge (fewest steps, then least memory) and places all rings; when they do
+ * not fit together, tries the next options of the edges in turn (a bounded search).
+ */
+function solve(spec: PipelineSpec, platform: Platform, options: ReadonlyMap<string, Option[]>): { plan: PipelinePlan } | { failed: Ring; heaps: string[] } {
+  const edges = spec.edges.map((e) => e.name);
+  let first: { failed: Ring; heaps: string[] } | undefined;
+  // Every combination in order of total steps, then bytes, up to a bound (pipelines have few edges).
+  const combos: Array<Map<string, Option>> = [];
+  const walk = (i: number, acc: Map<string, Option>) => {
+    if (combos.length >= 256) return;
+    if (i === edges.length) {
+      combos.push(new Map(acc));
+      return;
+    }
+    for (const o of options.get(edges[i]!)!) {
+      acc.set(edges[i]!, o);
+      walk(i + 1, acc);
+    }
+  };
+  walk(0, new Map());
+  const cost = (c: Map<string, Option>) => [...c.values()].reduce((a, o) => [a[0]! + o.steps, a[1]! + o.bytes], [0, 0]);
+  combos.sort((a, b) => cost(a)[0]! - cost(b)[0]! || cost(a)[1]! - cost(b)[1]!);
+  for (const chosen of combos) {
+    const result = place(platform, [...chosen.values()].flatMap((o) => o.rings));
+    if ('placed' in result) return { plan: planOf(spec, platform, result.placed, chosen) };
+    first ??= result;
+  }
+  return first!;
+}
+
+/** Plans and places a pipeline on a platform: every ring of every edge, together. */
+export function planPipeline(platform: Platform, spec: PipelineSpec): PipelineResult {
+  const dev = emptyKernel(platform);
+  const options = new Map<string, Option[]>();
+  try {
+    for (const edge of spec.edges) {
+      const { options: found, conflict } = optionsOf(dev, edge, spec.converters, spec.origin);
+      if (found.length === 0) return { ok: false, conflict: edgeConflict(platform, spec, edge, conflict!) };
+      options.set(edge.name, found);
+    }
+  } finally {
+    dev.close();
+  }
+  const solved = solve(spec, platform, options);
+  if ('plan' in solved) return { ok: true, plan: solved.plan };
+  return { ok: false, conflict: jointConflict(platform, spec, solved) };
+}
+
+/** An edge no shared layout and no conversion step serves: its conflict, and the fixes that plan the whole pipeline. */
+function edgeConflict(platform: Platform, spec: PipelineSpec, edge: EdgeSpec, conflict: ConflictError): PipelineConflict {
+  const fixes: PipelineFix[] = [];
+  const tryFix = (text: string, pipeline: PipelineSpec, p: Platform = platform) => {
+    const r = planPipeline(p, pipeline);
+    if (r.ok) fixes.push({ text, pipeline, platform: p });
+  };
+  // A conversion step the pipeline does not offer yet: each device that reads and writes buffers, and the CPU.
+  for (const c of [CPU, ...platform.devices.map((d) => d.name)]) {
+    if (spec.converters.includes(c) || c === edge.from || edge.to.includes(c)) continue;
+    const device = platform.devices.find((d) => d.name === c);
+    if (device && !([...device.formats.values()].some((f) => f.access !== 'write') && [...device.formats.values()].some((f) => f.access !== 'read'))) continue;
+    tryFix(`add ${c} as a converter (converters: [${[...spec.converters, c].join(', ')}]): a conversion step on edge ${edge.name}`, { ...spec, converters: [...spec.converters, c] });
+    if (fixes.length >= 3) break;
+  }
+  // The edge's own fixes that are changes of its request (formats, size, depth).
+  for (const f of conflict.conflict.fixes) {
+    const changes = f.changes;
+    if (changes.length === 0 || !changes.every((c) => c.target === 'request' && (c.field === 'formats' || c.field === 'width' || c.field === 'height' || c.field === 'count'))) continue;
+    let changed: EdgeSpec = edge;
+    for (const c of changes) {
+      if (c.target !== 'request') continue;
+      if (c.field === 'formats') changed = { ...changed, formats: [...(c.value as readonly string[])] };
+      if (c.field === 'width') changed = { ...changed, width: c.value as number };
+      if (c.field === 'height') changed = { ...changed, height: c.value as number };
+      if (c.field === 'count') changed = { ...changed, depth: c.value as number };
+    }
+    tryFix(`edge ${edge.name}: ${f.text}`, { ...spec, edges: spec.edges.map((e) => (e.name === edge.name ? changed : e)) });
+  }
+  return {
+    edge: edge.name,
+    why: `edge ${edge.name} (${edge.from} -> ${edge.to.join(', ')}): no layout all its devices share${spec.converters.length > 0 ? `, and no conversion step on ${spec.converters.join(', ')} serves it` : ', and the pipeline names no converter'}`,
+    constraints: conflict.conflict.core.map((a) => `${a.device ?? a.heap ?? 'edge'}.${a.constraint} = ${a.value}${a.changeable ? '' : ' (hardware)'}    (${a.source})`),
+    fixes,
+  };
+}
+
+/** Every edge plans alone but the rings do not fit together: shallower rings or a larger pool. */
+function jointConflict(platform: Platform, spec: PipelineSpec, failed: { failed: Ring; heaps: string[] }): PipelineConflict {
+  const fixes: PipelineFix[] = [];
+  // A shallower ring on one edge: the deepest that still places, per edge, deepest edges first.
+  for (const edge of [...spec.edges].sort((a, b) => b.depth - a.depth)) {
+    for (let depth = edge.depth - 1; depth >= 1; depth--) {
+      const pipeline = { ...spec, edges: spec.edges.map((e) => (e.name === edge.name ? { ...e, depth } : e)) };
+      if (planPipeline(platform, pipeline).ok) {
+        fixes.push({ text: `edge ${edge.name}: depth ${depth} instead of ${edge.depth}`, pipeline, platform });
+        break;
+      }
+    }
+  }
+  // A larger pool: the first heap the ring that did not fit could use, grown to the least size that places.
+  const heap = platform.heaps.find((h) => h.name === failed.heaps[0]);
+  if (heap) {
+    const step = 2 ** 21;
+    const grown = (size: number): Platform => ({ ...platform, heaps: platform.heaps.map((h) => (h === heap ? changedHeap(h, 'size', size) : h)) });
+    let hi = heap.size + step;
+    while (hi < heap.size * 64 && !planPipeline(grown(hi), spec).ok) hi = heap.size + (hi - heap.size) * 2;
+    if (planPipeline(grown(hi), spec).ok) {
+      let lo = heap.size;
+      while (hi - lo > step) {
+        const mid = lo + Math.ceil((hi - lo) / 2 / step) * step;
+        if (mid >= hi) break;
+        if (planPipeline(grown(mid), spec).ok) hi = mid;
+        else lo = mid;
+      }
+      fixes.push({ text: `grow ${heap.name} from ${formatBytes(heap.size)} to ${formatBytes(hi)}`, pipeline: spec, platform: grown(hi) });
+    }
+  }
+  const r = failed.failed;
+  return {
+    edge: undefined,
+    why: `every edge plans alone, but not all rings fit together: edge ${r.edge}${r.part === 'edge' ? '' : ` (${r.part === 'in' ? 'before' : 'after'} its conversion step)`} (${r.request.count} x ${r.request.width}x${r.request.height}) finds no room in ${failed.heaps.join(', ')} once the larger rings are placed`,
+    constraints: [],
+    fixes,
+  };
+}

@@ -102,7 +102,8 @@ function optionsOf(dev: Allocator, edge: EdgeSpec, converters: readonly string[]
   const options: Option[] = [];
   let conflict: ConflictError | undefined;
   let unusable: string | undefined;
-  for (const converter of [undefined, ...converters]) {
+  // A converter that is one of the edge's own devices would read and write the same ring: not a step.
+  for (const converter of [undefined, ...converters.filter((c) => c !== edge.from && !edge.to.includes(c))]) {
     const rings = ringsOf(edge, converter);
     let bytes = 0;
     try {
@@ -120,9 +121,8 @@ function optionsOf(dev: Allocator, edge: EdgeSpec, converters: readonly string[]
       if (converter === undefined) conflict = err;
       continue;
     }
+    // Kept even when a shared layout exists: beside the other edges' rings a step may be what fits.
     options.push({ rings, steps: converter === undefined ? 0 : 1, bytes, ...(converter !== undefined ? { converter } : {}) });
-    // A shared layout needs no conversion step: nothing with a step can be better.
-    if (converter === undefined) break;
   }
   options.sort((a, b) => a.steps - b.steps || a.bytes - b.bytes);
   if (options.length === 0 && conflict === undefined) throw new InputError(`${origin}: pipeline field edges.${edge.name}: ${unusable ?? 'its devices take no format for their uses'}`, `edges.${edge.name}`, edge.name);
@@ -200,30 +200,47 @@ function solve(spec: PipelineSpec, platform: Platform, options: ReadonlyMap<stri
   return first!;
 }
 
-/** Plans and places a pipeline on a platform: every ring of every edge, together. */
-export function planPipeline(platform: Platform, spec: PipelineSpec): PipelineResult {
+/** What planning found before any fix is looked for: the plan, an edge no way serves, or rings that do not fit together. */
+type Attempt = { plan: PipelinePlan } | { edge: EdgeSpec; conflict: ConflictError } | { failed: Ring; heaps: string[] };
+
+function attempt(platform: Platform, spec: PipelineSpec): Attempt {
   const dev = emptyKernel(platform);
   const options = new Map<string, Option[]>();
   try {
     for (const edge of spec.edges) {
       const { options: found, conflict } = optionsOf(dev, edge, spec.converters, spec.origin);
-      if (found.length === 0) return { ok: false, conflict: edgeConflict(platform, spec, edge, conflict!) };
+      if (found.length === 0) return { edge, conflict: conflict! };
       options.set(edge.name, found);
     }
   } finally {
     dev.close();
   }
-  const solved = solve(spec, platform, options);
-  if ('plan' in solved) return { ok: true, plan: solved.plan };
-  return { ok: false, conflict: jointConflict(platform, spec, solved) };
+  return solve(spec, platform, options);
+}
+
+/** Whether the pipeline plans and places (a fix is judged by this; no fixes of fixes). */
+function places(platform: Platform, spec: PipelineSpec): boolean {
+  try {
+    return 'plan' in attempt(platform, spec);
+  } catch (err) {
+    if (err instanceof InputError) return false;
+    throw err;
+  }
+}
+
+/** Plans and places a pipeline on a platform: every ring of every edge, together. */
+export function planPipeline(platform: Platform, spec: PipelineSpec): PipelineResult {
+  const found = attempt(platform, spec);
+  if ('plan' in found) return { ok: true, plan: found.plan };
+  if ('edge' in found) return { ok: false, conflict: edgeConflict(platform, spec, found.edge, found.conflict) };
+  return { ok: false, conflict: jointConflict(platform, spec, found) };
 }
 
 /** An edge no shared layout and no conversion step serves: its conflict, and the fixes that plan the whole pipeline. */
 function edgeConflict(platform: Platform, spec: PipelineSpec, edge: EdgeSpec, conflict: ConflictError): PipelineConflict {
   const fixes: PipelineFix[] = [];
   const tryFix = (text: string, pipeline: PipelineSpec, p: Platform = platform) => {
-    const r = planPipeline(p, pipeline);
-    if (r.ok) fixes.push({ text, pipeline, platform: p });
+    if (places(p, pipeline)) fixes.push({ text, pipeline, platform: p });
   };
   // A conversion step the pipeline does not offer yet: each device that reads and writes buffers, and the CPU.
   for (const c of [CPU, ...platform.devices.map((d) => d.name)]) {
@@ -262,7 +279,7 @@ function jointConflict(platform: Platform, spec: PipelineSpec, failed: { failed:
   for (const edge of [...spec.edges].sort((a, b) => b.depth - a.depth)) {
     for (let depth = edge.depth - 1; depth >= 1; depth--) {
       const pipeline = { ...spec, edges: spec.edges.map((e) => (e.name === edge.name ? { ...e, depth } : e)) };
-      if (planPipeline(platform, pipeline).ok) {
+      if (places(platform, pipeline)) {
         fixes.push({ text: `edge ${edge.name}: depth ${depth} instead of ${edge.depth}`, pipeline, platform });
         break;
       }
@@ -274,13 +291,13 @@ function jointConflict(platform: Platform, spec: PipelineSpec, failed: { failed:
     const step = 2 ** 21;
     const grown = (size: number): Platform => ({ ...platform, heaps: platform.heaps.map((h) => (h === heap ? changedHeap(h, 'size', size) : h)) });
     let hi = heap.size + step;
-    while (hi < heap.size * 64 && !planPipeline(grown(hi), spec).ok) hi = heap.size + (hi - heap.size) * 2;
-    if (planPipeline(grown(hi), spec).ok) {
+    while (hi < heap.size * 64 && !places(grown(hi), spec)) hi = heap.size + (hi - heap.size) * 2;
+    if (places(grown(hi), spec)) {
       let lo = heap.size;
       while (hi - lo > step) {
         const mid = lo + Math.ceil((hi - lo) / 2 / step) * step;
         if (mid >= hi) break;
-        if (planPipeline(grown(mid), spec).ok) hi = mid;
+        if (places(grown(mid), spec)) hi = mid;
         else lo = mid;
       }
       fixes.push({ text: `grow ${heap.name} from ${formatBytes(heap.size)} to ${formatBytes(hi)}`, pipeline: spec, platform: grown(hi) });

@@ -33,6 +33,10 @@ export type { PlaneLayout } from './solver/layout.js';
 export { explainChoices, type ChoiceExplanation, type FormatVerdict, type ModifierVerdict, type HeapVerdict, type Verdict } from './solver/explain-choices.js';
 export { planJson, layoutJson, atomJson, fixJson, conflictJson, negotiationJson, type LayoutJson, type Asked } from './solver/json.js';
 
+// Whole pipelines: every buffer ring of a graph of devices, planned and placed together.
+export { parsePipeline, loadPipeline, type PipelineSpec, type EdgeSpec } from './pipeline/description.js';
+export { planPipeline, type PipelinePlan, type PipelineResult, type PipelineConflict, type PipelineFix, type PlacedRing, type Ring, type ConversionStep } from './pipeline/planner.js';
+
 // Discovery.
 export { parseDtb, readDtbFile } from './platform/fdt.js';
 export { readDeviceTreeDir } from './platform/sysfs-tree.js';

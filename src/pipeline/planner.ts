@@ -267,7 +267,7 @@ function edgeConflict(platform: Platform, spec: PipelineSpec, edge: EdgeSpec, co
   return {
     edge: edge.name,
     why: `edge ${edge.name} (${edge.from} -> ${edge.to.join(', ')}): no layout all its devices share${spec.converters.length > 0 ? `, and no conversion step on ${spec.converters.join(', ')} serves it` : ', and the pipeline names no converter'}`,
-    constraints: conflict.conflict.core.map((a) => `${a.device ?? a.heap ?? 'edge'}.${a.constraint} = ${a.value}${a.changeable ? '' : ' (hardware)'}    (${a.source})`),
+    constraints: conflict.conflict.core.map((a) => `${a.device ?? a.heap ?? 'edge'}.${a.constraint} = ${Array.isArray(a.value) ? a.value.join(', ') : String(a.value)}${a.changeable ? '' : ' (hardware)'}    (${a.source})`),
     fixes,
   };
 }

@@ -28,7 +28,7 @@ describe('the package from another project', () => {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = packed[0]!.files.map((f) => f.path);
     assert.deepStrictEqual(files.filter((f) => /^dist\/(test|bench|test-kernel)\//.test(f)), []);
-    for (const needed of ['dist/src/index.js', 'dist/src/cli/main.js', 'boards/raspberry-pi-4.yaml', 'native/binding.gyp', 'native/src/udalloc_native.c']) assert.ok(files.includes(needed), needed);
+    for (const needed of ['dist/src/index.js', 'dist/src/cli/main.js', 'boards/raspberry-pi-4.yaml', 'native/binding.gyp', 'native/src/udalloc_native.c', 'examples/pipelines/raspberry-pi-4-camera.yaml']) assert.ok(files.includes(needed), needed);
 
     const app = join(dir, 'app');
     mkdirSync(app);
@@ -48,7 +48,7 @@ describe('the package from another project', () => {
     const surface = spawnSync(process.execPath, ['surface.mjs'], { cwd: app, encoding: 'utf8' });
     assert.strictEqual(surface.status, 0, surface.stderr);
     const names = JSON.parse(surface.stdout) as { root: string[]; sim: string[] };
-    for (const name of ['open', 'negotiate', 'prepare', 'makeRequest', 'connect', 'negotiationJson', 'ConflictError', 'KernelError', 'InputError']) assert.ok(names.root.includes(name), `udalloc exports ${name}`);
+    for (const name of ['open', 'negotiate', 'prepare', 'makeRequest', 'connect', 'negotiationJson', 'ConflictError', 'KernelError', 'InputError', 'planPipeline', 'parsePipeline']) assert.ok(names.root.includes(name), `udalloc exports ${name}`);
     for (const name of ['Bitmap', 'BuddyAllocator', 'O_ACCMODE', 'seededRandom', 'SimKernel', 'compile', 'AllocatorService', 'meminfo']) assert.ok(!names.root.includes(name), `udalloc does not export ${name}`);
     for (const name of ['SimKernel', 'replay', 'sizePools', 'generateScenario', 'TraceRecorder', 'reportHtml']) assert.ok(names.sim.includes(name), `udalloc/sim exports ${name}`);
     assert.ok(names.root.length < 80, `${names.root.length} names at the package root`);

@@ -7,7 +7,8 @@
 // the devices' (format, modifier) lists. Bars: cold 4-device <= 10x baseline; memoised < 1 us.
 // allocation: see bench/allocation.ts; replay and pool sizing: bench/replay.ts; usage scan:
 // bench/usage.ts; service round trip: bench/service.ts; against the C capability-set fold:
-// bench/peer-fold/; conflicts on the shipped boards: bench/conflicts.ts.
+// bench/peer-fold/; conflicts on the shipped boards: bench/conflicts.ts; a 6-edge pipeline against
+// its edges' single negotiations: bench/pipeline.ts.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ import { replayBench } from './replay.js';
 import { usageBench } from './usage.js';
 import { serviceBench } from './service.js';
 import { conflictsBench } from './conflicts.js';
+import { pipelineBench } from './pipeline.js';
 
 const INNER = 200; // calls per sample, so timer overhead does not dominate sub-microsecond work
 
@@ -137,4 +139,5 @@ await serviceBench();
 // The C fold comparison in a process of its own (see peer-fold/run.ts).
 if (spawnSync(process.execPath, [fileURLToPath(new URL('./peer-fold/run.js', import.meta.url))], { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
 conflictsBench();
+pipelineBench();
 replayBench();

@@ -26,10 +26,10 @@ function discovered(): { platform: Platform; live: ReturnType<typeof discoverLiv
 }
 
 /** Captures one frame into `bufs` (already allocated) on /dev/videoN; returns the bytes of the first filled buffer. */
-function capture(node: string, bufs: readonly DmaBuffer[], pitch: number): { index: number; bytesused: number; pixels: Uint8Array } {
+function capture(node: string, bufs: readonly DmaBuffer[], pitch: number, fourcc = XR24): { index: number; bytesused: number; pixels: Uint8Array } {
   const fd = openSync(node, constants.O_RDWR | constants.O_NONBLOCK);
   try {
-    const f = native.v4l2Format(fd, CAPTURE, 640, 480, XR24, pitch, true);
+    const f = native.v4l2Format(fd, CAPTURE, 640, 480, fourcc, pitch, true);
     assert.deepStrictEqual([f.width, f.height, f.planes[0]!.bytesperline], [640, 480, pitch], 'the driver took the plan pitch');
     native.v4l2ReqBufs(fd, CAPTURE, K['V4L2_MEMORY_DMABUF']!, bufs.length);
     try {
@@ -102,8 +102,10 @@ describe('real drivers: vivid capture into udalloc buffers', () => {
     assert.ok(!live.notes.some((n) => /does not import dma-bufs/.test(n)), live.notes.join('\n'));
     // Single-planar NV12: the driver finds the chroma plane itself, right after luma.
     assert.strictEqual(vivid[0]!.formats!.find((f) => f.format === 'NV12')?.implicitPlaneOffsets, true);
-    // Multi-planar and Bayer formats have no single-buffer DRM equivalent: listed, with the reason.
-    assert.ok(live.notes.some((n) => /video0 \(vivid\): formats without a single-buffer DRM equivalent, not in the profile: .*BA81 \(raw Bayer: DRM has no Bayer formats\)/.test(n)), live.notes.join('\n'));
+    // Raw Bayer is kept as V4L2's own format, with the driver's pitch rule; multi-planar formats are listed with the reason.
+    const bayer = vivid[0]!.formats!.find((f) => f.format === 'SBGGR8');
+    assert.ok(bayer && bayer.access === 'write' && /BA81 \(V4L2_PIX_FMT_SBGGR8: raw Bayer/.test(bayer.source), vivid[0]!.formats!.map((f) => f.format).join(', '));
+    assert.ok(!live.notes.some((n) => /BA81 \(/.test(n)), live.notes.join('\n'));
     // XRGB555 maps to DRM's XRGB1555; its big-endian twin is named as such, not with a stray byte.
     assert.ok(vivid[0]!.formats!.some((f) => f.format === 'XRGB1555'));
     assert.ok(!live.notes.some((n) => n.includes('\u00b5')) && live.notes.some((n) => n.includes('XR15-BE')), live.notes.join('\n'));
@@ -125,6 +127,28 @@ describe('real drivers: vivid capture into udalloc buffers', () => {
         const distinct = new Set<number>();
         for (let i = 0; i < pixels.length; i += 4 * 61) distinct.add(pixels[i]! | (pixels[i + 1]! << 8) | (pixels[i + 2]! << 16));
         assert.ok(distinct.size >= 4, `${distinct.size} distinct colours`);
+      } finally {
+        bufs.forEach((b) => b.close());
+      }
+    } finally {
+      dev.close();
+      backend.dispose();
+    }
+  });
+
+  it('raw Bayer from discovery alone: vivid captures SBGGR8 into udalloc buffers with the plan pitch (one byte a pixel)', () => {
+    const { platform } = discovered();
+    const backend = new DmaHeapBackend();
+    const dev = openAllocator({ platform, backend });
+    try {
+      const plan = dev.negotiate({ width: 640, height: 480, formats: ['SBGGR8'], devices: ['video0:write'], cpu: 'read', count: 2 });
+      assert.deepStrictEqual([plan.format, plan.planes[0]!.pitch, plan.heap.describe().kind], ['SBGGR8', 640, 'cma']);
+      const bufs = dev.allocateSync(plan);
+      try {
+        const { bytesused, pixels } = capture('/dev/video0', bufs, plan.planes[0]!.pitch, 0x31384142 /* 'BA81' */);
+        assert.strictEqual(bytesused, 640 * 480);
+        // The colour bars as a Bayer mosaic: the 2x2 pattern's samples differ across the frame.
+        assert.ok(new Set(pixels.filter((_, i) => i % 97 === 0)).size >= 4);
       } finally {
         bufs.forEach((b) => b.close());
       }

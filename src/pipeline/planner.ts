@@ -9,7 +9,8 @@
 
 import { openSync, type Allocator } from '../allocator/allocator.js';
 import { AllocationError, ConflictError } from '../allocator/errors.js';
-import type { PlanChoice } from '../allocator/plan.js';
+import type { Plan, PlanChoice } from '../allocator/plan.js';
+import type { DmaBuffer } from '../allocator/buffer.js';
 import type { RequestFields } from '../constraints/load.js';
 import type { Platform } from '../constraints/model.js';
 import { formatBytes } from '../constraints/units.js';
@@ -73,6 +74,8 @@ export type PipelineResult = { readonly ok: true; readonly plan: PipelinePlan } 
 /** The ways to serve one edge, best first: its own ring, or a conversion step on each converter. */
 interface Option {
   readonly rings: readonly Ring[];
+  /** Each ring's ranked plans (negotiated once, placed as often as needed). */
+  readonly plans: readonly Plan[];
   readonly steps: number;
   /** Bytes of the rings' best plans (the tie-break after steps). */
   readonly bytes: number;
@@ -97,20 +100,24 @@ function emptyKernel(platform: Platform): Allocator {
   return openSync({ platform, backend: 'sim', leakCheck: false, sim: { maxFds: 2 ** 20 } });
 }
 
-/** The edge's options that plan ring by ring, best first; the direct conflict when none does. */
-function optionsOf(dev: Allocator, edge: EdgeSpec, converters: readonly string[], origin: string): { options: Option[]; conflict: ConflictError | undefined } {
+/** Ranked fallbacks each ring keeps for placement (other heaps, other layouts). */
+const ALTERNATIVES = 8;
+
+/**
+ * The ways to serve an edge, best first: its own ring, and (when `withSteps`) a conversion step on
+ * each converter. The edge's own conflict comes back when it has no ring of its own.
+ */
+function optionsOf(dev: Allocator, edge: EdgeSpec, converters: readonly string[], origin: string, withSteps: boolean): { options: Option[]; conflict: ConflictError | undefined } {
   const options: Option[] = [];
   let conflict: ConflictError | undefined;
   let unusable: string | undefined;
   // A converter that is one of the edge's own devices would read and write the same ring: not a step.
-  for (const converter of [undefined, ...converters.filter((c) => c !== edge.from && !edge.to.includes(c))]) {
+  const ways = [undefined, ...(withSteps ? converters.filter((c) => c !== edge.from && !edge.to.includes(c)) : [])];
+  for (const converter of ways) {
     const rings = ringsOf(edge, converter);
-    let bytes = 0;
+    const plans: Plan[] = [];
     try {
-      for (const r of rings) {
-        const plan = dev.negotiate(r.request, { against: 'capacity' });
-        bytes += plan.size * plan.count;
-      }
+      for (const r of rings) plans.push(dev.negotiate(r.request, { against: 'capacity', alternatives: ALTERNATIVES }));
     } catch (err) {
       // A ring whose devices take no format for their use (a consumer that only writes) is no option.
       if (err instanceof InputError && err.field === 'formats') {
@@ -121,24 +128,28 @@ function optionsOf(dev: Allocator, edge: EdgeSpec, converters: readonly string[]
       if (converter === undefined) conflict = err;
       continue;
     }
-    // Kept even when a shared layout exists: beside the other edges' rings a step may be what fits.
-    options.push({ rings, steps: converter === undefined ? 0 : 1, bytes, ...(converter !== undefined ? { converter } : {}) });
+    options.push({ rings, plans, steps: converter === undefined ? 0 : 1, bytes: plans.reduce((sum, p) => sum + p.size * p.count, 0), ...(converter !== undefined ? { converter } : {}) });
   }
   options.sort((a, b) => a.steps - b.steps || a.bytes - b.bytes);
+  if (options.length === 0 && conflict === undefined && !withSteps) return optionsOf(dev, edge, converters, origin, true);
   if (options.length === 0 && conflict === undefined) throw new InputError(`${origin}: pipeline field edges.${edge.name}: ${unusable ?? 'its devices take no format for their uses'}`, `edges.${edge.name}`, edge.name);
   return { options, conflict };
 }
 
-/** Places the chosen rings together, largest first; the rings placed, or the ring that did not fit. */
-function place(platform: Platform, rings: readonly Ring[]): { placed: PlacedRing[] } | { failed: Ring; heaps: string[] } {
-  const dev = emptyKernel(platform);
+/**
+ * Places the chosen rings together, largest first, each in the first of its ranked plans with room;
+ * then frees them all, so the kernel is empty again for the next try.
+ */
+function place(dev: Allocator, chosen: readonly Option[]): { placed: PlacedRing[] } | { failed: Ring; heaps: string[] } {
+  const planned = chosen.flatMap((o) => o.rings.map((r, i) => ({ r, plan: o.plans[i]! })));
+  planned.sort((a, b) => b.plan.size * b.plan.count - a.plan.size * a.plan.count || a.r.edge.localeCompare(b.r.edge));
+  const placed: PlacedRing[] = [];
+  const taken: DmaBuffer[] = [];
   try {
-    const planned = rings.map((r) => ({ r, plan: dev.negotiate(r.request, { against: 'capacity', alternatives: 32 }) }));
-    planned.sort((a, b) => b.plan.size * b.plan.count - a.plan.size * a.plan.count || a.r.edge.localeCompare(b.r.edge));
-    const placed: PlacedRing[] = [];
     for (const { r, plan } of planned) {
       try {
         const buffers = dev.allocateSync(plan);
+        taken.push(...buffers);
         placed.push({ ...r, choice: buffers.used, bytes: buffers.used.size * buffers.used.count });
       } catch (err) {
         if (!(err instanceof AllocationError)) throw err;
@@ -147,7 +158,7 @@ function place(platform: Platform, rings: readonly Ring[]): { placed: PlacedRing
     }
     return { placed };
   } finally {
-    dev.close();
+    for (const b of taken) b.close();
   }
 }
 
@@ -169,35 +180,32 @@ function planOf(spec: PipelineSpec, platform: Platform, placed: PlacedRing[], ch
   return { name: spec.name, rings: placed, steps, pools: [...pools.values()], bytes: placed.reduce((s, r) => s + r.bytes, 0) };
 }
 
+/** Bounds the search over combinations of the edges' ways (pipelines have few edges). */
+const MAX_COMBINATIONS = 256;
+
 /**
- * Chooses one option per edge (fewest steps, then least memory) and places all rings; when they do
- * not fit together, tries the next options of the edges in turn (a bounded search).
+ * Every edge's best way first; when those rings do not fit together, combinations that change the
+ * way of one edge, then of two, in order of total steps, then bytes (a bounded search).
  */
-function solve(spec: PipelineSpec, platform: Platform, options: ReadonlyMap<string, Option[]>): { plan: PipelinePlan } | { failed: Ring; heaps: string[] } {
+function solve(dev: Allocator, spec: PipelineSpec, platform: Platform, options: Map<string, Option[]>): { plan: PipelinePlan } | { failed: Ring; heaps: string[] } {
   const edges = spec.edges.map((e) => e.name);
-  let first: { failed: Ring; heaps: string[] } | undefined;
-  // Every combination in order of total steps, then bytes, up to a bound (pipelines have few edges).
+  const best = new Map(edges.map((e) => [e, options.get(e)![0]!]));
+  const first = place(dev, [...best.values()]);
+  if ('placed' in first) return { plan: planOf(spec, platform, first.placed, best) };
+  // The best ways do not fit together: every edge's other ways are looked at too.
+  for (const edge of spec.edges) if (!options.get(edge.name)!.some((o) => o.steps > 0)) options.set(edge.name, optionsOf(dev, edge, spec.converters, spec.origin, true).options);
   const combos: Array<Map<string, Option>> = [];
-  const walk = (i: number, acc: Map<string, Option>) => {
-    if (combos.length >= 256) return;
-    if (i === edges.length) {
-      combos.push(new Map(acc));
-      return;
-    }
-    for (const o of options.get(edges[i]!)!) {
-      acc.set(edges[i]!, o);
-      walk(i + 1, acc);
-    }
-  };
-  walk(0, new Map());
+  const changed = (changes: ReadonlyArray<[string, Option]>) => new Map([...best, ...changes]);
+  const singles = edges.flatMap((e) => options.get(e)!.slice(1).map((o) => [e, o] as [string, Option]));
+  for (const one of singles) combos.push(changed([one]));
+  for (let i = 0; i < singles.length && combos.length < MAX_COMBINATIONS; i++) for (let j = i + 1; j < singles.length && combos.length < MAX_COMBINATIONS; j++) if (singles[i]![0] !== singles[j]![0]) combos.push(changed([singles[i]!, singles[j]!]));
   const cost = (c: Map<string, Option>) => [...c.values()].reduce((a, o) => [a[0]! + o.steps, a[1]! + o.bytes], [0, 0]);
   combos.sort((a, b) => cost(a)[0]! - cost(b)[0]! || cost(a)[1]! - cost(b)[1]!);
   for (const chosen of combos) {
-    const result = place(platform, [...chosen.values()].flatMap((o) => o.rings));
+    const result = place(dev, [...chosen.values()]);
     if ('placed' in result) return { plan: planOf(spec, platform, result.placed, chosen) };
-    first ??= result;
   }
-  return first!;
+  return first;
 }
 
 /** What planning found before any fix is looked for: the plan, an edge no way serves, or rings that do not fit together. */
@@ -205,17 +213,19 @@ type Attempt = { plan: PipelinePlan } | { edge: EdgeSpec; conflict: ConflictErro
 
 function attempt(platform: Platform, spec: PipelineSpec): Attempt {
   const dev = emptyKernel(platform);
-  const options = new Map<string, Option[]>();
   try {
+    const options = new Map<string, Option[]>();
     for (const edge of spec.edges) {
-      const { options: found, conflict } = optionsOf(dev, edge, spec.converters, spec.origin);
-      if (found.length === 0) return { edge, conflict: conflict! };
-      options.set(edge.name, found);
+      // Conversion steps are looked at only for an edge without a ring of its own, or when the rings do not fit together.
+      const { options: found, conflict } = optionsOf(dev, edge, spec.converters, spec.origin, false);
+      const ways = found.length > 0 ? found : optionsOf(dev, edge, spec.converters, spec.origin, true).options;
+      if (ways.length === 0) return { edge, conflict: conflict! };
+      options.set(edge.name, ways);
     }
+    return solve(dev, spec, platform, options);
   } finally {
     dev.close();
   }
-  return solve(spec, platform, options);
 }
 
 /** Whether the pipeline plans and places (a fix is judged by this; no fixes of fixes). */

@@ -19,10 +19,19 @@ export class BuddyAllocator {
   /** Order-0 pages cached on the per-CPU list (free, but not in the buddy lists). */
   readonly #pcp: number[] = [];
   #freePages = 0;
+  /**
+   * The max-order blocks no one has taken yet, [#untouched, #untouchedEnd): the free list's first
+   * entries, handed out lowest first before any block freed later (a Set keeps insertion order).
+   * Kept as a range so that a machine of gigabytes costs nothing to set up.
+   */
+  #untouched = 0;
+  readonly #untouchedEnd: number;
 
   constructor(readonly pages: number) {
     // Carve RAM into the largest naturally aligned blocks, as memblock hands it to the allocator.
-    let pfn = 0;
+    const maxBlock = 2 ** MAX_PAGE_ORDER;
+    this.#untouchedEnd = Math.floor(pages / maxBlock) * maxBlock;
+    let pfn = this.#untouchedEnd;
     while (pfn < pages) {
       let order = MAX_PAGE_ORDER;
       while (order > 0 && (pfn % 2 ** order !== 0 || pfn + 2 ** order > pages)) order--;
@@ -59,9 +68,15 @@ export class BuddyAllocator {
   #fromBuddy(order: number): number | undefined {
     for (let o = order; o <= MAX_PAGE_ORDER; o++) {
       const list = this.#free[o]!;
-      if (list.size === 0) continue;
-      const pfn = list.values().next().value as number;
-      list.delete(pfn);
+      let pfn: number;
+      if (o === MAX_PAGE_ORDER && this.#untouched < this.#untouchedEnd) {
+        pfn = this.#untouched;
+        this.#untouched += 2 ** MAX_PAGE_ORDER;
+      } else {
+        if (list.size === 0) continue;
+        pfn = list.values().next().value as number;
+        list.delete(pfn);
+      }
       // expand(): the upper halves go back to the lower free lists.
       for (let split = o - 1; split >= order; split--) this.#free[split]!.add(pfn + 2 ** split);
       return pfn;
@@ -109,6 +124,6 @@ export class BuddyAllocator {
 
   /** Free blocks per order (as /proc/buddyinfo shows them; per-CPU pages are not included). */
   buddyinfo(): number[] {
-    return this.#free.map((s) => s.size);
+    return this.#free.map((s, order) => s.size + (order === MAX_PAGE_ORDER ? (this.#untouchedEnd - this.#untouched) / 2 ** MAX_PAGE_ORDER : 0));
   }
 }

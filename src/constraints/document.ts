@@ -13,7 +13,8 @@ export type PathKey = string | number;
 /** A parsed YAML/JSON document that can say on which line any field path sits. */
 export class SourceDocument {
   private readonly lines = new LineCounter();
-  readonly doc: Document;
+  /** The parsed text; none for a request made only of flags or API fields (nothing to parse or point at). */
+  readonly doc: Document | undefined;
   /** False for a request made only of flags or API fields: there are no lines to point at. */
   readonly hasText: boolean;
 
@@ -24,8 +25,11 @@ export class SourceDocument {
     readonly origin: string,
   ) {
     this.hasText = text.trim() !== '';
-    if (!this.hasText) text = '{}';
     this.text = text;
+    if (!this.hasText) {
+      this.doc = undefined;
+      return;
+    }
     // logLevel 'error': problems are errors here, never warnings printed on the user's stderr.
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
     const first = this.doc.errors[0];
@@ -36,6 +40,7 @@ export class SourceDocument {
   }
 
   data(): unknown {
+    if (!this.doc) return {};
     try {
       return this.doc.toJS({ maxAliasCount: 50 });
     } catch (err) {
@@ -61,7 +66,7 @@ export class SourceDocument {
   lineOf(path: readonly PathKey[]): number | undefined {
     if (!this.hasText) return undefined;
     for (let depth = path.length; depth >= 0; depth--) {
-      const node = this.doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+      const node = this.doc!.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
       if (node && typeof node === 'object' && node.range) return this.lines.linePos(node.range[0]).line;
     }
     return undefined;
@@ -73,7 +78,7 @@ export class SourceDocument {
    */
   shown(path: readonly PathKey[], value: unknown): string {
     if (typeof value === 'number' && Number.isFinite(value) && !Number.isSafeInteger(value) && this.hasText) {
-      const node = this.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+      const node = this.doc!.getIn(path, true) as { range?: [number, number, number] } | undefined;
       if (node && typeof node === 'object' && node.range) return this.text.slice(node.range[0], node.range[1]);
     }
     return showValue(value);

@@ -7,10 +7,14 @@
 // at a time but not together is a conflict, and its fixes (a shallower ring, a larger pool) are the
 // ones that place when applied.
 
-import { openSync, type Allocator } from '../allocator/allocator.js';
-import { AllocationError, ConflictError } from '../allocator/errors.js';
-import type { Plan, PlanChoice } from '../allocator/plan.js';
-import type { DmaBuffer } from '../allocator/buffer.js';
+import { choiceOf, type PlanChoice } from '../allocator/plan.js';
+import { HeapHandle } from '../allocator/heap-handle.js';
+import { makeRequest } from '../constraints/load.js';
+import type { Request } from '../constraints/model.js';
+import { SimKernel } from '../kernel/sim/kernel.js';
+import { allocatesOnEmptyHeaps } from '../kernel/sim/fix-check.js';
+import { negotiate, type Conflict } from '../solver/negotiate.js';
+import type { Placement } from '../solver/solve.js';
 import type { RequestFields } from '../constraints/load.js';
 import type { Platform } from '../constraints/model.js';
 import { formatBytes } from '../constraints/units.js';
@@ -74,8 +78,8 @@ export type PipelineResult = { readonly ok: true; readonly plan: PipelinePlan } 
 /** The ways to serve one edge, best first: its own ring, or a conversion step on each converter. */
 interface Option {
   readonly rings: readonly Ring[];
-  /** Each ring's ranked plans (negotiated once, placed as often as needed). */
-  readonly plans: readonly Plan[];
+  /** Each ring's request and ranked placements (negotiated once, placed as often as needed). */
+  readonly plans: ReadonlyArray<{ readonly request: Request; readonly ranked: readonly Placement[] }>;
   readonly steps: number;
   /** Bytes of the rings' best plans (the tie-break after steps). */
   readonly bytes: number;
@@ -95,9 +99,17 @@ function ringsOf(edge: EdgeSpec, converter?: string): Ring[] {
   ];
 }
 
-/** A simulated kernel of the platform's heaps, empty: where rings are placed. */
-function emptyKernel(platform: Platform): Allocator {
-  return openSync({ platform, backend: 'sim', leakCheck: false, sim: { maxFds: 2 ** 20 } });
+/** What planning reads many times: the platform, its heaps as handles, and a simulated kernel to place on. */
+interface Planning {
+  readonly platform: Platform;
+  readonly handles: ReadonlyMap<string, HeapHandle>;
+  /** Empty between placements: every try frees what it took. */
+  readonly kernel: SimKernel;
+}
+
+function planning(platform: Platform): Planning {
+  const handles = new Map(platform.heaps.map((h, i) => [h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, end: Number.isFinite(h.end) && h.kind !== 'system' ? h.end : undefined, capacity: h.size, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: `sim:${h.name}` })]));
+  return { platform, handles, kernel: new SimKernel(platform.heaps, { maxFds: 2 ** 20 }) };
 }
 
 /** Ranked fallbacks each ring keeps for placement (other heaps, other layouts). */
@@ -107,58 +119,83 @@ const ALTERNATIVES = 8;
  * The ways to serve an edge, best first: its own ring, and (when `withSteps`) a conversion step on
  * each converter. The edge's own conflict comes back when it has no ring of its own.
  */
-function optionsOf(dev: Allocator, edge: EdgeSpec, converters: readonly string[], origin: string, withSteps: boolean): { options: Option[]; conflict: ConflictError | undefined } {
+function optionsOf(p: Planning, edge: EdgeSpec, converters: readonly string[], origin: string, withSteps: boolean): { options: Option[]; conflict: Conflict | undefined } {
   const options: Option[] = [];
-  let conflict: ConflictError | undefined;
+  let conflict: Conflict | undefined;
   let unusable: string | undefined;
   // A converter that is one of the edge's own devices would read and write the same ring: not a step.
   const ways = [undefined, ...(withSteps ? converters.filter((c) => c !== edge.from && !edge.to.includes(c)) : [])];
   for (const converter of ways) {
     const rings = ringsOf(edge, converter);
-    const plans: Plan[] = [];
-    try {
-      for (const r of rings) plans.push(dev.negotiate(r.request, { against: 'capacity', alternatives: ALTERNATIVES }));
-    } catch (err) {
-      // A ring whose devices take no format for their use (a consumer that only writes) is no option.
-      if (err instanceof InputError && err.field === 'formats') {
+    const plans: Array<{ request: Request; ranked: Placement[] }> = [];
+    let failed = false;
+    for (const r of rings) {
+      let request: Request;
+      try {
+        request = makeRequest(p.platform, r.request);
+      } catch (err) {
+        // A ring whose devices take no format for their use (a consumer that only writes) is no option.
+        if (!(err instanceof InputError && err.field === 'formats')) throw err;
         if (converter === undefined) unusable = err.message.replace(/^[^:]*: request field formats is missing, and /, '').replace(/; set it with .*$/, '');
-        continue;
+        failed = true;
+        break;
       }
-      if (!(err instanceof ConflictError)) throw err;
-      if (converter === undefined) conflict = err;
-      continue;
+      const result = negotiate(p.platform, request, { alternatives: ALTERNATIVES, check: allocatesOnEmptyHeaps });
+      if (!result.ok) {
+        if (converter === undefined) conflict = result.conflict;
+        failed = true;
+        break;
+      }
+      plans.push({ request, ranked: [result.plan, ...result.alternatives] });
     }
-    options.push({ rings, plans, steps: converter === undefined ? 0 : 1, bytes: plans.reduce((sum, p) => sum + p.size * p.count, 0), ...(converter !== undefined ? { converter } : {}) });
+    if (failed) continue;
+    options.push({ rings, plans, steps: converter === undefined ? 0 : 1, bytes: plans.reduce((sum, x) => sum + x.ranked[0]!.size * x.ranked[0]!.count, 0), ...(converter !== undefined ? { converter } : {}) });
   }
   options.sort((a, b) => a.steps - b.steps || a.bytes - b.bytes);
-  if (options.length === 0 && conflict === undefined && !withSteps) return optionsOf(dev, edge, converters, origin, true);
+  if (options.length === 0 && conflict === undefined && !withSteps) return optionsOf(p, edge, converters, origin, true);
   if (options.length === 0 && conflict === undefined) throw new InputError(`${origin}: pipeline field edges.${edge.name}: ${unusable ?? 'its devices take no format for their uses'}`, `edges.${edge.name}`, edge.name);
   return { options, conflict };
 }
 
 /**
- * Places the chosen rings together, largest first, each in the first of its ranked plans with room;
- * then frees them all, so the kernel is empty again for the next try.
+ * Places the chosen rings together, largest first, each in the first of its ranked placements
+ * whose heap has room for all its buffers (as allocate() falls back); then frees them all, so the
+ * kernel is empty again for the next try.
  */
-function place(dev: Allocator, chosen: readonly Option[]): { placed: PlacedRing[] } | { failed: Ring; heaps: string[] } {
-  const planned = chosen.flatMap((o) => o.rings.map((r, i) => ({ r, plan: o.plans[i]! })));
-  planned.sort((a, b) => b.plan.size * b.plan.count - a.plan.size * a.plan.count || a.r.edge.localeCompare(b.r.edge));
+function place(p: Planning, chosen: readonly Option[]): { placed: PlacedRing[] } | { failed: Ring; heaps: string[] } {
+  const planned = chosen.flatMap((o) => o.rings.map((r, i) => ({ r, ...o.plans[i]! })));
+  const bytesOf = (x: { ranked: readonly Placement[] }) => x.ranked[0]!.size * x.ranked[0]!.count;
+  planned.sort((a, b) => bytesOf(b) - bytesOf(a) || a.r.edge.localeCompare(b.r.edge));
   const placed: PlacedRing[] = [];
-  const taken: DmaBuffer[] = [];
+  const taken: number[] = [];
+  // Scattered pages come from anywhere in RAM (drivers/dma-buf/heaps/system_heap.c falls back to
+  // order-0 pages): only the total counts, so such a heap is counted, not placed page by page.
+  const counted = new Map<string, number>();
   try {
-    for (const { r, plan } of planned) {
-      try {
-        const buffers = dev.allocateSync(plan);
-        taken.push(...buffers);
-        placed.push({ ...r, choice: buffers.used, bytes: buffers.used.size * buffers.used.count });
-      } catch (err) {
-        if (!(err instanceof AllocationError)) throw err;
-        return { failed: r, heaps: [plan, ...plan.alternatives].map((c) => c.heap.describe().name) };
-      }
+    for (const { r, request, ranked } of planned) {
+      const fits = ranked.find((placement) => {
+        if (!placement.heap.contiguous) {
+          const used = (counted.get(placement.heap.name) ?? 0) + placement.size * placement.count;
+          if (used > placement.heap.size) return false;
+          counted.set(placement.heap.name, used);
+          return true;
+        }
+        const mine: number[] = [];
+        try {
+          for (let i = 0; i < placement.count; i++) mine.push(p.kernel.allocate(placement.heap.name, placement.size));
+          taken.push(...mine);
+          return true;
+        } catch {
+          for (const fd of mine) p.kernel.close(fd);
+          return false;
+        }
+      });
+      if (!fits) return { failed: r, heaps: [...new Set(ranked.map((x) => x.heap.name))] };
+      placed.push({ ...r, choice: choiceOf(fits, request, p.handles.get(fits.heap.name)!), bytes: fits.size * fits.count });
     }
     return { placed };
   } finally {
-    for (const b of taken) b.close();
+    for (const fd of taken) p.kernel.close(fd);
   }
 }
 
@@ -187,13 +224,13 @@ const MAX_COMBINATIONS = 256;
  * Every edge's best way first; when those rings do not fit together, combinations that change the
  * way of one edge, then of two, in order of total steps, then bytes (a bounded search).
  */
-function solve(dev: Allocator, spec: PipelineSpec, platform: Platform, options: Map<string, Option[]>): { plan: PipelinePlan } | { failed: Ring; heaps: string[] } {
+function solve(p: Planning, spec: PipelineSpec, platform: Platform, options: Map<string, Option[]>): { plan: PipelinePlan } | { failed: Ring; heaps: string[] } {
   const edges = spec.edges.map((e) => e.name);
   const best = new Map(edges.map((e) => [e, options.get(e)![0]!]));
-  const first = place(dev, [...best.values()]);
+  const first = place(p, [...best.values()]);
   if ('placed' in first) return { plan: planOf(spec, platform, first.placed, best) };
   // The best ways do not fit together: every edge's other ways are looked at too.
-  for (const edge of spec.edges) if (!options.get(edge.name)!.some((o) => o.steps > 0)) options.set(edge.name, optionsOf(dev, edge, spec.converters, spec.origin, true).options);
+  for (const edge of spec.edges) if (!options.get(edge.name)!.some((o) => o.steps > 0)) options.set(edge.name, optionsOf(p, edge, spec.converters, spec.origin, true).options);
   const combos: Array<Map<string, Option>> = [];
   const changed = (changes: ReadonlyArray<[string, Option]>) => new Map([...best, ...changes]);
   const singles = edges.flatMap((e) => options.get(e)!.slice(1).map((o) => [e, o] as [string, Option]));
@@ -202,30 +239,26 @@ function solve(dev: Allocator, spec: PipelineSpec, platform: Platform, options: 
   const cost = (c: Map<string, Option>) => [...c.values()].reduce((a, o) => [a[0]! + o.steps, a[1]! + o.bytes], [0, 0]);
   combos.sort((a, b) => cost(a)[0]! - cost(b)[0]! || cost(a)[1]! - cost(b)[1]!);
   for (const chosen of combos) {
-    const result = place(dev, [...chosen.values()]);
+    const result = place(p, [...chosen.values()]);
     if ('placed' in result) return { plan: planOf(spec, platform, result.placed, chosen) };
   }
   return first;
 }
 
 /** What planning found before any fix is looked for: the plan, an edge no way serves, or rings that do not fit together. */
-type Attempt = { plan: PipelinePlan } | { edge: EdgeSpec; conflict: ConflictError } | { failed: Ring; heaps: string[] };
+type Attempt = { plan: PipelinePlan } | { edge: EdgeSpec; conflict: Conflict } | { failed: Ring; heaps: string[] };
 
 function attempt(platform: Platform, spec: PipelineSpec): Attempt {
-  const dev = emptyKernel(platform);
-  try {
-    const options = new Map<string, Option[]>();
-    for (const edge of spec.edges) {
-      // Conversion steps are looked at only for an edge without a ring of its own, or when the rings do not fit together.
-      const { options: found, conflict } = optionsOf(dev, edge, spec.converters, spec.origin, false);
-      const ways = found.length > 0 ? found : optionsOf(dev, edge, spec.converters, spec.origin, true).options;
-      if (ways.length === 0) return { edge, conflict: conflict! };
-      options.set(edge.name, ways);
-    }
-    return solve(dev, spec, platform, options);
-  } finally {
-    dev.close();
+  const p = planning(platform);
+  const options = new Map<string, Option[]>();
+  for (const edge of spec.edges) {
+    // Conversion steps are looked at only for an edge without a ring of its own, or when the rings do not fit together.
+    const { options: found, conflict } = optionsOf(p, edge, spec.converters, spec.origin, false);
+    const ways = found.length > 0 ? found : optionsOf(p, edge, spec.converters, spec.origin, true).options;
+    if (ways.length === 0) return { edge, conflict: conflict! };
+    options.set(edge.name, ways);
   }
+  return solve(p, spec, platform, options);
 }
 
 /** Whether the pipeline plans and places (a fix is judged by this; no fixes of fixes). */
@@ -247,7 +280,7 @@ export function planPipeline(platform: Platform, spec: PipelineSpec): PipelineRe
 }
 
 /** An edge no shared layout and no conversion step serves: its conflict, and the fixes that plan the whole pipeline. */
-function edgeConflict(platform: Platform, spec: PipelineSpec, edge: EdgeSpec, conflict: ConflictError): PipelineConflict {
+function edgeConflict(platform: Platform, spec: PipelineSpec, edge: EdgeSpec, conflict: Conflict): PipelineConflict {
   const fixes: PipelineFix[] = [];
   const tryFix = (text: string, pipeline: PipelineSpec, p: Platform = platform) => {
     if (places(p, pipeline)) fixes.push({ text, pipeline, platform: p });
@@ -261,7 +294,7 @@ function edgeConflict(platform: Platform, spec: PipelineSpec, edge: EdgeSpec, co
     if (fixes.length >= 3) break;
   }
   // The edge's own fixes that are changes of its request (formats, size, depth).
-  for (const f of conflict.conflict.fixes) {
+  for (const f of conflict.fixes) {
     const changes = f.changes;
     if (changes.length === 0 || !changes.every((c) => c.target === 'request' && (c.field === 'formats' || c.field === 'width' || c.field === 'height' || c.field === 'count'))) continue;
     let changed: EdgeSpec = edge;
@@ -277,7 +310,7 @@ function edgeConflict(platform: Platform, spec: PipelineSpec, edge: EdgeSpec, co
   return {
     edge: edge.name,
     why: `edge ${edge.name} (${edge.from} -> ${edge.to.join(', ')}): no layout all its devices share${spec.converters.length > 0 ? `, and no conversion step on ${spec.converters.join(', ')} serves it` : ', and the pipeline names no converter'}`,
-    constraints: conflict.conflict.core.map((a) => `${a.device ?? a.heap ?? 'edge'}.${a.constraint} = ${Array.isArray(a.value) ? a.value.join(', ') : String(a.value)}${a.changeable ? '' : ' (hardware)'}    (${a.source})`),
+    constraints: conflict.core.map((a) => `${a.device ?? a.heap ?? 'edge'}.${a.constraint} = ${Array.isArray(a.value) ? a.value.join(', ') : String(a.value)}${a.changeable ? '' : ' (hardware)'}    (${a.source})`),
     fixes,
   };
 }

@@ -37,23 +37,37 @@ export const serveOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** A process's parent and command line from /proc, or undefined when it is gone. */
+function processInfo(pid: number): { ppid: number; command: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return { ppid, command: readFileSync(`/proc/${pid}/cmdline`, 'utf8') };
+  } catch {
+    return undefined;
+  }
+}
+
+const NPM = /(^|[/\0\s])(npm|npx)(-cli\.js)?([\0\s]|$)|npm-exec/;
+
 /**
  * `npx udalloc serve ... &` then `kill $!` signals npm, which exits without passing the signal on:
- * the server would live on under init, holding the bus name. When the npm that started it is gone
- * (the process is handed to another parent), it stops as on SIGTERM. A server started any other
- * way (systemd, a shell, nohup) is left alone.
+ * the server would live on under init, holding the bus name. npm runs the program directly or
+ * through `sh -c` (npm 11), so the npm that started it is the parent or the grandparent. When that
+ * npm is no longer an ancestor (it exited and the process was handed on), the server stops as on
+ * SIGTERM. A server started any other way (systemd, a shell, nohup) is left alone.
  */
 function whenStarterGone(stop: () => void): void {
-  const starter = process.ppid;
-  let command = '';
-  try {
-    command = readFileSync(`/proc/${starter}/cmdline`, 'utf8');
-  } catch {
-    return;
-  }
-  if (!/(^|[/\0\s])(npm|npx)(-cli\.js)?([\0\s]|$)|npm-exec/.test(command)) return;
+  const ancestors = (): number[] => {
+    const out: number[] = [];
+    for (let pid = process.ppid; pid > 1 && out.length < 3; pid = processInfo(pid)?.ppid ?? 0) out.push(pid);
+    return out;
+  };
+  const starter = ancestors().find((pid) => NPM.test(processInfo(pid)?.command ?? ''));
+  if (starter === undefined) return;
   const timer = setInterval(() => {
-    if (process.ppid === starter) return;
+    if (ancestors().includes(starter)) return;
     clearInterval(timer);
     stop();
   }, 250);

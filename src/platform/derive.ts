@@ -96,12 +96,11 @@ const CSI2_RECEIVERS = ['mipi-csi2', 'mipi-csis', 'csi2rx', '-csi2', 'csi2-'];
 const CSI2_NOTE = 'a MIPI CSI-2 receiver, which passes pixels to a capture block and does no DMA of its own';
 
 /**
- * GPUs that translate addresses through an MMU of their own, so they map scattered pages although
- * their nodes carry no iommus: Vivante (drivers/gpu/drm/etnaviv/etnaviv_iommu*.c), Arm Mali
- * (drivers/gpu/drm/panfrost/panfrost_mmu.c, lima/lima_mmu.c), Broadcom V3D (v3d/v3d_mmu.c) and
- * Imagination PowerVR (drivers/gpu/drm/imagination/pvr_mmu.c).
+ * Devices that translate addresses through an MMU of their own, so they map scattered pages although
+ * their nodes carry no iommus, by the driver that binds them: GPUs (Vivante, Arm Mali, Broadcom V3D,
+ * Imagination PowerVR) and Rockchip's RGA.
  */
-const GPU_OWN_MMU: ReadonlyArray<[driverDir: string, mmu: string]> = [
+const OWN_MMU: ReadonlyArray<[driverDir: string, mmu: string]> = [
   ['drivers/gpu/drm/etnaviv/', 'drivers/gpu/drm/etnaviv/etnaviv_iommu_v2.c'],
   ['drivers/gpu/drm/panfrost/', 'drivers/gpu/drm/panfrost/panfrost_mmu.c'],
   ['drivers/gpu/drm/panthor/', 'drivers/gpu/drm/panthor/panthor_mmu.c'],
@@ -109,6 +108,8 @@ const GPU_OWN_MMU: ReadonlyArray<[driverDir: string, mmu: string]> = [
   // The VideoCore IV 3D engine (vc4_v3d.c) has none: only drivers/gpu/drm/v3d's cores do.
   ['drivers/gpu/drm/v3d/', 'drivers/gpu/drm/v3d/v3d_mmu.c'],
   ['drivers/gpu/drm/imagination/', 'drivers/gpu/drm/imagination/pvr_mmu.c'],
+  // Rockchip's RGA writes a page table of every 4 KiB page of a buffer for its own MMU (vb2-dma-sg).
+  ['drivers/media/platform/rockchip/rga/', 'drivers/media/platform/rockchip/rga/rga-buf.c fill_descriptors()'],
 ];
 
 /** The Linux 6.12 drivers' compatibles (scripts/gen-driver-table.mjs), by compatible string. */
@@ -384,8 +385,8 @@ export function deriveFromTree(tree: DeviceTree, options: DeriveOptions = {}): D
     if (inside) continue;
     classified.add(node);
     const where = `${tree.origin} ${node.path}`;
-    const ownMmu = kind === 'gpu' ? GPU_OWN_MMU.find(([dir]) => known.file?.startsWith(dir)) : undefined;
-    const iommuSource = iommuOf(tree, node) ?? (ownMmu ? `${where} compatible "${compatible[0]}": the GPU has its own MMU (${ownMmu[1]}), so it maps scattered pages` : undefined);
+    const ownMmu = OWN_MMU.find(([dir]) => known.file?.startsWith(dir));
+    const iommuSource = iommuOf(tree, node) ?? (ownMmu ? `${where} compatible "${compatible[0]}": the ${kind === 'gpu' ? 'GPU' : 'device'} has its own MMU (${ownMmu[1]}), so it maps scattered pages` : undefined);
     const iommu = iommuSource !== undefined;
     const window = dmaWindow(tree, node);
     const regions = (node.cells('memory-region', tree) ?? []).map((ph) => tree.byPhandle(ph)).filter((n): n is DtNode => n !== undefined);

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { Request } from '../constraints/model.js';
 import { parseRequest } from '../constraints/load.js';
 import { formatBytes } from '../constraints/units.js';
-import { openSync, type Allocator } from '../allocator/allocator.js';
+import { Allocator } from '../allocator/allocator.js';
 import { selectBackend, type BackendChoice } from '../allocator/backend-select.js';
 import { selectPlatform } from '../platform/select.js';
 import { clientText, LabelledBackend, opaqueView } from './opaque-heaps.js';
@@ -68,7 +68,8 @@ export function openServiceAllocator(platform: string | Platform | undefined, ba
   const selected = selectBackend(real, backend, { maxFds: 2 ** 30 });
   // Clients know heaps by handle only: the allocator sees "heap #N" (opaque-heaps.ts).
   const view = opaqueView(real, selected.backend);
-  return openSync({ platform: view.platform, backend: view.backend, leakCheck: false });
+  // The reason the log gives is the selection's, not "supplied by the caller".
+  return new Allocator(view.platform, view.backend, selected.reason, undefined, false);
 }
 
 /** The default per-call buffer limit: dbus-daemon's max_message_unix_fds, 16 on Linux since dbus 1.8.8 (CVE-2014-3636). */

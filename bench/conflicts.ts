@@ -9,7 +9,7 @@ import type { Request } from '../src/constraints/model.js';
 import { allocatesOnEmptyHeaps } from '../src/kernel/sim/fix-check.js';
 import { negotiate } from '../src/solver/negotiate.js';
 import { prepare, type PreparedPlatform } from '../src/solver/prepared.js';
-import { median } from './stats.js';
+import { timePerCall as time } from './stats.js';
 
 interface ConflictCase {
   readonly name: string;
@@ -35,17 +35,6 @@ const CASES: readonly ConflictCase[] = [
 ];
 
 
-/** ns per call, median of `loops` loops of `calls` after a warm-up of as many calls. */
-function time(f: () => void, calls: number, loops = 7): number {
-  for (let i = 0; i < calls; i++) f();
-  return median(
-    Array.from({ length: loops }, () => {
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < calls; i++) f();
-      return Number(process.hrtime.bigint() - t) / calls;
-    }),
-  );
-}
 
 function explain(platform: PreparedPlatform, request: Request): number {
   const result = negotiate(platform, request, { memo: false, check: allocatesOnEmptyHeaps });

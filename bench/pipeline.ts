@@ -8,7 +8,7 @@ import { loadPlatform, makeRequest } from '../src/constraints/load.js';
 import { parsePipeline } from '../src/pipeline/description.js';
 import { planPipeline } from '../src/pipeline/planner.js';
 import { negotiate } from '../src/solver/negotiate.js';
-import { median } from './stats.js';
+import { timePerCall as time } from './stats.js';
 
 const SIX_EDGES = `name: six-edges
 converters: [gpu, cpu]
@@ -21,16 +21,6 @@ edges:
   preview:  { from: decoder, to: [gpu], size: 1280x720, depth: 2 }
 `;
 
-function time(f: () => void, calls: number, loops = 7): number {
-  for (let i = 0; i < calls; i++) f();
-  return median(
-    Array.from({ length: loops }, () => {
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < calls; i++) f();
-      return Number(process.hrtime.bigint() - t) / calls;
-    }),
-  );
-}
 
 export function pipelineBench(): void {
   const board = loadPlatform('boards/example.yaml');

@@ -17,7 +17,7 @@ export function formatsCommand(args: string[]): number {
     name: f.name,
     fourcc: `0x${f.fourcc.toString(16).padStart(8, '0')}`,
     code: f.code,
-    planes: f.planes.map((p) => p.cpp),
+    planes: f.planes.map((p) => p.bits / 8),
     hsub: f.hsub,
     vsub: f.vsub,
     namespace: f.bayer ? 'v4l2' : 'drm',

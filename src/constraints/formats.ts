@@ -4,8 +4,13 @@
 // The fourcc values are checked against the system's drm_fourcc.h by test/constraints/fourcc-header.test.ts.
 
 export interface PlaneInfo {
-  /** Bytes per pixel in this plane (per chroma sample for subsampled planes). */
+  /** Bytes per pixel in this plane (per chroma sample for subsampled planes); a packed plane's, rounded up. */
   readonly cpp: number;
+  /**
+   * Bits per pixel: cpp x 8, or a packed plane's own (CSI-2 10-bit: 10). Rows are sized from it
+   * (rowBytesOf); kept an integer, like cpp, so that every plane object has the same field kinds.
+   */
+  readonly bits: number;
 }
 
 export interface FormatInfo {
@@ -24,15 +29,15 @@ export interface FormatInfo {
   /**
    * A V4L2 raw Bayer format: DRM has no fourcc for Bayer, so `code`/`fourcc` are videodev2.h's
    * (V4L2_PIX_FMT_*), in V4L2's own namespace (V4L2's 'RG16' is SRGGB16, DRM's is RGB565): found by
-   * name, never by code. Linear only. A packed format's cpp is a fraction (CSI-2 10-bit: 4 pixels in
-   * 5 bytes); a row takes ceil(width x cpp) bytes, as v4l2_fill_pixfmt() computes it.
+   * name, never by code. Linear only. A packed format's plane has 10 or 12 bits a pixel (CSI-2 10-bit:
+   * 4 pixels in 5 bytes); a row takes ceil(width x bits / 8) bytes, as v4l2_fill_pixfmt() computes it.
    */
-  readonly bayer?: boolean;
+  readonly bayer: boolean;
 }
 
 /** Bytes one row of `pixels` pixels takes in a plane (packed formats round up to whole bytes). */
 export function rowBytesOf(plane: PlaneInfo, pixels: number): number {
-  return Math.ceil(pixels * plane.cpp);
+  return Math.ceil((pixels * plane.bits) / 8);
 }
 
 function fourccOf(code: string): number {
@@ -42,9 +47,10 @@ function fourccOf(code: string): number {
 }
 
 function fmt(name: string, code: string, cpp: number[], hsub = 1, vsub = 1, yuv = false): FormatInfo {
-  const planes = cpp.map((c) => ({ cpp: c }));
+  const planes = cpp.map((c) => ({ cpp: c, bits: c * 8 }));
   const bits = cpp.reduce((sum, c, i) => sum + (i === 0 ? c * 8 : (c * 8) / (hsub * vsub)), 0);
-  return { name, code, fourcc: fourccOf(code), planes, hsub, vsub, yuv, bitsPerPixel: bits };
+  // Every format has every field (bayer too): one object shape keeps property reads monomorphic.
+  return { name, code, fourcc: fourccOf(code), planes, hsub, vsub, yuv, bitsPerPixel: bits, bayer: false };
 }
 
 /**
@@ -54,8 +60,8 @@ function fmt(name: string, code: string, cpp: number[], hsub = 1, vsub = 1, yuv 
  * (pixfmt-srggb10p.rst: 4 pixels in 5 bytes; pixfmt-srggb12p.rst: 2 pixels in 3 bytes).
  */
 function bayer(name: string, code: string, bits: number, packed: boolean): FormatInfo {
-  const cpp = packed ? bits / 8 : bits <= 8 ? 1 : 2;
-  return { name, code, fourcc: fourccOf(code), planes: [{ cpp }], hsub: 1, vsub: 1, yuv: false, bitsPerPixel: packed ? bits : cpp * 8, bayer: true };
+  const cpp = bits <= 8 ? 1 : 2;
+  return { name, code, fourcc: fourccOf(code), planes: [{ cpp, bits: packed ? bits : cpp * 8 }], hsub: 1, vsub: 1, yuv: false, bitsPerPixel: packed ? bits : cpp * 8, bayer: true };
 }
 
 /** The four Bayer orders with their videodev2.h fourcc for each depth. */

@@ -2,7 +2,7 @@
 // Values here are validated and normalised (sizes in bytes, formats resolved to table entries);
 // src/constraints/schema.ts turns untrusted YAML/JSON into these.
 
-import { rowBytesOf, type FormatInfo } from './formats.js';
+import { rowBytesOf, type FormatInfo, type PlaneInfo } from './formats.js';
 import type { ModifierInfo } from './modifiers.js';
 
 export const PAGE_SIZE = 4096;
@@ -98,7 +98,7 @@ export interface FormatRule {
 }
 
 /** The least pitch each plane of `format` needs at `width` pixels: what any layout's pitch is at least. */
-export function minimumPitches(format: { readonly planes: readonly { readonly cpp: number }[]; readonly hsub: number }, width: number): number[] {
+export function minimumPitches(format: { readonly planes: readonly PlaneInfo[]; readonly hsub: number }, width: number): number[] {
   return format.planes.map((p, i) => rowBytesOf(p, Math.ceil(width / (i === 0 ? 1 : format.hsub))));
 }
 

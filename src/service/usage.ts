@@ -257,6 +257,19 @@ function* bufferMappings(maps: string | undefined): Generator<{ dev: number; ino
 }
 const MAPPED_BUFFER_MARKERS = [DMABUF_MAP, Buffer.from(STAND_IN_LINK)];
 
+/** Every process under `proc` (but `skipPid`) whose fd directory can be read: its pid, directory and fds. */
+function* processFds(proc: string, skipPid: number | undefined): Generator<{ pid: number; dir: string; fds: string[] }> {
+  for (const entry of listDirectory(proc)) {
+    if (!/^\d+$/.test(entry) || Number(entry) === skipPid) continue;
+    const dir = join(proc, entry);
+    try {
+      yield { pid: Number(entry), dir, fds: readdirSync(join(dir, 'fd')) };
+    } catch {
+      // gone meanwhile, or another user's
+    }
+  }
+}
+
 /**
  * Which of the `wanted` files (by fileKey) some process still holds, open or mapped, and which
  * pids; `skipPid` (the service itself) is left out. Open fds are matched by stat of
@@ -272,17 +285,7 @@ export function holdersOf(wanted: ReadonlySet<string>, options: { root?: string;
     if (!pids) held.set(key, [pid]);
     else if (pids[pids.length - 1] !== pid) pids.push(pid);
   };
-  for (const entry of listDirectory(proc)) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === options.skipPid) continue;
-    const dir = join(proc, entry);
-    let fds: string[];
-    try {
-      fds = readdirSync(join(dir, 'fd'));
-    } catch {
-      continue;
-    }
+  for (const { pid, dir, fds } of processFds(proc, options.skipPid)) {
     for (const fd of fds) {
       let st;
       try {
@@ -332,16 +335,7 @@ export function taggedBuffers(options: { root?: string; skipPid?: number } = {})
     if (!b.pids.includes(pid)) b.pids.push(pid);
     found.set(key, b);
   };
-  for (const entry of listDirectory(proc)) {
-    if (!/^\d+$/.test(entry) || Number(entry) === options.skipPid) continue;
-    const pid = Number(entry);
-    const dir = join(proc, entry);
-    let fds: string[];
-    try {
-      fds = readdirSync(join(dir, 'fd'));
-    } catch {
-      continue;
-    }
+  for (const { pid, dir, fds } of processFds(proc, options.skipPid)) {
     for (const fd of fds) {
       let link: string;
       let st;

@@ -10,7 +10,7 @@
 // The meaning is exactly compile() with an active set followed by search() with limit 1 (problem.ts,
 // solve.ts): a property test holds the two equal on random platforms and random active sets.
 
-import { FORMATS, type FormatInfo } from '../constraints/formats.js';
+import { FORMATS, rowBytesOf, type FormatInfo } from '../constraints/formats.js';
 import { accessCovers, modifiersFor, type Device, type FormatRule, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { MODIFIERS, modifierAppliesTo, type ModifierInfo } from '../constraints/modifiers.js';
 import { alignUp } from '../util/int.js';
@@ -371,7 +371,7 @@ class Relaxed {
     // Every layout holds at least the luma plane's pixels (layout.ts: whole chroma samples, pitch
     // and rows only grow, AFBC and SAND pad): too many bytes for every heap, no layout can do.
     const format = ft.format;
-    if (alignUp(this.width, format.hsub) * format.planes[0]!.cpp * alignUp(this.height, format.vsub) > this.largestTaken) return false;
+    if (rowBytesOf(format.planes[0]!, alignUp(this.width, format.hsub)) * alignUp(this.height, format.vsub) > this.largestTaken) return false;
     let modifiers = (restricted ? common : -1) & ft.plannable;
     if (modifiers === 0) return false;
     // Limits are checked here; the rule set (the layouts' cache key) holds only what shapes a layout.

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertMatches } from '../helpers.js';
-import { findFormat, FORMATS } from '../../src/constraints/formats.js';
+import { findFormat, FORMATS, rowBytesOf } from '../../src/constraints/formats.js';
 import { findModifier, MODIFIERS, modifierAppliesTo } from '../../src/constraints/modifiers.js';
 import { alignUp } from '../../src/util/int.js';
 import { computeLayout } from '../../src/solver/layout.js';
@@ -116,7 +116,7 @@ describe('the least size of a layout (what conflict explanation prunes formats b
           for (const rules of rulesList) {
             const layout = computeLayout(format, modifier, width, height, rules);
             if (!layout) continue;
-            const luma = alignUp(width, format.hsub) * format.planes[0]!.cpp * alignUp(height, format.vsub);
+            const luma = rowBytesOf(format.planes[0]!, alignUp(width, format.hsub)) * alignUp(height, format.vsub);
             assert.ok(layout.size >= luma, `${format.name} ${modifier.name} ${width}x${height}: ${layout.size} < ${luma}`);
             checked++;
           }

@@ -15,7 +15,7 @@ import type { Placement } from '../solver/solve.js';
 import { selectBackend, type BackendChoice } from './backend-select.js';
 import { bufferLabel, DmaBuffer, type BufferHost, type BufferRecord } from './buffer.js';
 import { AllocationError, ConflictError, type FailedAttempt } from './errors.js';
-import { HeapHandle, heapName } from './heap-handle.js';
+import { handleOfHeap, HeapHandle, heapName } from './heap-handle.js';
 import { LeakWatch } from './leak-watch.js';
 import { LiveRecords } from './live-records.js';
 import { choiceOf, Plan, planInternals, type PlanChoice } from './plan.js';
@@ -135,7 +135,7 @@ export class Allocator {
     this.#prepared = prepare(this.platform);
     this.platform.heaps.forEach((h, i) => {
       const info = present.get(h.name)!;
-      this.#handles.set(h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, end: Number.isFinite(h.end) && h.kind !== 'system' ? h.end : undefined, capacity: info.capacity, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: info.path }));
+      this.#handles.set(h.name, handleOfHeap(i + 1, h, info.capacity, info.path));
     });
     const leaks = leakCheck
       ? new LeakWatch((record) => {

@@ -3,7 +3,7 @@
 // describe() exists for logs and diagnostics, not for branching on.
 
 import { inspect } from 'node:util';
-import type { HeapKind } from '../constraints/model.js';
+import type { Heap, HeapKind } from '../constraints/model.js';
 
 export interface HeapDescription {
   readonly name: string;
@@ -15,6 +15,14 @@ export interface HeapDescription {
   readonly contiguous: boolean;
   readonly cpuAccess: boolean;
   readonly path: string;
+}
+
+/**
+ * The handle of a profile's heap: its description from the profile (a system heap's end is RAM's,
+ * not a limit, so none is given), with the capacity and path of the kernel heap behind it.
+ */
+export function handleOfHeap(id: number, heap: Heap, capacity: number, path: string): HeapHandle {
+  return new HeapHandle(id, { name: heap.name, kind: heap.kind, base: heap.base, end: Number.isFinite(heap.end) && heap.kind !== 'system' ? heap.end : undefined, capacity, contiguous: heap.contiguous, cpuAccess: heap.cpuAccess, path });
 }
 
 const descriptions = new WeakMap<HeapHandle, HeapDescription>();

@@ -8,7 +8,7 @@
 // ones that place when applied.
 
 import { choiceOf, type PlanChoice } from '../allocator/plan.js';
-import { HeapHandle } from '../allocator/heap-handle.js';
+import { handleOfHeap, type HeapHandle } from '../allocator/heap-handle.js';
 import { makeRequest } from '../constraints/load.js';
 import type { Request } from '../constraints/model.js';
 import { SimKernel } from '../kernel/sim/kernel.js';
@@ -108,7 +108,7 @@ interface Planning {
 }
 
 function planning(platform: Platform): Planning {
-  const handles = new Map(platform.heaps.map((h, i) => [h.name, new HeapHandle(i + 1, { name: h.name, kind: h.kind, base: h.base, end: Number.isFinite(h.end) && h.kind !== 'system' ? h.end : undefined, capacity: h.size, contiguous: h.contiguous, cpuAccess: h.cpuAccess, path: `sim:${h.name}` })]));
+  const handles = new Map(platform.heaps.map((h, i) => [h.name, handleOfHeap(i + 1, h, h.size, `sim:${h.name}`)]));
   return { platform, handles, kernel: new SimKernel(platform.heaps, { maxFds: 2 ** 20 }) };
 }
 
@@ -116,45 +116,37 @@ function planning(platform: Platform): Planning {
 const ALTERNATIVES = 8;
 
 /**
- * The ways to serve an edge, best first: its own ring, and (when `withSteps`) a conversion step on
- * each converter. The edge's own conflict comes back when it has no ring of its own.
+ * One way to serve an edge: its own ring (no converter) or a conversion step on `converter`, each
+ * ring negotiated once; or why it cannot: the rings' conflict, or devices that take no format for
+ * their use (a consumer that only writes).
  */
-function optionsOf(p: Planning, edge: EdgeSpec, converters: readonly string[], origin: string, withSteps: boolean): { options: Option[]; conflict: Conflict | undefined } {
-  const options: Option[] = [];
-  let conflict: Conflict | undefined;
-  let unusable: string | undefined;
-  // A converter that is one of the edge's own devices would read and write the same ring: not a step.
-  const ways = [undefined, ...(withSteps ? converters.filter((c) => c !== edge.from && !edge.to.includes(c)) : [])];
-  for (const converter of ways) {
-    const rings = ringsOf(edge, converter);
-    const plans: Array<{ request: Request; ranked: Placement[] }> = [];
-    let failed = false;
-    for (const r of rings) {
-      let request: Request;
-      try {
-        request = makeRequest(p.platform, r.request);
-      } catch (err) {
-        // A ring whose devices take no format for their use (a consumer that only writes) is no option.
-        if (!(err instanceof InputError && err.field === 'formats')) throw err;
-        if (converter === undefined) unusable = err.message.replace(/^[^:]*: request field formats is missing, and /, '').replace(/; set it with .*$/, '');
-        failed = true;
-        break;
-      }
-      const result = negotiate(p.platform, request, { alternatives: ALTERNATIVES, check: allocatesOnEmptyHeaps });
-      if (!result.ok) {
-        if (converter === undefined) conflict = result.conflict;
-        failed = true;
-        break;
-      }
-      plans.push({ request, ranked: [result.plan, ...result.alternatives] });
+function wayOf(p: Planning, edge: EdgeSpec, converter: string | undefined): { option: Option } | { conflict: Conflict } | { unusable: string } {
+  const rings = ringsOf(edge, converter);
+  const plans: Array<{ request: Request; ranked: Placement[] }> = [];
+  for (const r of rings) {
+    let request: Request;
+    try {
+      request = makeRequest(p.platform, r.request);
+    } catch (err) {
+      if (!(err instanceof InputError && err.field === 'formats')) throw err;
+      return { unusable: err.message.replace(/^[^:]*: request field formats is missing, and /, '').replace(/; set it with .*$/, '') };
     }
-    if (failed) continue;
-    options.push({ rings, plans, steps: converter === undefined ? 0 : 1, bytes: plans.reduce((sum, x) => sum + x.ranked[0]!.size * x.ranked[0]!.count, 0), ...(converter !== undefined ? { converter } : {}) });
+    const result = negotiate(p.platform, request, { alternatives: ALTERNATIVES, check: allocatesOnEmptyHeaps });
+    if (!result.ok) return { conflict: result.conflict };
+    plans.push({ request, ranked: [result.plan, ...result.alternatives] });
   }
-  options.sort((a, b) => a.steps - b.steps || a.bytes - b.bytes);
-  if (options.length === 0 && conflict === undefined && !withSteps) return optionsOf(p, edge, converters, origin, true);
-  if (options.length === 0 && conflict === undefined) throw new InputError(`${origin}: pipeline field edges.${edge.name}: ${unusable ?? 'its devices take no format for their uses'}`, `edges.${edge.name}`, edge.name);
-  return { options, conflict };
+  return { option: { rings, plans, steps: converter === undefined ? 0 : 1, bytes: plans.reduce((sum, x) => sum + x.ranked[0]!.size * x.ranked[0]!.count, 0), ...(converter !== undefined ? { converter } : {}) } };
+}
+
+/** The conversion steps that serve an edge, least memory first (a converter that is one of the edge's own devices would read and write the same ring: not a step). */
+function stepsOf(p: Planning, edge: EdgeSpec, converters: readonly string[]): Option[] {
+  return converters
+    .filter((c) => c !== edge.from && !edge.to.includes(c))
+    .flatMap((c) => {
+      const way = wayOf(p, edge, c);
+      return 'option' in way ? [way.option] : [];
+    })
+    .sort((a, b) => a.bytes - b.bytes);
 }
 
 /**
@@ -229,8 +221,11 @@ function solve(p: Planning, spec: PipelineSpec, platform: Platform, options: Map
   const best = new Map(edges.map((e) => [e, options.get(e)![0]!]));
   const first = place(p, [...best.values()]);
   if ('placed' in first) return { plan: planOf(spec, platform, first.placed, best) };
-  // The best ways do not fit together: every edge's other ways are looked at too.
-  for (const edge of spec.edges) if (!options.get(edge.name)!.some((o) => o.steps > 0)) options.set(edge.name, optionsOf(p, edge, spec.converters, spec.origin, true).options);
+  // The best ways do not fit together: every edge's conversion steps are looked at too.
+  for (const edge of spec.edges) {
+    const ways = options.get(edge.name)!;
+    if (!ways.some((o) => o.steps > 0)) ways.push(...stepsOf(p, edge, spec.converters));
+  }
   const combos: Array<Map<string, Option>> = [];
   const changed = (changes: ReadonlyArray<[string, Option]>) => new Map([...best, ...changes]);
   const singles = edges.flatMap((e) => options.get(e)!.slice(1).map((o) => [e, o] as [string, Option]));
@@ -253,9 +248,12 @@ function attempt(platform: Platform, spec: PipelineSpec): Attempt {
   const options = new Map<string, Option[]>();
   for (const edge of spec.edges) {
     // Conversion steps are looked at only for an edge without a ring of its own, or when the rings do not fit together.
-    const { options: found, conflict } = optionsOf(p, edge, spec.converters, spec.origin, false);
-    const ways = found.length > 0 ? found : optionsOf(p, edge, spec.converters, spec.origin, true).options;
-    if (ways.length === 0) return { edge, conflict: conflict! };
+    const own = wayOf(p, edge, undefined);
+    const ways = 'option' in own ? [own.option] : stepsOf(p, edge, spec.converters);
+    if (ways.length === 0) {
+      if ('conflict' in own) return { edge, conflict: own.conflict };
+      throw new InputError(`${spec.origin}: pipeline field edges.${edge.name}: ${'unusable' in own ? own.unusable : 'its devices take no format for their uses'}`, `edges.${edge.name}`, edge.name);
+    }
     options.set(edge.name, ways);
   }
   return solve(p, spec, platform, options);

@@ -31,6 +31,7 @@ import { Ledger, type Grant, type HolderScan, type Reservation } from './ledger.
 import { admit, mayReach, quotaFor, type Policy, type Refusal } from './policy.js';
 import { fileKey, holdersOf, taggedBuffers } from './usage.js';
 import { chargeTag } from './charge-tag.js';
+import { standInWord } from './stand-in.js';
 import { choiceWire, planWire } from './wire.js';
 
 export interface ServeOptions {
@@ -179,7 +180,7 @@ export class AllocatorService {
         this.#options.log?.(`a buffer named as granted to uid ${b.uid} is held only by other users (pids ${b.pids.join(', ')}): not charged`);
         continue;
       }
-      const heap = this.allocator.heaps().find((h) => (b.heap !== undefined ? h.describe().name.replace(/\s+/g, '') === b.heap : h.describe().kind === b.kind));
+      const heap = this.allocator.heaps().find((h) => (b.heap !== undefined ? standInWord(h.describe().name) === b.heap : h.describe().kind === b.kind));
       const caller: Caller = { ...clientOf(b.uid, undefined, this.#accounts), connection: `(granted before a restart; held by pid ${b.pids.join(', ')})`, pid: b.pids[0] };
       const grant = this.ledger.add(b.file, { kind: b.kind, heap: heap?.id ?? 0, size: b.size, caller, release: this.#holdSpace(heap?.describe().name, b.size) });
       grant.sentAt = now;

@@ -8,9 +8,13 @@ import { loadNative } from '../kernel/native/addon.js';
 /** The memfd's name (shown as "/memfd:udalloc:<heap> <charge tag>" in /proc/<pid>/fd and maps). */
 export const STAND_IN_PREFIX = 'udalloc:';
 
+/** The heap as one word of a stand-in's name (the service's labels have a space: "heap #2" -> "heap#2"). */
+export function standInWord(heap: string): string {
+  return heap.replace(/\s+/g, '').slice(0, 200);
+}
+
 export function standInFor(heap: string, size: number, tag: string): number {
-  // One word for the heap (the service's labels have a space: "heap #2" -> "heap#2"), then the tag.
-  return sealedMemfd(loadNative(), `${STAND_IN_PREFIX}${heap.replace(/\s+/g, '').slice(0, 200)} ${tag}`, size, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, heap);
+  return sealedMemfd(loadNative(), `${STAND_IN_PREFIX}${standInWord(heap)} ${tag}`, size, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, heap);
 }
 
 /** The heap a stand-in's name (what follows "/memfd:udalloc:") stands for. */

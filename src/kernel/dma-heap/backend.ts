@@ -68,7 +68,9 @@ export class DmaHeapBackend extends DmaBufFileBackend {
   }
 
   heapStats(heap: string): HeapStats {
-    const pool = poolsOf(this.names()).find((p) => p.name === heap || p.aliases.includes(heap));
+    // Only the default CMA area has two names: other heaps' stats need no directory listing (this is
+    // read on every negotiation against free space).
+    const pool = DEFAULT_CMA_NAMES.includes(heap) ? poolsOf(this.names()).find((p) => p.name === heap || p.aliases.includes(heap)) : undefined;
     return this.#stats(pool?.name ?? heap, this.kindOf(heap), pool?.aliases ?? []);
   }
 

@@ -7,6 +7,11 @@
 //   edges:
 //     raw:     { from: unicam, to: [isp], size: 1920x1080, depth: 4, formats: [SRGGB10P] }
 //     encode:  { from: isp, to: [h264-enc], size: 1920x1080, depth: 4 }
+//     preview: { from: isp, to: [hvs], size: 1920x1080, depth: 3, negotiable: true }
+//
+// The CPU may be an edge's producer or consumer too (`cpu`: an application that renders into a
+// display's buffers, or reads a writeback). A size is fixed (a sensor mode) unless the edge says it
+// is negotiable: then a conflict's fixes may offer a smaller size with the same aspect ratio.
 //
 // Checked here, each with one line naming the field and value: unknown devices, an edge without a
 // consumer, a device producing and consuming the same edge, a cycle, absurd depths, converters
@@ -32,6 +37,8 @@ export interface EdgeSpec {
   readonly height: number;
   readonly depth: number;
   readonly formats: readonly string[] | undefined;
+  /** The size may shrink (a stream's, not a sensor mode's): fixes may offer a smaller one. */
+  readonly negotiable: boolean;
 }
 
 export interface PipelineSpec {
@@ -41,13 +48,14 @@ export interface PipelineSpec {
   readonly origin: string;
 }
 
-const size = z.union([z.string(), z.strictObject({ width: z.number(), height: z.number() })]);
+const size = z.union([z.string(), z.strictObject({ width: z.number().int(), height: z.number().int() })], { error: 'expected WIDTHxHEIGHT (e.g. 1920x1080) or { width, height }; YAML reads 0x40 as a number: quote it' });
 const edgeSchema = z.strictObject({
   from: z.string(),
   to: z.union([z.string(), z.array(z.string())]),
   size,
   depth: z.number().optional(),
   formats: z.array(z.string()).optional(),
+  negotiable: z.boolean().optional(),
 });
 const pipelineSchema = z.strictObject({
   name: z.string().optional(),
@@ -80,6 +88,9 @@ export function parsePipeline(text: string, platform: Platform, origin = 'pipeli
   const device = (field: string, name: string) => {
     if (!devices.includes(name)) fail(field, name, `no device of that name in platform ${platform.name}${didYouMean(name, devices)}`);
   };
+  const endpoint = (field: string, name: string) => {
+    if (name !== CPU && !devices.includes(name)) fail(field, name, `no device of that name in platform ${platform.name} (nor ${CPU}, the CPU)${didYouMean(name, [...devices, CPU])}`);
+  };
   const converters = p.converters ?? [];
   converters.forEach((c, i) => {
     if (c !== CPU) device(`converters[${i}]`, c);
@@ -89,16 +100,17 @@ export function parsePipeline(text: string, platform: Platform, origin = 'pipeli
   const edges = names.map((name): EdgeSpec => {
     const e = p.edges[name]!;
     const at = `edges.${name}`;
-    device(`${at}.from`, e.from);
+    endpoint(`${at}.from`, e.from);
     const to = typeof e.to === 'string' ? [e.to] : e.to;
     if (to.length === 0) fail(`${at}.to`, to, 'an edge needs at least one consumer');
-    to.forEach((t, i) => device(`${at}.to[${i}]`, t));
+    to.forEach((t, i) => endpoint(`${at}.to[${i}]`, t));
     if (to.includes(e.from)) fail(`${at}.to`, to, `${e.from} would produce and consume the same edge`);
     if (new Set(to).size !== to.length) fail(`${at}.to`, to, 'a consumer is listed twice');
     const depth = e.depth ?? 4;
     if (!Number.isInteger(depth) || depth < 1 || depth > MAX_DEPTH) fail(`${at}.depth`, depth, `a ring holds 1 to ${MAX_DEPTH} buffers`);
     const [width, height] = typeof e.size === 'string' ? parseSize(e.size, `${at}.size`, fail) : [e.size.width, e.size.height];
-    return { name, from: e.from, to, width, height, depth, formats: e.formats };
+    if (width < 1 || height < 1) fail(`${at}.size`, e.size, 'a frame is at least 1x1');
+    return { name, from: e.from, to, width, height, depth, formats: e.formats, negotiable: e.negotiable ?? false };
   });
   const cycle = findCycle(edges);
   if (cycle) fail('edges', cycle.join(' -> '), 'the edges form a cycle: a frame would feed its own producer');

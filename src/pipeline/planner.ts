@@ -88,14 +88,32 @@ interface Option {
 
 const use = (device: string, access: 'read' | 'write') => `${device}:${access}`;
 
+/**
+ * The request of a ring from `producer` to `consumers`: each device with its use, and the CPU (an
+ * endpoint or a converter: it maps linear buffers) as the request's CPU access.
+ */
+function ringRequest(edge: EdgeSpec, producer: string, consumers: readonly string[], formats: readonly string[] | undefined): RequestFields {
+  const reads = consumers.includes(CPU);
+  const writes = producer === CPU;
+  const cpu = reads && writes ? 'readwrite' : reads ? 'read' : writes ? 'write' : undefined;
+  return {
+    width: edge.width,
+    height: edge.height,
+    count: edge.depth,
+    // A sensor mode's size is the size; a negotiable stream's may shrink in a fix.
+    fixedSize: !edge.negotiable,
+    devices: [...(writes ? [] : [use(producer, 'write')]), ...consumers.filter((c) => c !== CPU).map((c) => use(c, 'read'))],
+    ...(cpu ? { cpu } : {}),
+    ...(formats ? { formats: [...formats] } : {}),
+  };
+}
+
 function ringsOf(edge: EdgeSpec, converter?: string): Ring[] {
-  const base = { width: edge.width, height: edge.height, count: edge.depth, fixedSize: true };
-  if (converter === undefined) return [{ edge: edge.name, part: 'edge', producer: edge.from, consumers: edge.to, request: { ...base, devices: [use(edge.from, 'write'), ...edge.to.map((t) => use(t, 'read'))], ...(edge.formats ? { formats: [...edge.formats] } : {}) } }];
-  // The CPU converts between linear buffers it maps: it reads the first ring and writes the second.
-  const cpu = converter === CPU;
+  if (converter === undefined) return [{ edge: edge.name, part: 'edge', producer: edge.from, consumers: edge.to, request: ringRequest(edge, edge.from, edge.to, edge.formats) }];
+  // The edge's formats are what its producer writes: they bind the ring into the conversion step.
   return [
-    { edge: edge.name, part: 'in', producer: edge.from, consumers: [converter], request: { ...base, devices: [use(edge.from, 'write'), ...(cpu ? [] : [use(converter, 'read')])], ...(cpu ? { cpu: 'read' as const } : {}), ...(edge.formats ? { formats: [...edge.formats] } : {}) } },
-    { edge: edge.name, part: 'out', producer: converter, consumers: edge.to, request: { ...base, devices: [...(cpu ? [] : [use(converter, 'write')]), ...edge.to.map((t) => use(t, 'read'))], ...(cpu ? { cpu: 'write' as const } : {}) } },
+    { edge: edge.name, part: 'in', producer: edge.from, consumers: [converter], request: ringRequest(edge, edge.from, [converter], edge.formats) },
+    { edge: edge.name, part: 'out', producer: converter, consumers: edge.to, request: ringRequest(edge, converter, edge.to, undefined) },
   ];
 }
 
@@ -324,6 +342,25 @@ function jointConflict(platform: Platform, spec: PipelineSpec, failed: { failed:
         fixes.push({ text: `edge ${edge.name}: depth ${depth} instead of ${edge.depth}`, pipeline, platform });
         break;
       }
+    }
+  }
+  // A smaller frame on a negotiable edge: the largest of its size x k/16 (same aspect, even sides) that places.
+  for (const edge of spec.edges.filter((e) => e.negotiable)) {
+    const scaled = (k: number): PipelineSpec => {
+      const even = (n: number) => Math.max(2, Math.floor((n * k) / 16 / 2) * 2);
+      return { ...spec, edges: spec.edges.map((e) => (e.name === edge.name ? { ...e, width: even(edge.width), height: even(edge.height) } : e)) };
+    };
+    let lo = 0;
+    let hi = 16;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (places(platform, scaled(mid))) lo = mid;
+      else hi = mid;
+    }
+    if (lo > 0) {
+      const pipeline = scaled(lo);
+      const e = pipeline.edges.find((x) => x.name === edge.name)!;
+      fixes.push({ text: `edge ${edge.name}: ${e.width}x${e.height} instead of ${edge.width}x${edge.height} (its size is negotiable)`, pipeline, platform });
     }
   }
   // A larger pool: the first heap the ring that did not fit could use, grown to the least size that places.

@@ -101,6 +101,41 @@ describe('pipelines: conflicts and their fixes, acted on', () => {
     }
   });
 
+  it('a negotiable edge gets a smaller size (same aspect) as a fix, a sensor mode does not; the size fix places the whole pipeline', () => {
+    const platform = board('raspberry-pi-4');
+    const text = (negotiable: boolean) => `edges:\n  raw: { from: unicam, to: [isp], size: 1920x1080, depth: 8, formats: [SRGGB10P] }\n  encode: { from: isp, to: [h264-enc], size: 1920x1080, depth: 8 }\n  preview: { from: isp, to: [hvs], size: 1920x1080, depth: 6${negotiable ? ', negotiable: true' : ''} }\n`;
+    const fixed = planPipeline(platform, parsePipeline(text(false), platform, 'deep.yaml'));
+    assert.ok(!fixed.ok);
+    assert.ok(!fixed.conflict.fixes.some((f) => /negotiable/.test(f.text)), fixed.conflict.fixes.map((f) => f.text).join('\n'));
+    const result = planPipeline(platform, parsePipeline(text(true), platform, 'deep.yaml'));
+    assert.ok(!result.ok);
+    const smaller = result.conflict.fixes.find((f) => /^edge preview: \d+x\d+ instead of 1920x1080 \(its size is negotiable\)$/.test(f.text));
+    assert.ok(smaller, result.conflict.fixes.map((f) => f.text).join('\n'));
+    const e = smaller.pipeline.edges.find((x) => x.name === 'preview')!;
+    // The same aspect ratio (16:9, to within the rounding to even sides), and smaller.
+    assert.ok(e.width < 1920 && Math.abs(e.width / e.height - 16 / 9) < 0.05, `${e.width}x${e.height}`);
+    const applied = planPipeline(smaller.platform, smaller.pipeline);
+    assert.ok(applied.ok);
+    assert.deepStrictEqual(actOn(smaller.platform, applied.plan), []);
+    // The largest such size: one step (1/16) larger does not place.
+    const k = Math.round((e.width / 1920) * 16);
+    const larger = { ...smaller.pipeline, edges: smaller.pipeline.edges.map((x) => (x.name === 'preview' ? { ...x, width: Math.floor((1920 * (k + 1)) / 32) * 2, height: Math.floor((1080 * (k + 1)) / 32) * 2 } : x)) };
+    assert.ok(!planPipeline(platform, larger).ok, `${larger.edges[2]!.width}x${larger.edges[2]!.height} places too`);
+  });
+
+  it('the CPU as an edge\'s producer or consumer: an application rendering for the display, reading a writeback', () => {
+    const platform = board('raspberry-pi-4');
+    const spec = parsePipeline('edges:\n  ui: { from: cpu, to: [hvs], size: 1280x720, depth: 2, formats: [XRGB8888] }\n  shot: { from: txp, to: [cpu], size: 1280x720, depth: 1 }\n', platform, 'cpu.yaml');
+    const result = planPipeline(platform, spec);
+    assert.ok(result.ok, result.ok ? '' : result.conflict.why);
+    const ui = result.plan.rings.find((r) => r.edge === 'ui')!;
+    const shot = result.plan.rings.find((r) => r.edge === 'shot')!;
+    assert.deepStrictEqual([ui.request.cpu, ui.request.devices, shot.request.cpu, shot.request.devices], ['write', ['hvs:read'], 'read', ['txp:write']]);
+    // The CPU maps what it touches: linear.
+    assert.deepStrictEqual([ui.choice.modifier, shot.choice.modifier], ['LINEAR', 'LINEAR']);
+    assert.deepStrictEqual(actOn(platform, result.plan), []);
+  });
+
   it('an edge whose devices share no layout and no converter is named: the conflict names the edge, a converter fix plans it', () => {
     const platform = board('imx8mp-evk');
     const spec = parsePipeline('edges:\n  decoded: { from: vpu-g2, to: [lcdif3], size: 3840x2160, depth: 4 }\n', platform, 'playback.yaml');
@@ -146,7 +181,7 @@ devices:
 
 describe('pipelines: bad input, one line each, exit 2, nothing allocated', () => {
   const cases: Array<[string, string, RegExp]> = [
-    ['unknown device', 'edges:\n  a: { from: camra, to: [display], size: 64x64 }\n', /pipeline field edges\.a\.from = "camra": no device of that name in platform example-board \(did you mean camera\?\)/],
+    ['unknown device', 'edges:\n  a: { from: camra, to: [display], size: 64x64 }\n', /pipeline field edges\.a\.from = "camra": no device of that name in platform example-board \(nor cpu, the CPU\) \(did you mean camera\?\)/],
     ['no consumer', 'edges:\n  a: { from: camera, to: [], size: 64x64 }\n', /pipeline field edges\.a\.to = \[\]: an edge needs at least one consumer/],
     ['producer as consumer', 'edges:\n  a: { from: gpu, to: [gpu, display], size: 64x64 }\n', /pipeline field edges\.a\.to = \["gpu","display"\]: gpu would produce and consume the same edge/],
     ['a cycle', 'edges:\n  a: { from: gpu, to: [encoder], size: 64x64 }\n  b: { from: encoder, to: [gpu], size: 64x64 }\n', /pipeline field edges = "gpu -> encoder -> gpu": the edges form a cycle/],
@@ -156,6 +191,10 @@ describe('pipelines: bad input, one line each, exit 2, nothing allocated', () =>
     ['a bad size', 'edges:\n  a: { from: camera, to: [display], size: big }\n', /pipeline field edges\.a\.size = "big": expected WIDTHxHEIGHT/],
     ['an unknown field', 'edges:\n  a: { from: camera, to: [display], size: 64x64, deph: 3 }\n', /pipeline field edges\.a\.deph: unknown \(did you mean depth\?\)/],
     ['a consumer that never reads', 'edges:\n  a: { from: display, to: [camera], size: 64x64 }\n', /pipeline field edges\.a: /],
+    ['negotiable not a boolean', 'edges:\n  a: { from: camera, to: [display], size: 64x64, negotiable: maybe }\n', /pipeline field edges\.a\.negotiable: .*boolean/],
+    ['a zero size', 'edges:\n  a: { from: camera, to: [display], size: 64x0 }\n', /pipeline field edges\.a\.size = "64x0": a frame is at least 1x1/],
+    ['a size YAML reads as a number', 'edges:\n  a: { from: camera, to: [display], size: 0x40 }\n', /pipeline field edges\.a\.size: expected WIDTHxHEIGHT \(e\.g\. 1920x1080\) or \{ width, height \}/],
+    ['an unknown endpoint names the CPU too', 'edges:\n  a: { from: cpuu, to: [display], size: 64x64 }\n', /pipeline field edges\.a\.from = "cpuu": no device of that name .*\(nor cpu, the CPU\).*did you mean cpu\?/],
     ['not YAML', 'edges: [\n', /not valid YAML/],
   ];
   for (const [what, text, message] of cases) {

@@ -36,6 +36,7 @@ export { planJson, layoutJson, atomJson, fixJson, conflictJson, negotiationJson,
 // Whole pipelines: every buffer ring of a graph of devices, planned and placed together.
 export { parsePipeline, loadPipeline, type PipelineSpec, type EdgeSpec } from './pipeline/description.js';
 export { planPipeline, type PipelinePlan, type PipelineResult, type PipelineConflict, type PipelineFix, type PlacedRing, type Ring, type ConversionStep } from './pipeline/planner.js';
+export { allocatePipeline, ringPlan, type AllocatedRing } from './pipeline/allocate.js';
 
 // Discovery.
 export { parseDtb, readDtbFile } from './platform/fdt.js';

@@ -6,6 +6,7 @@ import { openSync } from '../allocator/allocator.js';
 import { formatBytes } from '../constraints/units.js';
 import { InputError } from '../errors.js';
 import { loadPipeline } from '../pipeline/description.js';
+import { allocatePipeline } from '../pipeline/allocate.js';
 import { planPipeline, type PipelineConflict, type PipelinePlan } from '../pipeline/planner.js';
 import { backendHelp, platformFromOption, platformHelp } from './platform-option.js';
 import type { BackendChoice } from '../allocator/backend-select.js';
@@ -81,14 +82,10 @@ export function pipelineCommand(args: string[]): number {
   }
   // alloc: every ring in the order it was placed, on the chosen backend; then all released.
   const dev = openSync({ platform, backend: (values.backend ?? 'auto') as BackendChoice });
-  const held: Array<{ ring: string; fds: number[]; heap: string; size: number }> = [];
   try {
-    const all = [];
-    for (const r of result.plan.rings) {
-      const buffers = dev.allocateSync(dev.negotiate(r.request, { against: 'capacity', alternatives: 32 }), { name: `${r.edge}${r.part === 'edge' ? '' : `-${r.part}`}`.slice(0, 24) });
-      all.push(...buffers);
-      held.push({ ring: r.part === 'edge' ? r.edge : `${r.edge}/${r.part}`, fds: buffers.map((b) => b.fd), heap: buffers.used.heap.describe().name, size: buffers.used.size });
-    }
+    const rings = allocatePipeline(dev, result.plan);
+    const all = rings.flatMap((r) => r.buffers);
+    const held = rings.map(({ ring, buffers }) => ({ ring: ring.part === 'edge' ? ring.edge : `${ring.edge}/${ring.part}`, fds: buffers.map((b) => b.fd), heap: buffers.used.heap.describe().name, size: buffers.used.size }));
     if (values.json) process.stdout.write(`${JSON.stringify({ plan: planJson(result.plan), backend: dev.backend.kind, allocated: held })}\n`);
     else process.stdout.write(`${planText(result.plan)}\nallocated on the ${dev.backend.kind} backend:\n${held.map((h) => `  ${h.ring}: ${h.fds.length} x ${formatBytes(h.size)} in ${h.heap} (fds ${h.fds.join(', ')})`).join('\n')}\nreleased.\n`);
     for (const b of all) b.close();

@@ -23,6 +23,8 @@ import { negotiate } from '../../src/solver/negotiate.js';
 import { selectPlatform } from '../../src/platform/select.js';
 import { changedHeap } from '../../src/solver/apply.js';
 import { testDir } from '../helpers.js';
+import { openSync as openAllocator } from '../../src/allocator/allocator.js';
+import { allocatePipeline } from '../../src/pipeline/allocate.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -79,6 +81,48 @@ describe('pipelines: the shipped examples', () => {
     const raw = result.plan.rings.find((r) => r.edge === 'raw')!;
     assert.deepStrictEqual([raw.choice.format, raw.choice.planes[0]!.pitch, raw.choice.count], ['SRGGB10P', 2400, 4]);
     assert.strictEqual(result.plan.rings.find((r) => r.edge === 'encode')!.choice.format, 'NV12');
+  });
+});
+
+describe('pipelines: allocatePipeline', () => {
+  it('allocates every ring with the planned layout and heap (the joint placement, not a fresh choice per ring), named by ring', () => {
+    const platform = board('imx8mp-evk');
+    const result = planPipeline(platform, loadPipeline(join(ROOT, 'examples/pipelines/imx8mp-4k-playback.yaml'), platform));
+    assert.ok(result.ok);
+    const dev = openAllocator({ platform, backend: 'sim' });
+    try {
+      const rings = allocatePipeline(dev, result.plan);
+      assert.strictEqual(rings.length, result.plan.rings.length);
+      for (const { ring, buffers } of rings) {
+        assert.strictEqual(buffers.length, ring.choice.count);
+        assert.deepStrictEqual([buffers.used.heap.describe().name, buffers.used.format, buffers.used.modifierValue, buffers.used.size], [ring.choice.heap.describe().name, ring.choice.format, ring.choice.modifierValue, ring.choice.size]);
+      }
+      const live = dev.stats().buffers;
+      assert.strictEqual(live.length, result.plan.rings.reduce((n, r) => n + r.choice.count, 0));
+      // Each buffer carries its ring's name (DMA_BUF_SET_NAME on real heaps).
+      for (const { ring, buffers } of rings) buffers.forEach((b, i) => assert.strictEqual(live.find((x) => x.fd === b.fd)!.name, `${ring.part === 'edge' ? ring.edge : `${ring.edge}-${ring.part}`}-${i}`));
+      for (const r of rings) for (const b of r.buffers) b.close();
+    } finally {
+      dev.close();
+    }
+  });
+
+  it('all or nothing: when a ring finds its heap full, the rings allocated before it are closed and the error names the heap', () => {
+    const platform = board('raspberry-pi-4');
+    const result = planPipeline(platform, loadPipeline(join(ROOT, 'examples/pipelines/raspberry-pi-4-camera.yaml'), platform));
+    assert.ok(result.ok);
+    const dev = openAllocator({ platform, backend: 'sim' });
+    try {
+      // Something else takes most of the CMA area after planning: the smallest ring no longer fits.
+      const cma = platform.heaps.find((h) => h.name === 'linux,cma')!;
+      const smallest = Math.min(...result.plan.rings.filter((r) => r.choice.heap.describe().name === cma.name).map((r) => r.bytes));
+      const hog = dev.backend.allocate(cma.name, cma.size - smallest - 2 ** 21);
+      assert.throws(() => allocatePipeline(dev, result.plan), /linux,cma|out of memory|ENOMEM/i);
+      assert.strictEqual(dev.stats().buffers.length, 0, 'no ring stays allocated');
+      dev.backend.close(hog);
+    } finally {
+      dev.close();
+    }
   });
 });
 

@@ -14,6 +14,9 @@ import { DmaHeapBackend } from '../src/kernel/dma-heap/backend.js';
 import { loadDrmNative, loadNative } from '../src/kernel/native/addon.js';
 import { discoverLive } from '../src/platform/live.js';
 import { platformFromDiscovery } from '../src/platform/select.js';
+import { parsePipeline } from '../src/pipeline/description.js';
+import { planPipeline } from '../src/pipeline/planner.js';
+import { allocatePipeline } from '../src/pipeline/allocate.js';
 
 const native = loadNative();
 const K = native.v4l2Constants();
@@ -261,6 +264,77 @@ describe('real drivers: probing contiguity (discover --probe)', () => {
       // ... and the vmalloc vivid with the display plans in the system heap.
       assert.strictEqual(dev.negotiate({ width: 640, height: 480, formats: ['XRGB8888'], devices: ['video1:write', 'card0:read'] }).heap.describe().kind, 'system');
     } finally {
+      dev.close();
+      backend.dispose();
+    }
+  });
+});
+
+describe('real drivers, a whole pipeline from discovery: vivid Bayer -> CPU demosaic -> vkms -> writeback', () => {
+  it('the planner gives the CPU a conversion step (vkms reads no Bayer); the frame vkms composes and writes back equals the CPU\'s conversion byte for byte', () => {
+    const drm = loadDrmNative();
+    const { platform, live } = discovered();
+    const card = live.devices.find((d) => d.compatible === 'vkms')!;
+    const text = `name: bayer-to-display\nconverters: [cpu]\nedges:\n  raw: { from: video0, to: [${card.name}], size: 640x480, depth: 2, formats: [SBGGR8] }\n  composed: { from: ${card.name}-writeback, to: [cpu], size: 640x480, depth: 1 }\n`;
+    const result = planPipeline(platform, parsePipeline(text, platform, 'bayer-to-display.yaml'));
+    assert.ok(result.ok, result.ok ? '' : result.conflict.why);
+    // Into a 32-bit RGB format vkms's primary plane reads (XRGB8888 or ARGB8888: B, G, R, then X or A).
+    assert.deepStrictEqual(result.plan.steps.map((s) => [s.edge, s.converter, s.from]), [['raw', 'cpu', 'SBGGR8 LINEAR']]);
+    assert.match(result.plan.steps[0]!.to, /^[XA]RGB8888 LINEAR$/);
+    const ring = (edge: string, part: string) => result.plan.rings.find((r) => r.edge === edge && r.part === part)!;
+    const backend = new DmaHeapBackend();
+    const dev = openAllocator({ platform, backend });
+    const cardFd = openSync('/dev/dri/card0', constants.O_RDWR);
+    const imported: Array<{ fbId: number; handle: number }> = [];
+    const rings = allocatePipeline(dev, result.plan);
+    try {
+      const buffers = (edge: string, part: string) => rings.find((r) => r.ring.edge === edge && r.ring.part === part)!.buffers;
+      // 1. vivid captures its pattern, raw Bayer, into the ring before the conversion step.
+      const raw = ring('raw', 'in').choice;
+      const shot = capture('/dev/video0', buffers('raw', 'in'), raw.planes[0]!.pitch, 0x31384142 /* 'BA81' */);
+      // 2. The CPU demosaics it (BGGR: each 2x2 cell's B, the mean of its two Gs, its R, for all four
+      //    pixels; opaque) into the RGB ring the plan gives vkms, with that ring's pitch.
+      const rgb = ring('raw', 'out').choice;
+      const [frame] = buffers('raw', 'out');
+      const converted = new Uint8Array(rgb.planes[0]!.pitch * 480);
+      const rp = raw.planes[0]!.pitch;
+      for (let y = 0; y < 480; y += 2) {
+        for (let x = 0; x < 640; x += 2) {
+          const b = shot.pixels[y * rp + x]!;
+          const g = (shot.pixels[y * rp + x + 1]! + shot.pixels[(y + 1) * rp + x]!) >> 1;
+          const r = shot.pixels[(y + 1) * rp + x + 1]!;
+          for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) converted.set([b, g, r, 0xff], (y + dy) * rgb.planes[0]!.pitch + (x + dx) * 4);
+        }
+      }
+      const out = frame!.map('write');
+      out.bytes.set(converted);
+      out.end();
+      // 3. vkms scans the converted frame out; its writeback connector writes the composed frame into the writeback ring.
+      const wb = ring('composed', 'edge').choice;
+      const [back] = buffers('composed', 'edge');
+      const primary = drm.drmDescribe(cardFd).planes.find((p) => p.type === 1)!;
+      imported.push(drm.drmImport(cardFd, frame!.fd, 640, 480, rgb.fourcc, rgb.planes.map((p) => p.pitch), rgb.planes.map((p) => p.offset), `0x${rgb.modifierValue.toString(16).padStart(16, '0')}`));
+      imported.push(drm.drmImport(cardFd, back!.fd, 640, 480, XR24, wb.planes.map((p) => p.pitch), wb.planes.map((p) => p.offset), `0x${wb.modifierValue.toString(16).padStart(16, '0')}`));
+      drm.drmWriteback(cardFd, primary.id, imported[0]!.fbId, imported[1]!.fbId, 640, 480, 20_000);
+      const view = back!.map('read');
+      const composed = new Uint8Array(view.bytes.slice(0, wb.planes[0]!.pitch * 480));
+      view.end();
+      let differ = 0;
+      const colours = new Set<number>();
+      for (let y = 0; y < 480; y++) {
+        for (let x = 0; x < 640; x++) {
+          const a = y * rgb.planes[0]!.pitch + x * 4;
+          const c = y * wb.planes[0]!.pitch + x * 4;
+          for (let k = 0; k < 3; k++) if (converted[a + k] !== composed[c + k]) differ++;
+          colours.add(converted[a]! | (converted[a + 1]! << 8) | (converted[a + 2]! << 16));
+        }
+      }
+      assert.strictEqual(differ, 0, 'every colour byte vkms wrote back equals the CPU\'s conversion');
+      assert.ok(colours.size >= 4, `the converted frame is not uniform (${colours.size} colours)`);
+    } finally {
+      for (const f of imported.splice(0)) drm.drmRelease(cardFd, f.fbId, f.handle);
+      for (const r of rings) for (const b of r.buffers) b.close();
+      closeSync(cardFd);
       dev.close();
       backend.dispose();
     }

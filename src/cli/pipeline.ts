@@ -7,7 +7,8 @@ import { formatBytes } from '../constraints/units.js';
 import { InputError } from '../errors.js';
 import { loadPipeline } from '../pipeline/description.js';
 import { allocatePipeline } from '../pipeline/allocate.js';
-import { planPipeline, type PipelineConflict, type PipelinePlan } from '../pipeline/planner.js';
+import { planPipeline } from '../pipeline/planner.js';
+import { conflictJson, conflictText, planJson, planText } from '../pipeline/report.js';
 import { backendHelp, platformFromOption, platformHelp } from './platform-option.js';
 import type { BackendChoice } from '../allocator/backend-select.js';
 
@@ -28,36 +29,6 @@ exit codes: 0 planned, 3 conflict (the edge or the pools, with fixes), 2 bad inp
 
 export const pipelineOptions = { platform: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
-function planJson(plan: PipelinePlan): Record<string, unknown> {
-  return {
-    name: plan.name,
-    rings: plan.rings.map((r) => ({ edge: r.edge, part: r.part, producer: r.producer, consumers: r.consumers, depth: r.choice.count, heap: r.choice.heap.describe().name, heapKind: r.choice.heap.describe().kind, format: r.choice.format, modifier: r.choice.modifier, width: r.choice.width, height: r.choice.height, size: r.choice.size, planes: r.choice.planes, bytes: r.bytes })),
-    steps: plan.steps,
-    pools: plan.pools,
-    bytes: plan.bytes,
-  };
-}
-
-function planText(plan: PipelinePlan): string {
-  const lines = [`pipeline ${plan.name}: ${plan.rings.length} ring(s), ${plan.steps.length} conversion step(s), ${formatBytes(plan.bytes)} in all`];
-  for (const r of plan.rings) {
-    const where = r.part === 'edge' ? r.edge : `${r.edge} (${r.part === 'in' ? 'into' : 'out of'} its conversion step)`;
-    lines.push(`  ${where}: ${r.producer} -> ${r.consumers.join(', ')}`, `      ${r.choice.count} x ${r.choice.format} ${r.choice.modifier} ${r.choice.width}x${r.choice.height} in ${r.choice.heap.describe().name}, ${formatBytes(r.choice.size)} each (pitch ${r.choice.planes.map((p) => p.pitch).join('/')}), ${formatBytes(r.bytes)}`);
-  }
-  for (const s of plan.steps) lines.push(`  conversion step on edge ${s.edge}: ${s.converter} converts ${s.from} to ${s.to}`);
-  lines.push('pools:');
-  for (const p of plan.pools) lines.push(`  ${p.heap} (${p.kind}): ${formatBytes(p.bytes)} of ${formatBytes(p.capacity)}`);
-  return lines.join('\n');
-}
-
-function conflictText(c: PipelineConflict): string {
-  const lines = [`conflict: ${c.why}`];
-  if (c.constraints.length > 0) lines.push('these constraints cannot all hold together:', ...c.constraints.map((l) => `  ${l}`));
-  lines.push(c.fixes.length > 0 ? 'fixes (each one alone plans and places the whole pipeline on the simulated kernel):' : 'no fix found: the edge needs a device that can take its buffers, or a converter');
-  for (const f of c.fixes) lines.push(`  - ${f.text}`);
-  return lines.join('\n');
-}
-
 export function pipelineCommand(args: string[]): number {
   const { values, positionals } = parseArgs({ args, options: pipelineOptions, strict: true, allowPositionals: true });
   if (values.help) {
@@ -72,7 +43,7 @@ export function pipelineCommand(args: string[]): number {
   const spec = loadPipeline(file, platform);
   const result = planPipeline(platform, spec);
   if (!result.ok) {
-    if (values.json) process.stdout.write(`${JSON.stringify({ conflict: { edge: result.conflict.edge ?? null, why: result.conflict.why, constraints: result.conflict.constraints, fixes: result.conflict.fixes.map((f) => f.text) } })}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify({ conflict: conflictJson(result.conflict) })}\n`);
     else process.stderr.write(`${conflictText(result.conflict)}\n`);
     return 3;
   }

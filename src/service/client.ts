@@ -61,6 +61,12 @@ function choiceOf(w: WireChoice, heapOf: (choice: WireChoice) => HeapHandle): Pl
 
 export type ServiceBuffers = DmaBuffer[] & { readonly used: PlanChoice };
 
+/** A pipeline the service allocated: each ring with its buffers, and the plan's JSON (steps, pools, bytes). */
+export interface ServicePipeline {
+  readonly rings: ReadonlyArray<{ readonly edge: string; readonly part: 'edge' | 'in' | 'out'; readonly producer: string; readonly consumers: readonly string[]; readonly buffers: ServiceBuffers }>;
+  readonly plan: Record<string, unknown>;
+}
+
 export class ServiceAllocator {
   readonly bus: Bus;
   readonly backend: ReceivedBufferBackend;
@@ -151,16 +157,36 @@ export class ServiceAllocator {
     if (options.name !== undefined) opts['name'] = new dbus.Variant('s', options.name);
     const [reply, fds] = await this.#call('Allocate', 'sa{sv}', [request, opts]);
     const wire = JSON.parse(reply as string) as WireChoice & { bufferFds?: 'memfd' | 'dma-buf' };
+    return this.#adopt(wire, fds as number[], wire.bufferFds ?? 'dma-buf', options.owner ?? 'service', options.name, first);
+  }
+
+  /** The received fds as buffers of the wire layout, named `name-N` from `first`. */
+  #adopt(wire: WireChoice, fds: readonly number[], kind: 'memfd' | 'dma-buf', owner: string, name: string | undefined, first: number): ServiceBuffers {
     const used = choiceOf(wire, (c) => this.#handle(c));
     const layout: BufferLayout = { format: used.format, fourcc: used.fourcc, modifier: used.modifier, modifierValue: used.modifierValue, width: used.width, height: used.height, planes: used.planes, size: used.size, cpu: used.cpu };
-    const buffers = (fds as number[]).map((received, n) => {
-      const fd = this.backend.receive(received, `heap #${used.heap.id}`, wire.bufferFds ?? 'dma-buf');
-      const record: BufferRecord = { fd, layout, heap: used.heap, owner: options.owner ?? 'service', name: options.name === undefined ? undefined : `${options.name}-${first + n}`, closed: false, watched: false, slot: -1 };
+    const buffers = fds.map((received, n) => {
+      const fd = this.backend.receive(received, `heap #${used.heap.id}`, kind);
+      const record: BufferRecord = { fd, layout, heap: used.heap, owner, name: name === undefined ? undefined : `${name}-${first + n}`, closed: false, watched: false, slot: -1 };
       this.#live.add(record);
       return new DmaBuffer(this.#host, record);
     }) as DmaBuffer[] & { used: PlanChoice };
     buffers.used = used;
     return buffers;
+  }
+
+  /**
+   * Plans a pipeline (the text `udalloc pipeline plan FILE` takes) on the service's platform and
+   * allocates every ring together: the rings in the order they were placed, each with its buffers,
+   * and the plan as the service reports it (steps, pools by heap handle). All rings or none.
+   */
+  async allocatePipeline(pipeline: string): Promise<ServicePipeline> {
+    if (typeof pipeline !== 'string') throw new InputError('allocatePipeline(pipeline): expected the pipeline\'s YAML or JSON text', 'pipeline', pipeline);
+    const [reply, fds] = await this.#call('AllocatePipeline', 'sa{sv}', [pipeline, {}]);
+    const wire = JSON.parse(reply as string) as Record<string, unknown> & { rings: Array<WireChoice & { edge: string; part: 'edge' | 'in' | 'out'; producer: string; consumers: string[]; fds: number[] }>; bufferFds: 'memfd' | 'dma-buf' };
+    const all = fds as number[];
+    const rings = wire.rings.map((r) => ({ edge: r.edge, part: r.part, producer: r.producer, consumers: r.consumers, buffers: this.#adopt(r, r.fds.map((i) => all[i]!), wire.bufferFds, 'service', r.part === 'edge' ? r.edge : `${r.edge}-${r.part}`, 0) }));
+    const { rings: _rings, bufferFds: _kind, ...plan } = wire;
+    return { rings, plan };
   }
 
   /** What the service charges this caller: bytes and quotas per heap kind, buffers still held. */

@@ -44,6 +44,7 @@ export const METHODS = {
   Negotiate: { in: 's', out: 's' },
   Explain: { in: 's', out: 's' },
   Allocate: { in: 'sa{sv}', out: 'sah' },
+  AllocatePipeline: { in: 'sa{sv}', out: 'sah' },
   ListHeaps: { in: '', out: 'aa{sv}' },
   GetUsage: { in: '', out: 's' },
 } as const;
@@ -81,6 +82,16 @@ export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
          "memfd") and one fd per buffer of that size. Options: "name" (s). -->
     <method name="Allocate">
       <arg name="request" type="s" direction="in"/>
+      <arg name="options" type="a{sv}" direction="in"/>
+      <arg name="plan" type="s" direction="out"/>
+      <arg name="fds" type="ah" direction="out"/>
+    </method>
+    <!-- Plans a pipeline (the YAML or JSON text "udalloc pipeline plan FILE" takes: edges from
+         device to devices, each a ring of buffers) and allocates every ring together: JSON with
+         the plan (name, steps, pools, bytes) and "rings", each with edge, part, producer,
+         consumers, its layout and "fds" (indices into the fds returned). All rings or none. -->
+    <method name="AllocatePipeline">
+      <arg name="pipeline" type="s" direction="in"/>
       <arg name="options" type="a{sv}" direction="in"/>
       <arg name="plan" type="s" direction="out"/>
       <arg name="fds" type="ah" direction="out"/>

@@ -33,6 +33,10 @@ import { fileKey, holdersOf, taggedBuffers } from './usage.js';
 import { chargeTag } from './charge-tag.js';
 import { standInWord } from './stand-in.js';
 import { choiceWire, planWire } from './wire.js';
+import { parsePipeline } from '../pipeline/description.js';
+import { planPipeline } from '../pipeline/planner.js';
+import { ringName, ringPlan } from '../pipeline/allocate.js';
+import { conflictJson as pipelineConflictJson, conflictText, planJson } from '../pipeline/report.js';
 
 export interface ServeOptions {
   /** "system" (default), "session" or a D-Bus address. */
@@ -262,6 +266,8 @@ export class AllocatorService {
         }
         case 'Allocate':
           return await this.#allocate(msg, caller);
+        case 'AllocatePipeline':
+          return await this.#allocatePipeline(msg, caller);
         case 'ListHeaps': {
           const heaps = this.allocator.stats().heaps.map((h) => {
             const d = h.heap.describe();
@@ -345,34 +351,78 @@ export class AllocatorService {
     const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
     if (request.count > maxBuffers) throw new ErrorReply('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (a D-Bus message carries at most ${maxBuffers} fds); ask for ${maxBuffers} or fewer per call, several calls for more (connect().allocate() does so itself)`, { field: 'count', value: request.count, limit: maxBuffers });
     const plan = this.#negotiate(request, 'capacity');
-    const { buffers, reservation } = await this.#allocateAdmitted(plan, caller, options.name);
+    const got = await this.#allocateAdmitted(plan, caller, options.name);
+    await this.#handOutAndReply(msg, caller, [{ ...got, name: options.name }], () => ({ ...choiceWire(got.buffers.used), bufferFds: this.#handOut.wire }));
+  }
+
+  /**
+   * AllocatePipeline: the pipeline planned on the service's platform (heaps as handles), then every
+   * ring allocated with its planned layout and heap, each admitted by the caller's policy and
+   * quotas, and handed out in one reply, all or nothing: fds grouped by ring in the reply's JSON.
+   */
+  async #allocatePipeline(msg: DBusMessage, caller: Caller): Promise<void> {
+    if (typeof msg.body[0] !== 'string') throw new ErrorReply('BadRequest', 'the pipeline must be a string of YAML or JSON', { field: 'pipeline' });
+    allocateOptions(msg.body[1]);
+    const spec = parsePipeline(msg.body[0], this.allocator.platform, 'pipeline');
+    const result = planPipeline(this.allocator.platform, spec);
+    if (!result.ok) throw new ErrorReply('Conflict', conflictText(result.conflict), pipelineConflictJson(result.conflict));
+    const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
+    const total = result.plan.rings.reduce((n, r) => n + r.choice.count, 0);
+    if (total > maxBuffers) throw new ErrorReply('BadRequest', `the pipeline's rings hold ${total} buffers: one AllocatePipeline call hands out at most ${maxBuffers} (a D-Bus message carries at most ${maxBuffers} fds); use shallower rings, or Allocate each edge's request (udalloc pipeline plan --json shows them)`, { field: 'depth', value: total, limit: maxBuffers });
+    const parts: Array<{ buffers: DmaBuffer[] & { used: PlanChoice }; reservation: Reservation; name: string }> = [];
+    try {
+      for (const ring of result.plan.rings) parts.push({ ...(await this.#allocateAdmitted(ringPlan(this.allocator, ring), caller, ringName(ring))), name: ringName(ring) });
+    } catch (err) {
+      for (const p of parts) {
+        p.reservation.end();
+        for (const b of p.buffers) if (!b.closed) b.close();
+      }
+      throw err;
+    }
+    await this.#handOutAndReply(msg, caller, parts, (fdsOf) => ({
+      ...planJson(result.plan),
+      rings: result.plan.rings.map((ring, i) => ({ edge: ring.edge, part: ring.part, producer: ring.producer, consumers: ring.consumers, ...choiceWire(parts[i]!.buffers.used), fds: fdsOf[i] })),
+      bufferFds: this.#handOut.wire,
+    }));
+  }
+
+  /**
+   * Hands out allocated buffers (each part with its reservation) in one reply: each buffer's fd
+   * charged to the caller and watched, the reservations ended in the same step, `replyOf` given
+   * each part's fd indices in the reply. When the reply cannot go, nothing stays charged or held.
+   */
+  async #handOutAndReply(msg: DBusMessage, caller: Caller, parts: ReadonlyArray<{ buffers: readonly DmaBuffer[]; reservation: Reservation; name: string | undefined }>, replyOf: (fdsOf: number[][]) => object): Promise<void> {
     const handOut = this.#handOut;
     const handed: Array<{ buffer: DmaBuffer; fd: number }> = [];
     const grants: Grant[] = [];
+    const fdsOf: number[][] = [];
     try {
-      for (const buffer of buffers) {
-        const fd = handOut.fdFor(buffer, chargeTag(caller.uid, buffer.heap.describe().kind, options.name === undefined ? undefined : `${options.name}-${handed.length}`));
-        handed.push({ buffer, fd });
-        const st = fstatSync(fd);
-        const grant = this.ledger.add({ dev: st.dev, ino: st.ino }, { kind: buffer.heap.describe().kind, heap: buffer.heap.id, size: buffer.size, caller, release: handOut.releaseOf(buffer) });
-        grants.push(grant);
-        this.#closes.watch(fd, grant.key);
+      for (const { buffers, name } of parts) {
+        const mine: number[] = [];
+        buffers.forEach((buffer, n) => {
+          const fd = handOut.fdFor(buffer, chargeTag(caller.uid, buffer.heap.describe().kind, name === undefined ? undefined : `${name}-${n}`));
+          mine.push(handed.length);
+          handed.push({ buffer, fd });
+          const st = fstatSync(fd);
+          const grant = this.ledger.add({ dev: st.dev, ino: st.ino }, { kind: buffer.heap.describe().kind, heap: buffer.heap.id, size: buffer.size, caller, release: handOut.releaseOf(buffer) });
+          grants.push(grant);
+          this.#closes.watch(fd, grant.key);
+        });
+        fdsOf.push(mine);
       }
       // The grants carry the charge now (added in this same step: no decision ran in between).
-      reservation.end();
-      // The layout the buffers follow; the alternatives and rationale were Negotiate's to tell.
-      const reply = { ...choiceWire(buffers.used), bufferFds: handOut.wire };
+      for (const p of parts) p.reservation.end();
       const fds = handed.map((h) => h.fd);
-      await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(reply), fds]), fds);
+      await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [toJson(replyOf(fdsOf)), fds]), fds);
     } catch (err) {
       // Nothing reached the caller: no charge stays, and every buffer goes.
-      reservation.end();
+      for (const p of parts) p.reservation.end();
       for (const h of handed) handOut.drop(h.buffer, h.fd);
       for (const g of grants) {
         this.ledger.forget(g.key);
         this.#closes.forget(g.key);
       }
-      for (const b of buffers) if (!b.closed) b.close();
+      for (const p of parts) for (const b of p.buffers) if (!b.closed) b.close();
       throw err;
     }
     const now = Date.now();

@@ -349,7 +349,7 @@ print(json.dumps(out))
   it('introspection answers the documented XML, and packaging/ holds the same file', async () => {
     // Asynchronously: the service runs in this process and must answer while gdbus waits.
     const xml = await execFileAsync('gdbus', ['introspect', '--address', bus.address, '--dest', 'org.udalloc.Allocator1', '--object-path', '/org/udalloc/Allocator1', '--xml'], { encoding: 'utf8' }).then((r) => r.stdout);
-    for (const m of ['Negotiate', 'Explain', 'Allocate', 'ListHeaps', 'GetUsage']) assert.match(xml, new RegExp(`<method name="${m}">`));
+    for (const m of ['Negotiate', 'Explain', 'Allocate', 'AllocatePipeline', 'ListHeaps', 'GetUsage']) assert.match(xml, new RegExp(`<method name="${m}">`));
     assert.match(xml, /<arg type="ah" name="fds" direction="out"\/>|<arg name="fds" type="ah" direction="out"\/>/);
     assert.strictEqual(readFileSync(join(ROOT, 'packaging/org.udalloc.Allocator1.xml'), 'utf8'), INTROSPECTION_XML);
   });

@@ -13,12 +13,12 @@ import { prepare, type PreparedPlatform } from '../solver/prepared.js';
 import { allocatesOnEmptyHeaps } from '../kernel/sim/index.js';
 import type { Placement } from '../solver/solve.js';
 import { selectBackend, type BackendChoice } from './backend-select.js';
-import { bufferLabel, DmaBuffer, type BufferHost, type BufferRecord } from './buffer.js';
+import { bufferLabel, DmaBuffer, type BufferHost, type BufferLayout, type BufferRecord } from './buffer.js';
 import { AllocationError, ConflictError, type FailedAttempt } from './errors.js';
 import { handleOfHeap, HeapHandle, heapName } from './heap-handle.js';
 import { LeakWatch } from './leak-watch.js';
 import { LiveRecords } from './live-records.js';
-import { choiceOf, Plan, planInternals, type PlanChoice } from './plan.js';
+import { choiceOf, Plan, planeBufferLayouts, planInternals, type PlanChoice } from './plan.js';
 import type { AllocationRecorder, RecordedSet } from './recording.js';
 import { MAX_EINTR_RETRIES, retryOnEintr } from './retry.js';
 
@@ -64,6 +64,11 @@ export interface AllocateOptions {
 
 /** Buffers of one allocate() call, plus how they were placed. */
 export type AllocatedBuffers = DmaBuffer[] & {
+  /**
+   * A multi-planar format (NV12M...): the buffers by frame, plane 0 first. The array itself holds
+   * every buffer, frame by frame; each holds one plane at offset 0 (its layout's `plane`).
+   */
+  readonly frames?: ReadonlyArray<readonly DmaBuffer[]>;
   /** The plan the buffers follow (the negotiated one, or the fallback that succeeded). */
   readonly used: PlanChoice;
   /** Ranked plans tried first that failed, with the kernel's errno; empty when the best plan worked. */
@@ -201,7 +206,8 @@ export class Allocator {
     const { placements, choices, defaultOwner } = planInternals(plan);
     const owner = options.owner ?? defaultOwner;
     const name = options.name;
-    if (name !== undefined && Buffer.byteLength(`${name}-${plan.count - 1}`) >= DMA_BUF_NAME_LEN) {
+    const perPlane = plan.buffers !== undefined;
+    if (name !== undefined && Buffer.byteLength(`${name}-${plan.count - 1}${perPlane ? `.${plan.planes.length - 1}` : ''}`) >= DMA_BUF_NAME_LEN) {
       throw new InputError(`name ${JSON.stringify(name)}: with its index suffix it must stay under ${DMA_BUF_NAME_LEN} bytes (DMA_BUF_NAME_LEN)`, 'name', name);
     }
     let fallbacks: FailedAttempt[] = NO_FALLBACKS as FailedAttempt[];
@@ -211,7 +217,9 @@ export class Allocator {
       const choice = choices[i]!;
       const taken: number[] = [];
       try {
-        for (let n = 0; n < placement.count; n++) taken.push(this.#allocateOne(placement));
+        if (placement.buffers === undefined) for (let n = 0; n < placement.count; n++) taken.push(this.#allocateOne(placement.heap.name, placement.size));
+        // A multi-planar format: frame by frame, a buffer per plane (as constraints/placement.ts places them).
+        else for (let n = 0; n < placement.count; n++) for (const size of placement.buffers) taken.push(this.#allocateOne(placement.heap.name, size));
       } catch (err) {
         for (const fd of taken) this.backend.close(fd);
         if (isKernelError(err) && FALLBACK_ERRNOS.includes(err.errno)) {
@@ -221,9 +229,12 @@ export class Allocator {
         }
         throw err;
       }
+      // A buffer's name: its index in the set, and its plane in a multi-planar frame ("cam-2.1").
+      const planes = choice.buffers?.length ?? 1;
+      const nameOf = (n: number) => (planes === 1 ? `${name}-${n}` : `${name}-${Math.floor(n / planes)}.${n % planes}`);
       if (name !== undefined) {
         try {
-          taken.forEach((fd, n) => retryOnEintr(() => this.backend.setName(fd, `${name}-${n}`)));
+          taken.forEach((fd, n) => retryOnEintr(() => this.backend.setName(fd, nameOf(n))));
         } catch (err) {
           for (const fd of taken) this.backend.close(fd);
           throw err;
@@ -231,8 +242,13 @@ export class Allocator {
       }
       // A plain loop and direct property stores: this runs once per buffer handed out.
       const buffers = new Array<DmaBuffer>(taken.length) as DmaBuffer[] & { used: PlanChoice; fallbacks: readonly FailedAttempt[] };
-      const traceSet: RecordedSet | undefined = this.#recorder ? { id: this.#recorder.alloc(plan.request, taken.length), open: taken.length } : undefined;
-      for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, choice, owner, name === undefined ? undefined : `${name}-${n}`, traceSet);
+      const traceSet: RecordedSet | undefined = this.#recorder ? { id: this.#recorder.alloc(plan.request, placement.count), open: taken.length } : undefined;
+      if (planes === 1) for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, choice, choice, owner, name === undefined ? undefined : `${name}-${n}`, traceSet);
+      else {
+        const layouts = planeBufferLayouts(choice);
+        for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, layouts[n % planes]!, choice, owner, name === undefined ? undefined : nameOf(n), traceSet);
+        (buffers as { frames?: DmaBuffer[][] }).frames = Array.from({ length: taken.length / planes }, (_, f) => buffers.slice(f * planes, (f + 1) * planes));
+      }
       buffers.used = choice;
       buffers.fallbacks = fallbacks;
       return buffers;
@@ -270,13 +286,13 @@ export class Allocator {
     return this.#handles.get(placement.heap.name)!;
   }
 
-  #allocateOne(placement: Placement): number {
+  #allocateOne(heap: string, size: number): number {
     // Written out rather than through retryOnEintr(): this is the per-buffer hot path.
     let interrupted = 0;
     let busy = 0;
     for (;;) {
       try {
-        return this.backend.allocate(placement.heap.name, placement.size);
+        return this.backend.allocate(heap, size);
       } catch (err) {
         if (isKernelError(err, 'EINTR') && interrupted++ < MAX_EINTR_RETRIES) continue;
         if (isKernelError(err, 'EBUSY') && busy++ < EBUSY_RETRIES) continue;
@@ -285,9 +301,9 @@ export class Allocator {
     }
   }
 
-  #adopt(fd: number, choice: PlanChoice, owner: string, name: string | undefined, traceSet: RecordedSet | undefined): DmaBuffer {
-    // choice.size is page aligned (the solver rounds it), so it is what the kernel reports.
-    const record: BufferRecord = { fd, layout: choice, heap: choice.heap, owner, name, closed: false, watched: false, slot: -1, traceSet };
+  #adopt(fd: number, layout: BufferLayout, choice: PlanChoice, owner: string, name: string | undefined, traceSet: RecordedSet | undefined): DmaBuffer {
+    // layout.size is page aligned (the solver rounds it), so it is what the kernel reports.
+    const record: BufferRecord = { fd, layout, heap: choice.heap, owner, name, closed: false, watched: false, slot: -1, traceSet };
     this.#live.add(record);
     return new DmaBuffer(this.#host, record);
   }

@@ -58,6 +58,8 @@ export interface BufferLayout {
   readonly size: number;
   /** The CPU access the request asked for: what map() allows. */
   readonly cpu: CpuAccess;
+  /** A multi-planar format's buffer: the plane it holds (its only entry in `planes`, at offset 0). */
+  readonly plane?: number;
 }
 
 /** True when a buffer negotiated for `cpu` may be mapped for `access`. */

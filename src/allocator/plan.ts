@@ -9,6 +9,11 @@ import type { HeapHandle } from './heap-handle.js';
 
 export interface PlanChoice extends BufferLayout {
   readonly heap: HeapHandle;
+  /**
+   * A multi-planar format's buffer sizes, one per plane (each frame is that many dma-bufs, each
+   * plane at offset 0 of its own); undefined when a frame is one buffer. `size` is then their sum.
+   */
+  readonly buffers: readonly number[] | undefined;
   /** Physical base alignment the heap guarantees. */
   readonly alignment: number;
   readonly count: number;
@@ -26,6 +31,7 @@ export function choiceOf(placement: Placement, request: Request, handle: HeapHan
     size: placement.size,
     cpu: request.cpu,
     heap: handle,
+    buffers: placement.buffers,
     alignment: placement.alignment,
     count: placement.count,
   };
@@ -52,6 +58,7 @@ export abstract class PlanLayout implements PlanChoice {
   readonly size: number;
   readonly cpu: PlanChoice['cpu'];
   readonly heap: HeapHandle;
+  readonly buffers: readonly number[] | undefined;
   readonly alignment: number;
   readonly count: number;
 
@@ -66,12 +73,14 @@ export abstract class PlanLayout implements PlanChoice {
     this.size = best.size;
     this.cpu = best.cpu;
     this.heap = best.heap;
+    this.buffers = best.buffers;
     this.alignment = best.alignment;
     this.count = best.count;
   }
 
   toString(): string {
-    return `${this.count} x ${this.format} ${this.modifier} ${this.width}x${this.height} (${this.size} bytes, modifier ${modifierHex(this.modifierValue)}) in ${this.heap}`;
+    const bytes = this.buffers ? `a buffer per plane: ${this.buffers.join(' + ')} bytes` : `${this.size} bytes`;
+    return `${this.count} x ${this.format} ${this.modifier} ${this.width}x${this.height} (${bytes}, modifier ${modifierHex(this.modifierValue)}) in ${this.heap}`;
   }
 }
 
@@ -108,4 +117,23 @@ export function narrowPlan(plan: Plan, keep: (choice: PlanChoice) => boolean): P
   if (kept.length === 0) return undefined;
   if (kept.length === choices.length) return plan;
   return new Plan(kept.map((i) => placements[i]!), kept.map((i) => choices[i]!), plan.rationale, plan.request);
+}
+
+/**
+ * The layout each buffer of a multi-planar choice follows, by plane: that plane alone, at offset
+ * 0, in a buffer of its own size.
+ */
+export function planeBufferLayouts(choice: PlanChoice): BufferLayout[] {
+  return (choice.buffers ?? [choice.size]).map((size, plane) => ({
+    format: choice.format,
+    fourcc: choice.fourcc,
+    modifier: choice.modifier,
+    modifierValue: choice.modifierValue,
+    width: choice.width,
+    height: choice.height,
+    planes: choice.buffers ? [choice.planes[plane]!] : choice.planes,
+    size,
+    cpu: choice.cpu,
+    ...(choice.buffers ? { plane } : {}),
+  }));
 }

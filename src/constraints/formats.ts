@@ -33,6 +33,13 @@ export interface FormatInfo {
    * 4 pixels in 5 bytes); a row takes ceil(width x bits / 8) bytes, as v4l2_fill_pixfmt() computes it.
    */
   readonly bayer: boolean;
+  /**
+   * A V4L2 multi-planar format (NV12M, YUV420M...: Documentation/userspace-api/media/v4l/
+   * pixfmt-yuv-planar.rst, "non-contiguous planes"): the planes of its single-planar twin, each in
+   * a buffer (dma-buf) of its own at offset 0, with its own pitch and size. V4L2's namespace only
+   * (DRM describes such a frame as one framebuffer over several handles, with the twin's fourcc).
+   */
+  readonly planeBuffers: boolean;
 }
 
 /** Bytes one row of `pixels` pixels takes in a plane (packed formats round up to whole bytes). */
@@ -50,7 +57,7 @@ function fmt(name: string, code: string, cpp: number[], hsub = 1, vsub = 1, yuv 
   const planes = cpp.map((c) => ({ cpp: c, bits: c * 8 }));
   const bits = cpp.reduce((sum, c, i) => sum + (i === 0 ? c * 8 : (c * 8) / (hsub * vsub)), 0);
   // Every format has every field (bayer too): one object shape keeps property reads monomorphic.
-  return { name, code, fourcc: fourccOf(code), planes, hsub, vsub, yuv, bitsPerPixel: bits, bayer: false };
+  return { name, code, fourcc: fourccOf(code), planes, hsub, vsub, yuv, bitsPerPixel: bits, bayer: false, planeBuffers: false };
 }
 
 /**
@@ -61,8 +68,27 @@ function fmt(name: string, code: string, cpp: number[], hsub = 1, vsub = 1, yuv 
  */
 function bayer(name: string, code: string, bits: number, packed: boolean): FormatInfo {
   const cpp = bits <= 8 ? 1 : 2;
-  return { name, code, fourcc: fourccOf(code), planes: [{ cpp, bits: packed ? bits : cpp * 8 }], hsub: 1, vsub: 1, yuv: false, bitsPerPixel: packed ? bits : cpp * 8, bayer: true };
+  return { name, code, fourcc: fourccOf(code), planes: [{ cpp, bits: packed ? bits : cpp * 8 }], hsub: 1, vsub: 1, yuv: false, bitsPerPixel: packed ? bits : cpp * 8, bayer: true, planeBuffers: false };
 }
+
+/** The multi-planar twin of a single-buffer YUV format: the same planes, one buffer each, V4L2's code. */
+function perPlane(name: string, code: string, twin: FormatInfo): FormatInfo {
+  return { ...twin, name, code, fourcc: fourccOf(code), planeBuffers: true };
+}
+
+/** V4L2's multi-planar formats and the single-buffer format whose planes they hold (videodev2.h). */
+const PER_PLANE: ReadonlyArray<[name: string, code: string, twin: string]> = [
+  ['NV12M', 'NM12', 'NV12'],
+  ['NV21M', 'NM21', 'NV21'],
+  ['NV16M', 'NM16', 'NV16'],
+  ['NV61M', 'NM61', 'NV61'],
+  ['YUV420M', 'YM12', 'YUV420'],
+  ['YVU420M', 'YM21', 'YVU420'],
+  ['YUV422M', 'YM16', 'YUV422'],
+  ['YVU422M', 'YM61', 'YVU422'],
+  ['YUV444M', 'YM24', 'YUV444'],
+  ['YVU444M', 'YM42', 'YVU444'],
+];
 
 /** The four Bayer orders with their videodev2.h fourcc for each depth. */
 const BAYER: ReadonlyArray<[order: string, c8: string, c10: string, c12: string, c16: string, c10p: string, c12p: string]> = [
@@ -73,7 +99,7 @@ const BAYER: ReadonlyArray<[order: string, c8: string, c10: string, c12: string,
 ];
 
 /** Known formats, roughly in order of how often they are used. */
-export const FORMATS: readonly FormatInfo[] = [
+const SINGLE_BUFFER: readonly FormatInfo[] = [
   // 32-bit RGB
   fmt('XRGB8888', 'XR24', [4]),
   fmt('ARGB8888', 'AR24', [4]),
@@ -145,12 +171,19 @@ export const FORMATS: readonly FormatInfo[] = [
   ]),
 ];
 
+export const FORMATS: readonly FormatInfo[] = [...SINGLE_BUFFER, ...PER_PLANE.map(([name, code, twin]) => perPlane(name, code, SINGLE_BUFFER.find((f) => f.name === twin)!))];
+
+/** Formats named in V4L2's fourcc namespace only (raw Bayer, multi-planar): never found by a DRM code. */
+export function v4l2Only(f: FormatInfo): boolean {
+  return f.bayer || f.planeBuffers;
+}
+
 const byName = new Map<string, FormatInfo>(FORMATS.map((f) => [f.name.toUpperCase(), f]));
 
-// Codes are DRM's: V4L2's Bayer codes live in another namespace (and 'RG16' is in both).
-const byCode = new Map<number, FormatInfo>(FORMATS.filter((f) => !f.bayer).map((f) => [f.fourcc, f]));
+// Codes are DRM's: V4L2's Bayer and multi-planar codes live in another namespace (and 'RG16' is in both).
+const byCode = new Map<number, FormatInfo>(FORMATS.filter((f) => !v4l2Only(f)).map((f) => [f.fourcc, f]));
 
-const byFourcc = new Map<string, FormatInfo>(FORMATS.filter((f) => !f.bayer).map((f) => [f.code, f]));
+const byFourcc = new Map<string, FormatInfo>(FORMATS.filter((f) => !v4l2Only(f)).map((f) => [f.code, f]));
 
 /**
  * Looks a format up every way people write one: its drm_fourcc.h name with or without the

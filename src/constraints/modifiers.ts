@@ -3,7 +3,7 @@
 // The layout field says what udalloc knows of the memory layout; only modifiers with a layout
 // model can be planned, because an exact size cannot be computed for the others.
 
-import type { FormatInfo } from './formats.js';
+import { v4l2Only, type FormatInfo } from './formats.js';
 
 export type ModifierLayout =
   /** Rows of pixels, one after another. */
@@ -140,7 +140,7 @@ export function modifierHex(value: bigint): string {
 }
 
 export function modifierAppliesTo(m: ModifierInfo, f: FormatInfo): boolean {
-  // Raw Bayer is V4L2's, and V4L2 buffers are linear.
-  if (f.bayer) return m.layout.kind === 'linear';
+  // Raw Bayer and multi-planar formats are V4L2's, and V4L2 buffers are linear.
+  if (v4l2Only(f)) return m.layout.kind === 'linear';
   return m.appliesTo ? m.appliesTo(f) : true;
 }

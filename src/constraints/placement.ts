@@ -63,3 +63,30 @@ export function fitsInHeap(heap: Heap, size: number, count: number, free?: numbe
   // the allocator answers by falling back to the next plan).
   return free === undefined || minimumPoolSize({ ...heap, base: 0 }, size, count) <= free;
 }
+
+/*
+ * Frames of several buffers (a V4L2 multi-planar format: one dma-buf per plane), allocated frame
+ * by frame, plane by plane, as the allocator asks for them. Buffers of different sizes get
+ * different alignments on CMA, and first fit fills a gap one leaves with a later, smaller one: no
+ * stride gives their extent, each kind's extent() places them (heap-kinds/).
+ */
+
+/** The offset past the last buffer of `count` frames of `sizes` on the empty heap. */
+export function framesExtent(heap: Heap, sizes: readonly number[], count: number): number {
+  const pages = sizes.map(pageAlign);
+  const all: number[] = [];
+  for (let i = 0; i < count; i++) all.push(...pages);
+  return HEAP_KINDS[heap.kind].extent(heap, all);
+}
+
+/** The capacity a pool needs for `count` buffers of a plan (one size, or a multi-planar frame's buffers), its base kept. */
+export function poolBytesFor(heap: Heap, plan: { readonly size: number; readonly count: number; readonly buffers?: readonly number[] | undefined }): number {
+  return plan.buffers ? framesExtent(heap, plan.buffers, plan.count) : minimumPoolSize(heap, plan.size, plan.count);
+}
+
+/** fitsInHeap() for `count` frames of buffers of `sizes`. */
+export function framesFit(heap: Heap, sizes: readonly number[], count: number, free?: number): boolean {
+  if (sizes.some((s) => pageAlign(s) > heap.maxBuffer)) return false;
+  if (framesExtent(heap, sizes, count) > heap.size) return false;
+  return free === undefined || framesExtent({ ...heap, base: 0 }, sizes, count) <= free;
+}

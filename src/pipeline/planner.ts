@@ -192,7 +192,7 @@ function place(p: Planning, chosen: readonly Option[]): { placed: PlacedRing[] }
         }
         const mine: number[] = [];
         try {
-          for (let i = 0; i < placement.count; i++) mine.push(p.kernel.allocate(placement.heap.name, placement.size));
+          for (let i = 0; i < placement.count; i++) for (const size of placement.buffers ?? [placement.size]) mine.push(p.kernel.allocate(placement.heap.name, size));
           taken.push(...mine);
           return true;
         } catch {

@@ -12,7 +12,7 @@ import type { RequestFields } from '../constraints/load.js';
 import { bufferLabel, DmaBuffer, type BufferHost, type BufferLayout, type BufferRecord } from '../allocator/buffer.js';
 import { HeapHandle } from '../allocator/heap-handle.js';
 import { LeakWatch } from '../allocator/leak-watch.js';
-import { PlanLayout, type PlanChoice } from '../allocator/plan.js';
+import { planeBufferLayouts, PlanLayout, type PlanChoice } from '../allocator/plan.js';
 import { ReceivedBufferBackend } from '../kernel/received.js';
 import { connectBus, dbus, type Bus, type DBusVariant } from './bus.js';
 import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, OBJECT_PATH, type ErrorName } from './interface.js';
@@ -56,10 +56,10 @@ export class ServicePlan extends PlanLayout {
 }
 
 function choiceOf(w: WireChoice, heapOf: (choice: WireChoice) => HeapHandle): PlanChoice {
-  return { format: w.format, fourcc: w.fourcc, modifier: w.modifier, modifierValue: BigInt(w.modifierValue), width: w.width, height: w.height, planes: w.planes, size: w.size, cpu: w.cpu, heap: heapOf(w), alignment: w.alignment, count: w.count };
+  return { format: w.format, fourcc: w.fourcc, modifier: w.modifier, modifierValue: BigInt(w.modifierValue), width: w.width, height: w.height, planes: w.planes, size: w.size, cpu: w.cpu, heap: heapOf(w), buffers: w.buffers, alignment: w.alignment, count: w.count };
 }
 
-export type ServiceBuffers = DmaBuffer[] & { readonly used: PlanChoice };
+export type ServiceBuffers = DmaBuffer[] & { readonly used: PlanChoice; readonly frames?: ReadonlyArray<readonly DmaBuffer[]> };
 
 /** A pipeline the service allocated: each ring with its buffers, and the plan's JSON (steps, pools, bytes). */
 export interface ServicePipeline {
@@ -163,13 +163,17 @@ export class ServiceAllocator {
   /** The received fds as buffers of the wire layout, named `name-N` from `first`. */
   #adopt(wire: WireChoice, fds: readonly number[], kind: 'memfd' | 'dma-buf', owner: string, name: string | undefined, first: number): ServiceBuffers {
     const used = choiceOf(wire, (c) => this.#handle(c));
-    const layout: BufferLayout = { format: used.format, fourcc: used.fourcc, modifier: used.modifier, modifierValue: used.modifierValue, width: used.width, height: used.height, planes: used.planes, size: used.size, cpu: used.cpu };
+    // One layout per plane of a multi-planar format (a buffer each), else the one layout.
+    const layouts: BufferLayout[] = planeBufferLayouts(used);
+    const planes = layouts.length;
     const buffers = fds.map((received, n) => {
       const fd = this.backend.receive(received, `heap #${used.heap.id}`, kind);
-      const record: BufferRecord = { fd, layout, heap: used.heap, owner, name: name === undefined ? undefined : `${name}-${first + n}`, closed: false, watched: false, slot: -1 };
+      const index = first + Math.floor(n / planes);
+      const record: BufferRecord = { fd, layout: layouts[n % planes]!, heap: used.heap, owner, name: name === undefined ? undefined : planes === 1 ? `${name}-${index}` : `${name}-${index}.${n % planes}`, closed: false, watched: false, slot: -1 };
       this.#live.add(record);
       return new DmaBuffer(this.#host, record);
-    }) as DmaBuffer[] & { used: PlanChoice };
+    }) as DmaBuffer[] & { used: PlanChoice; frames?: DmaBuffer[][] };
+    if (planes > 1) buffers.frames = Array.from({ length: buffers.length / planes }, (_, f) => buffers.slice(f * planes, (f + 1) * planes));
     buffers.used = used;
     return buffers;
   }

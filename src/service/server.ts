@@ -351,6 +351,9 @@ export class AllocatorService {
     const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
     if (request.count > maxBuffers) throw new ErrorReply('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (a D-Bus message carries at most ${maxBuffers} fds); ask for ${maxBuffers} or fewer per call, several calls for more (connect().allocate() does so itself)`, { field: 'count', value: request.count, limit: maxBuffers });
     const plan = this.#negotiate(request, 'capacity');
+    // A multi-planar format's frame is a buffer per plane: the fds are frames x planes.
+    const perFrame = Math.max(...[plan, ...plan.alternatives].map((c) => c.buffers?.length ?? 1));
+    if (request.count * perFrame > maxBuffers) throw new ErrorReply('BadRequest', `count ${request.count}: ${plan.format} takes ${perFrame} buffers a frame (one per plane), and one Allocate call hands out at most ${maxBuffers} fds (a D-Bus message carries at most ${maxBuffers}); ask for ${Math.floor(maxBuffers / perFrame)} or fewer frames per call (connect().allocate() does so itself)`, { field: 'count', value: request.count, limit: Math.floor(maxBuffers / perFrame) });
     const got = await this.#allocateAdmitted(plan, caller, options.name);
     await this.#handOutAndReply(msg, caller, [{ ...got, name: options.name }], () => ({ ...choiceWire(got.buffers.used), bufferFds: this.#handOut.wire }));
   }
@@ -367,7 +370,7 @@ export class AllocatorService {
     const result = planPipeline(this.allocator.platform, spec);
     if (!result.ok) throw new ErrorReply('Conflict', conflictText(result.conflict), pipelineConflictJson(result.conflict));
     const maxBuffers = this.#options.maxBuffersPerCall ?? MAX_BUFFERS_PER_CALL;
-    const total = result.plan.rings.reduce((n, r) => n + r.choice.count, 0);
+    const total = result.plan.rings.reduce((n, r) => n + r.choice.count * (r.choice.buffers?.length ?? 1), 0);
     if (total > maxBuffers) throw new ErrorReply('BadRequest', `the pipeline's rings hold ${total} buffers: one AllocatePipeline call hands out at most ${maxBuffers} (a D-Bus message carries at most ${maxBuffers} fds); use shallower rings, or Allocate each edge's request (udalloc pipeline plan --json shows them)`, { field: 'depth', value: total, limit: maxBuffers });
     const parts: Array<{ buffers: DmaBuffer[] & { used: PlanChoice }; reservation: Reservation; name: string }> = [];
     try {

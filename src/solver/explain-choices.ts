@@ -162,8 +162,10 @@ export function explainChoices(on: Platform | PreparedPlatform, request: Request
   if (!candidate || !modifier || !layout) return { formats, modifiers, modifiersOf: judged?.name, layout: undefined, heaps: [] };
 
   const heaps = platform.heaps.map((heap): HeapVerdict => {
-    const size = sizeForAlignment(heap, layout.size, problem.heap.physAlign) ?? layout.size;
-    const placement: Placement = { heap, format: candidate.format, modifier, planes: layout.planes, size, used: layout.used, alignment: guaranteedAlignment(heap, size), count: request.count, rank: [] };
+    const buffers = layout.buffers?.map((b) => sizeForAlignment(heap, b, problem.heap.physAlign) ?? b);
+    const size = buffers ? buffers.reduce((a, b) => a + b, 0) : (sizeForAlignment(heap, layout.size, problem.heap.physAlign) ?? layout.size);
+    const alignment = buffers ? Math.min(...buffers.map((b) => guaranteedAlignment(heap, b))) : guaranteedAlignment(heap, size);
+    const placement: Placement = { heap, format: candidate.format, modifier, planes: layout.planes, size, buffers, used: layout.used, alignment, count: request.count, rank: [] };
     const reasons = violations(platform, request, placement);
     if (result.ok && result.plan.heap === heap) return { heap: heap.name, verdict: 'chosen', size, reasons: [] };
     return { heap: heap.name, verdict: reasons.length > 0 ? 'excluded' : 'possible', size, reasons };

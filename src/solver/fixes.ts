@@ -8,7 +8,7 @@ import { FORMATS } from '../constraints/formats.js';
 import { accessCovers, type Device, type DeviceAccess, type Heap, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { CMA_MIN_ALIGNMENT_BYTES, cmaAreaSize, HEAP_KINDS, heapOf, type HeapEntry } from '../constraints/heap-kinds/index.js';
-import { minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
+import { poolBytesFor, poolSizeAtBoot } from '../constraints/placement.js';
 import { deviceEntry } from '../constraints/request.js';
 import { LAYOUT_RULES, ruleNamed } from '../constraints/rules/index.js';
 import { listText } from '../util/list-text.js';
@@ -72,7 +72,7 @@ function leastPoolPlan(ctx: FixContext, changes: readonly Change[], growing: rea
   for (const plan of search(platform, problem, { limit: Infinity, capacityOf: ctx.capacityOf })) {
     const heap = growing.find((h) => h.name === plan.heap.name);
     if (!heap) continue;
-    const need = minimumPoolSize(heap, plan.size, plan.count);
+    const need = poolBytesFor(heap, plan);
     if (!least || need < least.need) least = { plan, heap, need };
   }
   return least;
@@ -346,7 +346,7 @@ function atomText(atom: Atom, changes: readonly Change[], plans: readonly Placem
     case 'capacity': {
       const heap = platform.heaps.find((h) => h.name === atom.heap)!;
       const size = (changes.find((c) => c.target === 'heap' && c.heap === heap.name && c.field === 'size') as { value: number }).value;
-      const need = minimumPoolSize(heap, plan.size, plan.count);
+      const need = poolBytesFor(heap, plan);
       const padded = need > plan.size * plan.count;
       const rounded = size > need ? `, rounded up to whole ${formatBytes(PAGEBLOCK)} pageblocks as CMA areas are` : '';
       return `grow ${heap.name} from ${formatBytes(heap.size)} to ${formatBytes(size)} (the buffers take ${need} bytes: ${plan.count} x ${plan.size}${padded ? `, each placed on a ${formatBytes(plan.alignment)} boundary as the kernel aligns them` : ''}${rounded}); ${HEAP_KINDS[heap.kind].bootAdvice(heap.name, size)}`;
@@ -397,7 +397,7 @@ export const DEFAULT_AREA_SOURCE = "the kernel's default CMA area, which this bo
 /** The sentence for adding the kernel's default CMA area (a 'new-heap' change): its size and place, and why. */
 function addedAreaText(entry: HeapEntry, plans: readonly Placement[], ctx: FixContext): string {
   const plan = plans[0]!;
-  const need = minimumPoolSize(heapOf(entry, DEFAULT_AREA_SOURCE), plan.size, plan.count);
+  const need = poolBytesFor(heapOf(entry, DEFAULT_AREA_SOURCE), plan);
   const mib = entry.size / MiB;
   const physical = ctx.request.devices.map((d) => deviceOf(ctx.platform, d)).filter((d) => !d.iommu);
   const where = entry.limit !== undefined ? `@0-${formatAddress(entry.limit)}` : '';

@@ -31,6 +31,8 @@ export interface LayoutJson<Heap extends string | number = string | number> {
   /** The CPU access the layout was planned for. */
   readonly cpu: CpuAccess;
   readonly planes: ReadonlyArray<{ readonly offset: number; readonly pitch: number; readonly size: number }>;
+  /** A multi-planar format (NV12M...): each frame's buffers, one per plane, their sizes summing to `size`; absent: one buffer. */
+  readonly buffers?: readonly number[] | undefined;
 }
 
 /** The parts of a layout, from a solver placement or an allocator plan choice: the modifier value as the 64-bit number it is. */
@@ -51,6 +53,7 @@ export function layoutJson<Heap extends string | number>(l: LayoutParts<Heap>): 
     alignment: l.alignment,
     cpu: l.cpu,
     planes: l.planes.map((pl) => ({ offset: pl.offset, pitch: pl.pitch, size: pl.size })),
+    ...(l.buffers ? { buffers: [...l.buffers] } : {}),
   };
 }
 
@@ -77,6 +80,7 @@ export function planJson(p: Placement, asked: Asked): LayoutJson<string> {
     alignment: p.alignment,
     cpu: asked.cpu,
     planes: p.planes,
+    buffers: p.buffers,
   });
 }
 

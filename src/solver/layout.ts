@@ -39,8 +39,13 @@ export interface Layout {
   readonly modifierValue?: bigint;
   /** Bytes the planes span, before page and size rounding. */
   readonly used: number;
-  /** Bytes to allocate: used rounded up to the page and to sizeAlign. */
+  /** Bytes to allocate: used rounded up to the page and to sizeAlign (a multi-planar frame: its buffers' sum). */
   readonly size: number;
+  /**
+   * A multi-planar format's buffers (FormatInfo.planeBuffers): each plane's own, at offset 0,
+   * rounded up like a buffer; absent when every plane shares one buffer.
+   */
+  readonly buffers?: readonly number[];
 }
 
 /** AFBC constants from drivers/gpu/drm/drm_gem_framebuffer_helper.c. */
@@ -100,13 +105,24 @@ export function computeLayout(format: FormatInfo, modifier: ModifierInfo, width:
       } else pitch = alignUp(rowBytes, pitchAlign, 'pitch');
       size = checked('plane size', pitch * rows);
     }
+    if (format.planeBuffers) {
+      // A buffer of its own: offset 0, whatever the planes before it took.
+      if (!Number.isInteger(pitch)) return undefined;
+      planes.push({ offset: 0, pitch, rows, size });
+      continue;
+    }
     // With implicit plane offsets the next plane starts where the last ended, or nowhere.
     if (rules.implicitPlanes && (!Number.isInteger(pitch) || end % rules.offsetAlign !== 0)) return undefined;
     const offset = alignUp(end, rules.offsetAlign, 'plane offset');
     end = checked('buffer size', offset + size);
     planes.push({ offset, pitch, rows, size });
   }
-  const size = alignUp(end, lcm(PAGE_SIZE, rules.sizeAlign), 'buffer size');
+  const unit = lcm(PAGE_SIZE, rules.sizeAlign);
+  if (format.planeBuffers) {
+    const buffers = planes.map((p) => alignUp(p.size, unit, 'buffer size'));
+    return { planes, used: planes.reduce((sum, p) => sum + p.size, 0), size: checked('frame size', buffers.reduce((a, b) => a + b, 0)), buffers };
+  }
+  const size = alignUp(end, unit, 'buffer size');
   return { planes, used: end, size };
 }
 

@@ -20,7 +20,7 @@ import type { Atom } from './atoms.js';
 import type { Feasible } from './minimal-sets.js';
 import { computeLayout, type LayoutRules } from './layout.js';
 import type { ShapeTemplate } from './problem.js';
-import { sizeInHeap, type CapacityOf } from './solve.js';
+import { framesInHeap, sizeInHeap, type CapacityOf } from './solve.js';
 
 /** The rules of a table that have atoms: their positions in the table, and their atoms. */
 interface AtomsOfRules {
@@ -205,6 +205,8 @@ function buildTables(platform: Platform, request: Request, template: ShapeTempla
 
 interface LayoutOutcome {
   readonly size: number;
+  /** A multi-planar format's buffers (one per plane); undefined: one buffer. */
+  readonly buffers: readonly number[] | undefined;
   /** The widest plane's pitch. */
   readonly pitch: number;
 }
@@ -387,7 +389,8 @@ class Relaxed {
       for (let k = 0; k < heaps.length; k++) {
         if ((this.eligible & (1 << k)) === 0) continue;
         const { heap, capacity } = heaps[k]!;
-        if (sizeInHeap(heap, layout.size, this.physAlign, this.maxSize, holds(on, capacity) ? this.count : undefined, this.free[k]) !== undefined) return true;
+        const count = holds(on, capacity) ? this.count : undefined;
+        if (layout.buffers === undefined ? sizeInHeap(heap, layout.size, this.physAlign, this.maxSize, count, this.free[k]) !== undefined : framesInHeap(heap, layout.buffers, this.physAlign, this.maxSize, count, this.free[k]) !== undefined) return true;
       }
     }
     return false;
@@ -418,7 +421,7 @@ class Relaxed {
       const layout = computeLayout(ft.format, MODIFIERS[bit]!, this.width, this.height, this.ruleObjects[ruleSet]!);
       let pitch = 0;
       if (layout) for (const plane of layout.planes) pitch = Math.max(pitch, plane.pitch);
-      outcome = layout ? { size: layout.size, pitch } : null;
+      outcome = layout ? { size: layout.size, buffers: layout.buffers, pitch } : null;
       this.layouts.set(key, outcome);
     }
     return outcome;

@@ -6,7 +6,7 @@ import type { FormatInfo } from '../constraints/formats.js';
 import { PAGE_SIZE, type Heap, type Platform, type Request } from '../constraints/model.js';
 import type { ModifierInfo } from '../constraints/modifiers.js';
 import { getOrder, pow2 } from '../util/int.js';
-import { fitsInHeap, guaranteedAlignment } from '../constraints/placement.js';
+import { fitsInHeap, framesFit, guaranteedAlignment } from '../constraints/placement.js';
 import { computeLayout, type PlaneLayout } from './layout.js';
 import { compileOnce, eligibleHeaps, type Problem, type ShapeTable } from './problem.js';
 
@@ -15,8 +15,10 @@ export interface Placement {
   readonly format: FormatInfo;
   readonly modifier: ModifierInfo;
   readonly planes: readonly PlaneLayout[];
-  /** Bytes per buffer as allocated (page and sizeAlign rounded, padded for alignment on CMA). */
+  /** Bytes per buffer as allocated (page and sizeAlign rounded, padded for alignment on CMA); a multi-planar frame's sum. */
   readonly size: number;
+  /** A multi-planar format's buffers per frame, each as allocated (one per plane); undefined: one buffer. */
+  readonly buffers: readonly number[] | undefined;
   /** Bytes the planes use, before rounding. */
   readonly used: number;
   /** Physical base alignment the heap guarantees for a buffer of this size. */
@@ -63,6 +65,22 @@ export function sizeInHeap(heap: Heap, bytes: number, physAlign: number, maxSize
 }
 
 /**
+ * sizeInHeap() for a multi-planar frame: each buffer padded for `physAlign` and within the limits,
+ * and `count` frames of them placed in the heap (constraints/placement.ts framesFit()). The
+ * buffers as allocated, or undefined.
+ */
+export function framesInHeap(heap: Heap, sizes: readonly number[], physAlign: number, maxSize: number, count: number | undefined, free: number | undefined): number[] | undefined {
+  const padded: number[] = [];
+  for (const bytes of sizes) {
+    const size = sizeForAlignment(heap, bytes, physAlign);
+    if (size === undefined || size > maxSize) return undefined;
+    padded.push(size);
+  }
+  if (count !== undefined && !framesFit(heap, padded, count, free)) return undefined;
+  return padded;
+}
+
+/**
  * Free bytes a heap has now, when the caller knows it (a live allocator). Without it, heaps are
  * judged empty, with the kernel's placement rules (constraints/placement.ts).
  */
@@ -94,7 +112,13 @@ export function search(platform: Platform, problem: Problem, options: SearchOpti
       const first = found.length;
       for (const { heap, index, preference } of eligible) {
         const counts = req.capacityLimited === undefined || req.capacityLimited.has(heap.name);
-        const size = sizeInHeap(heap, layout.size, req.physAlign, req.maxSize, counts ? problem.count : undefined, counts ? options.capacityOf?.(heap) : undefined);
+        let size: number | undefined;
+        let buffers: number[] | undefined;
+        if (layout.buffers === undefined) size = sizeInHeap(heap, layout.size, req.physAlign, req.maxSize, counts ? problem.count : undefined, counts ? options.capacityOf?.(heap) : undefined);
+        else {
+          buffers = framesInHeap(heap, layout.buffers, req.physAlign, req.maxSize, counts ? problem.count : undefined, counts ? options.capacityOf?.(heap) : undefined);
+          size = buffers?.reduce((a, b) => a + b, 0);
+        }
         if (size === undefined) continue;
         const placement: Placement = {
           heap,
@@ -102,8 +126,9 @@ export function search(platform: Platform, problem: Problem, options: SearchOpti
           modifier,
           planes: layout.planes,
           size,
+          buffers,
           used: layout.used,
-          alignment: guaranteedAlignment(heap, size),
+          alignment: buffers ? Math.min(...buffers.map((b) => guaranteedAlignment(heap, b))) : guaranteedAlignment(heap, size),
           count: problem.count,
           rank: [candidate.rank, modifierRank, preference, heap.scarcity, size, index],
         };

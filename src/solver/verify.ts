@@ -5,7 +5,7 @@ import { rowBytesOf, type FormatInfo } from '../constraints/formats.js';
 import { accessCovers, implicitPitch, modifierAccessOf, PAGE_SIZE, type Platform, type Request } from '../constraints/model.js';
 import { shortModifierName } from '../constraints/modifiers.js';
 import { formatAddress, formatBytes } from '../constraints/units.js';
-import { emptyHeapCapacity, guaranteedAlignment, minimumPoolSize } from '../constraints/placement.js';
+import { emptyHeapCapacity, framesExtent, guaranteedAlignment, minimumPoolSize } from '../constraints/placement.js';
 import type { Placement } from './solve.js';
 
 /** Every violated constraint, as "device: what"; empty when the plan satisfies everything. */
@@ -13,18 +13,31 @@ export function violations(platform: Platform, request: Request, plan: Placement
   const out: string[] = [];
   const { heap, format, modifier, planes, size } = plan;
   if (!request.formats.includes(format)) out.push(`request: ${format.name} not accepted`);
-  if (size % PAGE_SIZE !== 0) out.push(`size ${size} not page aligned`);
+  // The dma-bufs of one frame: the buffer, or a multi-planar format's one per plane.
+  const units = plan.buffers ?? [size];
+  if (plan.buffers && (!format.planeBuffers || plan.buffers.length !== planes.length || plan.buffers.reduce((a, b) => a + b, 0) !== size)) out.push(`buffers ${plan.buffers.join('+')}: not one per plane of ${format.name} summing to ${size}`);
+  if (!plan.buffers && format.planeBuffers) out.push(`${format.name} takes a buffer per plane, the plan has one`);
+  for (const unit of units) if (unit % PAGE_SIZE !== 0) out.push(`size ${unit} not page aligned`);
   if (request.protected && !heap.secure) out.push(`request: a protected buffer needs a secure heap, and ${heap.name} is not one`);
   if (!request.protected && heap.secure) out.push(`request: ${heap.name} is a secure heap, for protected buffers only`);
   if (request.cpu !== 'none' && !heap.cpuAccess) out.push(`request: CPU ${request.cpu} access, but ${heap.name} is not CPU-mappable`);
   // Only one reason per heap: a buffer larger than the heap hands out, or too many for its room.
-  if (size > heap.maxBuffer && size <= heap.size) out.push(`heap ${heap.name}: a ${size}-byte buffer is larger than the ${heap.maxBuffer} bytes it hands out at once`);
-  else if (emptyHeapCapacity(heap, size) < plan.count) {
+  const largest = Math.max(...units);
+  if (largest > heap.maxBuffer && largest <= heap.size) out.push(`heap ${heap.name}: a ${largest}-byte buffer is larger than the ${heap.maxBuffer} bytes it hands out at once`);
+  else if (plan.buffers) {
+    const need = framesExtent(heap, plan.buffers, plan.count);
+    if (need > heap.size) out.push(`heap ${heap.name}: ${plan.count} frames of ${plan.buffers.join(' + ')} bytes need ${need} bytes as the kernel places them, it has ${heap.size} (${formatBytes(heap.size)})`);
+  } else if (emptyHeapCapacity(heap, size) < plan.count) {
     const need = minimumPoolSize(heap, size, plan.count);
     out.push(`heap ${heap.name}: ${plan.count} x ${size} bytes need ${need} bytes as the kernel places them${need > size * plan.count ? ' (alignment padding included)' : ''}, it has ${heap.size} (${formatBytes(heap.size)})`);
   }
-  const last = planes[planes.length - 1]!;
-  if (last.offset + last.size > size) out.push('planes overrun the buffer');
+  if (plan.buffers) planes.forEach((p, i) => {
+    if (p.offset !== 0 || p.size > plan.buffers![i]!) out.push(`plane ${i} (at ${p.offset}, ${p.size} bytes) overruns its buffer of ${plan.buffers![i]} bytes`);
+  });
+  else {
+    const last = planes[planes.length - 1]!;
+    if (last.offset + last.size > size) out.push('planes overrun the buffer');
+  }
   for (const name of request.devices) {
     const d = platform.devices.find((x) => x.name === name)!;
     const rule = d.formats.get(format.name);
@@ -54,20 +67,23 @@ export function violations(platform: Platform, request: Request, plan: Placement
       // The device finds planes 1.. itself: each right after the previous, pitch derived from plane 0's.
       for (let i = 1; i < planes.length; i++) {
         const prev = planes[i - 1]!;
-        if (planes[i]!.offset !== prev.offset + prev.size) out.push(`${name}: plane ${i} at ${planes[i]!.offset}, but it looks for it right after plane ${i - 1} (${prev.offset + prev.size})`);
+        // (A multi-planar format's planes each start a buffer: only their pitches are derived.)
+        if (!plan.buffers && planes[i]!.offset !== prev.offset + prev.size) out.push(`${name}: plane ${i} at ${planes[i]!.offset}, but it looks for it right after plane ${i - 1} (${prev.offset + prev.size})`);
         if (planes[i]!.pitch !== implicitPitch(planes[0]!.pitch, format, i)) out.push(`${name}: plane ${i} pitch ${planes[i]!.pitch}, but it derives ${implicitPitch(planes[0]!.pitch, format, i)} from plane 0's`);
       }
       if (modifier.layout.kind !== 'linear') out.push(`${name}: finds ${format.name}'s planes itself only in a linear layout`);
     }
-    if (size % d.sizeAlign !== 0) out.push(`${name}: size ${size} not a multiple of ${d.sizeAlign}`);
-    if (d.maxSize !== undefined && size > d.maxSize) out.push(`${name}: size ${size} > max ${d.maxSize}`);
+    for (const unit of units) {
+      if (unit % d.sizeAlign !== 0) out.push(`${name}: size ${unit} not a multiple of ${d.sizeAlign}`);
+      if (d.maxSize !== undefined && unit > d.maxSize) out.push(`${name}: size ${unit} > max ${d.maxSize}`);
+    }
     if (d.heaps && !d.heaps.includes(heap.name)) out.push(`${name}: cannot reach heap ${heap.name}`);
     if (d.protected === 'required' && !heap.secure) out.push(`${name}: needs protected memory`);
     if (d.protected === 'forbidden' && heap.secure) out.push(`${name}: cannot use protected memory`);
     if (!d.iommu) {
       if (!heap.contiguous) out.push(`${name}: no IOMMU, heap ${heap.name} not contiguous`);
       if (d.dmaBits !== undefined && heap.end > 2 ** d.dmaBits) out.push(`${name}: no IOMMU, heap ${heap.name} ${Number.isFinite(heap.end) ? `ends at ${formatAddress(heap.end)}` : 'may lie anywhere in RAM'}, above its ${d.dmaBits}-bit DMA limit`);
-      if (guaranteedAlignment(heap, size) % d.alignment !== 0) out.push(`${name}: base alignment ${guaranteedAlignment(heap, size)} not a multiple of ${d.alignment}`);
+      for (const unit of units) if (guaranteedAlignment(heap, unit) % d.alignment !== 0) out.push(`${name}: base alignment ${guaranteedAlignment(heap, unit)} not a multiple of ${d.alignment}`);
     }
   }
   return out;

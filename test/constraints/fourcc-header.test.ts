@@ -1,5 +1,5 @@
 // The format and modifier tables checked against the system's drm_fourcc.h (libdrm-dev, installed
-// by .ci/run), and the raw Bayer formats against linux/videodev2.h (V4L2_PIX_FMT_*): a C program
+// by .ci/run), and the raw Bayer and multi-planar formats against linux/videodev2.h (V4L2_PIX_FMT_*): a C program
 // prints each value from the headers' own macros.
 
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, describe } from 'node:test';
 import { each, testDir } from '../helpers.js';
-import { FORMATS } from '../../src/constraints/formats.js';
+import { FORMATS, v4l2Only } from '../../src/constraints/formats.js';
 import { MODIFIERS } from '../../src/constraints/modifiers.js';
 
 const HEADER = '/usr/include/libdrm/drm_fourcc.h';
@@ -24,7 +24,7 @@ const MACRO: Record<string, string> = {
 
 function headerValues(): Map<string, bigint> {
   const lines = [
-    ...FORMATS.map((f) => `P("${f.name}", ${f.bayer ? 'V4L2_PIX_FMT_' : 'DRM_FORMAT_'}${f.name});`),
+    ...FORMATS.map((f) => `P("${f.name}", ${v4l2Only(f) ? 'V4L2_PIX_FMT_' : 'DRM_FORMAT_'}${f.name});`),
     ...MODIFIERS.map((m) => `P("${m.name}", ${MACRO[m.name] ?? m.name});`),
   ];
   const source = `#include <stdio.h>\n#include <stdint.h>\n#include <libdrm/drm_fourcc.h>\n#include <linux/videodev2.h>\n#define P(n, v) printf("%s %llu\\n", n, (unsigned long long)(v))\nint main(void) {\n${lines.join('\n')}\nreturn 0; }\n`;

@@ -47,7 +47,7 @@ function oracle(platform: Platform, request: Request): Placement | undefined {
           const size = Math.max(layout.size, PAGE_SIZE * 2 ** order);
           if (size % layoutRules.sizeAlign !== 0) continue;
           const plan: Placement = {
-            heap, format, modifier, planes: layout.planes, size, used: layout.used, count: request.count,
+            heap, format, modifier, planes: layout.planes, size, buffers: undefined, used: layout.used, count: request.count,
             alignment: guaranteedAlignment(heap, size),
             rank: [formatRank, modifierRank, preferred(heap.name), heap.scarcity, size, heapIndex],
           };

@@ -52,6 +52,27 @@ export const cma: HeapKindRules = {
     const base = heap.base ?? 0;
     return { first: Math.ceil(base / align) * align - base, step: Math.ceil(bytes / align) * align };
   },
+  extent(heap: PlacedHeap, sizes: readonly number[]) {
+    // mm/cma.c cma_alloc(): bitmap_find_next_zero_area_off() from bit 0 for each buffer, at the
+    // buffer's order alignment of the absolute PFN: the lowest aligned free run, gaps included.
+    const base = heap.base ?? 0;
+    const taken: Array<{ start: number; end: number }> = [];
+    let extent = 0;
+    for (const bytes of sizes) {
+      const align = PAGE_SIZE * pow2(cmaAlignOrder(bytes, heap.alignOrder ?? DEFAULT_CMA_ALIGNMENT));
+      const alignedFrom = (offset: number) => Math.ceil((base + offset) / align) * align - base;
+      let start = alignedFrom(0);
+      let i = 0;
+      for (; i < taken.length; i++) {
+        const t = taken[i]!;
+        if (start + bytes <= t.start) break;
+        if (t.end > start) start = alignedFrom(t.end);
+      }
+      taken.splice(i, 0, { start, end: start + bytes });
+      extent = Math.max(extent, start + bytes);
+    }
+    return extent;
+  },
   bootSize: cmaAreaSize,
   bootAdvice: (name, size) => {
     const area = cmaAreaSize(size);

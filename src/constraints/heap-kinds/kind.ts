@@ -42,6 +42,12 @@ export interface HeapKindRules {
   endWithoutPlace(size: number): number;
   /** Where equal buffers of `bytes` (whole pages) land in an empty heap: the first's offset from the base, and the distance between them. */
   stride(heap: PlacedHeap, bytes: number): { readonly first: number; readonly step: number };
+  /**
+   * Where buffers of several sizes (whole pages), allocated in this order on the empty heap, end:
+   * the offset past the last one from the base. Multi-planar frames (a buffer per plane) need it:
+   * buffers of different sizes get different alignments, and a later one may fill an earlier gap.
+   */
+  extent(heap: PlacedHeap, sizes: readonly number[]): number;
   /** The capacity a heap of this kind is given at boot to hold at least `bytes`. */
   bootSize(bytes: number): number;
   /** How to give heap `name` `size` bytes at boot, or undefined when no boot setting does (RAM). */

@@ -4,7 +4,7 @@
 // A pool too large to simulate page by page (a sizing replay plans against unbounded pools) is
 // judged by the same placement rules the simulator follows, from constraints/placement.ts.
 
-import { minimumPoolSize } from '../../constraints/placement.js';
+import { poolBytesFor } from '../../constraints/placement.js';
 import type { Heap, Platform } from '../../constraints/model.js';
 import { SimKernel } from './kernel.js';
 import type { FixCheck, Placement } from '../../solver/index.js';
@@ -18,18 +18,19 @@ export const allocatesOnEmptyHeaps: FixCheck = (platform: Platform, plans: reado
   const huge = [...used.values()].filter((h) => h.size > SIMULATED_MAX);
   for (const heap of huge) {
     // Each plan's buffers take their stride from the pool's start; plans are summed (conservative).
-    const need = plans.filter((p) => p.heap.name === heap.name).reduce((sum, p) => sum + minimumPoolSize(heap, p.size, p.count), 0);
+    const need = plans.filter((p) => p.heap.name === heap.name).reduce((sum, p) => sum + poolBytesFor(heap, p), 0);
     if (need > heap.size) return false;
   }
   const simulated = [...used.values()].filter((h) => h.size <= SIMULATED_MAX);
   if (simulated.length === 0) return true;
-  const total = plans.reduce((sum, p) => sum + p.count, 0);
+  const total = plans.reduce((sum, p) => sum + p.count * (p.buffers?.length ?? 1), 0);
   const kernel = new SimKernel(simulated, { maxFds: total + 16 });
   const fds: number[] = [];
   try {
     for (const plan of plans) {
       if (!simulated.some((h) => h.name === plan.heap.name)) continue;
-      for (let i = 0; i < plan.count; i++) fds.push(kernel.allocate(plan.heap.name, plan.size));
+      // Frame by frame, and a multi-planar frame plane by plane, as the allocator asks.
+      for (let i = 0; i < plan.count; i++) for (const size of plan.buffers ?? [plan.size]) fds.push(kernel.allocate(plan.heap.name, size));
     }
     return true;
   } catch {

@@ -218,16 +218,17 @@ function withV4l2Formats(device: DiscoveredDevice, node: string, notes: string[]
   const formats: DiscoveredFormat[] = [];
   const left: string[] = [];
   for (const f of v.formats) {
-    if (!f.mapping.format || f.mapping.buffers !== 'one' || !f.pitch) {
-      left.push(`${f.v4l2} (${!f.mapping.format ? f.mapping.why : f.mapping.buffers !== 'one' ? 'one dma-buf per plane' : 'no pitch rule'})`);
+    if (!f.mapping.format || !f.pitch) {
+      left.push(`${f.v4l2} (${!f.mapping.format ? f.mapping.why : 'no pitch rule'})`);
       continue;
     }
     if (formats.some((x) => x.format === f.mapping.format)) continue;
-    // A single-planar queue carries every plane in one buffer at offsets the driver computes itself.
+    // A single-planar queue carries every plane in one buffer at offsets the driver computes itself;
+    // a multi-planar one a buffer per plane, the pitches of planes 1.. derived from plane 0's too.
     const implicit = (findFormat(f.mapping.format)?.planes.length ?? 1) > 1 ? { implicitPlaneOffsets: true } : {};
     formats.push({ format: f.mapping.format, access, modifiers: ['LINEAR'], pitchAlign: f.pitch.pitchAlign, ...implicit, source: `${f.source} ${f.v4l2} (${f.mapping.why}); pitch: ${f.pitch.evidence.join('; ')}` });
   }
-  if (left.length > 0) notes.push(`${node} (${v.driver}): formats without a single-buffer DRM equivalent, not in the profile: ${left.join(', ')}`);
+  if (left.length > 0) notes.push(`${node} (${v.driver}): formats without a udalloc equivalent, not in the profile: ${left.join(', ')}`);
   if (v.dmabuf === false) notes.push(`${node} (${v.driver}): its queue does not import dma-bufs (no V4L2_BUF_CAP_SUPPORTS_DMABUF): udalloc's buffers cannot be given to it`);
   const kind = v.direction === 'capture' ? 'camera' : 'codec';
   return { ...device, kind, compatible: `${v.driver}: ${v.card}`, formats };

@@ -17,10 +17,11 @@ export function fourccName(code: number): string {
 }
 
 export interface V4l2FormatMapping {
-  /** The udalloc format with the same memory layout (DRM's, or V4L2's raw Bayer), or undefined when there is none. */
+  /**
+   * The udalloc format with the same memory layout (DRM's, or V4L2's own: raw Bayer, and the
+   * multi-planar formats that take a dma-buf per plane), or undefined when there is none.
+   */
   readonly format: string | undefined;
-  /** Multi-planar variants (NV12M...) take one dma-buf per plane; the others put every plane in one buffer. */
-  readonly buffers: 'one' | 'per-plane';
   readonly why: string;
 }
 
@@ -31,43 +32,42 @@ export interface V4l2FormatMapping {
  * DRM_FORMAT_BGR888, V4L2 XBGR32 ('XR24': B, G, R, X bytes) is DRM_FORMAT_XRGB8888.
  */
 const V4L2_TO_DRM: Readonly<Record<string, V4l2FormatMapping>> = {
-  YUYV: { format: 'YUYV', buffers: 'one', why: 'same layout and fourcc' },
-  UYVY: { format: 'UYVY', buffers: 'one', why: 'same layout and fourcc' },
-  YVYU: { format: 'YVYU', buffers: 'one', why: 'same layout and fourcc' },
-  VYUY: { format: 'VYUY', buffers: 'one', why: 'same layout and fourcc' },
-  NV12: { format: 'NV12', buffers: 'one', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
-  NV21: { format: 'NV21', buffers: 'one', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
-  NV16: { format: 'NV16', buffers: 'one', why: 'chroma follows luma in the same buffer' },
-  NV61: { format: 'NV61', buffers: 'one', why: 'chroma follows luma in the same buffer' },
-  NM12: { format: 'NV12', buffers: 'per-plane', why: 'V4L2_PIX_FMT_NV12M: one buffer per plane' },
-  NM21: { format: 'NV21', buffers: 'per-plane', why: 'V4L2_PIX_FMT_NV21M: one buffer per plane' },
-  YU12: { format: 'YUV420', buffers: 'one', why: 'V4L2_PIX_FMT_YUV420: three planes in one buffer' },
-  YV12: { format: 'YVU420', buffers: 'one', why: 'V4L2_PIX_FMT_YVU420: three planes in one buffer' },
-  YM12: { format: 'YUV420', buffers: 'per-plane', why: 'V4L2_PIX_FMT_YUV420M: one buffer per plane' },
-  '422P': { format: 'YUV422', buffers: 'one', why: 'V4L2_PIX_FMT_YUV422P' },
-  RGBP: { format: 'RGB565', buffers: 'one', why: 'V4L2_PIX_FMT_RGB565 (little endian) is DRM_FORMAT_RGB565' },
-  RGB3: { format: 'BGR888', buffers: 'one', why: 'V4L2_PIX_FMT_RGB24 (R, G, B bytes) is DRM_FORMAT_BGR888' },
-  BGR3: { format: 'RGB888', buffers: 'one', why: 'V4L2_PIX_FMT_BGR24 (B, G, R bytes) is DRM_FORMAT_RGB888' },
-  XR24: { format: 'XRGB8888', buffers: 'one', why: 'V4L2_PIX_FMT_XBGR32 (B, G, R, X bytes) is DRM_FORMAT_XRGB8888' },
-  AR24: { format: 'ARGB8888', buffers: 'one', why: 'V4L2_PIX_FMT_ABGR32 (B, G, R, A bytes) is DRM_FORMAT_ARGB8888' },
-  XB24: { format: 'XBGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBX32 (R, G, B, X bytes) is DRM_FORMAT_XBGR8888' },
-  AB24: { format: 'ABGR8888', buffers: 'one', why: 'V4L2_PIX_FMT_RGBA32 (R, G, B, A bytes) is DRM_FORMAT_ABGR8888' },
-  BX24: { format: 'BGRX8888', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB32 (X, R, G, B bytes) is DRM_FORMAT_BGRX8888' },
-  BA24: { format: 'BGRA8888', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB32 (A, R, G, B bytes) is DRM_FORMAT_BGRA8888' },
-  XR12: { format: 'XRGB4444', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB444 is DRM_FORMAT_XRGB4444 (same little-endian word)' },
-  AR12: { format: 'ARGB4444', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB444 is DRM_FORMAT_ARGB4444' },
-  XR15: { format: 'XRGB1555', buffers: 'one', why: 'V4L2_PIX_FMT_XRGB555 is DRM_FORMAT_XRGB1555' },
-  AR15: { format: 'ARGB1555', buffers: 'one', why: 'V4L2_PIX_FMT_ARGB555 is DRM_FORMAT_ARGB1555' },
-  NV24: { format: 'NV24', buffers: 'one', why: 'full-resolution chroma after luma, same fourcc' },
-  NV42: { format: 'NV42', buffers: 'one', why: 'full-resolution chroma after luma, same fourcc' },
-  VUYA: { format: 'AYUV', buffers: 'one', why: 'V4L2_PIX_FMT_VUYA32 (V, U, Y, A bytes) is DRM_FORMAT_AYUV' },
-  VUYX: { format: 'XYUV8888', buffers: 'one', why: 'V4L2_PIX_FMT_VUYX32 (V, U, Y, X bytes) is DRM_FORMAT_XYUV8888' },
-  GREY: { format: 'R8', buffers: 'one', why: 'V4L2_PIX_FMT_GREY, one byte per pixel, is DRM_FORMAT_R8' },
-  'Y16 ': { format: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
-  Y16: { format: 'R16', buffers: 'one', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
-  P010: { format: 'P010', buffers: 'one', why: 'same layout and fourcc' },
+  YUYV: { format: 'YUYV', why: 'same layout and fourcc' },
+  UYVY: { format: 'UYVY', why: 'same layout and fourcc' },
+  YVYU: { format: 'YVYU', why: 'same layout and fourcc' },
+  VYUY: { format: 'VYUY', why: 'same layout and fourcc' },
+  NV12: { format: 'NV12', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
+  NV21: { format: 'NV21', why: 'chroma follows luma in the same buffer, at bytesperline x height' },
+  NV16: { format: 'NV16', why: 'chroma follows luma in the same buffer' },
+  NV61: { format: 'NV61', why: 'chroma follows luma in the same buffer' },
+  YU12: { format: 'YUV420', why: 'V4L2_PIX_FMT_YUV420: three planes in one buffer' },
+  YV12: { format: 'YVU420', why: 'V4L2_PIX_FMT_YVU420: three planes in one buffer' },
+  '422P': { format: 'YUV422', why: 'V4L2_PIX_FMT_YUV422P' },
+  RGBP: { format: 'RGB565', why: 'V4L2_PIX_FMT_RGB565 (little endian) is DRM_FORMAT_RGB565' },
+  RGB3: { format: 'BGR888', why: 'V4L2_PIX_FMT_RGB24 (R, G, B bytes) is DRM_FORMAT_BGR888' },
+  BGR3: { format: 'RGB888', why: 'V4L2_PIX_FMT_BGR24 (B, G, R bytes) is DRM_FORMAT_RGB888' },
+  XR24: { format: 'XRGB8888', why: 'V4L2_PIX_FMT_XBGR32 (B, G, R, X bytes) is DRM_FORMAT_XRGB8888' },
+  AR24: { format: 'ARGB8888', why: 'V4L2_PIX_FMT_ABGR32 (B, G, R, A bytes) is DRM_FORMAT_ARGB8888' },
+  XB24: { format: 'XBGR8888', why: 'V4L2_PIX_FMT_RGBX32 (R, G, B, X bytes) is DRM_FORMAT_XBGR8888' },
+  AB24: { format: 'ABGR8888', why: 'V4L2_PIX_FMT_RGBA32 (R, G, B, A bytes) is DRM_FORMAT_ABGR8888' },
+  BX24: { format: 'BGRX8888', why: 'V4L2_PIX_FMT_XRGB32 (X, R, G, B bytes) is DRM_FORMAT_BGRX8888' },
+  BA24: { format: 'BGRA8888', why: 'V4L2_PIX_FMT_ARGB32 (A, R, G, B bytes) is DRM_FORMAT_BGRA8888' },
+  XR12: { format: 'XRGB4444', why: 'V4L2_PIX_FMT_XRGB444 is DRM_FORMAT_XRGB4444 (same little-endian word)' },
+  AR12: { format: 'ARGB4444', why: 'V4L2_PIX_FMT_ARGB444 is DRM_FORMAT_ARGB4444' },
+  XR15: { format: 'XRGB1555', why: 'V4L2_PIX_FMT_XRGB555 is DRM_FORMAT_XRGB1555' },
+  AR15: { format: 'ARGB1555', why: 'V4L2_PIX_FMT_ARGB555 is DRM_FORMAT_ARGB1555' },
+  NV24: { format: 'NV24', why: 'full-resolution chroma after luma, same fourcc' },
+  NV42: { format: 'NV42', why: 'full-resolution chroma after luma, same fourcc' },
+  VUYA: { format: 'AYUV', why: 'V4L2_PIX_FMT_VUYA32 (V, U, Y, A bytes) is DRM_FORMAT_AYUV' },
+  VUYX: { format: 'XYUV8888', why: 'V4L2_PIX_FMT_VUYX32 (V, U, Y, X bytes) is DRM_FORMAT_XYUV8888' },
+  GREY: { format: 'R8', why: 'V4L2_PIX_FMT_GREY, one byte per pixel, is DRM_FORMAT_R8' },
+  'Y16 ': { format: 'R16', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
+  Y16: { format: 'R16', why: 'V4L2_PIX_FMT_Y16 is DRM_FORMAT_R16' },
+  P010: { format: 'P010', why: 'same layout and fourcc' },
   // Raw Bayer: DRM has no fourcc, udalloc keeps V4L2's (formats.ts, pixfmt-bayer.rst).
-  ...Object.fromEntries(FORMATS.filter((f) => f.bayer).map((f) => [f.code, { format: f.name, buffers: 'one' as const, why: `V4L2_PIX_FMT_${f.name}: raw Bayer, in V4L2's own layout (DRM has no Bayer formats)` }])),
+  ...Object.fromEntries(FORMATS.filter((f) => f.bayer).map((f) => [f.code, { format: f.name, why: `V4L2_PIX_FMT_${f.name}: raw Bayer, in V4L2's own layout (DRM has no Bayer formats)` }])),
+  // Multi-planar (pixfmt-yuv-planar.rst, "non-contiguous planes"): a dma-buf per plane.
+  ...Object.fromEntries(FORMATS.filter((f) => f.planeBuffers).map((f) => [f.code, { format: f.name, why: `V4L2_PIX_FMT_${f.name}: the planes of ${f.name.slice(0, -1)}, a dma-buf each` }])),
 };
 
 /** What DRM has no equivalent for, and why (listed, never dropped silently). */
@@ -78,7 +78,7 @@ function noEquivalent(v4l2: string, compressed: boolean): string {
 }
 
 export function mapV4l2Format(v4l2: string, compressed = false): V4l2FormatMapping {
-  return V4L2_TO_DRM[v4l2] ?? { format: undefined, buffers: 'one', why: noEquivalent(v4l2, compressed) };
+  return V4L2_TO_DRM[v4l2] ?? { format: undefined, why: noEquivalent(v4l2, compressed) };
 }
 
 export interface PitchRule {
@@ -200,7 +200,7 @@ export function describeV4l2(path: string, addon: NativeAddon): V4l2Device | { r
       const mapping = mapV4l2Format(v4l2, compressed);
       const drm = mapping.format !== undefined ? findFormat(mapping.format) : undefined;
       let pitch: PitchRule | undefined;
-      if (drm && mapping.buffers === 'one') {
+      if (drm) {
         const answers: Array<{ asked: number; width: number; bytesperline: number }> = [];
         for (const w of WIDTHS) {
           try {

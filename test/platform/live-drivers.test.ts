@@ -46,9 +46,11 @@ function driver(formats: string[], bpl: (w: number, fourcc: string) => number, f
 
 describe('V4L2 formats as DRM formats', () => {
   it('maps by byte order in memory, and lists what has no equivalent with the reason', () => {
-    assert.deepStrictEqual(['XR24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'NV12', 'NM12', 'YU12', 'GREY'].map((f) => [f, mapV4l2Format(f).format, mapV4l2Format(f).buffers]), [
-      ['XR24', 'XRGB8888', 'one'], ['RGB3', 'BGR888', 'one'], ['BGR3', 'RGB888', 'one'], ['RGBP', 'RGB565', 'one'], ['YUYV', 'YUYV', 'one'], ['NV12', 'NV12', 'one'], ['NM12', 'NV12', 'per-plane'], ['YU12', 'YUV420', 'one'], ['GREY', 'R8', 'one'],
+    assert.deepStrictEqual(['XR24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'NV12', 'NM12', 'YU12', 'GREY'].map((f) => [f, mapV4l2Format(f).format]), [
+      ['XR24', 'XRGB8888'], ['RGB3', 'BGR888'], ['BGR3', 'RGB888'], ['RGBP', 'RGB565'], ['YUYV', 'YUYV'], ['NV12', 'NV12'], ['NM12', 'NV12M'], ['YU12', 'YUV420'], ['GREY', 'R8'],
     ]);
+    // Multi-planar: V4L2's own formats, a dma-buf per plane.
+    assert.deepStrictEqual(['NM12', 'NM21', 'YM12', 'YM21', 'YM24'].map((f) => [mapV4l2Format(f).format, findFormat(mapV4l2Format(f).format!)?.planeBuffers]), [['NV12M', true], ['NV21M', true], ['YUV420M', true], ['YVU420M', true], ['YUV444M', true]]);
     // Every DRM name in the table is one udalloc knows.
     for (const f of ['XR24', 'AR24', 'XB24', 'AB24', 'BX24', 'BA24', 'RGB3', 'BGR3', 'RGBP', 'YUYV', 'UYVY', 'NV12', 'NV21', 'NV16', 'NV61', 'YU12', 'YV12', 'GREY', 'P010']) assert.ok(findFormat(mapV4l2Format(f).format!), f);
     // Raw Bayer: V4L2's own formats, kept (DRM has none); every depth and packing of each order.

@@ -110,6 +110,10 @@ export class DmaBuffer implements BufferLayout {
   get planes(): readonly PlaneView[] {
     return this.#layout.planes;
   }
+  /** A multi-planar format's buffer: the plane it holds; undefined when the buffer holds every plane. */
+  get plane(): number | undefined {
+    return this.#layout.plane;
+  }
   /** Bytes of the dma-buf (what fstat reports). */
   get cpu(): CpuAccess {
     return this.#layout.cpu;

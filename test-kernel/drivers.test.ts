@@ -1,8 +1,9 @@
-// Runs inside the QEMU guest (see test/kernel/qemu.test.ts) on Linux 6.12 with two vivid capture
-// instances (vivid.allocators=1,0: the first uses vb2-dma-contig and needs contiguous memory, the
-// second vmalloc) and vkms (a virtual display with a writeback connector). With nothing but
-// discovery as input, udalloc plans a camera buffer, allocates it from the real heaps, and vivid
-// captures its test pattern into it through V4L2_MEMORY_DMABUF.
+// Runs inside the QEMU guest (see test/kernel/qemu.test.ts) on Linux 6.12 with three vivid capture
+// instances (vivid.allocators=1,0,1 multiplanar=1,1,2: the first uses vb2-dma-contig and needs
+// contiguous memory, the second vmalloc, the third is multi-planar on vb2-dma-contig) and vkms (a
+// virtual display with a writeback connector). With nothing but discovery as input, udalloc plans
+// camera buffers, allocates them from the real heaps, and vivid captures its test pattern into them
+// through V4L2_MEMORY_DMABUF.
 
 import assert from 'node:assert/strict';
 import { closeSync, constants, openSync, readdirSync } from 'node:fs';
@@ -89,10 +90,10 @@ describe('real drivers: vkms as discovery sees it', () => {
 });
 
 describe('real drivers: vivid capture into udalloc buffers', () => {
-  it('discovery asks both vivid instances: XRGB8888 among their formats, dma-buf import, a pitch rule', () => {
+  it('discovery asks every vivid instance: XRGB8888 among their formats, dma-buf import, a pitch rule', () => {
     const { live } = discovered();
     const vivid = live.devices.filter((d) => /vivid/.test(d.compatible));
-    assert.deepStrictEqual(vivid.map((d) => d.name), ['video0', 'video1'], live.notes.join('\n'));
+    assert.deepStrictEqual(vivid.map((d) => d.name), ['video0', 'video1', 'video2'], live.notes.join('\n'));
     for (const d of vivid) {
       const xrgb = d.formats!.find((f) => f.format === 'XRGB8888')!;
       assert.ok(xrgb, `${d.name}: ${d.formats!.map((f) => f.format).join(', ')}`);
@@ -105,10 +106,15 @@ describe('real drivers: vivid capture into udalloc buffers', () => {
     assert.ok(!live.notes.some((n) => /does not import dma-bufs/.test(n)), live.notes.join('\n'));
     // Single-planar NV12: the driver finds the chroma plane itself, right after luma.
     assert.strictEqual(vivid[0]!.formats!.find((f) => f.format === 'NV12')?.implicitPlaneOffsets, true);
-    // Raw Bayer is kept as V4L2's own format, with the driver's pitch rule; multi-planar formats are listed with the reason.
+    // Raw Bayer is kept as V4L2's own format, with the driver's pitch rule.
     const bayer = vivid[0]!.formats!.find((f) => f.format === 'SBGGR8');
     assert.ok(bayer && bayer.access === 'write' && /BA81 \(V4L2_PIX_FMT_SBGGR8: raw Bayer/.test(bayer.source), vivid[0]!.formats!.map((f) => f.format).join(', '));
     assert.ok(!live.notes.some((n) => /BA81 \(/.test(n)), live.notes.join('\n'));
+    // The multi-planar instance: NV12M (NM12) kept as V4L2's own format, a dma-buf per plane.
+    const nv12m = vivid[2]!.formats!.find((f) => f.format === 'NV12M');
+    assert.ok(nv12m && nv12m.access === 'write' && /NM12 \(V4L2_PIX_FMT_NV12M/.test(nv12m.source), vivid[2]!.formats!.map((f) => f.format).join(', '));
+    assert.ok(vivid[2]!.formats!.some((f) => f.format === 'YUV420M'));
+    assert.ok(!live.notes.some((n) => /NM12 \(/.test(n)), live.notes.join('\n'));
     // XRGB555 maps to DRM's XRGB1555; its big-endian twin is named as such, not with a stray byte.
     assert.ok(vivid[0]!.formats!.some((f) => f.format === 'XRGB1555'));
     assert.ok(!live.notes.some((n) => n.includes('\u00b5')) && live.notes.some((n) => n.includes('XR15-BE')), live.notes.join('\n'));
@@ -183,6 +189,84 @@ describe('real drivers: vivid capture into udalloc buffers', () => {
       }
     } finally {
       forced.close();
+      backend.dispose();
+    }
+  });
+});
+
+/** vivid's OSD text mode control (drivers/media/test-drivers/vivid/vivid-ctrls.c): 2 is "None". */
+const VIVID_CID_OSD_TEXT_MODE = 0x00f0f001;
+const NV12_V4L2 = 0x3231564e; // 'NV12'
+const NM12 = 0x32314d4e; // 'NM12': V4L2_PIX_FMT_NV12M
+
+describe('real drivers: a multi-planar capture, a dma-buf per plane', () => {
+  it('vivid captures NV12M into per-plane udalloc buffers planned from discovery alone; the planes equal the single-planar NV12 capture of the same pattern', () => {
+    const { platform } = discovered();
+    const backend = new DmaHeapBackend();
+    const dev = openAllocator({ platform, backend });
+    const MPLANE = K['V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE']!;
+    const DMABUF = K['V4L2_MEMORY_DMABUF']!;
+    const quiet = (node: string, mode: number) => {
+      const fd = openSync(node, constants.O_RDWR);
+      try {
+        native.v4l2SetControl(fd, VIVID_CID_OSD_TEXT_MODE, mode);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    // No text over the pattern (it names the instance): both instances then draw the same frame.
+    quiet('/dev/video0', 2);
+    quiet('/dev/video2', 2);
+    try {
+      // 1. Single-planar NV12 on the first instance: both planes in one buffer, chroma after luma.
+      const single = dev.negotiate({ width: 640, height: 480, formats: ['NV12'], devices: ['video0:write'], cpu: 'read', count: 2 });
+      const singleBufs = dev.allocateSync(single);
+      let reference: Uint8Array;
+      try {
+        reference = capture('/dev/video0', singleBufs, single.planes[0]!.pitch, NV12_V4L2).pixels;
+      } finally {
+        singleBufs.forEach((b) => b.close());
+      }
+      // 2. NV12M on the multi-planar instance: the plan gives a buffer per plane, in CMA (no IOMMU).
+      const plan = dev.negotiate({ width: 640, height: 480, formats: ['NV12M'], devices: ['video2:write'], cpu: 'read', count: 2 });
+      assert.deepStrictEqual([plan.format, plan.heap.describe().kind, plan.planes.map((p) => [p.offset, p.pitch])], ['NV12M', 'cma', [[0, 640], [0, 640]]]);
+      const bufs = dev.allocateSync(plan);
+      assert.strictEqual(bufs.length, 4);
+      const fd = openSync('/dev/video2', constants.O_RDWR | constants.O_NONBLOCK);
+      try {
+        const f = native.v4l2Format(fd, MPLANE, 640, 480, NM12, plan.planes[0]!.pitch, true);
+        assert.deepStrictEqual([f.width, f.height, f.planes.map((p) => p.bytesperline)], [640, 480, plan.planes.map((p) => p.pitch)], 'the driver took the plan pitches');
+        native.v4l2ReqBufs(fd, MPLANE, DMABUF, bufs.frames!.length);
+        try {
+          bufs.frames!.forEach((frame, i) => native.v4l2QueueDmabufPlanes(fd, MPLANE, i, frame.map((b) => b.fd), frame.map((b) => b.size)));
+          native.v4l2Stream(fd, MPLANE, true);
+          const done = native.v4l2Dequeue(fd, MPLANE, 20_000);
+          native.v4l2Stream(fd, MPLANE, false);
+          assert.deepStrictEqual(done.planes.map((p) => [p.bytesused, p.dataOffset]), [[640 * 480, 0], [640 * 240, 0]]);
+          const [y, uv] = bufs.frames![done.index]!.map((b, p) => {
+            const view = b.map('read');
+            const bytes = new Uint8Array(view.bytes.slice(0, done.planes[p]!.bytesused));
+            view.end();
+            return bytes;
+          });
+          const luma = reference.subarray(0, 640 * 480);
+          const chroma = reference.subarray(single.planes[1]!.offset, single.planes[1]!.offset + 640 * 240);
+          let differ = 0;
+          for (let i = 0; i < luma.length; i++) if (luma[i] !== y![i]) differ++;
+          for (let i = 0; i < chroma.length; i++) if (chroma[i] !== uv![i]) differ++;
+          assert.strictEqual(differ, 0, 'every byte of both planes equals the single-planar capture');
+          assert.ok(new Set(y!.subarray(640 * 10, 640 * 11)).size >= 4, 'the pattern is not uniform');
+        } finally {
+          native.v4l2ReqBufs(fd, MPLANE, DMABUF, 0);
+        }
+      } finally {
+        closeSync(fd);
+        bufs.forEach((b) => b.close());
+      }
+    } finally {
+      quiet('/dev/video0', 0);
+      quiet('/dev/video2', 0);
+      dev.close();
       backend.dispose();
     }
   });

@@ -1,6 +1,7 @@
 /*
  * V4L2 ioctls for live device discovery and for importing udalloc's dma-bufs into a capture queue:
- * QUERYCAP, ENUM_FMT, TRY_FMT/S_FMT, REQBUFS, QBUF/DQBUF with V4L2_MEMORY_DMABUF, STREAMON/OFF.
+ * QUERYCAP, ENUM_FMT, TRY_FMT/S_FMT, REQBUFS, QBUF/DQBUF with V4L2_MEMORY_DMABUF (a dma-buf per plane
+ * on multi-planar queues), STREAMON/OFF, S_CTRL.
  * Structures and numbers come from the kernel's uapi header <linux/videodev2.h>; the layouts this
  * file relies on are checked below. The file descriptor is opened and closed by JavaScript.
  */
@@ -24,6 +25,9 @@ _Static_assert(VIDIOC_ENUM_FMT == 0xC0405602u, "VIDIOC_ENUM_FMT");
 _Static_assert(VIDIOC_REQBUFS == 0xC0145608u, "VIDIOC_REQBUFS");
 _Static_assert(V4L2_BUF_CAP_SUPPORTS_DMABUF == 4, "V4L2_BUF_CAP_SUPPORTS_DMABUF");
 _Static_assert(V4L2_MEMORY_DMABUF == 4, "V4L2_MEMORY_DMABUF");
+_Static_assert(VIDIOC_S_CTRL == 0xC008561Cu, "VIDIOC_S_CTRL");
+_Static_assert(sizeof(struct v4l2_plane) == 64, "v4l2_plane is 64 bytes");
+_Static_assert(VIDEO_MAX_PLANES == 8, "VIDEO_MAX_PLANES");
 
 #define ARGS(n)                                                                  \
   size_t argc = n;                                                               \
@@ -183,7 +187,57 @@ static napi_value queue_dmabuf(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* v4l2Dequeue(fd, type, timeoutMs) -> { index, bytesused, sequence, flags }: waits with poll(). */
+/*
+ * v4l2QueueDmabufPlanes(fd, type, index, dmabufFds[], lengths[]): QBUF a multi-planar buffer, a
+ * dma-buf per plane (V4L2_PIX_FMT_NV12M...), on a *_MPLANE queue.
+ */
+static napi_value queue_dmabuf_planes(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  int32_t fd, type, index;
+  uint32_t n = 0, m = 0;
+  if (!udalloc_arg_i32(env, argv[0], &fd) || !udalloc_arg_i32(env, argv[1], &type) || !udalloc_arg_i32(env, argv[2], &index) ||
+      napi_get_array_length(env, argv[3], &n) != napi_ok || napi_get_array_length(env, argv[4], &m) != napi_ok || n != m || n == 0 ||
+      n > VIDEO_MAX_PLANES || !is_mplane((uint32_t)type))
+    return udalloc_throw_errno(env, "VIDIOC_QBUF", EINVAL);
+  struct v4l2_plane planes[VIDEO_MAX_PLANES];
+  memset(planes, 0, sizeof planes);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    int32_t dmabuf;
+    uint64_t length;
+    if (napi_get_element(env, argv[3], i, &v) != napi_ok || !udalloc_arg_i32(env, v, &dmabuf) || napi_get_element(env, argv[4], i, &v) != napi_ok ||
+        !udalloc_arg_u64(env, v, &length))
+      return udalloc_throw_errno(env, "VIDIOC_QBUF", EINVAL);
+    planes[i].m.fd = dmabuf;
+    planes[i].length = (uint32_t)length;
+  }
+  struct v4l2_buffer buf;
+  memset(&buf, 0, sizeof buf);
+  buf.type = (uint32_t)type;
+  buf.memory = V4L2_MEMORY_DMABUF;
+  buf.index = (uint32_t)index;
+  buf.m.planes = planes;
+  buf.length = n;
+  if (ioctl(fd, VIDIOC_QBUF, &buf) < 0) return udalloc_throw_errno(env, "VIDIOC_QBUF", errno);
+  return NULL;
+}
+
+/* v4l2SetControl(fd, id, value): VIDIOC_S_CTRL (a driver's test-pattern options, say). */
+static napi_value set_control(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int32_t fd, value;
+  uint64_t id;
+  if (!udalloc_arg_i32(env, argv[0], &fd) || !udalloc_arg_u64(env, argv[1], &id) || !udalloc_arg_i32(env, argv[2], &value))
+    return udalloc_throw_errno(env, "VIDIOC_S_CTRL", EINVAL);
+  struct v4l2_control c = {.id = (uint32_t)id, .value = value};
+  if (ioctl(fd, VIDIOC_S_CTRL, &c) < 0) return udalloc_throw_errno(env, "VIDIOC_S_CTRL", errno);
+  return NULL;
+}
+
+/*
+ * v4l2Dequeue(fd, type, timeoutMs) -> { index, bytesused, sequence, flags, planes }: waits with
+ * poll(). On a multi-planar queue `planes` holds each plane's bytesused and data_offset.
+ */
 static napi_value dequeue(napi_env env, napi_callback_info info) {
   ARGS(3);
   int32_t fd, type, timeout;
@@ -194,21 +248,30 @@ static napi_value dequeue(napi_env env, napi_callback_info info) {
   if (ready < 0) return udalloc_throw_errno(env, "poll", errno);
   if (ready == 0) return udalloc_throw_errno(env, "VIDIOC_DQBUF (poll)", ETIMEDOUT);
   struct v4l2_buffer buf;
-  struct v4l2_plane plane;
+  struct v4l2_plane planes[VIDEO_MAX_PLANES];
   memset(&buf, 0, sizeof buf);
-  memset(&plane, 0, sizeof plane);
+  memset(planes, 0, sizeof planes);
   buf.type = (uint32_t)type;
   buf.memory = V4L2_MEMORY_DMABUF;
-  if (is_mplane((uint32_t)type)) {
-    buf.m.planes = &plane;
-    buf.length = 1;
+  int mplane = is_mplane((uint32_t)type);
+  if (mplane) {
+    /* vb2 refuses an array shorter than the buffer's planes: give it room for all. */
+    buf.m.planes = planes;
+    buf.length = VIDEO_MAX_PLANES;
   }
   if (ioctl(fd, VIDIOC_DQBUF, &buf) < 0) return udalloc_throw_errno(env, "VIDIOC_DQBUF", errno);
-  napi_value out;
+  napi_value out, list, plane;
   if (napi_create_object(env, &out) != napi_ok || !udalloc_put_number(env, out, "index", buf.index) ||
-      !udalloc_put_number(env, out, "bytesused", is_mplane((uint32_t)type) ? plane.bytesused : buf.bytesused) ||
-      !udalloc_put_number(env, out, "sequence", buf.sequence) || !udalloc_put_number(env, out, "flags", buf.flags))
+      !udalloc_put_number(env, out, "bytesused", mplane ? planes[0].bytesused : buf.bytesused) ||
+      !udalloc_put_number(env, out, "sequence", buf.sequence) || !udalloc_put_number(env, out, "flags", buf.flags) ||
+      napi_create_array(env, &list) != napi_ok)
     return NULL;
+  for (uint32_t i = 0; mplane && i < buf.length && i < VIDEO_MAX_PLANES; i++) {
+    if (napi_create_object(env, &plane) != napi_ok || !udalloc_put_number(env, plane, "bytesused", planes[i].bytesused) ||
+        !udalloc_put_number(env, plane, "dataOffset", planes[i].data_offset) || napi_set_element(env, list, i, plane) != napi_ok)
+      return NULL;
+  }
+  if (napi_set_named_property(env, out, "planes", list) != napi_ok) return NULL;
   return out;
 }
 
@@ -247,6 +310,8 @@ void udalloc_register_v4l2(napi_env env, napi_value exports) {
       {"v4l2Format", NULL, format, NULL, NULL, NULL, napi_default, NULL},
       {"v4l2ReqBufs", NULL, req_bufs, NULL, NULL, NULL, napi_default, NULL},
       {"v4l2QueueDmabuf", NULL, queue_dmabuf, NULL, NULL, NULL, napi_default, NULL},
+      {"v4l2QueueDmabufPlanes", NULL, queue_dmabuf_planes, NULL, NULL, NULL, napi_default, NULL},
+      {"v4l2SetControl", NULL, set_control, NULL, NULL, NULL, napi_default, NULL},
       {"v4l2Dequeue", NULL, dequeue, NULL, NULL, NULL, napi_default, NULL},
       {"v4l2Stream", NULL, stream, NULL, NULL, NULL, napi_default, NULL},
       {"v4l2Constants", NULL, constants, NULL, NULL, NULL, napi_default, NULL},

@@ -100,7 +100,6 @@ function verdict(contiguous: { ok: boolean; why: string }, scattered: Array<{ ok
 /** Probes a V4L2 capture node: one buffer queued, streamed and dequeued, with each kind of memory. */
 export function probeV4l2(node: string, addon: NativeAddon, heaps: ProbeHeaps): ProbeResult {
   const k = addon.v4l2Constants();
-  const type = k['V4L2_BUF_TYPE_VIDEO_CAPTURE']!;
   const dmabuf = k['V4L2_MEMORY_DMABUF']!;
   let fd: number;
   try {
@@ -109,6 +108,14 @@ export function probeV4l2(node: string, addon: NativeAddon, heaps: ProbeHeaps): 
     return { anyPages: undefined, evidence: `probe: cannot open ${node}: ${errno(err)}` };
   }
   try {
+    // A multi-planar capture queue takes XR24 too (one plane), through the *_MPLANE buffer type.
+    let type = k['V4L2_BUF_TYPE_VIDEO_CAPTURE']!;
+    try {
+      const caps = addon.v4l2QueryCap(fd).deviceCaps;
+      if ((caps & k['V4L2_CAP_VIDEO_CAPTURE']!) === 0 && (caps & k['V4L2_CAP_VIDEO_CAPTURE_MPLANE']!) !== 0) type = k['V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE']!;
+    } catch (err) {
+      return { anyPages: undefined, evidence: `probe: VIDIOC_QUERYCAP on ${node} failed (${errno(err)}): cannot tell` };
+    }
     let sizeimage: number;
     try {
       sizeimage = addon.v4l2Format(fd, type, WIDTH, HEIGHT, XR24, 0, true).planes[0]!.sizeimage;

@@ -147,8 +147,10 @@ export class ServiceAllocator {
       for (const part of parts) for (const b of part) b.close();
       throw err;
     }
-    const buffers = parts.flat() as DmaBuffer[] & { used: PlanChoice };
-    buffers.used = { ...parts[0]!.used, count: buffers.length };
+    const buffers = parts.flat() as DmaBuffer[] & { used: PlanChoice; frames?: ReadonlyArray<readonly DmaBuffer[]> };
+    const frames = parts.flatMap((p) => p.frames ?? []);
+    buffers.used = { ...parts[0]!.used, count: frames.length > 0 ? frames.length : buffers.length };
+    if (frames.length > 0) buffers.frames = frames;
     return buffers;
   }
 

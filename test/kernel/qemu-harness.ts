@@ -111,9 +111,10 @@ export interface GuestRun {
  */
 export function bootGuest(initramfs: string, timeoutMs = 600_000, cma = '64M'): Promise<GuestRun> {
   need(KERNEL, 'run scripts/build-test-kernel.sh (about 10 minutes once; the result is cached)');
-  // Two vivid capture instances: the first on vb2-dma-contig (it needs contiguous memory, like a
-  // camera without an IOMMU), the second on vmalloc (scattered pages are fine). vkms needs nothing.
-  const vivid = 'vivid.n_devs=2 vivid.node_types=0x1,0x1 vivid.allocators=1,0';
+  // Three vivid capture instances: the first on vb2-dma-contig (it needs contiguous memory, like a
+  // camera without an IOMMU), the second on vmalloc (scattered pages are fine), the third
+  // multi-planar (NV12M: a dma-buf per plane) on vb2-dma-contig. vkms needs nothing.
+  const vivid = 'vivid.n_devs=3 vivid.node_types=0x1,0x1,0x1 vivid.allocators=1,0,1 vivid.multiplanar=1,1,2';
   const args = ['-accel', 'tcg,thread=single', '-cpu', 'max', '-m', '1024', '-smp', '2', '-nographic', '-no-reboot', '-kernel', KERNEL, '-initrd', initramfs, '-append', `console=ttyS0 cma=${cma} ${vivid} panic=-1 quiet`];
   return new Promise((resolve, reject) => {
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -37,18 +37,21 @@ function actOn(platform: Platform, plan: PipelinePlan): string[] {
     const heapName = ring.choice.heap.describe().name;
     const heap = platform.heaps.find((h) => h.name === heapName)!;
     const devices = [ring.producer, ...ring.consumers].filter((d) => d !== CPU).map((d) => platform.devices.find((x) => x.name === d)!);
+    // Frame by frame; a multi-planar format's frame is a buffer per plane.
     for (let i = 0; i < ring.choice.count; i++) {
-      let fd: number;
-      try {
-        fd = kernel.allocate(heapName, ring.choice.size);
-      } catch (err) {
-        wrong.push(`${ring.edge}/${ring.part} buffer ${i}: ${(err as Error).message}`);
-        break;
-      }
-      const { physAddr } = kernel.info(fd);
-      for (const d of devices) {
-        if (!d.iommu && !heap.contiguous) wrong.push(`${ring.edge}: ${d.name} has no IOMMU and ${heapName} is not contiguous`);
-        if (d.dmaBits !== undefined && physAddr !== undefined && physAddr + ring.choice.size > 2 ** d.dmaBits) wrong.push(`${ring.edge}: ${d.name} reaches 2^${d.dmaBits}, the buffer ends at ${physAddr + ring.choice.size}`);
+      for (const size of ring.choice.buffers ?? [ring.choice.size]) {
+        let fd: number;
+        try {
+          fd = kernel.allocate(heapName, size);
+        } catch (err) {
+          wrong.push(`${ring.edge}/${ring.part} buffer ${i}: ${(err as Error).message}`);
+          return wrong;
+        }
+        const { physAddr } = kernel.info(fd);
+        for (const d of devices) {
+          if (!d.iommu && !heap.contiguous) wrong.push(`${ring.edge}: ${d.name} has no IOMMU and ${heapName} is not contiguous`);
+          if (d.dmaBits !== undefined && physAddr !== undefined && physAddr + size > 2 ** d.dmaBits) wrong.push(`${ring.edge}: ${d.name} reaches 2^${d.dmaBits}, the buffer ends at ${physAddr + size}`);
+        }
       }
     }
   }
@@ -188,6 +191,34 @@ describe('pipelines: conflicts and their fixes, acted on', () => {
     const k = Math.round((e.width / 1920) * 16);
     const larger = { ...smaller.pipeline, edges: smaller.pipeline.edges.map((x) => (x.name === 'preview' ? { ...x, width: Math.floor((1920 * (k + 1)) / 32) * 2, height: Math.floor((1080 * (k + 1)) / 32) * 2 } : x)) };
     assert.ok(!planPipeline(platform, larger).ok, `${larger.edges[2]!.width}x${larger.edges[2]!.height} places too`);
+  });
+
+  it('a multi-planar edge (NV12M, a buffer per plane): its frames placed together with another ring, as the kernel places them', () => {
+    const platform = parsePlatformText(`name: mplane
+heaps:
+  - { name: system, kind: system, size: 1GiB }
+  - { name: cma, kind: cma, base: 0x40000000, size: 16MiB }
+devices:
+  - { name: isp, iommu: false, formats: { NV12M: { access: write, modifiers: [LINEAR], pitchAlign: 64 }, NV12: { access: write, modifiers: [LINEAR], pitchAlign: 64 } } }
+  - { name: encoder, iommu: false, formats: { NV12M: { access: read, modifiers: [LINEAR], pitchAlign: 16 } } }
+  - { name: display, iommu: false, formats: { NV12: { access: read, modifiers: [LINEAR], pitchAlign: 64 } } }
+`);
+    const spec = parsePipeline('edges:\n  encode: { from: isp, to: [encoder], size: 1280x720, depth: 5 }\n  preview: { from: isp, to: [display], size: 1280x720, depth: 3 }\n', platform, 'mplane.yaml');
+    const result = planPipeline(platform, spec);
+    assert.ok(result.ok, result.ok ? '' : result.conflict.why);
+    const encode = result.plan.rings.find((r) => r.edge === 'encode')!;
+    assert.deepStrictEqual([encode.choice.format, encode.choice.buffers], ['NV12M', [921600, 462848]]);
+    assert.strictEqual(encode.bytes, 5 * (921600 + 462848));
+    assert.deepStrictEqual(actOn(platform, result.plan), []);
+    // One frame more on the encoder's ring does not fit beside the preview in 16 MiB: a joint conflict, with fixes that act.
+    const deeper = planPipeline(platform, { ...spec, edges: spec.edges.map((e) => (e.name === 'encode' ? { ...e, depth: 8 } : e)) });
+    assert.ok(!deeper.ok);
+    assert.ok(deeper.conflict.fixes.length > 0);
+    for (const fix of deeper.conflict.fixes) {
+      const applied = planPipeline(fix.platform, fix.pipeline);
+      assert.ok(applied.ok, fix.text);
+      assert.deepStrictEqual(actOn(fix.platform, applied.plan), [], fix.text);
+    }
   });
 
   it('the CPU as an edge\'s producer or consumer: an application rendering for the display, reading a writeback', () => {

@@ -1,16 +1,19 @@
-// AllocatePipeline on a private bus and the simulated kernel: every ring of a pipeline handed out
+// The service's multi-part replies on a private bus and the simulated kernel. AllocatePipeline: every ring of a pipeline handed out
 // in one reply, grouped by ring, charged to the caller and held to its quota all or nothing; the
-// same plan the library makes on the service's platform (heaps as handles).
+// same plan the library makes on the service's platform (heaps as handles). Multi-planar formats:
+// a buffer per plane, grouped by frame, counted against the per-message fd limit.
 
 import assert from 'node:assert/strict';
 import { fstatSync, readlinkSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { connect, ServiceError } from '../../src/service/client.js';
 import { InputError } from '../../src/errors.js';
-import type { AllocatorService } from '../../src/service/server.js';
 import { parsePipeline } from '../../src/pipeline/description.js';
 import { planPipeline } from '../../src/pipeline/planner.js';
 import { openFds, startBus, startService, type TestBus } from './harness.js';
+import { AllocatorService, openServiceAllocator } from '../../src/service/server.js';
+import { parsePolicy } from '../../src/service/policy.js';
+import { parsePlatform } from '../../src/constraints/load.js';
 
 const settle = (ms = 80) => new Promise((r) => setTimeout(r, ms));
 const PIPELINE = 'name: record\nedges:\n  capture: { from: camera, to: [encoder, display], size: 640x480, depth: 3 }\n  ui: { from: gpu, to: [display], size: 640x480, depth: 2 }\n';
@@ -84,6 +87,53 @@ describe('AllocatePipeline: every ring of a pipeline from the service, in one re
     });
     await assert.rejects(udalloc.allocatePipeline('edges:\n  a: { from: camra, to: [display], size: 64x64 }\n'), (err: unknown) => err instanceof InputError && /edges\.a\.from = "camra"/.test(err.message));
     assert.strictEqual(service.allocator.stats().buffers.length, 0);
+    udalloc.close();
+  });
+});
+
+describe('the service and multi-planar formats: a buffer per plane', () => {
+  let bus: TestBus;
+  let service: AllocatorService;
+  before(async () => {
+    bus = await startBus();
+    const platform = parsePlatform(`name: mplane
+heaps:
+  - { name: system, kind: system, size: 1GiB }
+  - { name: cma, kind: cma, base: 0x40000000, size: 64MiB }
+devices:
+  - name: isp
+    iommu: false
+    formats:
+      NV12M: { access: write, modifiers: [LINEAR], pitchAlign: 64 }
+  - name: encoder
+    iommu: false
+    formats:
+      NV12M: { access: read, modifiers: [LINEAR], pitchAlign: 16 }
+`, 'mplane.yaml');
+    service = await AllocatorService.start({ bus: bus.address, allocator: openServiceAllocator(platform, 'sim'), policy: parsePolicy('', 'test policy'), graceMs: 50, scanIntervalMs: 60_000 });
+  });
+  after(async () => {
+    await service.stop();
+    await bus.stop();
+  });
+
+  it('Allocate hands out frames x planes fds, each of its plane\'s size, grouped by frame; 9 NV12M frames (18 fds) come in parts; charges end on close', async () => {
+    const udalloc = await connect({ bus: bus.address });
+    const plan = await udalloc.negotiate({ width: 640, height: 480, formats: ['NV12M'], devices: ['isp:write', 'encoder:read'], count: 2, cpu: 'read' });
+    assert.deepStrictEqual(plan.buffers, [307200, 155648]);
+    const buffers = await udalloc.allocate(plan, { name: 'cam' });
+    assert.strictEqual(buffers.length, 4);
+    assert.deepStrictEqual(buffers.frames!.map((f) => f.map((b) => [b.plane, fstatSync(b.fd).size])), [[[0, 307200], [1, 155648]], [[0, 307200], [1, 155648]]]);
+    assert.match(readlinkSync(`/proc/self/fd/${buffers[3]!.fd}`), /ud:0:cma:cam-3/);
+    const usage = (await udalloc.usage()) as { kinds: Record<string, { charged: number }> };
+    assert.strictEqual(usage.kinds['cma']!.charged, 2 * (307200 + 155648));
+    for (const b of buffers) b.close();
+    // More frames than one message's 16 fds: the service says how many frames a call may carry, the client asks in parts.
+    const many = await udalloc.allocate(await udalloc.negotiate({ width: 640, height: 480, formats: ['NV12M'], devices: ['isp:write', 'encoder:read'], count: 9, cpu: 'read' }));
+    assert.deepStrictEqual([many.length, many.frames?.length], [18, 9]);
+    for (const b of many) b.close();
+    await settle();
+    assert.deepStrictEqual(((await udalloc.usage()) as { buffers: unknown[] }).buffers, []);
     udalloc.close();
   });
 });

@@ -32,7 +32,11 @@ export interface NativeAddon {
   v4l2Format(fd: number, type: number, width: number, height: number, pixelformat: number, bytesperline: number, set: boolean): { width: number; height: number; pixelformat: number; field: number; planes: Array<{ bytesperline: number; sizeimage: number }> };
   v4l2ReqBufs(fd: number, type: number, memory: number, count: number): { count: number; capabilities: number };
   v4l2QueueDmabuf(fd: number, type: number, index: number, dmabufFd: number, length: number): void;
-  v4l2Dequeue(fd: number, type: number, timeoutMs: number): { index: number; bytesused: number; sequence: number; flags: number };
+  /** QBUF on a multi-planar queue: a dma-buf per plane. */
+  v4l2QueueDmabufPlanes(fd: number, type: number, index: number, dmabufFds: readonly number[], lengths: readonly number[]): void;
+  v4l2SetControl(fd: number, id: number, value: number): void;
+  /** `planes`: each plane's bytesused and data_offset, on a multi-planar queue (empty otherwise). */
+  v4l2Dequeue(fd: number, type: number, timeoutMs: number): { index: number; bytesused: number; sequence: number; flags: number; planes: Array<{ bytesused: number; dataOffset: number }> };
   v4l2Stream(fd: number, type: number, on: boolean): void;
   v4l2Constants(): Record<string, number>;
 }

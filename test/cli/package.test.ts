@@ -43,12 +43,21 @@ describe('the package from another project', () => {
     assert.match(run.stdout, /simulated kernel|dma-heap/);
     assert.match(run.stdout, /HeapHandle #\d \(linux,cma, cma\)/);
 
+    // README's pipeline example, as written.
+    const pipelineBlock = /```js\n\/\/ pipeline\.mjs\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))?.[1];
+    assert.ok(pipelineBlock, 'README has the pipeline example');
+    writeFileSync(join(app, 'pipeline.mjs'), pipelineBlock);
+    const piped = spawnSync(process.execPath, ['pipeline.mjs'], { cwd: app, encoding: 'utf8' });
+    assert.strictEqual(piped.status, 0, piped.stderr);
+    assert.match(piped.stdout, /^raw: 4 x SRGGB10P in \[heap #\d\]$/m);
+    assert.match(piped.stdout, /^preview: 3 x \w+ in \[heap #\d\]$/m);
+
     // The root exports a chosen list; the simulated kernel and sizing are at udalloc/sim.
     writeFileSync(join(app, 'surface.mjs'), "import * as root from 'udalloc'; import * as sim from 'udalloc/sim'; console.log(JSON.stringify({ root: Object.keys(root), sim: Object.keys(sim) }));");
     const surface = spawnSync(process.execPath, ['surface.mjs'], { cwd: app, encoding: 'utf8' });
     assert.strictEqual(surface.status, 0, surface.stderr);
     const names = JSON.parse(surface.stdout) as { root: string[]; sim: string[] };
-    for (const name of ['open', 'negotiate', 'prepare', 'makeRequest', 'connect', 'negotiationJson', 'ConflictError', 'KernelError', 'InputError', 'planPipeline', 'parsePipeline']) assert.ok(names.root.includes(name), `udalloc exports ${name}`);
+    for (const name of ['open', 'negotiate', 'prepare', 'makeRequest', 'connect', 'negotiationJson', 'ConflictError', 'KernelError', 'InputError', 'planPipeline', 'parsePipeline', 'allocatePipeline']) assert.ok(names.root.includes(name), `udalloc exports ${name}`);
     for (const name of ['Bitmap', 'BuddyAllocator', 'O_ACCMODE', 'seededRandom', 'SimKernel', 'compile', 'AllocatorService', 'meminfo']) assert.ok(!names.root.includes(name), `udalloc does not export ${name}`);
     for (const name of ['SimKernel', 'replay', 'sizePools', 'generateScenario', 'TraceRecorder', 'reportHtml']) assert.ok(names.sim.includes(name), `udalloc/sim exports ${name}`);
     assert.ok(names.root.length < 80, `${names.root.length} names at the package root`);

@@ -13,9 +13,14 @@
 // display's buffers, or reads a writeback). A size is fixed (a sensor mode) unless the edge says it
 // is negotiable: then a conflict's fixes may offer a smaller size with the same aspect ratio.
 //
+// An edge may ask for its conversion step on one converter (`via: gpu`), and for its consumers'
+// frames at another size (`scaleTo: 1280x720`: a conversion step that scales; every converter is
+// taken to scale, as GPUs, 2D engines, ISPs and the CPU do).
+//
 // Checked here, each with one line naming the field and value: unknown devices, an edge without a
 // consumer, a device producing and consuming the same edge, a cycle, absurd depths, converters
-// that are not devices. What a device can do with a format is the solver's to judge.
+// that are not devices, a `via` that is not a converter. What a device can do with a format is the
+// solver's to judge (the planner: a `via` converter that cannot convert the edge is bad input too).
 
 import { z } from 'zod';
 import { InputError, showValue } from '../errors.js';
@@ -39,6 +44,10 @@ export interface EdgeSpec {
   readonly formats: readonly string[] | undefined;
   /** The size may shrink (a stream's, not a sensor mode's): fixes may offer a smaller one. */
   readonly negotiable: boolean;
+  /** A conversion step the file asks for on this converter (`via: gpu`), whatever else would serve the edge. */
+  readonly via: string | undefined;
+  /** The consumers' frame size when it differs from the producer's: a conversion step scales (`scaleTo: 1280x720`). */
+  readonly scaleTo: { readonly width: number; readonly height: number } | undefined;
 }
 
 export interface PipelineSpec {
@@ -56,6 +65,8 @@ const edgeSchema = z.strictObject({
   depth: z.number().optional(),
   formats: z.array(z.string()).optional(),
   negotiable: z.boolean().optional(),
+  via: z.string().optional(),
+  scaleTo: size.optional(),
 });
 const pipelineSchema = z.strictObject({
   name: z.string().optional(),
@@ -110,7 +121,18 @@ export function parsePipeline(text: string, platform: Platform, origin = 'pipeli
     if (!Number.isInteger(depth) || depth < 1 || depth > MAX_DEPTH) fail(`${at}.depth`, depth, `a ring holds 1 to ${MAX_DEPTH} buffers`);
     const [width, height] = typeof e.size === 'string' ? parseSize(e.size, `${at}.size`, fail) : [e.size.width, e.size.height];
     if (width < 1 || height < 1) fail(`${at}.size`, e.size, 'a frame is at least 1x1');
-    return { name, from: e.from, to, width, height, depth, formats: e.formats, negotiable: e.negotiable ?? false };
+    if (e.via !== undefined) {
+      if (!converters.includes(e.via)) fail(`${at}.via`, e.via, `not among the pipeline's converters (${converters.length > 0 ? converters.join(', ') : 'none'}): add it to converters${didYouMean(e.via, converters)}`);
+      if (e.via === e.from || to.includes(e.via)) fail(`${at}.via`, e.via, `${e.via} is one of the edge's own devices: a conversion step reads one ring and writes another`);
+    }
+    let scaleTo: EdgeSpec['scaleTo'];
+    if (e.scaleTo !== undefined) {
+      const [w, h] = typeof e.scaleTo === 'string' ? parseSize(e.scaleTo, `${at}.scaleTo`, fail) : [e.scaleTo.width, e.scaleTo.height];
+      if (w < 1 || h < 1) fail(`${at}.scaleTo`, e.scaleTo, 'a frame is at least 1x1');
+      if (converters.length === 0) fail(`${at}.scaleTo`, e.scaleTo, 'scaling is a conversion step, and the pipeline names no converter (converters: [gpu, cpu])');
+      if (w !== width || h !== height) scaleTo = { width: w, height: h };
+    }
+    return { name, from: e.from, to, width, height, depth, formats: e.formats, negotiable: e.negotiable ?? false, via: e.via, scaleTo };
   });
   const cycle = findCycle(edges);
   if (cycle) fail('edges', cycle.join(' -> '), 'the edges form a cycle: a frame would feed its own producer');

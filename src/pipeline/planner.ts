@@ -92,13 +92,13 @@ const use = (device: string, access: 'read' | 'write') => `${device}:${access}`;
  * The request of a ring from `producer` to `consumers`: each device with its use, and the CPU (an
  * endpoint or a converter: it maps linear buffers) as the request's CPU access.
  */
-function ringRequest(edge: EdgeSpec, producer: string, consumers: readonly string[], formats: readonly string[] | undefined): RequestFields {
+function ringRequest(edge: EdgeSpec, producer: string, consumers: readonly string[], formats: readonly string[] | undefined, size: { readonly width: number; readonly height: number } = edge): RequestFields {
   const reads = consumers.includes(CPU);
   const writes = producer === CPU;
   const cpu = reads && writes ? 'readwrite' : reads ? 'read' : writes ? 'write' : undefined;
   return {
-    width: edge.width,
-    height: edge.height,
+    width: size.width,
+    height: size.height,
     count: edge.depth,
     // A sensor mode's size is the size; a negotiable stream's may shrink in a fix.
     fixedSize: !edge.negotiable,
@@ -113,7 +113,7 @@ function ringsOf(edge: EdgeSpec, converter?: string): Ring[] {
   // The edge's formats are what its producer writes: they bind the ring into the conversion step.
   return [
     { edge: edge.name, part: 'in', producer: edge.from, consumers: [converter], request: ringRequest(edge, edge.from, [converter], edge.formats) },
-    { edge: edge.name, part: 'out', producer: converter, consumers: edge.to, request: ringRequest(edge, converter, edge.to, undefined) },
+    { edge: edge.name, part: 'out', producer: converter, consumers: edge.to, request: ringRequest(edge, converter, edge.to, undefined, edge.scaleTo) },
   ];
 }
 
@@ -222,7 +222,10 @@ function planOf(spec: PipelineSpec, platform: Platform, placed: PlacedRing[], ch
     if (option.converter === undefined) continue;
     const ins = placed.find((r) => r.edge === edge && r.part === 'in')!;
     const out = placed.find((r) => r.edge === edge && r.part === 'out')!;
-    steps.push({ edge, converter: option.converter, from: `${ins.choice.format} ${ins.choice.modifier}`, to: `${out.choice.format} ${out.choice.modifier}` });
+    // A scaling step says the sizes too.
+    const scaled = ins.choice.width !== out.choice.width || ins.choice.height !== out.choice.height;
+    const side = (c: PlanChoice) => `${c.format} ${c.modifier}${scaled ? ` ${c.width}x${c.height}` : ''}`;
+    steps.push({ edge, converter: option.converter, from: side(ins.choice), to: side(out.choice) });
   }
   return { name: spec.name, rings: placed, steps, pools: [...pools.values()], bytes: placed.reduce((s, r) => s + r.bytes, 0) };
 }
@@ -265,6 +268,20 @@ function attempt(platform: Platform, spec: PipelineSpec): Attempt {
   const p = planning(platform);
   const options = new Map<string, Option[]>();
   for (const edge of spec.edges) {
+    if (edge.via !== undefined) {
+      // The file asks for this conversion step: it is the only way, and one that cannot be is bad input.
+      const way = wayOf(p, edge, edge.via);
+      if (!('option' in way)) throw new InputError(`${spec.origin}: pipeline field edges.${edge.name}.via = "${edge.via}": ${edge.via} cannot convert this edge: ${'unusable' in way ? way.unusable : way.conflict.core.map((a) => `${a.device ?? a.heap ?? 'edge'}.${a.constraint} = ${Array.isArray(a.value) ? a.value.join(', ') : String(a.value)}`).join('; ')}`, `edges.${edge.name}.via`, edge.via);
+      options.set(edge.name, [way.option]);
+      continue;
+    }
+    if (edge.scaleTo !== undefined) {
+      // Frames change size on the way: only a conversion step serves the edge.
+      const ways = stepsOf(p, edge, spec.converters);
+      if (ways.length === 0) throw new InputError(`${spec.origin}: pipeline field edges.${edge.name}.scaleTo = "${edge.scaleTo.width}x${edge.scaleTo.height}": no converter (${spec.converters.join(', ')}) can take ${edge.from}'s frames and write ${edge.to.join(', ')}'s`, `edges.${edge.name}.scaleTo`, edge.scaleTo);
+      options.set(edge.name, ways);
+      continue;
+    }
     // Conversion steps are looked at only for an edge without a ring of its own, or when the rings do not fit together.
     const own = wayOf(p, edge, undefined);
     const ways = 'option' in own ? [own.option] : stepsOf(p, edge, spec.converters);

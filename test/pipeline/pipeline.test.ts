@@ -221,6 +221,27 @@ devices:
     }
   });
 
+  it('via: the conversion step the file asks for is taken although the devices share a layout', () => {
+    const platform = board('example');
+    const direct = planPipeline(platform, parsePipeline('converters: [gpu]\nedges:\n  a: { from: camera, to: [display], size: 640x480 }\n', platform));
+    assert.ok(direct.ok);
+    assert.deepStrictEqual(direct.plan.steps, []);
+    const result = planPipeline(platform, parsePipeline('converters: [gpu]\nedges:\n  a: { from: camera, to: [display], size: 640x480, via: gpu }\n', platform));
+    assert.ok(result.ok);
+    assert.deepStrictEqual(result.plan.steps.map((x) => [x.edge, x.converter]), [['a', 'gpu']]);
+    assert.deepStrictEqual(actOn(platform, result.plan), []);
+  });
+
+  it('scaleTo: the consumers get frames of another size through a conversion step that scales', () => {
+    const platform = board('example');
+    const result = planPipeline(platform, parsePipeline('converters: [cpu]\nedges:\n  small: { from: camera, to: [encoder], size: 1280x720, depth: 3, scaleTo: 640x360 }\n', platform));
+    assert.ok(result.ok, result.ok ? '' : result.conflict.why);
+    assert.deepStrictEqual(result.plan.steps.map((x) => [x.converter, x.from, x.to]), [['cpu', 'NV12 LINEAR 1280x720', 'NV12 LINEAR 640x360']]);
+    const ring = (part: string) => result.plan.rings.find((r) => r.part === part)!.choice;
+    assert.deepStrictEqual([ring('in').width, ring('in').height, ring('out').width, ring('out').height], [1280, 720, 640, 360]);
+    assert.deepStrictEqual(actOn(platform, result.plan), []);
+  });
+
   it('the CPU as an edge\'s producer or consumer: an application rendering for the display, reading a writeback', () => {
     const platform = board('raspberry-pi-4');
     const spec = parsePipeline('edges:\n  ui: { from: cpu, to: [hvs], size: 1280x720, depth: 2, formats: [XRGB8888] }\n  shot: { from: txp, to: [cpu], size: 1280x720, depth: 1 }\n', platform, 'cpu.yaml');
@@ -293,6 +314,9 @@ describe('pipelines: bad input, one line each, exit 2, nothing allocated', () =>
     ['a zero size', 'edges:\n  a: { from: camera, to: [display], size: 64x0 }\n', /pipeline field edges\.a\.size = "64x0": a frame is at least 1x1/],
     ['a size YAML reads as a number', 'edges:\n  a: { from: camera, to: [display], size: 0x40 }\n', /pipeline field edges\.a\.size: expected WIDTHxHEIGHT \(e\.g\. 1920x1080\) or \{ width, height \}/],
     ['an unknown endpoint names the CPU too', 'edges:\n  a: { from: cpuu, to: [display], size: 64x64 }\n', /pipeline field edges\.a\.from = "cpuu": no device of that name .*\(nor cpu, the CPU\).*did you mean cpu\?/],
+    ['via a device that is not a converter', 'converters: [gpu]\nedges:\n  a: { from: camera, to: [display], size: 64x64, via: encoder }\n', /pipeline field edges\.a\.via = "encoder": not among the pipeline's converters \(gpu\)/],
+    ['via a converter that cannot convert the edge', 'converters: [decoder]\nedges:\n  a: { from: camera, to: [display], size: 64x64, via: decoder }\n', /pipeline field edges\.a\.via = "decoder": decoder cannot convert this edge: .*decoder\.formats/],
+    ['scaling without a converter', 'edges:\n  a: { from: camera, to: [encoder], size: 1280x720, scaleTo: 640x360 }\n', /pipeline field edges\.a\.scaleTo = "640x360": scaling is a conversion step, and the pipeline names no converter/],
     ['not YAML', 'edges: [\n', /not valid YAML/],
   ];
   for (const [what, text, message] of cases) {

@@ -48,39 +48,8 @@ _Static_assert(sizeof(struct dma_buf_export_sync_file) == 8, "dma_buf_export_syn
 _Static_assert(DMA_BUF_IOCTL_EXPORT_SYNC_FILE == 0xC0086202u, "DMA_BUF_IOCTL_EXPORT_SYNC_FILE");
 #endif
 
-/* ---- ION, 4.12+ ABI (AOSP libion/kernel-headers/linux/ion_4.12.h) --------------------------- */
-struct ion_allocation_data {
-  uint64_t len;
-  uint32_t heap_id_mask;
-  uint32_t flags;
-  uint32_t fd;
-  uint32_t unused;
-};
-struct ion_heap_data {
-  char name[32];
-  uint32_t type;
-  uint32_t heap_id;
-  uint32_t reserved0;
-  uint32_t reserved1;
-  uint32_t reserved2;
-};
-struct ion_heap_query {
-  uint32_t cnt;
-  uint32_t reserved0;
-  uint64_t heaps;
-  uint32_t reserved1;
-  uint32_t reserved2;
-};
-#define ION_IOC_MAGIC 'I'
-#define ION_IOC_ALLOC _IOWR(ION_IOC_MAGIC, 0, struct ion_allocation_data)
-#define ION_IOC_HEAP_QUERY _IOWR(ION_IOC_MAGIC, 8, struct ion_heap_query)
-_Static_assert(sizeof(struct ion_allocation_data) == 24, "ion_allocation_data is 24 bytes");
-_Static_assert(offsetof(struct ion_allocation_data, fd) == 16, "ion fd at 16");
-_Static_assert(sizeof(struct ion_heap_data) == 52, "ion_heap_data is 52 bytes");
-_Static_assert(sizeof(struct ion_heap_query) == 24, "ion_heap_query is 24 bytes");
-_Static_assert(offsetof(struct ion_heap_query, heaps) == 8, "ion heaps pointer at 8");
-_Static_assert(ION_IOC_ALLOC == 0xC0184900u, "ION_IOC_ALLOC (4.12+ ABI)");
-_Static_assert(ION_IOC_HEAP_QUERY == 0xC0184908u, "ION_IOC_HEAP_QUERY");
+/* ---- ION, 4.12+ ABI: ion_abi.h (shared with native/ion) --------------------------------- */
+#include "ion_abi.h"
 
 /* ---- Helpers (helpers.c, shared with the DRM module) ------------------------------------- */
 #define throw_errno udalloc_throw_errno

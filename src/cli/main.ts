@@ -16,6 +16,7 @@ import { devicesCommand, devicesOptions } from './devices.js';
 import { usageCommand, usageOptions } from './usage.js';
 import { serveCommand, serveOptions } from './serve.js';
 import { pipelineCommand, pipelineOptions } from './pipeline.js';
+import { ionMapCommand, ionMapOptions } from './ion-map.js';
 import { SERVICE_ERROR_KINDS, withServiceDefault } from './service-client.js';
 import { ServiceError } from '../service/client.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
@@ -41,6 +42,7 @@ commands:
   formats     list known DRM formats and modifiers
   usage       which processes hold which dma-bufs, per heap and per process
   serve       the allocator as a D-Bus service: buffers as fds for programs in any language
+  ion-map     let legacy ION programs run on this kernel: which dma-buf heap each ION heap id uses
   help        show this text
 
 run "udalloc <command> --help" for a command's options.
@@ -60,6 +62,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   usage: usageCommand,
   serve: serveCommand,
   pipeline: pipelineCommand,
+  'ion-map': ionMapCommand,
 };
 
 /** Each command's flags, for "did you mean" on a mistyped one. */
@@ -76,6 +79,7 @@ const FLAGS: Record<string, readonly string[]> = {
   usage: Object.keys(usageOptions),
   serve: Object.keys(serveOptions),
   pipeline: Object.keys(pipelineOptions),
+  'ion-map': Object.keys(ionMapOptions),
 };
 
 export async function main(argv: string[]): Promise<number> {

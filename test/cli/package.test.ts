@@ -28,7 +28,7 @@ describe('the package from another project', () => {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = packed[0]!.files.map((f) => f.path);
     assert.deepStrictEqual(files.filter((f) => /^dist\/(test|bench|test-kernel)\//.test(f)), []);
-    for (const needed of ['dist/src/index.js', 'dist/src/cli/main.js', 'boards/raspberry-pi-4.yaml', 'native/binding.gyp', 'native/src/udalloc_native.c', 'examples/pipelines/raspberry-pi-4-camera.yaml']) assert.ok(files.includes(needed), needed);
+    for (const needed of ['dist/src/index.js', 'dist/src/cli/main.js', 'boards/raspberry-pi-4.yaml', 'native/binding.gyp', 'native/src/udalloc_native.c', 'native/src/ion_abi.h', 'native/ion/Makefile', 'native/ion/ion_shim.c', 'examples/pipelines/raspberry-pi-4-camera.yaml']) assert.ok(files.includes(needed), needed);
 
     const app = join(dir, 'app');
     mkdirSync(app);
@@ -36,6 +36,8 @@ describe('the package from another project', () => {
     const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)], { cwd: app, encoding: 'utf8' });
     assert.strictEqual(install.status, 0, install.stderr);
     assert.ok(existsSync(join(app, 'node_modules/udalloc/native/build/Release/udalloc_native.node')), `installing built the native binding:\n${install.stdout}${install.stderr}`);
+    // ... and the ION shim and drop-in libion README's "Running ION programs" points at.
+    for (const lib of ['libudalloc-ion.so', 'libion.so']) assert.ok(existsSync(join(app, 'node_modules/udalloc/native/build/ion', lib)), `installing built ${lib}:\n${install.stdout}${install.stderr}`);
 
     writeFileSync(join(app, 'example.mjs'), readmeLibraryExample());
     const run = spawnSync(process.execPath, ['example.mjs'], { cwd: app, encoding: 'utf8' });

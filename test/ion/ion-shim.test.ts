@@ -6,7 +6,8 @@
 // (exporters, the CMA bitmap) are acted on in the QEMU suite (test-kernel/ion.test.ts).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -169,6 +170,9 @@ describe('native/ion through the udalloc service: legacy programs charged like e
     assert.ok(lines.some((l) => l === 'alloc 4: ENOMEM'), out);
     assert.match(err, /the udalloc service refused heap id 4: .*quota/);
     const udalloc = await connect({ bus: bus.address });
+    // What `udalloc usage --service` shows the program's user (asynchronously: the service answers in this process).
+    const cli = await promisify(execFile)(process.execPath, [CLI, 'usage', '--service', bus.address], { encoding: 'utf8' });
+    assert.match(cli.stdout, /^\w+ \(uid \d+\) as the service sees you:\n.*cma +charged +2 MiB +quota 2 MiB/ms);
     const usage = (await udalloc.usage()) as { kinds: Record<string, { charged: number }>; buffers: Array<{ pid?: number }> };
     assert.strictEqual(usage.kinds['cma']!.charged, 2 * 2 ** 20);
     child.stdin.write('\n');

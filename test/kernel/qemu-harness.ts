@@ -68,7 +68,8 @@ export function buildInitramfs(projectRoot: string, command: string, files: Read
     copyFileSync(realpathSync(lib), join(root, lib));
   }
   // The project: compiled code, the native binding, runtime dependencies and data files.
-  for (const part of ['dist', ...addons, 'boards', 'test-kernel', 'package.json', ...runtimeModules(projectRoot, ['zod', 'yaml', 'tinybench', 'dbus-next', 'usocket'])]) {
+  // The ION shim and the legacy clients the host built (native/ion, test-kernel/ion).
+  for (const part of ['dist', ...addons, 'native/build/ion', 'native/build/ion-test', 'boards', 'test-kernel', 'package.json', ...runtimeModules(projectRoot, ['zod', 'yaml', 'tinybench', 'dbus-next', 'usocket'])]) {
     if (existsSync(join(projectRoot, part))) cpSync(join(projectRoot, part), join(root, 'udalloc', part), { recursive: true });
   }
   // Data the command reads (traces written by the host test), under /udalloc.

@@ -5,7 +5,8 @@
 // simulator says).
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadPlatform } from '../../src/constraints/load.js';
@@ -31,8 +32,18 @@ function guestTestNames(): string[] {
   return names;
 }
 
+/** The legacy ION programs the guest runs (test-kernel/ion.test.ts): against the uAPI, and against libion. */
+function buildIonClients(): void {
+  const dir = `${PROJECT}native/build/ion-test`;
+  mkdirSync(dir, { recursive: true });
+  const source = `${PROJECT}test-kernel/ion/ion-client.c`;
+  execFileSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-o', `${dir}/ion-client`, source]);
+  execFileSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-DUSE_LIBION', '-o', `${dir}/ion-libion-client`, source, `-L${PROJECT}native/build/ion`, '-lion']);
+}
+
 describe('real kernel in QEMU', () => {
   it('the guest suite passes on real dma-buf heaps, CMA and udmabuf', { timeout: 900_000 }, async () => {
+    buildIonClients();
     const initramfs = buildInitramfs(PROJECT, 'node --test --test-reporter=spec dist/test-kernel/');
     const run = await bootGuest(initramfs);
     const guest = run.output.slice(Math.max(0, run.output.indexOf('UDALLOC-GUEST-START')));

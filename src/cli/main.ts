@@ -17,6 +17,7 @@ import { usageCommand, usageOptions } from './usage.js';
 import { serveCommand, serveOptions } from './serve.js';
 import { pipelineCommand, pipelineOptions } from './pipeline.js';
 import { ionMapCommand, ionMapOptions } from './ion-map.js';
+import { poolsCommand, poolsOptions } from './pools.js';
 import { SERVICE_ERROR_KINDS, withServiceDefault } from './service-client.js';
 import { ServiceError } from '../service/client.js';
 import { ConflictError, AllocationError } from '../allocator/errors.js';
@@ -37,6 +38,7 @@ commands:
   discover    read the platform from a .dtb, a sysfs tree or this machine; write a profile
   devices     list the devices with their constraints and where each came from
   heaps       list the heaps with kind, range, capacity, use and largest free block
+  pools       each CMA area now: free, largest buffer that fits, fragmentation, holders; --fit, --map
   simulate    replay a trace or scenario on the simulated kernel; peaks, failures, fragmentation
   size        the smallest CMA/carveout/secure pool sizes that serve the workloads
   formats     list known DRM formats and modifiers
@@ -63,6 +65,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number> | number> = {
   serve: serveCommand,
   pipeline: pipelineCommand,
   'ion-map': ionMapCommand,
+  pools: poolsCommand,
 };
 
 /** Each command's flags, for "did you mean" on a mistyped one. */
@@ -80,6 +83,7 @@ const FLAGS: Record<string, readonly string[]> = {
   serve: Object.keys(serveOptions),
   pipeline: Object.keys(pipelineOptions),
   'ion-map': Object.keys(ionMapOptions),
+  pools: Object.keys(poolsOptions),
 };
 
 export async function main(argv: string[]): Promise<number> {

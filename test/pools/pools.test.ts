@@ -1,0 +1,113 @@
+// udalloc pools on a recorded tree (debugfs cma/, sysfs mm/cma/, /proc/meminfo as Linux 6.12 writes
+// them) whose numbers are worked out by hand here: the area's use, its free runs, the largest buffer
+// that can be allocated now (less than the largest run: it must start aligned for its size), the
+// fragmentation, --fit's answer and placement, exhaustion told from fragmentation, what is missing
+// without debugfs, and corrupt files named. The QEMU suite checks the same answers against the
+// kernel's own allocations (test-kernel/pools.test.ts).
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { testDir } from '../helpers.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const PAGE = 4096;
+const BASE_PFN = 0x40000;
+const PAGES = 2048; // 8 MiB
+/** Used page ranges [start, end): 1 MiB at the base, then three more. */
+const USED: ReadonlyArray<[number, number]> = [[0, 256], [300, 320], [600, 1024], [1100, 1200]];
+
+function words(used: ReadonlyArray<[number, number]>, pages: number): string {
+  const w = new Array<number>(Math.ceil(pages / 32)).fill(0);
+  for (const [s, e] of used) for (let p = s; p < e; p++) w[p >> 5] = (w[p >> 5]! | (1 << (p & 31))) >>> 0;
+  return `${w.join(' ')}\n`;
+}
+
+/** A tree as 6.12 shows it (mm/cma_debug.c, mm/cma_sysfs.c, fs/proc/meminfo.c). */
+function recordedTree(options: { debugfs?: boolean; bitmap?: string } = {}): string {
+  const root = testDir('udalloc-pools-');
+  const usedPages = USED.reduce((n, [s, e]) => n + e - s, 0);
+  if (options.debugfs !== false) {
+    const d = join(root, 'sys/kernel/debug/cma/reserved');
+    mkdirSync(d, { recursive: true });
+    const files: Record<string, string> = { base_pfn: `${BASE_PFN}\n`, count: `${PAGES}\n`, order_per_bit: '0\n', used: `${usedPages}\n`, maxchunk: '848\n', bitmap: options.bitmap ?? words(USED, PAGES), alloc: '', free: '' };
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(d, f), text);
+  }
+  const s = join(root, 'sys/kernel/mm/cma/reserved');
+  mkdirSync(s, { recursive: true });
+  writeFileSync(join(s, 'alloc_pages_success'), '3100\n');
+  writeFileSync(join(s, 'alloc_pages_fail'), '1024\n');
+  writeFileSync(join(s, 'release_pages_success'), '2300\n');
+  mkdirSync(join(root, 'proc'), { recursive: true });
+  writeFileSync(join(root, 'proc/meminfo'), `MemTotal:        1000000 kB\nCmaTotal:           8192 kB\nCmaFree:            ${((PAGES - usedPages) * PAGE) / 1024} kB\n`);
+  return root;
+}
+
+const pools = (args: string[]) => spawnSync(process.execPath, [CLI, 'pools', ...args], { encoding: 'utf8' });
+
+describe('udalloc pools on a recorded tree', () => {
+  it('size, use, the largest run (848 pages) and the largest buffer that fits (768 pages: it must start 1 MiB-aligned), fragmentation, counters', () => {
+    const r = pools(['--root', recordedTree(), '--json']);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const [area] = (JSON.parse(r.stdout) as { areas: Array<Record<string, unknown>> }).areas;
+    // Free runs: [256,300) 44, [320,600) 280, [1024,1100) 76, [1200,2048) 848 pages: 1248 free.
+    // A buffer over 256 pages starts on a 256-page (1 MiB) boundary: the last run's first is page
+    // 1280, leaving 768 pages; no earlier run has an aligned start with more.
+    assert.deepStrictEqual(
+      [area!['name'], area!['base'], area!['size'], area!['used'], area!['free'], area!['largestRun'], area!['largestBuffer']],
+      ['reserved', BASE_PFN * PAGE, PAGES * PAGE, 800 * PAGE, 1248 * PAGE, 848 * PAGE, 768 * PAGE],
+    );
+    assert.ok(Math.abs((area!['fragmentation'] as number) - (1 - 768 / 1248)) < 1e-9);
+    assert.deepStrictEqual(area!['counters'], { allocSuccess: 3100, allocFail: 1024, releaseSuccess: 2300 });
+    const text = pools(['--root', recordedTree(), '--map']).stdout;
+    assert.match(text, /largest free run 3\.31 MiB; largest buffer that can be allocated now 3 MiB/);
+    assert.match(text, /fragmentation 38%/);
+    assert.match(text, /since boot: 3100 pages allocated, 1024 pages failed, 2300 pages released/);
+    assert.match(text, /CmaTotal 8 MiB, CmaFree 4\.88 MiB/);
+    // The map: 2048 pages in 512 cells of 4 pages: the first 64 cells (1 MiB) used.
+    assert.match(text, /^ {2}#{64}$/m);
+    assert.match(text, /\(one character: 16 KiB, 4 pages\)/);
+  });
+
+  it('--fit: yes with the kernel\'s placement; no, told as exhaustion (less free than the buffer) or fragmentation (enough free, no aligned run)', () => {
+    const root = recordedTree();
+    const yes = pools(['--root', root, '--fit', '1x1MiB', '--json']);
+    assert.strictEqual(yes.status, 0);
+    // 256 pages, 256-aligned: [320,600) has 512 but only 88 after it; [1024,1100) is 76 long; page 1280.
+    assert.deepStrictEqual((JSON.parse(yes.stdout) as { buffers: Array<{ pfn: number }> }).buffers.map((b) => b.pfn), [BASE_PFN + 1280]);
+    // Two 1/4 MiB buffers (64 pages, 64-aligned): [320,600) takes both, at 320 and 384.
+    assert.deepStrictEqual((JSON.parse(pools(['--root', root, '--fit', '2x256KiB', '--json']).stdout) as { buffers: Array<{ pfn: number }> }).buffers.map((b) => b.pfn - BASE_PFN), [320, 384]);
+    const exhausted = pools(['--root', root, '--fit', '2x3MiB']);
+    assert.strictEqual(exhausted.status, 3);
+    assert.match(exhausted.stdout, /^no: buffer 1 of 2 \(3 MiB\) finds no room in reserved once the 1 before it are placed:\n {2}buffer 0: 3 MiB at pfn 0x40500\n {2}exhausted: 1\.88 MiB free after them, less than the buffer\n$/);
+    const fragmented = pools(['--root', root, '--fit', '1x4MiB']);
+    assert.strictEqual(fragmented.status, 3);
+    assert.match(fragmented.stdout, /fragmented: 4\.88 MiB free now, but the longest free run starting 1 MiB-aligned \(as a buffer of this size must\) is 3 MiB/);
+    const frames = pools(['--root', root, '--fit', '1x640x480:NV12M', '--json']);
+    // A multi-planar frame: a buffer per plane (75 pages, then 37.5 rounded to 38), each at its own alignment.
+    assert.deepStrictEqual((JSON.parse(frames.stdout) as { buffers: Array<{ size: number }> }).buffers.map((b) => b.size), [307200, 155648]);
+  });
+
+  it('without debugfs: the counters and totals, and what the answers lack; bad input and corrupt files are one line, exit 2', () => {
+    const r = pools(['--root', recordedTree({ debugfs: false })]);
+    assert.strictEqual(r.status, 0);
+    assert.match(r.stdout, /^reserved:\n {2}no bitmap \(see missing below\)/);
+    assert.match(r.stdout, /missing: .*sys\/kernel\/debug\/cma: not readable \(debugfs not mounted, or not root\): no bitmap, so no largest free run/);
+    for (const [args, message] of [
+      [['--fit', '4xbig'], /--fit "4xbig": .*e\.g\. --fit 4x3840x2160:NV12 or --fit 4x8MiB/],
+      [['--fit', '1x64x64:NV13'], /--fit "1x64x64:NV13": unknown format "NV13"/],
+      [['--fit', '1x1MiB', '--area', 'reservd'], /--area "reservd": no CMA area of that name \(did you mean reserved\?\)/],
+    ] as const) {
+      const bad = pools(['--root', recordedTree(), ...args]);
+      assert.strictEqual(bad.status, 2, bad.stdout + bad.stderr);
+      assert.strictEqual(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+      assert.match(bad.stderr, message);
+    }
+    const corrupt = pools(['--root', recordedTree({ bitmap: '1 2 x\n' })]);
+    assert.strictEqual(corrupt.status, 2, corrupt.stdout + corrupt.stderr);
+    assert.match(corrupt.stderr, /bitmap: 3 words hold 96 bits, the area has 2048/);
+  });
+});

@@ -211,6 +211,7 @@ export class Allocator {
       throw new InputError(`name ${JSON.stringify(name)}: with its index suffix it must stay under ${DMA_BUF_NAME_LEN} bytes (DMA_BUF_NAME_LEN)`, 'name', name);
     }
     let fallbacks: FailedAttempt[] = NO_FALLBACKS as FailedAttempt[];
+    const diagnosis: string[] = [];
     const tries = options.fallback === false ? 1 : placements.length;
     for (let i = 0; i < tries; i++) {
       const placement = placements[i]!;
@@ -225,6 +226,8 @@ export class Allocator {
         if (isKernelError(err) && FALLBACK_ERRNOS.includes(err.errno)) {
           if (fallbacks === NO_FALLBACKS) fallbacks = [];
           fallbacks.push({ heap: choice.heap, errno: err.errno, allocated: taken.length });
+          // A real CMA area out of memory: why (exhausted or fragmented, who holds it) and what would help, read now.
+          if (err.errno === 'ENOMEM' && placement.heap.kind === 'cma' && placement.buffers === undefined) diagnosis.push(...(this.backend.outOfMemoryReport?.(placement.heap.name, placement.heap, placement.size, placement.count) ?? []));
           continue;
         }
         throw err;
@@ -253,7 +256,7 @@ export class Allocator {
       buffers.fallbacks = fallbacks;
       return buffers;
     }
-    throw new AllocationError(fallbacks, `${plan.count} x ${plan.size} bytes for ${plan.request.devices.join(', ')}`);
+    throw new AllocationError(fallbacks, `${plan.count} x ${plan.size} bytes for ${plan.request.devices.join(', ')}${diagnosis.map((l) => `\n${l}`).join('')}`);
   }
 
   /** Per-heap occupancy and the live buffers this allocator handed out. */

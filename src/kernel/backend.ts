@@ -2,7 +2,7 @@
 // implements KernelBackend. The seam carries no policy: callers name the heap; choosing one is the
 // allocator's job (src/allocator/), and the solver's before it.
 
-import type { HeapKind } from '../constraints/model.js';
+import type { Heap, HeapKind } from '../constraints/model.js';
 
 /** DMA_BUF_IOCTL_SYNC flags (include/uapi/linux/dma-buf.h). */
 export const DMA_BUF_SYNC_READ = 1;
@@ -91,6 +91,12 @@ export interface KernelBackend {
   info(fd: number): DmaBufInfo;
   /** The dma-buf fds this backend opened that are still open. */
   openFds(): number[];
+  /**
+   * Why `count` buffers of `size` bytes ran out of memory in `heap` (modelled by `model`), from the
+   * kernel's live state, and what would help: lines for the error, or nothing when the backend
+   * cannot tell (only real CMA areas can: src/pools/diagnose.ts).
+   */
+  outOfMemoryReport?(heap: string, model: Heap, size: number, count: number): string[];
 }
 
 /** O_RDWR | O_CLOEXEC, the fd flags udalloc asks for. */

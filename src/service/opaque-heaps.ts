@@ -125,4 +125,12 @@ export class LabelledBackend implements KernelBackend {
   openFds(): number[] {
     return this.#inner.openFds();
   }
+
+  /** The inner report by label, without who holds the heap's buffers: other users' processes are not a client's to see. */
+  outOfMemoryReport(heap: string, model: Parameters<NonNullable<KernelBackend['outOfMemoryReport']>>[1], size: number, count: number): string[] {
+    const name = this.#name(heap);
+    const lines = this.#inner.outOfMemoryReport?.(name, { ...model, name }, size, count) ?? [];
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return lines.filter((l) => !/^(held by:|no process holds)/.test(l)).map((l) => l.replace(new RegExp(`(?<![\\w,-])${escaped}(?![\\w,-])`, 'g'), heap));
+  }
 }

@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { testDir } from '../helpers.js';
+import { DmaHeapBackend } from '../../src/kernel/dma-heap/backend.js';
+import { LabelledBackend } from '../../src/service/opaque-heaps.js';
+import type { Heap } from '../../src/constraints/model.js';
+import { parsePlatform } from '../../src/constraints/load.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const PAGE = 4096;
@@ -109,5 +113,44 @@ describe('udalloc pools on a recorded tree', () => {
     const corrupt = pools(['--root', recordedTree({ bitmap: '1 2 x\n' })]);
     assert.strictEqual(corrupt.status, 2, corrupt.stdout + corrupt.stderr);
     assert.match(corrupt.stderr, /bitmap: 3 words hold 96 bits, the area has 2048/);
+  });
+});
+
+describe('an ENOMEM on a real CMA heap, explained', () => {
+  const heap: Heap = parsePlatform(`name: t\nheaps:\n  - { name: reserved, kind: cma, base: ${BASE_PFN * PAGE}, size: 8MiB }\ndevices:\n  - { name: d, iommu: false, formats: { R8: { modifiers: [LINEAR] } } }\n`, 't.yaml').heaps[0]!;
+  const backendOn = () => {
+    const root = recordedTree();
+    mkdirSync(join(root, 'dev/dma_heap'), { recursive: true });
+    writeFileSync(join(root, 'dev/dma_heap/reserved'), '');
+    return new DmaHeapBackend({ root });
+  };
+
+  it('exhausted, fragmented, and what would help (fewer buffers that fit now, a boot size checked on an empty area)', () => {
+    const backend = backendOn();
+    try {
+      // 2 x 3 MiB: the first fits at page 1280, then 480 pages are left.
+      assert.deepStrictEqual(backend.outOfMemoryReport('reserved', heap, 3 * 2 ** 20, 2), [
+        'reserved is exhausted: 1.88 MiB free once 1 of them are placed, less than a 3 MiB buffer',
+        'no process holds a dma-buf of reserved (that this user may see)',
+        'would help: 1 buffer(s) instead of 2 fit now; or the area is large enough when empty (6 MiB needed): free what others hold, or allocate these earlier, before the area fragments',
+      ]);
+      assert.deepStrictEqual(backend.outOfMemoryReport('reserved', heap, 4 * 2 ** 20, 1)[0], 'reserved is fragmented: 4.88 MiB free, but the longest free run starting 1 MiB-aligned (as a 4 MiB buffer must) is 3 MiB');
+      // 3 x 3 MiB need 9 MiB: a 10 MiB area (whole 2 MiB pageblocks), which holds them when empty.
+      assert.match(backend.outOfMemoryReport('reserved', heap, 3 * 2 ** 20, 3).at(-1)!, /or an area of 10 MiB holds them when empty: at boot: cma=10M if reserved is the default CMA area/);
+    } finally {
+      backend.dispose();
+    }
+  });
+
+  it('through the service\'s labelled heaps: the label instead of the name, and no other process named', () => {
+    const backend = backendOn();
+    try {
+      const labelled = new LabelledBackend(backend, new Map([['heap #2', 'reserved']]));
+      const lines = labelled.outOfMemoryReport('heap #2', { ...heap, name: 'heap #2' }, 4 * 2 ** 20, 1);
+      assert.strictEqual(lines[0], 'heap #2 is fragmented: 4.88 MiB free, but the longest free run starting 1 MiB-aligned (as a 4 MiB buffer must) is 3 MiB');
+      assert.ok(!lines.some((l) => /reserved|held by|no process/.test(l)), lines.join('\n'));
+    } finally {
+      backend.dispose();
+    }
   });
 });

@@ -5,11 +5,12 @@ import { PAGE_SIZE } from '../../constraints/model.js';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { listDirectory } from '../../util/fs.js';
 import { join } from 'node:path';
-import type { HeapKind } from '../../constraints/model.js';
+import type { Heap, HeapKind } from '../../constraints/model.js';
 import { O_CLOEXEC, O_RDWR, type AllocateFlags, type HeapInfo, type HeapStats } from '../backend.js';
 import { DmaBufFileBackend } from '../dma-buf-files.js';
 import { kernelError, loadNative, syscall, type NativeAddon } from '../native/addon.js';
 import { meminfo } from '../meminfo.js';
+import { diagnoseCmaFailure } from '../../pools/diagnose.js';
 import { DEFAULT_CMA_NAMES } from '../../constraints/heap-kinds/index.js';
 import { DEFAULT_CMA_REGION, isProtectedHeap, poolsOf } from './names.js';
 
@@ -27,14 +28,15 @@ export interface DmaHeapOptions {
 export class DmaHeapBackend extends DmaBufFileBackend {
   readonly kind = 'dma-heap';
   readonly #dir: string;
-  readonly #root: string;
+  /** The filesystem root the backend reads (/proc, /sys, /dev): "/" on a live system. */
+  readonly root: string;
   readonly #heapFds = new Map<string, number>();
 
   constructor(options: DmaHeapOptions = {}) {
     const root = options.root ?? '/';
     super(options.addon ?? loadNative(), join(root, 'proc'));
     this.#dir = options.dir ?? '/dev/dma_heap';
-    this.#root = root;
+    this.root = root;
   }
 
   /** Names under /dev/dma_heap. */
@@ -54,7 +56,7 @@ export class DmaHeapBackend extends DmaBufFileBackend {
     if (isProtectedHeap(name)) return 'secure';
     if (this.#areaDir(name) !== undefined || DEFAULT_CMA_NAMES.includes(name)) return 'cma';
     // From 6.17 every reusable shared-dma-pool node is a heap named after the node.
-    if (existsSync(join(this.#root, 'sys/firmware/devicetree/base/reserved-memory', name, 'reusable'))) return 'cma';
+    if (existsSync(join(this.root, 'sys/firmware/devicetree/base/reserved-memory', name, 'reusable'))) return 'cma';
     return 'system';
   }
 
@@ -76,7 +78,7 @@ export class DmaHeapBackend extends DmaBufFileBackend {
 
   /** The CMA area's debugfs directory (mm/cma_debug.c: count, used, maxchunk in pages), if mounted. */
   #areaDir(name: string): string | undefined {
-    return [join(this.#root, 'sys/kernel/debug/cma', name), join(this.#root, 'sys/kernel/mm/cma', name)].find((p) => existsSync(p));
+    return [join(this.root, 'sys/kernel/debug/cma', name), join(this.root, 'sys/kernel/mm/cma', name)].find((p) => existsSync(p));
   }
 
   /** The default area's own name (the one /sys/kernel/mm/cma lists): 6.17's default_cma_region is a heap name, not an area's. */
@@ -85,7 +87,7 @@ export class DmaHeapBackend extends DmaBufFileBackend {
   }
 
   #stats(heap: string, kind: HeapKind, aliases: readonly string[] = []): HeapStats {
-    const mem = meminfo(this.#root);
+    const mem = meminfo(this.root);
     const used = this.usedBytes(heap) + aliases.reduce((sum, a) => sum + this.usedBytes(a), 0);
     if (kind === 'system') {
       const capacity = mem['MemTotal'] ?? 0;
@@ -98,7 +100,7 @@ export class DmaHeapBackend extends DmaBufFileBackend {
     }
     // CMA, per area when debugfs is mounted (mm/cma_debug.c count, used and maxchunk, in pages);
     // else /proc/meminfo's totals, which are every area's together: exact only with one area.
-    const debug = join(this.#root, 'sys/kernel/debug/cma', this.#areaName(heap, aliases));
+    const debug = join(this.root, 'sys/kernel/debug/cma', this.#areaName(heap, aliases));
     const pages = (file: string): number | undefined => {
       try {
         const n = Number(readFileSync(join(debug, file), 'utf8'));
@@ -112,6 +114,12 @@ export class DmaHeapBackend extends DmaBufFileBackend {
     const capacity = count ?? mem['CmaTotal'] ?? 0;
     const free = count !== undefined && busy !== undefined ? count - busy : (mem['CmaFree'] ?? 0);
     return { capacity, used, free, largestFree: pages('maxchunk') ?? free };
+  }
+
+  outOfMemoryReport(heap: string, model: Heap, size: number, count: number): string[] {
+    if (this.kindOf(heap) !== 'cma') return [];
+    const pool = poolsOf(this.names()).find((p) => p.name === heap || p.aliases.includes(heap));
+    return diagnoseCmaFailure(this.root, this.#areaName(pool?.name ?? heap, pool?.aliases ?? []), model, size, count);
   }
 
   #heapFd(heap: string): number {

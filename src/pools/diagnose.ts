@@ -1,0 +1,76 @@
+// Why an allocation on a real CMA heap failed with ENOMEM, said with the area's live state: exhausted
+// (less free than the buffer) or fragmented (enough free, no run long enough where the buffer may
+// start), who holds the heap's dma-bufs, and what would help, each answer checked as udalloc checks
+// fixes: fewer buffers by fitting them on the live bitmap with the kernel's first fit, and a boot
+// size by allocating the whole set on an empty simulated area of that size.
+
+import { PAGE_SIZE, type Heap } from '../constraints/model.js';
+import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
+import { changedHeap } from '../solver/apply.js';
+import { formatBytes } from '../constraints/units.js';
+import { minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
+import { SimKernel } from '../kernel/sim/kernel.js';
+import { scanUsage } from '../service/usage.js';
+import { fitNow, whyNoFit } from './analyse.js';
+import { readCmaState } from './read.js';
+
+/** Whether `count` buffers of `size` bytes all allocate on an empty simulated area like `heap`. */
+function allocatesOnEmpty(heap: Heap, size: number, count: number): boolean {
+  const kernel = new SimKernel([heap], { maxFds: count + 16 });
+  const fds: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) fds.push(kernel.allocate(heap.name, size));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    for (const fd of fds) kernel.close(fd);
+  }
+}
+
+/**
+ * Lines that explain a set of `count` buffers of `size` bytes failing in CMA area `area` (heap
+ * `heap` of the platform), read under `root`; empty when the area cannot be read (no debugfs).
+ */
+export function diagnoseCmaFailure(root: string, area: string, heap: Heap, size: number, count: number): string[] {
+  let state;
+  try {
+    state = readCmaState(root);
+  } catch {
+    return [];
+  }
+  const live = state.areas.find((a) => a.name === area);
+  if (!live?.debug) return [`${area}: why it is full is unknown: ${state.missing[0] ?? 'its debugfs directory is unreadable'}`];
+  const sizes = Array.from({ length: count }, () => size);
+  const fit = fitNow(area, live.debug, sizes);
+  const lines: string[] = [];
+  if (fit.failed === undefined) lines.push(`${area} now: the ${count} buffer(s) would fit (memory was freed since, or pinned pages made the kernel skip a range: try again)`);
+  else {
+    const why = whyNoFit(fit.after, size);
+    const after = fit.failed > 0 ? ` once ${fit.failed} of them are placed` : '';
+    lines.push(why.kind === 'exhausted'
+      ? `${area} is exhausted: ${formatBytes(why.free)} free${after}, less than a ${formatBytes(size)} buffer`
+      : `${area} is fragmented: ${formatBytes(why.free)} free${after}, but the longest free run starting ${formatBytes(why.align)}-aligned (as a ${formatBytes(size)} buffer must) is ${formatBytes(why.alignedRun)}`);
+  }
+  const holders = new Map<string, { buffers: number; bytes: number }>();
+  for (const b of scanUsage(root).buffers) {
+    if (b.exporter !== area) continue;
+    for (const h of b.holders) {
+      const key = `${h.comm} (pid ${h.pid})`;
+      const e = holders.get(key) ?? { buffers: 0, bytes: 0 };
+      e.buffers++;
+      e.bytes += b.size;
+      holders.set(key, e);
+    }
+  }
+  lines.push(holders.size === 0 ? `no process holds a dma-buf of ${area} (that this user may see)` : `held by: ${[...holders].map(([who, h]) => `${who} ${h.buffers} buffer(s), ${formatBytes(h.bytes)}`).join('; ')}`);
+  const helps: string[] = [];
+  // Fewer buffers: the most that fit now, by the kernel's first fit on the live bitmap.
+  if (fit.failed !== undefined && fit.failed > 0) helps.push(`${fit.failed} buffer(s) instead of ${count} fit now`);
+  // A larger area at boot: the least that holds the set on an empty area, checked by allocating it there.
+  const need = poolSizeAtBoot(heap, minimumPoolSize({ ...heap, size: Infinity }, size, count));
+  if (need > live.debug.pages * PAGE_SIZE && allocatesOnEmpty(changedHeap(heap, 'size', need), size, count)) helps.push(`an area of ${formatBytes(need)} holds them when empty: ${HEAP_KINDS[heap.kind].bootAdvice(area, need) ?? `size ${formatBytes(need)}`}`);
+  else if (need <= live.debug.pages * PAGE_SIZE) helps.push(`the area is large enough when empty (${formatBytes(need)} needed): free what others hold, or allocate these earlier, before the area fragments`);
+  if (helps.length > 0) lines.push(`would help: ${helps.join('; or ')}`);
+  return lines;
+}

@@ -3,7 +3,10 @@
 // since boot, who holds the heap's dma-bufs; --map draws the area; --fit answers whether buffers
 // fit now, and where, with the kernel's own first fit run on the live bitmap.
 
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { checkOutputPath } from './output-file.js';
+import { poolsHtml } from '../pools/html.js';
 import { PAGE_SIZE } from '../constraints/model.js';
 import { DEFAULT_CMA_NAMES } from '../constraints/heap-kinds/index.js';
 import { formatBytes } from '../constraints/units.js';
@@ -14,7 +17,7 @@ import { areaReport, fitNow, whyNoFit, type AreaReport, type DebugState } from '
 import { parseFitSpec } from '../pools/fit-spec.js';
 import { scanUsage } from '../service/usage.js';
 
-const HELP = `usage: udalloc pools [--map] [--fit SPEC [--area NAME]] [--json] [--root DIR]
+const HELP = `usage: udalloc pools [--map] [--html FILE] [--fit SPEC [--area NAME]] [--json] [--root DIR]
 
 Each CMA area as the kernel sees it now: size, used, free, the largest free run, the largest buffer
 that can be allocated now (a buffer must start aligned for its size: up to 1 MiB, so this is less
@@ -23,6 +26,7 @@ the area's dma-bufs. Reads /sys/kernel/debug/cma (root, debugfs mounted), /sys/k
 /proc/meminfo; says what it could not read.
 
   --map          draw each area: one character per block of pages (# used, . free, + both)
+  --html FILE    write the areas as a picture (rows of pages, every used run drawn) with their numbers
   --fit SPEC     would these buffers fit now, and where: the kernel's first fit (mm/cma.c) on the
                  live bitmap. SPEC: COUNTxWIDTHxHEIGHT:FORMAT (linear, unpadded) or COUNTxSIZE,
                  e.g. 4x3840x2160:NV12 or 4x8MiB. Exit 0 yes, 3 no
@@ -32,6 +36,7 @@ the area's dma-bufs. Reads /sys/kernel/debug/cma (root, debugfs mounted), /sys/k
 
 export const poolsOptions = {
   map: { type: 'boolean' },
+  html: { type: 'string' },
   fit: { type: 'string' },
   area: { type: 'string' },
   json: { type: 'boolean' },
@@ -93,6 +98,7 @@ export function poolsCommand(args: string[]): number {
   }
   if (positionals.length > 0) throw new InputError(`pools: unexpected ${positionals.join(' ')} (udalloc pools --help)`, 'args', positionals[0]);
   const root = values.root ?? '/';
+  if (values.html !== undefined) checkOutputPath(values.html, '--html');
   const sizes = values.fit !== undefined ? parseFitSpec(values.fit) : undefined;
   const state = readCmaState(root);
 
@@ -121,6 +127,7 @@ export function poolsCommand(args: string[]): number {
   }
 
   const reports = state.areas.map((a) => ({ area: a, report: a.debug ? areaReport(a.name, a.debug) : undefined, holders: holdersOf(root, a.name) }));
+  if (values.html !== undefined) writeFileSync(values.html, poolsHtml(reports, state.missing, new Date().toISOString().slice(0, 16).replace('T', ' ')));
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ areas: reports.map(({ area, report, holders }) => ({ name: area.name, ...(report ?? {}), counters: area.counters ?? null, holders, ...(values.map && area.debug ? { map: mapLines(area.debug) } : {}) })), cmaTotal: state.total ?? null, cmaFree: state.free ?? null, missing: state.missing })}\n`);
     return 0;

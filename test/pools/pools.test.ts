@@ -16,6 +16,7 @@ import { DmaHeapBackend } from '../../src/kernel/dma-heap/backend.js';
 import { LabelledBackend } from '../../src/service/opaque-heaps.js';
 import type { Heap } from '../../src/constraints/model.js';
 import { parsePlatform } from '../../src/constraints/load.js';
+import { chromium } from 'playwright-core';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const PAGE = 4096;
@@ -151,6 +152,51 @@ describe('an ENOMEM on a real CMA heap, explained', () => {
       assert.ok(!lines.some((l) => /reserved|held by|no process/.test(l)), lines.join('\n'));
     } finally {
       backend.dispose();
+    }
+  });
+});
+
+describe('udalloc pools --html, rendered in Chromium', () => {
+  it('the picture draws every used run where the bitmap has it, and carries the area\'s numbers', async () => {
+    const root = recordedTree();
+    const file = join(testDir('udalloc-pools-html-'), 'pools.html');
+    const r = pools(['--root', root, '--html', file, '--json']);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const json = (JSON.parse(r.stdout) as { areas: Array<Record<string, number>> }).areas[0]!;
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(String(e)));
+      page.on('request', (req) => !req.url().startsWith('file:') && problems.push(`fetched ${req.url()}`));
+      await page.goto(`file://${file}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      // (In the page, where the DOM is: a string, as this file is compiled without DOM types.)
+      const drawn = (await page.evaluate(`(() => {
+        const section = document.querySelector('section.area');
+        const svg = section.querySelector('svg');
+        const rowPages = Number(svg.getAttribute('data-row-pages'));
+        const rects = [...svg.querySelectorAll('rect.used')].map((el) => {
+          const box = el.getBBox();
+          return { run: Number(el.getAttribute('data-run')), start: Number(el.getAttribute('data-start')), pages: Number(el.getAttribute('data-pages')), x: box.x, y: box.y, width: box.width };
+        });
+        const data = Object.fromEntries(['size', 'used', 'free', 'largestRun', 'largestBuffer'].map((k) => [k, Number(section.dataset[k])]));
+        return { rowPages, rects, data };
+      })()`)) as { rowPages: number; rects: Array<{ run: number; start: number; pages: number; x: number; y: number; width: number }>; data: Record<string, number> };
+      // Runs back from the rectangles (a run crossing rows is several): exactly the used ranges.
+      const runs = new Map<number, number>();
+      for (const rect of drawn.rects) runs.set(rect.run, (runs.get(rect.run) ?? 0) + rect.pages);
+      assert.deepStrictEqual([...runs].map(([start, pages]) => [start, start + pages]), USED.map(([s, e]) => [s, e]));
+      // Each rectangle sits where its pages are: row by row, at their offset in the row, as wide as they are.
+      const px = 1024 / drawn.rowPages;
+      for (const rect of drawn.rects) {
+        assert.ok(Math.abs(rect.x - (rect.start % drawn.rowPages) * px) < 0.01 && Math.abs(rect.width - rect.pages * px) < 0.01, JSON.stringify(rect));
+        assert.strictEqual(rect.y, Math.floor(rect.start / drawn.rowPages) * 14);
+      }
+      assert.deepStrictEqual(drawn.data, { size: json['size'], used: json['used'], free: json['free'], largestRun: json['largestRun'], largestBuffer: json['largestBuffer'] });
+      assert.deepStrictEqual(problems, []);
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -75,7 +75,8 @@ describe('real kernel: the live CMA area, read and explained (udalloc pools)', (
       for (let r = 0; r < 200; r++) {
         const sizes = Array.from({ length: 1 + Math.floor(random() * 3) }, () => pagesOf(random() < 0.2 ? 4096 : 768) * PAGE);
         const before = usedSet();
-        const predicted = fitNow(AREA, live(), sizes);
+        const state = live();
+        const predicted = fitNow(AREA, state, sizes);
         const fds: number[] = [];
         let failedAt: number | undefined;
         for (let i = 0; i < sizes.length; i++) {
@@ -90,7 +91,7 @@ describe('real kernel: the live CMA area, read and explained (udalloc pools)', (
         assert.strictEqual(failedAt, predicted.failed, `request ${r} (${sizes.map((s) => s / PAGE).join(', ')} pages): --fit said ${predicted.failed === undefined ? 'yes' : `no at buffer ${predicted.failed}`}`);
         // The pages the kernel took are the ones --fit placed.
         const taken = [...usedSet()].filter((p) => !before.has(p)).sort((a, b) => a - b);
-        const expected = predicted.pfns.flatMap((pfn, i) => Array.from({ length: sizes[i]! / PAGE }, (_, k) => pfn - live().basePfn + k)).sort((a, b) => a - b);
+        const expected = predicted.pfns.flatMap((pfn, i) => Array.from({ length: sizes[i]! / PAGE }, (_, k) => pfn - state.basePfn + k)).sort((a, b) => a - b);
         assert.deepStrictEqual(taken, expected, `request ${r}: placement`);
         if (failedAt === undefined) fits++;
         else fails++;
@@ -148,7 +149,7 @@ describe('real kernel: the live CMA area, read and explained (udalloc pools)', (
           break;
         }
       }
-      assert.throws(() => dev.allocateSync(plan), (err) => err instanceof AllocationError && /reserved is exhausted: [\d.]+ (KiB|MiB|bytes) free, less than a 8 MiB buffer/.test(err.message) && /would help: .*large enough when empty/.test(err.message));
+      assert.throws(() => dev.allocateSync(plan), (err) => err instanceof AllocationError && /reserved is exhausted: [\d.]+ (B|KiB|MiB) free, less than a 8 MiB buffer/.test(err.message) && /would help: .*large enough when empty/.test(err.message));
     } finally {
       for (const fd of held) backend.close(fd);
       dev.close();

@@ -117,7 +117,7 @@ export function poolsCommand(args: string[]): number {
     } else {
       const size = sizes[fit.failed]!;
       const why = whyNoFit(fit.after, size);
-      const lines = [`no: buffer ${fit.failed} of ${sizes.length} (${formatBytes(size)}) finds no room in ${area.name} once the ${fit.failed} before it are placed:`];
+      const lines = [`no: buffer ${fit.failed} of ${sizes.length} (${formatBytes(size)}) finds no room in ${area.name}${fit.failed > 0 ? ` once the ${fit.failed} before it are placed` : ''}:`];
       sizes.slice(0, fit.failed).forEach((s, i) => lines.push(`  buffer ${i}: ${formatBytes(s)} at pfn 0x${fit.pfns[i]!.toString(16)}`));
       const free = `${formatBytes(why.free)} free${fit.failed > 0 ? ' after them' : ' now'}`;
       lines.push(why.kind === 'exhausted' ? `  exhausted: ${free}, less than the buffer` : `  fragmented: ${free}, but the longest free run starting ${formatBytes(why.align)}-aligned (as a buffer of this size must) is ${formatBytes(why.alignedRun)}`);

@@ -15,7 +15,7 @@ import { didYouMean } from '../util/suggest.js';
 import { readCmaState, type CmaAreaState } from '../pools/read.js';
 import { areaReport, fitNow, whyNoFit, type AreaReport, type DebugState } from '../pools/analyse.js';
 import { parseFitSpec } from '../pools/fit-spec.js';
-import { scanUsage } from '../service/usage.js';
+import { holdersOf } from '../pools/holders.js';
 
 const HELP = `usage: udalloc pools [--map] [--html FILE] [--fit SPEC [--area NAME]] [--json] [--root DIR]
 
@@ -62,21 +62,6 @@ export function mapLines(d: DebugState, width = MAP_WIDTH, rows = 8): string[] {
   const lines: string[] = [];
   for (let i = 0; i < text.length; i += width) lines.push(text.slice(i, i + width));
   return [...lines, `(one character: ${formatBytes(bitsPerCell * per * PAGE_SIZE)}, ${Math.round(bitsPerCell * per)} pages)`];
-}
-
-function holdersOf(root: string, area: string): Array<{ pid: number; comm: string; buffers: number; bytes: number }> {
-  const usage = scanUsage(root);
-  const by = new Map<number, { pid: number; comm: string; buffers: number; bytes: number }>();
-  for (const b of usage.buffers) {
-    if (b.exporter !== area) continue;
-    for (const h of b.holders) {
-      const e = by.get(h.pid) ?? { pid: h.pid, comm: h.comm, buffers: 0, bytes: 0 };
-      e.buffers++;
-      e.bytes += b.size;
-      by.set(h.pid, e);
-    }
-  }
-  return [...by.values()].sort((a, b) => b.bytes - a.bytes || a.pid - b.pid);
 }
 
 function pickArea(areas: readonly CmaAreaState[], name: string | undefined): CmaAreaState {

@@ -10,7 +10,7 @@ import { changedHeap } from '../solver/apply.js';
 import { formatBytes } from '../constraints/units.js';
 import { minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
 import { SimKernel } from '../kernel/sim/kernel.js';
-import { scanUsage } from '../service/usage.js';
+import { holdersOf } from './holders.js';
 import { fitNow, whyNoFit } from './analyse.js';
 import { readCmaState } from './read.js';
 
@@ -52,18 +52,8 @@ export function diagnoseCmaFailure(root: string, area: string, heap: Heap, size:
       ? `${area} is exhausted: ${formatBytes(why.free)} free${after}, less than a ${formatBytes(size)} buffer`
       : `${area} is fragmented: ${formatBytes(why.free)} free${after}, but the longest free run starting ${formatBytes(why.align)}-aligned (as a ${formatBytes(size)} buffer must) is ${formatBytes(why.alignedRun)}`);
   }
-  const holders = new Map<string, { buffers: number; bytes: number }>();
-  for (const b of scanUsage(root).buffers) {
-    if (b.exporter !== area) continue;
-    for (const h of b.holders) {
-      const key = `${h.comm} (pid ${h.pid})`;
-      const e = holders.get(key) ?? { buffers: 0, bytes: 0 };
-      e.buffers++;
-      e.bytes += b.size;
-      holders.set(key, e);
-    }
-  }
-  lines.push(holders.size === 0 ? `no process holds a dma-buf of ${area} (that this user may see)` : `held by: ${[...holders].map(([who, h]) => `${who} ${h.buffers} buffer(s), ${formatBytes(h.bytes)}`).join('; ')}`);
+  const holders = holdersOf(root, area);
+  lines.push(holders.length === 0 ? `no process holds a dma-buf of ${area} (that this user may see)` : `held by: ${holders.map((h) => `${h.comm} (pid ${h.pid}) ${h.buffers} buffer(s), ${formatBytes(h.bytes)}`).join('; ')}`);
   const helps: string[] = [];
   // Fewer buffers: the most that fit now, by the kernel's first fit on the live bitmap.
   if (fit.failed !== undefined && fit.failed > 0) helps.push(`${fit.failed} buffer(s) instead of ${count} fit now`);

@@ -352,7 +352,8 @@ export class AllocatorService {
     if (request.count > maxBuffers) throw new ErrorReply('BadRequest', `count ${request.count}: one Allocate call hands out at most ${maxBuffers} buffers (a D-Bus message carries at most ${maxBuffers} fds); ask for ${maxBuffers} or fewer per call, several calls for more (connect().allocate() does so itself)`, { field: 'count', value: request.count, limit: maxBuffers });
     const plan = this.#negotiate(request, 'capacity');
     // A multi-planar format's frame is a buffer per plane: the fds are frames x planes.
-    const perFrame = Math.max(...[plan, ...plan.alternatives].map((c) => c.buffers?.length ?? 1));
+    let perFrame = plan.buffers?.length ?? 1;
+    for (const c of plan.alternatives) if (c.buffers && c.buffers.length > perFrame) perFrame = c.buffers.length;
     if (request.count * perFrame > maxBuffers) throw new ErrorReply('BadRequest', `count ${request.count}: ${plan.format} takes ${perFrame} buffers a frame (one per plane), and one Allocate call hands out at most ${maxBuffers} fds (a D-Bus message carries at most ${maxBuffers}); ask for ${Math.floor(maxBuffers / perFrame)} or fewer frames per call (connect().allocate() does so itself)`, { field: 'count', value: request.count, limit: Math.floor(maxBuffers / perFrame) });
     const got = await this.#allocateAdmitted(plan, caller, options.name);
     await this.#handOutAndReply(msg, caller, [{ ...got, name: options.name }], () => ({ ...choiceWire(got.buffers.used), bufferFds: this.#handOut.wire }));
@@ -416,7 +417,7 @@ export class AllocatorService {
       // The grants carry the charge now (added in this same step: no decision ran in between).
       for (const p of parts) p.reservation.end();
       const fds = handed.map((h) => h.fd);
-      await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [toJson(replyOf(fdsOf)), fds]), fds);
+      await sendWithFds(this.bus, dbus.Message.newMethodReturn(msg, 'sah', [JSON.stringify(replyOf(fdsOf)), fds]), fds);
     } catch (err) {
       // Nothing reached the caller: no charge stays, and every buffer goes.
       for (const p of parts) p.reservation.end();

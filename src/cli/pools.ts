@@ -16,6 +16,7 @@ import { readCmaState, type CmaAreaState } from '../pools/read.js';
 import { areaReport, fitNow, whyNoFit, type AreaReport, type DebugState } from '../pools/analyse.js';
 import { parseFitSpec } from '../pools/fit-spec.js';
 import { holdersOf } from '../pools/holders.js';
+import { cmaAlignmentOf } from '../pools/cma-alignment.js';
 
 const HELP = `usage: udalloc pools [--map] [--html FILE] [--fit SPEC [--area NAME]] [--json] [--root DIR]
 
@@ -86,14 +87,15 @@ export function poolsCommand(args: string[]): number {
   if (values.html !== undefined) checkOutputPath(values.html, '--html');
   const sizes = values.fit !== undefined ? parseFitSpec(values.fit) : undefined;
   const state = readCmaState(root);
+  const alignment = cmaAlignmentOf(root);
 
   if (sizes) {
     const area = pickArea(state.areas, values.area);
     if (!area.debug) throw new InputError(`--fit: area ${area.name} has no bitmap to fit against: ${state.missing.join('; ')}`, 'fit', values.fit);
-    const fit = fitNow(area.name, area.debug, sizes);
+    const fit = fitNow(area.name, area.debug, sizes, alignment.order);
     const total = sizes.reduce((a, b) => a + b, 0);
     if (values.json) {
-      const why = fit.failed !== undefined ? whyNoFit(fit.after, sizes[fit.failed]!) : undefined;
+      const why = fit.failed !== undefined ? whyNoFit(fit.after, sizes[fit.failed]!, alignment.order) : undefined;
       process.stdout.write(`${JSON.stringify({ area: area.name, fits: fit.failed === undefined, buffers: sizes.map((size, i) => ({ size, pfn: fit.pfns[i] ?? null })), ...(why ? { failed: fit.failed, why } : {}) })}\n`);
     } else if (fit.failed === undefined) {
       const lines = [`yes: ${sizes.length} buffer(s), ${formatBytes(total)}, fit in ${area.name} now:`];
@@ -101,7 +103,7 @@ export function poolsCommand(args: string[]): number {
       process.stdout.write(`${lines.join('\n')}\n`);
     } else {
       const size = sizes[fit.failed]!;
-      const why = whyNoFit(fit.after, size);
+      const why = whyNoFit(fit.after, size, alignment.order);
       const lines = [`no: buffer ${fit.failed} of ${sizes.length} (${formatBytes(size)}) finds no room in ${area.name}${fit.failed > 0 ? ` once the ${fit.failed} before it are placed` : ''}:`];
       sizes.slice(0, fit.failed).forEach((s, i) => lines.push(`  buffer ${i}: ${formatBytes(s)} at pfn 0x${fit.pfns[i]!.toString(16)}`));
       const free = `${formatBytes(why.free)} free${fit.failed > 0 ? ' after them' : ' now'}`;
@@ -111,15 +113,16 @@ export function poolsCommand(args: string[]): number {
     return fit.failed === undefined ? 0 : 3;
   }
 
-  const reports = state.areas.map((a) => ({ area: a, report: a.debug ? areaReport(a.name, a.debug) : undefined, holders: holdersOf(root, a.name) }));
+  const reports = state.areas.map((a) => ({ area: a, report: a.debug ? areaReport(a.name, a.debug, alignment.order) : undefined, holders: holdersOf(root, a.name) }));
   if (values.html !== undefined) writeFileSync(values.html, poolsHtml(reports, state.missing, new Date().toISOString().slice(0, 16).replace('T', ' ')));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ areas: reports.map(({ area, report, holders }) => ({ name: area.name, ...(report ?? {}), counters: area.counters ?? null, holders, ...(values.map && area.debug ? { map: mapLines(area.debug) } : {}) })), cmaTotal: state.total ?? null, cmaFree: state.free ?? null, missing: state.missing })}\n`);
+    process.stdout.write(`${JSON.stringify({ areas: reports.map(({ area, report, holders }) => ({ name: area.name, ...(report ?? {}), counters: area.counters ?? null, holders, ...(values.map && area.debug ? { map: mapLines(area.debug) } : {}) })), cmaTotal: state.total ?? null, cmaFree: state.free ?? null, cmaAlignment: alignment, missing: state.missing })}\n`);
     return 0;
   }
   const lines: string[] = [];
   if (state.areas.length === 0) lines.push('no CMA area shows in /sys/kernel/debug/cma or /sys/kernel/mm/cma');
   for (const { area, report, holders } of reports) lines.push(...areaText(area, report, holders, values.map === true));
+  if (state.areas.some((a) => a.debug)) lines.push(`CMA buffers align to at most order ${alignment.order} (${formatBytes(2 ** alignment.order * PAGE_SIZE)}): CONFIG_CMA_ALIGNMENT from ${alignment.source}`);
   if (state.total !== undefined) lines.push(`/proc/meminfo: CmaTotal ${formatBytes(state.total)}, CmaFree ${formatBytes(state.free ?? 0)} (every area together)`);
   for (const m of state.missing) lines.push(`missing: ${m}`);
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -13,6 +13,7 @@ import { SimKernel } from '../kernel/sim/kernel.js';
 import { holdersOf } from './holders.js';
 import { fitNow, whyNoFit } from './analyse.js';
 import { readCmaState } from './read.js';
+import { cmaAlignmentOf } from './cma-alignment.js';
 
 /** Whether `count` buffers of `size` bytes all allocate on an empty simulated area like `heap`. */
 function allocatesOnEmpty(heap: Heap, size: number, count: number): boolean {
@@ -42,11 +43,12 @@ export function diagnoseCmaFailure(root: string, area: string, heap: Heap, size:
   const live = state.areas.find((a) => a.name === area);
   if (!live?.debug) return [`${area}: why it is full is unknown: ${state.missing[0] ?? 'its debugfs directory is unreadable'}`];
   const sizes = Array.from({ length: count }, () => size);
-  const fit = fitNow(area, live.debug, sizes);
+  const alignOrder = cmaAlignmentOf(root).order;
+  const fit = fitNow(area, live.debug, sizes, alignOrder);
   const lines: string[] = [];
   if (fit.failed === undefined) lines.push(`${area} now: the ${count} buffer(s) would fit (memory was freed since, or pinned pages made the kernel skip a range: try again)`);
   else {
-    const why = whyNoFit(fit.after, size);
+    const why = whyNoFit(fit.after, size, alignOrder);
     const after = fit.failed > 0 ? ` once ${fit.failed} of them are placed` : '';
     lines.push(why.kind === 'exhausted'
       ? `${area} is exhausted: ${formatBytes(why.free)} free${after}, less than a ${formatBytes(size)} buffer`

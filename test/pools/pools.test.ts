@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +76,19 @@ describe('udalloc pools on a recorded tree', () => {
     // The map: 2048 pages in 512 cells of 4 pages: the first 64 cells (1 MiB) used.
     assert.match(text, /^ {2}#{64}$/m);
     assert.match(text, /\(one character: 16 KiB, 4 pages\)/);
+  });
+
+  it('CONFIG_CMA_ALIGNMENT read from the kernel\'s config (/proc/config.gz, else /boot/config-<release>): at order 4 the whole 848-page run takes a buffer', () => {
+    const root = recordedTree();
+    writeFileSync(join(root, 'proc/config.gz'), gzipSync('CONFIG_CMA=y\nCONFIG_CMA_ALIGNMENT=4\n'));
+    const r = JSON.parse(pools(['--root', root, '--json']).stdout) as { areas: Array<{ largestBuffer: number }>; cmaAlignment: { order: number; source: string } };
+    assert.deepStrictEqual([r.areas[0]!.largestBuffer, r.cmaAlignment.order], [848 * PAGE, 4]);
+    const boot = recordedTree();
+    mkdirSync(join(boot, 'proc/sys/kernel'), { recursive: true });
+    writeFileSync(join(boot, 'proc/sys/kernel/osrelease'), '6.12.0-test\n');
+    mkdirSync(join(boot, 'boot'));
+    writeFileSync(join(boot, 'boot/config-6.12.0-test'), '# CONFIG_CMA_DEBUGFS is not set\nCONFIG_CMA_ALIGNMENT=6\n');
+    assert.match(pools(['--root', boot]).stdout, /CMA buffers align to at most order 6 \(256 KiB\): CONFIG_CMA_ALIGNMENT from .*boot\/config-6\.12\.0-test/);
   });
 
   it('--fit: yes with the kernel\'s placement; no, told as exhaustion (less free than the buffer) or fragmentation (enough free, no aligned run)', () => {

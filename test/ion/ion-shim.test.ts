@@ -168,6 +168,8 @@ describe('native/ion through the udalloc service: legacy programs charged like e
     const lines = out.split('\n').filter((l) => l.startsWith('alloc 4'));
     assert.strictEqual(lines.filter((l) => / pattern ok /.test(l)).length, 2, out);
     assert.ok(lines.some((l) => l === 'alloc 4: ENOMEM'), out);
+    // stderr is another pipe: its line may come after stdout's HOLDING.
+    for (let i = 0; i < 100 && !/refused heap id 4/.test(err); i++) await new Promise((res) => setTimeout(res, 20));
     assert.match(err, /the udalloc service refused heap id 4: .*quota/);
     const udalloc = await connect({ bus: bus.address });
     // What `udalloc usage --service` shows the program's user (asynchronously: the service answers in this process).

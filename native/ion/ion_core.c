@@ -173,7 +173,12 @@ int ion_core_heap_query(struct ion_heap_query *query) {
 
 static int alloc_direct(const struct map_heap *h, uint64_t len, int *fd) {
   int heap = (int)syscall(SYS_openat, AT_FDCWD, h->path, O_RDONLY | O_CLOEXEC);
-  if (heap < 0) return -errno;
+  if (heap < 0) {
+    int err = errno;
+    static int said;
+    if (err == ENOENT && !said++) fprintf(stderr, "udalloc ion: heap id %u: %s does not exist on this machine (a map written for another platform? rewrite it with `udalloc ion-map`)\n", h->id, h->path);
+    return -err;
+  }
   struct dma_heap_allocation_data data = {.len = len, .fd_flags = O_RDWR | O_CLOEXEC};
   int ret = (int)syscall(SYS_ioctl, heap, DMA_HEAP_IOCTL_ALLOC, &data);
   int err = ret < 0 ? errno : 0;

@@ -1,7 +1,7 @@
 // udalloc ion-map: writes the ION map native/ion reads (src/ion-compat/map.ts): each ION heap id a
 // legacy program uses, and the dma-buf heap udalloc's solver picks for it on this machine.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ solver picks that heap for those devices; otherwise the id's ION type does (syst
 heap; dma: the default CMA area; carveout: a carveout). Ids this machine cannot serve are left out,
 and the table says why.
 
-  --heap SPEC           an id the programs use, e.g. 4:dma:ion_cma_heap=camera:write,display:read
+  --heap SPEC           an id the programs use, e.g. 4:dma:ion_cma_heap=gpu:write,display:read
                         (types: ${ION_TYPES.join(', ')}); repeatable. Default: system 0,
                         system_contig 1, carveout 2, dma 4, with no devices
   --service [ADDRESS]   ids with devices allocate through the udalloc service's Allocate call, so
@@ -67,6 +67,9 @@ export function ionMapCommand(args: string[]): number {
   const log = process.stdout;
   log.write(`wrote ${output}: ${kept.length} ION heap(s) for legacy programs${values.service !== undefined ? `, through the udalloc service on ${values.service}` : ''}\n`);
   for (const e of kept) log.write(`  id ${e.spec.id} (${e.spec.type}, ${e.spec.name}) -> /dev/dma_heap/${e.heap!.name}: ${e.why}\n`);
+  // A map for another machine's heaps (a profile, or the example board here) is written as asked, but said so.
+  const absent = kept.filter((e) => !existsSync(`/dev/dma_heap/${e.heap!.name}`));
+  if (absent.length > 0) log.write(`note: this machine has no ${absent.map((e) => `/dev/dma_heap/${e.heap!.name}`).join(', ')}: the map is for platform ${platform.name}; on this machine those ids would fail with ENODEV\n`);
   for (const e of entries) if (!e.heap) log.write(`  left out: id ${e.spec.id} (${e.spec.type}): ${e.why}\n`);
   if (kept.length === 0) {
     log.write('no ION heap can be served on this machine: legacy programs will find no heaps\n');

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { openSync } from '../allocator/allocator.js';
 import { formatBytes } from '../constraints/units.js';
 import { InputError } from '../errors.js';
+import { didYouMean } from '../util/suggest.js';
 import { loadPipeline } from '../pipeline/description.js';
 import { allocatePipeline } from '../pipeline/allocate.js';
 import { planPipeline } from '../pipeline/planner.js';
@@ -16,7 +17,7 @@ const HELP = `usage: udalloc pipeline plan FILE [--platform P] [--json]
        udalloc pipeline alloc FILE [--platform P] [--backend B] [--json]
 
 A pipeline file names its edges: streams from one device to one or more, each with a frame size,
-a ring depth (buffers in flight) and optional formats, and the devices that may convert between
+a ring depth (buffers in flight; 4 when not given) and optional formats, and the devices that may convert between
 two buffers (converters: [gpu, cpu]). plan gives every ring its layout and heap, with a conversion
 step where an edge's devices share none (fewest steps, then least memory), placed together in the
 pools; alloc allocates every ring, shows the buffers and releases them.
@@ -36,7 +37,7 @@ export function pipelineCommand(args: string[]): number {
     return 0;
   }
   const [action, file, ...extra] = positionals;
-  if (action !== 'plan' && action !== 'alloc') throw new InputError(`pipeline: expected "plan" or "alloc" then a pipeline file, got ${action === undefined ? 'nothing' : JSON.stringify(action)} (udalloc pipeline --help)`, 'action', action);
+  if (action !== 'plan' && action !== 'alloc') throw new InputError(`pipeline: expected "plan" or "alloc" then a pipeline file, got ${action === undefined ? 'nothing' : JSON.stringify(action)}${action === undefined ? '' : didYouMean(action, ['plan', 'alloc'])} (udalloc pipeline --help)`, 'action', action);
   if (file === undefined) throw new InputError(`pipeline ${action}: the pipeline file is missing (udalloc pipeline ${action} FILE)`, 'file', undefined);
   if (extra.length > 0) throw new InputError(`pipeline ${action}: one pipeline file at a time, got also ${extra.join(' ')}`, 'file', extra[0]);
   const platform = platformFromOption(values.platform);

@@ -3,7 +3,8 @@
 // since boot, who holds the heap's dma-bufs; --map draws the area; --fit answers whether buffers
 // fit now, and where, with the kernel's own first fit run on the live bitmap.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkOutputPath } from './output-file.js';
 import { poolsHtml } from '../pools/html.js';
@@ -84,6 +85,7 @@ export function poolsCommand(args: string[]): number {
   }
   if (positionals.length > 0) throw new InputError(`pools: unexpected ${positionals.join(' ')} (udalloc pools --help)`, 'args', positionals[0]);
   const root = values.root ?? '/';
+  if (values.root !== undefined && !existsSync(join(values.root, 'sys')) && !existsSync(join(values.root, 'proc'))) throw new InputError(`--root ${values.root}: ${existsSync(values.root) ? 'holds neither sys/ nor proc/' : 'does not exist'} (a recorded tree has DIR/sys/kernel/debug/cma, DIR/sys/kernel/mm/cma and DIR/proc/meminfo)`, 'root', values.root);
   if (values.html !== undefined) checkOutputPath(values.html, '--html');
   const sizes = values.fit !== undefined ? parseFitSpec(values.fit) : undefined;
   const state = readCmaState(root);
@@ -114,13 +116,16 @@ export function poolsCommand(args: string[]): number {
   }
 
   const reports = state.areas.map((a) => ({ area: a, report: a.debug ? areaReport(a.name, a.debug, alignment.order) : undefined, holders: holdersOf(root, a.name) }));
-  if (values.html !== undefined) writeFileSync(values.html, poolsHtml(reports, state.missing, new Date().toISOString().slice(0, 16).replace('T', ' ')));
+  if (values.html !== undefined) {
+    writeFileSync(values.html, poolsHtml(reports, state.missing, new Date().toISOString().slice(0, 16).replace('T', ' ')));
+    if (!values.json) process.stdout.write(`wrote ${values.html}\n`);
+  }
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ areas: reports.map(({ area, report, holders }) => ({ name: area.name, ...(report ?? {}), counters: area.counters ?? null, holders, ...(values.map && area.debug ? { map: mapLines(area.debug) } : {}) })), cmaTotal: state.total ?? null, cmaFree: state.free ?? null, cmaAlignment: alignment, missing: state.missing })}\n`);
     return 0;
   }
   const lines: string[] = [];
-  if (state.areas.length === 0) lines.push('no CMA area shows in /sys/kernel/debug/cma or /sys/kernel/mm/cma');
+  if (state.areas.length === 0) lines.push(`no CMA area shows in ${join(root, 'sys/kernel/debug/cma')} or ${join(root, 'sys/kernel/mm/cma')}`);
   for (const { area, report, holders } of reports) lines.push(...areaText(area, report, holders, values.map === true));
   if (state.areas.some((a) => a.debug)) lines.push(`CMA buffers align to at most order ${alignment.order} (${formatBytes(2 ** alignment.order * PAGE_SIZE)}): CONFIG_CMA_ALIGNMENT from ${alignment.source}`);
   if (state.total !== undefined) lines.push(`/proc/meminfo: CmaTotal ${formatBytes(state.total)}, CmaFree ${formatBytes(state.free ?? 0)} (every area together)`);

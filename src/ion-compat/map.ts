@@ -62,10 +62,11 @@ export function parseIonHeap(text: string, platform: Platform): IonHeapSpec {
   const names = platform.devices.map((d) => d.name);
   for (const d of devices) {
     const [name, use] = d.split(':');
-    if (!names.includes(name!)) throw new InputError(`--heap ${text}: device ${JSON.stringify(name)}: no device of that name in platform ${platform.name}${didYouMean(name!, names)}`, 'heap', text);
+    if (!names.includes(name!)) throw new InputError(`--heap ${text}: device ${JSON.stringify(name)}: no device of that name in platform ${platform.name}${didYouMean(name!, names)} (devices: ${names.join(', ')})`, 'heap', text);
     if (use !== 'read' && use !== 'write' && use !== 'readwrite') throw new InputError(`--heap ${text}: ${d}: say what the device does with the buffer: ${name}:read, ${name}:write or ${name}:readwrite`, 'heap', text);
   }
-  return { id, type, name: m[3] ?? `ion_${type}_heap`, devices };
+  // Without a name, the one the default map gives that type.
+  return { id, type, name: m[3] ?? DEFAULT_ION_HEAPS.find((h) => h.type === type)?.name ?? `ion_${type}_heap`, devices };
 }
 
 /** ION types whose buffers are physically contiguous: their dma-buf heap must be too. */

@@ -82,14 +82,17 @@ export function parsePipeline(text: string, platform: Platform, origin = 'pipeli
   const data = yamlData(text, origin, 'pipeline');
   const parsed = pipelineSchema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    // An unknown field first (a typo for a missing one explains both), then the first issue.
+    const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]!;
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       const known = issue.path.length === 0 ? Object.keys(pipelineSchema.shape) : Object.keys(edgeSchema.shape);
       const key = issue.keys[0]!;
       throw new InputError(`${origin}: pipeline field ${path ? `${path}.` : ''}${key}: unknown${didYouMean(key, known)}; the fields are ${known.join(', ')}`, path ? `${path}.${key}` : key, key);
     }
-    throw new InputError(`${origin}: pipeline field ${path || '(top level)'}: ${issue.message}`, path, undefined);
+    const at = path.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), data);
+    const why = at === undefined ? 'is missing' : issue.code === 'invalid_type' && issue.expected === 'boolean' ? `expected true or false, got ${JSON.stringify(at)}` : issue.message;
+    throw new InputError(`${origin}: pipeline field ${path || '(top level)'}: ${why}`, path, undefined);
   }
   const p = parsed.data;
   const devices = platform.devices.map((d) => d.name);

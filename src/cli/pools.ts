@@ -110,6 +110,8 @@ export function poolsCommand(args: string[]): number {
       sizes.slice(0, fit.failed).forEach((s, i) => lines.push(`  buffer ${i}: ${formatBytes(s)} at pfn 0x${fit.pfns[i]!.toString(16)}`));
       const free = `${formatBytes(why.free)} free${fit.failed > 0 ? ' after them' : ' now'}`;
       lines.push(why.kind === 'exhausted' ? `  exhausted: ${free}, less than the buffer` : `  fragmented: ${free}, but the longest free run starting ${formatBytes(why.align)}-aligned (as a buffer of this size must) is ${formatBytes(why.alignedRun)}`);
+      const freeNow = (area.debug.pages - area.debug.usedPages) * PAGE_SIZE;
+      if (total > freeNow) lines.push(`  and the ${sizes.length} buffers ask ${formatBytes(total)} in all, more than the ${formatBytes(freeNow)} free: fewer or smaller buffers, or a larger area`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
     return fit.failed === undefined ? 0 : 3;

@@ -46,6 +46,8 @@ function start(client: string, args: readonly string[], env: Record<string, stri
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((res) => child.once('exit', res));
+  // Whatever the test's outcome, the client does not outlive it holding buffers.
+  process.once('exit', () => child.exitCode === null && child.kill('SIGKILL'));
   // A client that already exited (the negative control) closed its stdin: nothing more to say to it.
   child.stdin.on('error', () => {});
   return {

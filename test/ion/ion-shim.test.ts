@@ -155,6 +155,10 @@ describe('native/ion through the udalloc service: legacy programs charged like e
     const r = ionMap(['--platform', 'example', '--heap', '4:dma:ion_cma_heap=gpu:write,display:read', '--service', bus.address, '--output', map]);
     assert.strictEqual(r.status, 0, r.stderr);
     const child = spawn(uapi, ['4', '4', '4'], { env: { PATH: process.env['PATH']!, LD_PRELOAD: SHIM, UDALLOC_ION_MAP: map }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A failed assertion must not leave the client holding charged buffers for the next run's service to adopt.
+    after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -184,8 +184,8 @@ describe('native/ion through the udalloc service: legacy programs charged like e
     child.stdin.write('\n');
     await until('CLOSED');
     await new Promise((res) => setTimeout(res, 150));
-    const after = (await udalloc.usage()) as { kinds: Record<string, { charged: number }> };
-    assert.strictEqual(after.kinds['cma']!.charged, 0);
+    const released = (await udalloc.usage()) as { kinds: Record<string, { charged: number }> };
+    assert.strictEqual(released.kinds['cma']!.charged, 0);
     child.stdin.end('\n');
     await new Promise((res) => child.once('exit', res));
     udalloc.close();

@@ -11,18 +11,25 @@ import type { CmaAreaState } from './read.js';
 
 export type DebugState = NonNullable<CmaAreaState['debug']>;
 
+/** Runs of set bits [start, start + bits) of the debugfs bitmap (one bit per 2^orderPerBit pages). */
+export function usedBitRuns(d: DebugState): Array<{ start: number; bits: number }> {
+  const runs: Array<{ start: number; bits: number }> = [];
+  let start = -1;
+  for (let i = 0; i <= d.bitmap.length; i++) {
+    const used = i < d.bitmap.length && d.bitmap[i]!;
+    if (used && start < 0) start = i;
+    if (!used && start >= 0) {
+      runs.push({ start, bits: i - start });
+      start = -1;
+    }
+  }
+  return runs;
+}
+
 /** The live area as the simulated kernel's CMA area: same base, size, granularity and used bits. */
 export function liveArea(name: string, d: DebugState): CmaArea {
   const area = new CmaArea(name, d.basePfn * PAGE_SIZE, d.pages * PAGE_SIZE, d.orderPerBit);
-  let run = -1;
-  for (let i = 0; i <= d.bitmap.length; i++) {
-    const used = i < d.bitmap.length && d.bitmap[i]!;
-    if (used && run < 0) run = i;
-    if (!used && run >= 0) {
-      area.bitmap.setRange(run, i - run);
-      run = -1;
-    }
-  }
+  for (const run of usedBitRuns(d)) area.bitmap.setRange(run.start, run.bits);
   return area;
 }
 
@@ -69,14 +76,23 @@ export function fitNow(name: string, d: DebugState, sizes: readonly number[], al
   return { pfns, failed: undefined, after: area };
 }
 
-/** The largest buffer (pages) that can be allocated now: a smaller one needs no more alignment, so fitting is monotone. */
+/**
+ * The largest buffer (pages) that can be allocated now: a smaller one needs no more alignment, so
+ * fitting is monotone. Each try is allocated on one copy of the area and released again.
+ */
 export function largestAllocatable(name: string, d: DebugState, alignOrder = DEFAULT_CMA_ALIGNMENT): number {
-  const free = d.pages - d.usedPages;
+  const area = liveArea(name, d);
+  const fits = (pages: number) => {
+    const pfn = area.alloc(pages, cmaAlignOrder(pages * PAGE_SIZE, alignOrder));
+    if (pfn === undefined) return false;
+    area.release(pfn, pages);
+    return true;
+  };
   let lo = 0;
-  let hi = free;
+  let hi = d.pages - d.usedPages;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi + 1) / 2);
-    if (fitNow(name, d, [mid * PAGE_SIZE], alignOrder).failed === undefined) lo = mid;
+    if (fits(mid)) lo = mid;
     else hi = mid - 1;
   }
   return lo;

@@ -2,7 +2,8 @@
 // a rectangle carrying its first page and length) with its numbers, in one self-contained page.
 
 import { formatBytes } from '../constraints/units.js';
-import type { AreaReport } from './analyse.js';
+import { usedBitRuns, type AreaReport, type DebugState } from './analyse.js';
+import type { AreaHolder } from './holders.js';
 import type { CmaAreaState } from './read.js';
 
 const ROW_PX = 1024;
@@ -10,29 +11,15 @@ const ROW_HEIGHT = 14;
 
 const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-/** Used runs [start, pages) in pages, from the bitmap. */
-function usedRuns(d: NonNullable<CmaAreaState['debug']>): Array<{ start: number; pages: number }> {
-  const per = 2 ** d.orderPerBit;
-  const runs: Array<{ start: number; pages: number }> = [];
-  let start = -1;
-  for (let i = 0; i <= d.bitmap.length; i++) {
-    const used = i < d.bitmap.length && d.bitmap[i]!;
-    if (used && start < 0) start = i;
-    if (!used && start >= 0) {
-      runs.push({ start: start * per, pages: (i - start) * per });
-      start = -1;
-    }
-  }
-  return runs;
-}
-
-function areaSvg(d: NonNullable<CmaAreaState['debug']>): string {
+function areaSvg(d: DebugState): string {
   // Rows of a power-of-two number of pages, so that 1 MiB boundaries line up.
   const rowPages = Math.max(256, 2 ** Math.ceil(Math.log2(Math.ceil(d.pages / 64))));
   const rows = Math.ceil(d.pages / rowPages);
   const scale = ROW_PX / rowPages;
   const rects: string[] = [];
-  for (const run of usedRuns(d)) {
+  const per = 2 ** d.orderPerBit;
+  for (const bitRun of usedBitRuns(d)) {
+    const run = { start: bitRun.start * per, pages: bitRun.bits * per };
     // A run crossing rows is drawn as one rectangle per row; each says which run it belongs to.
     for (let at = run.start; at < run.start + run.pages; ) {
       const row = Math.floor(at / rowPages);
@@ -45,7 +32,7 @@ function areaSvg(d: NonNullable<CmaAreaState['debug']>): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${ROW_PX}" height="${rows * ROW_HEIGHT}" data-row-pages="${rowPages}" role="img" aria-label="page map">${background.join('')}${rects.join('')}</svg><p class="legend">one row: ${formatBytes(rowPages * 4096)} (${rowPages} pages); dark: in use</p>`;
 }
 
-export function poolsHtml(areas: ReadonlyArray<{ area: CmaAreaState; report: AreaReport | undefined; holders: ReadonlyArray<{ pid: number; comm: string; buffers: number; bytes: number }> }>, missing: readonly string[], when: string): string {
+export function poolsHtml(areas: ReadonlyArray<{ area: CmaAreaState; report: AreaReport | undefined; holders: readonly AreaHolder[] }>, missing: readonly string[], when: string): string {
   const sections = areas.map(({ area, report: r, holders }) => {
     const data = r ? ` data-size="${r.size}" data-used="${r.used}" data-free="${r.free}" data-largest-run="${r.largestRun}" data-largest-buffer="${r.largestBuffer}" data-fragmentation="${r.fragmentation}"` : '';
     const numbers = r ? `<p>${formatBytes(r.size)} at 0x${r.base.toString(16)}: used ${formatBytes(r.used)}, free ${formatBytes(r.free)}; largest free run ${formatBytes(r.largestRun)}; largest buffer that can be allocated now ${formatBytes(r.largestBuffer)}; fragmentation ${Math.round(r.fragmentation * 100)}%</p>` : '<p>no bitmap: debugfs unreadable</p>';

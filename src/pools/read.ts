@@ -4,11 +4,9 @@
 // alloc_pages_fail, release_pages_success since boot), /proc/meminfo (CmaTotal, CmaFree: every area
 // together). What cannot be read is said, with what the answers then lack.
 
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PAGE_SIZE } from '../constraints/model.js';
 import { meminfo } from '../kernel/meminfo.js';
-import { readText } from '../util/fs.js';
+import { listDirectory, readText } from '../util/fs.js';
 import { InputError } from '../errors.js';
 
 export interface CmaAreaState {
@@ -37,14 +35,6 @@ export interface CmaState {
   readonly missing: readonly string[];
 }
 
-function listDir(path: string): string[] {
-  try {
-    return readdirSync(path).sort();
-  } catch {
-    return [];
-  }
-}
-
 function number(path: string): number | undefined {
   const text = readText(path)?.trim();
   if (text === undefined || !/^\d+$/.test(text)) return undefined;
@@ -68,11 +58,12 @@ function bitmapOf(text: string, bits: number, where: string): boolean[] {
 export function readCmaState(root = '/'): CmaState {
   const debugDir = join(root, 'sys/kernel/debug/cma');
   const sysDir = join(root, 'sys/kernel/mm/cma');
-  const names = [...new Set([...listDir(debugDir), ...listDir(sysDir)])];
+  const debugNames = listDirectory(debugDir);
+  const sysNames = listDirectory(sysDir);
+  const names = [...new Set([...debugNames, ...sysNames])];
   const missing: string[] = [];
-  const debugNames = listDir(debugDir);
   if (debugNames.length === 0) missing.push(`${debugDir}: not readable (debugfs not mounted, or not root): no bitmap, so no largest free run, no largest buffer that fits, no --fit and no --map; mount -t debugfs debugfs /sys/kernel/debug and run as root`);
-  if (listDir(sysDir).length === 0) missing.push(`${sysDir}: absent (CONFIG_CMA_SYSFS off): no allocation failure counters since boot`);
+  if (sysNames.length === 0) missing.push(`${sysDir}: absent (CONFIG_CMA_SYSFS off): no allocation failure counters since boot`);
   const areas = names.map((name): CmaAreaState => {
     let debug: CmaAreaState['debug'];
     if (debugNames.includes(name)) {
@@ -90,12 +81,10 @@ export function readCmaState(root = '/'): CmaState {
       }
     }
     const sys = join(sysDir, name);
-    const counters = listDir(sys).length > 0 ? { allocSuccess: number(join(sys, 'alloc_pages_success')), allocFail: number(join(sys, 'alloc_pages_fail')), releaseSuccess: number(join(sys, 'release_pages_success')) } : undefined;
+    const counters = sysNames.includes(name) ? { allocSuccess: number(join(sys, 'alloc_pages_success')), allocFail: number(join(sys, 'alloc_pages_fail')), releaseSuccess: number(join(sys, 'release_pages_success')) } : undefined;
     return { name, debug, counters };
   });
   const mem = meminfo(root);
   if (mem['CmaTotal'] === undefined) missing.push(`${join(root, 'proc/meminfo')}: no CmaTotal (CONFIG_CMA off?)`);
   return { areas, total: mem['CmaTotal'], free: mem['CmaFree'], missing };
 }
-
-export const BYTES_PER_PAGE = PAGE_SIZE;

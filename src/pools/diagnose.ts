@@ -9,25 +9,11 @@ import { HEAP_KINDS } from '../constraints/heap-kinds/index.js';
 import { changedHeap } from '../solver/apply.js';
 import { formatBytes } from '../constraints/units.js';
 import { minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
-import { SimKernel } from '../kernel/sim/kernel.js';
+import { allocateTogether } from '../kernel/sim/fix-check.js';
 import { holdersOf } from './holders.js';
 import { fitNow, whyNoFit } from './analyse.js';
 import { readCmaState } from './read.js';
 import { cmaAlignmentOf } from './cma-alignment.js';
-
-/** Whether `count` buffers of `size` bytes all allocate on an empty simulated area like `heap`. */
-function allocatesOnEmpty(heap: Heap, size: number, count: number): boolean {
-  const kernel = new SimKernel([heap], { maxFds: count + 16 });
-  const fds: number[] = [];
-  try {
-    for (let i = 0; i < count; i++) fds.push(kernel.allocate(heap.name, size));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    for (const fd of fds) kernel.close(fd);
-  }
-}
 
 /**
  * Lines that explain a set of `count` buffers of `size` bytes failing in CMA area `area` (heap
@@ -61,7 +47,8 @@ export function diagnoseCmaFailure(root: string, area: string, heap: Heap, size:
   if (fit.failed !== undefined && fit.failed > 0) helps.push(`${fit.failed} buffer(s) instead of ${count} fit now`);
   // A larger area at boot: the least that holds the set on an empty area, checked by allocating it there.
   const need = poolSizeAtBoot(heap, minimumPoolSize({ ...heap, size: Infinity }, size, count));
-  if (need > live.debug.pages * PAGE_SIZE && allocatesOnEmpty(changedHeap(heap, 'size', need), size, count)) helps.push(`an area of ${formatBytes(need)} holds them when empty: ${HEAP_KINDS[heap.kind].bootAdvice(area, need) ?? `size ${formatBytes(need)}`}`);
+  const grown = changedHeap(heap, 'size', need);
+  if (need > live.debug.pages * PAGE_SIZE && allocateTogether([grown], [{ heap: grown, size, count, buffers: undefined }])) helps.push(`an area of ${formatBytes(need)} holds them when empty: ${HEAP_KINDS[heap.kind].bootAdvice(area, need) ?? `size ${formatBytes(need)}`}`);
   else if (need <= live.debug.pages * PAGE_SIZE) helps.push(`the area is large enough when empty (${formatBytes(need)} needed): free what others hold, or allocate these earlier, before the area fragments`);
   if (helps.length > 0) lines.push(`would help: ${helps.join('; or ')}`);
   return lines;

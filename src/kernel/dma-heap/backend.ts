@@ -69,11 +69,18 @@ export class DmaHeapBackend extends DmaBufFileBackend {
     });
   }
 
-  heapStats(heap: string): HeapStats {
-    // Only the default CMA area has two names: other heaps' stats need no directory listing (this is
-    // read on every negotiation against free space).
+  /**
+   * The pool a heap name belongs to. Only the default CMA area has two names: other heaps need no
+   * directory listing (heapStats is read on every negotiation against free space).
+   */
+  #poolOf(heap: string): { name: string; aliases: readonly string[] } {
     const pool = DEFAULT_CMA_NAMES.includes(heap) ? poolsOf(this.names()).find((p) => p.name === heap || p.aliases.includes(heap)) : undefined;
-    return this.#stats(pool?.name ?? heap, this.kindOf(heap), pool?.aliases ?? []);
+    return pool ?? { name: heap, aliases: [] };
+  }
+
+  heapStats(heap: string): HeapStats {
+    const pool = this.#poolOf(heap);
+    return this.#stats(pool.name, this.kindOf(heap), pool.aliases);
   }
 
   /** The CMA area's debugfs directory (mm/cma_debug.c: count, used, maxchunk in pages), if mounted. */
@@ -118,8 +125,8 @@ export class DmaHeapBackend extends DmaBufFileBackend {
 
   outOfMemoryReport(heap: string, model: Heap, size: number, count: number): string[] {
     if (this.kindOf(heap) !== 'cma') return [];
-    const pool = poolsOf(this.names()).find((p) => p.name === heap || p.aliases.includes(heap));
-    return diagnoseCmaFailure(this.root, this.#areaName(pool?.name ?? heap, pool?.aliases ?? []), model, size, count);
+    const pool = this.#poolOf(heap);
+    return diagnoseCmaFailure(this.root, this.#areaName(pool.name, pool.aliases), model, size, count);
   }
 
   #heapFd(heap: string): number {

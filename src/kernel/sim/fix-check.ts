@@ -12,25 +12,27 @@ import type { FixCheck, Placement } from '../../solver/index.js';
 /** Beyond this a pool's page bitmap would not fit in memory comfortably: 16 GiB is 4M pages. */
 const SIMULATED_MAX = 16 * 2 ** 30;
 
-export const allocatesOnEmptyHeaps: FixCheck = (platform: Platform, plans: readonly Placement[]): boolean => {
-  const used = new Map<string, Heap>();
-  for (const p of plans) used.set(p.heap.name, platform.heaps.find((h) => h.name === p.heap.name) ?? p.heap);
-  const huge = [...used.values()].filter((h) => h.size > SIMULATED_MAX);
+/** What is allocated of a set: its heap, and `count` buffers (or multi-planar frames of `buffers`) of `size`. */
+export type AllocatedSet = Pick<Placement, 'size' | 'count' | 'buffers'> & { readonly heap: { readonly name: string } };
+
+/** Whether every set allocates together, in order, on empty heaps like `heaps` (by name). */
+export function allocateTogether(heaps: readonly Heap[], sets: readonly AllocatedSet[]): boolean {
+  const huge = heaps.filter((h) => h.size > SIMULATED_MAX);
   for (const heap of huge) {
     // Each plan's buffers take their stride from the pool's start; plans are summed (conservative).
-    const need = plans.filter((p) => p.heap.name === heap.name).reduce((sum, p) => sum + poolBytesFor(heap, p), 0);
+    const need = sets.filter((p) => p.heap.name === heap.name).reduce((sum, p) => sum + poolBytesFor(heap, p), 0);
     if (need > heap.size) return false;
   }
-  const simulated = [...used.values()].filter((h) => h.size <= SIMULATED_MAX);
+  const simulated = heaps.filter((h) => h.size <= SIMULATED_MAX);
   if (simulated.length === 0) return true;
-  const total = plans.reduce((sum, p) => sum + p.count * (p.buffers?.length ?? 1), 0);
+  const total = sets.reduce((sum, p) => sum + p.count * (p.buffers?.length ?? 1), 0);
   const kernel = new SimKernel(simulated, { maxFds: total + 16 });
   const fds: number[] = [];
   try {
-    for (const plan of plans) {
-      if (!simulated.some((h) => h.name === plan.heap.name)) continue;
+    for (const set of sets) {
+      if (!simulated.some((h) => h.name === set.heap.name)) continue;
       // Frame by frame, and a multi-planar frame plane by plane, as the allocator asks.
-      for (let i = 0; i < plan.count; i++) for (const size of plan.buffers ?? [plan.size]) fds.push(kernel.allocate(plan.heap.name, size));
+      for (let i = 0; i < set.count; i++) for (const size of set.buffers ?? [set.size]) fds.push(kernel.allocate(set.heap.name, size));
     }
     return true;
   } catch {
@@ -38,4 +40,10 @@ export const allocatesOnEmptyHeaps: FixCheck = (platform: Platform, plans: reado
   } finally {
     for (const fd of fds) kernel.close(fd);
   }
+}
+
+export const allocatesOnEmptyHeaps: FixCheck = (platform: Platform, plans: readonly Placement[]): boolean => {
+  const used = new Map<string, Heap>();
+  for (const p of plans) used.set(p.heap.name, platform.heaps.find((h) => h.name === p.heap.name) ?? p.heap);
+  return allocateTogether([...used.values()], plans);
 };

@@ -18,7 +18,7 @@ import { AllocationError, ConflictError, type FailedAttempt } from './errors.js'
 import { handleOfHeap, HeapHandle, heapName } from './heap-handle.js';
 import { LeakWatch } from './leak-watch.js';
 import { LiveRecords } from './live-records.js';
-import { choiceOf, Plan, planeBufferLayouts, planInternals, type PlanChoice } from './plan.js';
+import { bufferName, choiceOf, framesOf, Plan, planeBufferLayouts, planInternals, type PlanChoice } from './plan.js';
 import type { AllocationRecorder, RecordedSet } from './recording.js';
 import { MAX_EINTR_RETRIES, retryOnEintr } from './retry.js';
 
@@ -234,7 +234,7 @@ export class Allocator {
       }
       // A buffer's name: its index in the set, and its plane in a multi-planar frame ("cam-2.1").
       const planes = choice.buffers?.length ?? 1;
-      const nameOf = (n: number) => (planes === 1 ? `${name}-${n}` : `${name}-${Math.floor(n / planes)}.${n % planes}`);
+      const nameOf = (n: number) => bufferName(name!, Math.floor(n / planes), planes === 1 ? undefined : n % planes);
       if (name !== undefined) {
         try {
           taken.forEach((fd, n) => retryOnEintr(() => this.backend.setName(fd, nameOf(n))));
@@ -246,11 +246,11 @@ export class Allocator {
       // A plain loop and direct property stores: this runs once per buffer handed out.
       const buffers = new Array<DmaBuffer>(taken.length) as DmaBuffer[] & { used: PlanChoice; fallbacks: readonly FailedAttempt[] };
       const traceSet: RecordedSet | undefined = this.#recorder ? { id: this.#recorder.alloc(plan.request, placement.count), open: taken.length } : undefined;
-      if (planes === 1) for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, choice, choice, owner, name === undefined ? undefined : `${name}-${n}`, traceSet);
+      if (planes === 1) for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, choice, choice, owner, name === undefined ? undefined : nameOf(n), traceSet);
       else {
         const layouts = planeBufferLayouts(choice);
         for (let n = 0; n < taken.length; n++) buffers[n] = this.#adopt(taken[n]!, layouts[n % planes]!, choice, owner, name === undefined ? undefined : nameOf(n), traceSet);
-        (buffers as { frames?: DmaBuffer[][] }).frames = Array.from({ length: taken.length / planes }, (_, f) => buffers.slice(f * planes, (f + 1) * planes));
+        (buffers as { frames?: DmaBuffer[][] }).frames = framesOf(buffers, planes);
       }
       buffers.used = choice;
       buffers.fallbacks = fallbacks;

@@ -137,3 +137,13 @@ export function planeBufferLayouts(choice: PlanChoice): BufferLayout[] {
     ...(choice.buffers ? { plane } : {}),
   }));
 }
+
+/** A buffer's name: `name-N` for buffer N of a set, `name-N.P` for plane P of frame N of a multi-planar set. */
+export function bufferName(name: string, frame: number, plane: number | undefined): string {
+  return plane === undefined ? `${name}-${frame}` : `${name}-${frame}.${plane}`;
+}
+
+/** A multi-planar set's buffers (frame by frame, plane by plane) grouped by frame. */
+export function framesOf<T>(buffers: readonly T[], planes: number): T[][] {
+  return Array.from({ length: buffers.length / planes }, (_, f) => buffers.slice(f * planes, (f + 1) * planes));
+}

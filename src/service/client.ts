@@ -12,7 +12,7 @@ import type { RequestFields } from '../constraints/load.js';
 import { bufferLabel, DmaBuffer, type BufferHost, type BufferLayout, type BufferRecord } from '../allocator/buffer.js';
 import { HeapHandle } from '../allocator/heap-handle.js';
 import { LeakWatch } from '../allocator/leak-watch.js';
-import { planeBufferLayouts, PlanLayout, type PlanChoice } from '../allocator/plan.js';
+import { bufferName, framesOf, planeBufferLayouts, PlanLayout, type PlanChoice } from '../allocator/plan.js';
 import { ReceivedBufferBackend } from '../kernel/received.js';
 import { connectBus, dbus, type Bus, type DBusVariant } from './bus.js';
 import { BUS_NAME, DETAILS_PREFIX, ERRORS, INTERFACE, OBJECT_PATH, type ErrorName } from './interface.js';
@@ -170,12 +170,11 @@ export class ServiceAllocator {
     const planes = layouts.length;
     const buffers = fds.map((received, n) => {
       const fd = this.backend.receive(received, `heap #${used.heap.id}`, kind);
-      const index = first + Math.floor(n / planes);
-      const record: BufferRecord = { fd, layout: layouts[n % planes]!, heap: used.heap, owner, name: name === undefined ? undefined : planes === 1 ? `${name}-${index}` : `${name}-${index}.${n % planes}`, closed: false, watched: false, slot: -1 };
+      const record: BufferRecord = { fd, layout: layouts[n % planes]!, heap: used.heap, owner, name: name === undefined ? undefined : bufferName(name, first + Math.floor(n / planes), planes === 1 ? undefined : n % planes), closed: false, watched: false, slot: -1 };
       this.#live.add(record);
       return new DmaBuffer(this.#host, record);
     }) as DmaBuffer[] & { used: PlanChoice; frames?: DmaBuffer[][] };
-    if (planes > 1) buffers.frames = Array.from({ length: buffers.length / planes }, (_, f) => buffers.slice(f * planes, (f + 1) * planes));
+    if (planes > 1) buffers.frames = framesOf(buffers, planes);
     buffers.used = used;
     return buffers;
   }

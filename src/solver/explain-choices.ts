@@ -11,7 +11,7 @@ import { computeLayout } from './layout.js';
 import type { Negotiation } from './negotiate.js';
 import { prepare, type PreparedPlatform } from './prepared.js';
 import { compile, type FormatCandidate } from './problem.js';
-import { guaranteedAlignment, sizeForAlignment, type Placement } from './solve.js';
+import { placedAlignment, sizeForAlignment, type Placement } from './solve.js';
 import { violations } from './verify.js';
 
 export type Verdict = 'chosen' | 'possible' | 'excluded';
@@ -164,8 +164,7 @@ export function explainChoices(on: Platform | PreparedPlatform, request: Request
   const heaps = platform.heaps.map((heap): HeapVerdict => {
     const buffers = layout.buffers?.map((b) => sizeForAlignment(heap, b, problem.heap.physAlign) ?? b);
     const size = buffers ? buffers.reduce((a, b) => a + b, 0) : (sizeForAlignment(heap, layout.size, problem.heap.physAlign) ?? layout.size);
-    const alignment = buffers ? Math.min(...buffers.map((b) => guaranteedAlignment(heap, b))) : guaranteedAlignment(heap, size);
-    const placement: Placement = { heap, format: candidate.format, modifier, planes: layout.planes, size, buffers, used: layout.used, alignment, count: request.count, rank: [] };
+    const placement: Placement = { heap, format: candidate.format, modifier, planes: layout.planes, size, buffers, used: layout.used, alignment: placedAlignment(heap, size, buffers), count: request.count, rank: [] };
     const reasons = violations(platform, request, placement);
     if (result.ok && result.plan.heap === heap) return { heap: heap.name, verdict: 'chosen', size, reasons: [] };
     return { heap: heap.name, verdict: reasons.length > 0 ? 'excluded' : 'possible', size, reasons };

@@ -64,6 +64,11 @@ export function sizeInHeap(heap: Heap, bytes: number, physAlign: number, maxSize
   return size;
 }
 
+/** The base alignment a placement guarantees: its buffer's, or the least of a multi-planar frame's buffers'. */
+export function placedAlignment(heap: Heap, size: number, buffers: readonly number[] | undefined): number {
+  return buffers ? Math.min(...buffers.map((b) => guaranteedAlignment(heap, b))) : guaranteedAlignment(heap, size);
+}
+
 /**
  * sizeInHeap() for a multi-planar frame: each buffer padded for `physAlign` and within the limits,
  * and `count` frames of them placed in the heap (constraints/placement.ts framesFit()). The
@@ -128,7 +133,7 @@ export function search(platform: Platform, problem: Problem, options: SearchOpti
           size,
           buffers,
           used: layout.used,
-          alignment: buffers ? Math.min(...buffers.map((b) => guaranteedAlignment(heap, b))) : guaranteedAlignment(heap, size),
+          alignment: placedAlignment(heap, size, buffers),
           count: problem.count,
           rank: [candidate.rank, modifierRank, preference, heap.scarcity, size, index],
         };

@@ -50,7 +50,7 @@ export function ionMapCommand(args: string[]): number {
   const specs = values.heap ? values.heap.map((h) => parseIonHeap(h, platform)) : DEFAULT_ION_HEAPS;
   const entries = ionMap(platform, specs);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ platform: platform.name, heaps: entries.filter((e) => e.heap).map((e) => ({ ...e.spec, dmaHeap: `/dev/dma_heap/${e.heap!.name}`, kind: e.heap!.kind, why: e.why, ...(e.request ? { request: e.request } : {}) })), leftOut: entries.filter((e) => !e.heap).map((e) => ({ ...e.spec, why: e.why })) })}\n`);
+    process.stdout.write(`${JSON.stringify({ platform: platform.name, heaps: entries.filter((e) => e.heap).map((e) => ({ ...e.spec, dmaHeap: e.path, kind: e.heap!.kind, why: e.why, ...(e.request ? { request: e.request } : {}) })), leftOut: entries.filter((e) => !e.heap).map((e) => ({ ...e.spec, why: e.why })) })}\n`);
     return 0;
   }
   const output = values.output ?? process.env[ION_MAP_ENV] ?? ION_MAP_PATH;
@@ -66,10 +66,10 @@ export function ionMapCommand(args: string[]): number {
   if (output === '-') return kept.length === 0 ? 3 : 0;
   const log = process.stdout;
   log.write(`wrote ${output}: ${kept.length} ION heap(s) for legacy programs${values.service !== undefined ? `, through the udalloc service on ${values.service}` : ''}\n`);
-  for (const e of kept) log.write(`  id ${e.spec.id} (${e.spec.type}, ${e.spec.name}) -> /dev/dma_heap/${e.heap!.name}: ${e.why}\n`);
+  for (const e of kept) log.write(`  id ${e.spec.id} (${e.spec.type}, ${e.spec.name}) -> ${e.path}: ${e.why}\n`);
   // A map for another machine's heaps (a profile, or the example board here) is written as asked, but said so.
-  const absent = kept.filter((e) => !existsSync(`/dev/dma_heap/${e.heap!.name}`));
-  if (absent.length > 0) log.write(`note: this machine has no ${absent.map((e) => `/dev/dma_heap/${e.heap!.name}`).join(', ')}: the map is for platform ${platform.name}; on this machine those ids would fail with ENODEV\n`);
+  const absent = kept.filter((e) => !existsSync(e.path!));
+  if (absent.length > 0) log.write(`note: this machine has no ${absent.map((e) => e.path).join(', ')}: the map is for platform ${platform.name}; on this machine those ids would fail with ENODEV\n`);
   for (const e of entries) if (!e.heap) log.write(`  left out: id ${e.spec.id} (${e.spec.type}): ${e.why}\n`);
   if (kept.length === 0) {
     log.write('no ION heap can be served on this machine: legacy programs will find no heaps\n');

@@ -45,6 +45,8 @@ export interface IonMapEntry {
   readonly spec: IonHeapSpec;
   /** The dma-buf heap, or undefined: left out of the map, for `why`. */
   readonly heap: Heap | undefined;
+  /** Its device, which the map names and native/ion opens. */
+  readonly path: string | undefined;
   readonly why: string;
   /** How the shim asks the service for a buffer of this id (devices only): a format, a width in pixels and the row the plan gives it. */
   readonly request: { readonly format: string; readonly width: number; readonly rowBytes: number } | undefined;
@@ -115,7 +117,7 @@ function commonFormat(platform: Platform, devices: readonly string[]) {
 }
 
 /** The dma-buf heap udalloc's solver picks for the id's devices, among those of its ION type's kind of memory. */
-function heapForDevices(platform: Platform, spec: IonHeapSpec): Omit<IonMapEntry, 'spec'> {
+function heapForDevices(platform: Platform, spec: IonHeapSpec): Omit<IonMapEntry, 'spec' | 'path'> {
   const format = commonFormat(platform, spec.devices);
   if (!format) return { heap: undefined, why: `${spec.devices.join(', ')} share no linear single-plane format (udalloc asks for an ION buffer as rows of one plane): name other devices for this id, or none (its ION type then decides)`, request: undefined };
   const cpp = format.planes[0]!.bits / 8;
@@ -135,7 +137,10 @@ export function ionMap(platform: Platform, specs: readonly IonHeapSpec[]): IonMa
     if (ids.has(s.id)) throw new InputError(`--heap: id ${s.id} is given twice`, 'heap', s.id);
     ids.add(s.id);
   }
-  return specs.map((spec) => (spec.devices.length === 0 ? { spec, ...heapByType(platform, spec.type), request: undefined } : { spec, ...heapForDevices(platform, spec) }));
+  return specs.map((spec) => {
+    const chosen = spec.devices.length === 0 ? { ...heapByType(platform, spec.type), request: undefined } : heapForDevices(platform, spec);
+    return { spec, ...chosen, path: chosen.heap ? `/dev/dma_heap/${chosen.heap.name}` : undefined };
+  });
 }
 
 /** The map file: the heaps native/ion serves, then, as comments, those left out and why. */
@@ -148,9 +153,8 @@ export function ionMapText(entries: readonly IonMapEntry[], options: { platform:
   if (options.bus !== undefined) lines.push(`bus ${options.bus}`);
   for (const e of entries) {
     if (!e.heap) continue;
-    const path = `/dev/dma_heap/${e.heap.name}`;
     const via = options.bus !== undefined && e.request ? `service ${e.request.format} ${e.request.width} ${e.request.rowBytes} ${e.spec.devices.join(',')}` : 'direct';
-    lines.push(`heap ${e.spec.id} ${e.spec.type} ${e.spec.name} ${path} ${via}    # ${e.why}`);
+    lines.push(`heap ${e.spec.id} ${e.spec.type} ${e.spec.name} ${e.path} ${via}    # ${e.why}`);
   }
   for (const e of entries) if (!e.heap) lines.push(`# left out: id ${e.spec.id} (${e.spec.type}, ${e.spec.name}): ${e.why}`);
   return `${lines.join('\n')}\n`;

@@ -16,7 +16,8 @@ import { didYouMean } from '../util/suggest.js';
 import { readCmaState, type CmaAreaState } from '../pools/read.js';
 import { areaReport, fitNow, whyNoFit, type AreaReport, type DebugState } from '../pools/analyse.js';
 import { parseFitSpec } from '../pools/fit-spec.js';
-import { holdersOf } from '../pools/holders.js';
+import { holdersOf, type AreaHolder } from '../pools/holders.js';
+import { scanUsage } from '../service/usage.js';
 import { cmaAlignmentOf } from '../pools/cma-alignment.js';
 
 const HELP = `usage: udalloc pools [--map] [--html FILE] [--fit SPEC [--area NAME]] [--json] [--root DIR]
@@ -117,7 +118,8 @@ export function poolsCommand(args: string[]): number {
     return fit.failed === undefined ? 0 : 3;
   }
 
-  const reports = state.areas.map((a) => ({ area: a, report: a.debug ? areaReport(a.name, a.debug, alignment.order) : undefined, holders: holdersOf(root, a.name) }));
+  const usage = scanUsage(root);
+  const reports = state.areas.map((a) => ({ area: a, report: a.debug ? areaReport(a.name, a.debug, alignment.order) : undefined, holders: holdersOf(usage, a.name) }));
   if (values.html !== undefined) {
     writeFileSync(values.html, poolsHtml(reports, state.missing, new Date().toISOString().slice(0, 16).replace('T', ' ')));
     if (!values.json) process.stdout.write(`wrote ${values.html}\n`);
@@ -136,7 +138,7 @@ export function poolsCommand(args: string[]): number {
   return 0;
 }
 
-function areaText(area: CmaAreaState, r: AreaReport | undefined, holders: ReturnType<typeof holdersOf>, map: boolean): string[] {
+function areaText(area: CmaAreaState, r: AreaReport | undefined, holders: readonly AreaHolder[], map: boolean): string[] {
   const lines = [`${area.name}:`];
   if (r) {
     lines.push(`  ${formatBytes(r.size)} at 0x${r.base.toString(16)}: used ${formatBytes(r.used)}, free ${formatBytes(r.free)}`);

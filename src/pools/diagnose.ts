@@ -11,6 +11,7 @@ import { formatBytes } from '../constraints/units.js';
 import { minimumPoolSize, poolSizeAtBoot } from '../constraints/placement.js';
 import { allocateTogether } from '../kernel/sim/fix-check.js';
 import { holdersOf } from './holders.js';
+import { scanUsage } from '../service/usage.js';
 import { fitNow, whyNoFit } from './analyse.js';
 import { readCmaState } from './read.js';
 import { cmaAlignmentOf } from './cma-alignment.js';
@@ -40,7 +41,7 @@ export function diagnoseCmaFailure(root: string, area: string, heap: Heap, size:
       ? `${area} is exhausted: ${formatBytes(why.free)} free${after}, less than a ${formatBytes(size)} buffer`
       : `${area} is fragmented: ${formatBytes(why.free)} free${after}, but the longest free run starting ${formatBytes(why.align)}-aligned (as a ${formatBytes(size)} buffer must) is ${formatBytes(why.alignedRun)}`);
   }
-  const holders = holdersOf(root, area);
+  const holders = holdersOf(scanUsage(root), area);
   lines.push(holders.length === 0 ? `no process holds a dma-buf of ${area} (that this user may see)` : `held by: ${holders.map((h) => `${h.comm} (pid ${h.pid}) ${h.buffers} buffer(s), ${formatBytes(h.bytes)}`).join('; ')}`);
   const helps: string[] = [];
   // Fewer buffers: the most that fit now, by the kernel's first fit on the live bitmap.
